@@ -1,0 +1,301 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+// Import limits.
+const (
+	// MaxImportBytes bounds a CSV file read into memory (about 500k rows).
+	MaxImportBytes = 128 << 20
+	// MaxImportRows bounds the rows of one import.
+	MaxImportRows = 500_000
+	// maxRowErrors is how many bad rows an ImportError lists in full.
+	maxRowErrors = 1000
+)
+
+// Record is one device (with optional registration) read from a CSV row.
+type Record struct {
+	// Line is the 1-based line number of the row in its file.
+	Line   int
+	Device Device
+}
+
+// RowError is why one row of an import was rejected.
+type RowError struct {
+	Line   int    `json:"line"`
+	SN     string `json:"sn,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// ImportError lists every rejected row; nothing of the import was written.
+type ImportError struct {
+	Rows []RowError `json:"rows"`
+	// More counts bad rows beyond those listed.
+	More int `json:"more,omitempty"`
+}
+
+// Error implements error.
+func (e *ImportError) Error() string {
+	n := len(e.Rows) + e.More
+	if n == 1 {
+		return fmt.Sprintf("import rejected: line %d: %s", e.Rows[0].Line, e.Rows[0].Reason)
+	}
+	return fmt.Sprintf("import rejected: %d bad rows, first at line %d: %s", n, e.Rows[0].Line, e.Rows[0].Reason)
+}
+
+// Unwrap lets errors.Is(err, ErrInvalid) match an import error.
+func (e *ImportError) Unwrap() error { return ErrInvalid }
+
+// Add records a bad row.
+func (e *ImportError) Add(line int, sn string, err error) {
+	if len(e.Rows) >= maxRowErrors {
+		e.More++
+		return
+	}
+	reason := err.Error()
+	reason = strings.TrimPrefix(reason, ErrInvalid.Error()+": ")
+	e.Rows = append(e.Rows, RowError{Line: line, SN: sn, Reason: reason})
+}
+
+// Err returns e when it holds rows, else nil.
+func (e *ImportError) Err() error {
+	if len(e.Rows) == 0 {
+		return nil
+	}
+	return e
+}
+
+// columns maps header names, English and Chinese, to canonical column names.
+var columns = map[string]string{
+	"sn": "sn", "serial": "sn", "serial_number": "sn", "序列号": "sn", "终端序列号": "sn", "sn号": "sn", "设备序列号": "sn",
+	"model": "model", "型号": "model", "终端型号": "model", "设备型号": "model",
+	"manufacturer": "manufacturer", "maker": "manufacturer", "厂商": "manufacturer", "制造商": "manufacturer", "生产厂商": "manufacturer", "厂家": "manufacturer",
+	"supplier_code": "supplier_code", "supplier": "supplier_code", "供应商": "supplier_code", "供应商代码": "supplier_code", "供应商编号": "supplier_code",
+	"batch": "batch", "批次": "batch", "批次号": "batch",
+	"produced_on": "produced_on", "production_date": "produced_on", "生产日期": "produced_on",
+	"status": "status", "状态": "status", "设备状态": "status",
+	"merchant_no": "merchant_no", "商户号": "merchant_no", "商户编号": "merchant_no",
+	"merchant_name": "merchant_name", "商户名称": "merchant_name", "商户名": "merchant_name",
+	"terminal_id": "terminal_id", "终端号": "terminal_id", "终端编号": "terminal_id", "终端id": "terminal_id",
+	"acquirer": "acquirer", "收单机构": "acquirer", "收单行": "acquirer",
+	"branch_name": "branch_name", "branch": "branch_name", "开户行": "branch_name", "银行网点": "branch_name", "网点": "branch_name", "网点名称": "branch_name", "支行名称": "branch_name",
+	"branch_address": "branch_address", "网点地址": "branch_address", "支行地址": "branch_address", "开户行地址": "branch_address",
+	"account": "account", "settlement_account": "account", "结算账号": "account", "结算账户": "account", "结算卡号": "account",
+	"access": "access", "access_method": "access", "入网方式": "access", "通讯方式": "access", "联网方式": "access",
+	"registered_at": "registered_at", "入网时间": "registered_at", "入网日期": "registered_at", "登记时间": "registered_at",
+}
+
+// registrationColumns are the columns that make up a registration.
+var registrationColumns = []string{"merchant_no", "merchant_name", "terminal_id", "acquirer", "branch_name", "branch_address", "account", "access", "registered_at"}
+
+// ParseCSV reads a device CSV file: UTF-8 with or without BOM (GB18030/GBK
+// files, as spreadsheet programs in China save them, are converted), one
+// header row with English or Chinese column names. It returns every record,
+// or an *ImportError naming every bad row; other errors mean the file as a
+// whole could not be read. now stamps registrations without registered_at.
+func ParseCSV(r io.Reader, now time.Time) ([]Record, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read csv: %w", err)
+	}
+	if len(data) > MaxImportBytes {
+		return nil, fmt.Errorf("%w: csv file is larger than %d MiB", ErrInvalid, MaxImportBytes>>20)
+	}
+	if data, err = toUTF8(data); err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%w: csv file is empty", ErrInvalid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: csv header: %v", ErrInvalid, err)
+	}
+	idx, err := headerIndex(header)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		recs []Record
+		bad  ImportError
+		seen = map[string]int{}
+	)
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				bad.Add(pe.StartLine, "", fmt.Errorf("%v", pe.Err))
+				if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
+					break // the rest of the file cannot be split into rows reliably
+				}
+				continue
+			}
+			return nil, fmt.Errorf("read csv: %w", err)
+		}
+		line, _ := cr.FieldPos(0)
+		if blank(row) {
+			continue
+		}
+		if len(recs)+len(bad.Rows)+bad.More >= MaxImportRows {
+			return nil, fmt.Errorf("%w: more than %d rows in one import", ErrInvalid, MaxImportRows)
+		}
+		d, err := rowDevice(row, idx, now)
+		if err != nil {
+			bad.Add(line, strings.ToUpper(strings.TrimSpace(field(row, idx, "sn"))), err)
+			continue
+		}
+		if first, dup := seen[d.SN]; dup {
+			bad.Add(line, d.SN, fmt.Errorf("serial number %s repeats line %d", d.SN, first))
+			continue
+		}
+		seen[d.SN] = line
+		recs = append(recs, Record{Line: line, Device: d})
+	}
+	if err := bad.Err(); err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%w: csv file has a header but no rows", ErrInvalid)
+	}
+	return recs, nil
+}
+
+// toUTF8 strips a UTF-8 BOM, or converts GB18030 text to UTF-8.
+func toUTF8(data []byte) ([]byte, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	if utf8.Valid(data) {
+		return data, nil
+	}
+	if bytes.HasPrefix(data, []byte("\xff\xfe")) || bytes.HasPrefix(data, []byte("\xfe\xff")) {
+		return nil, fmt.Errorf("%w: csv file is UTF-16; save it as UTF-8", ErrInvalid)
+	}
+	out, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
+	if err != nil || !utf8.Valid(out) || bytes.ContainsRune(out, utf8.RuneError) {
+		return nil, fmt.Errorf("%w: csv file is neither UTF-8 nor GBK text; save it as UTF-8", ErrInvalid)
+	}
+	return out, nil
+}
+
+func headerIndex(header []string) (map[string]int, error) {
+	idx := map[string]int{}
+	for i, h := range header {
+		key := strings.ToLower(strings.TrimSpace(h))
+		key = strings.NewReplacer(" ", "_", "-", "_").Replace(key)
+		col, ok := columns[key]
+		if !ok {
+			if key == "" {
+				continue
+			}
+			return nil, fmt.Errorf("%w: csv header: unknown column %q", ErrInvalid, h)
+		}
+		if _, dup := idx[col]; dup {
+			return nil, fmt.Errorf("%w: csv header: column %q appears twice", ErrInvalid, col)
+		}
+		idx[col] = i
+	}
+	for _, col := range []string{"sn", "model", "manufacturer", "supplier_code"} {
+		if _, ok := idx[col]; !ok {
+			return nil, fmt.Errorf("%w: csv header: column %q is missing", ErrInvalid, col)
+		}
+	}
+	return idx, nil
+}
+
+func field(row []string, idx map[string]int, col string) string {
+	i, ok := idx[col]
+	if !ok || i >= len(row) {
+		return ""
+	}
+	return strings.TrimSpace(row[i])
+}
+
+func blank(row []string) bool {
+	for _, f := range row {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// rowDevice builds and validates the device of one row.
+func rowDevice(row []string, idx map[string]int, now time.Time) (Device, error) {
+	get := func(col string) string { return field(row, idx, col) }
+	d := Device{
+		SN:           get("sn"),
+		Model:        get("model"),
+		Manufacturer: get("manufacturer"),
+		SupplierCode: get("supplier_code"),
+		Batch:        get("batch"),
+	}
+	var err error
+	if d.ProducedOn, err = ParseDate(get("produced_on")); err != nil {
+		return Device{}, fmt.Errorf("produced_on: %w", err)
+	}
+	if s := get("status"); s != "" {
+		if d.Status, err = ParseStatus(s); err != nil {
+			return Device{}, err
+		}
+	}
+	hasReg := false
+	for _, col := range registrationColumns {
+		if get(col) != "" {
+			hasReg = true
+		}
+	}
+	if hasReg {
+		r := Registration{
+			MerchantNo: get("merchant_no"), MerchantName: get("merchant_name"),
+			TerminalID: get("terminal_id"), Acquirer: get("acquirer"),
+			BranchName: get("branch_name"), BranchAddress: get("branch_address"),
+			Account: get("account"), Access: AccessMethod(get("access")),
+			RegisteredAt: now,
+		}
+		if s := get("registered_at"); s != "" {
+			if r.RegisteredAt, err = parseTime(s); err != nil {
+				return Device{}, err
+			}
+		}
+		if err := r.Validate(); err != nil {
+			return Device{}, err
+		}
+		d.Registration = &r
+		if d.Status == "" {
+			d.Status = StatusActive
+		}
+	}
+	if err := d.Validate(); err != nil {
+		return Device{}, err
+	}
+	return d, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02 15:04", "2006/01/02 15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	d, err := ParseDate(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: registered_at %q is not a date or time", ErrInvalid, s)
+	}
+	return d.Time, nil
+}

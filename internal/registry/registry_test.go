@@ -1,0 +1,141 @@
+package registry
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNormalizeSN(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{" pax-a920-0001 ", "PAX-A920-0001", true},
+		{"abcd", "ABCD", true},
+		{"abc", "", false},
+		{strings.Repeat("A", 40), strings.Repeat("A", 40), true},
+		{strings.Repeat("A", 41), "", false},
+		{"SN 123", "", false},
+		{"SN_123", "", false},
+		{"序列号1234", "", false},
+		{"'; DROP TABLE devices;--", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := NormalizeSN(tt.in)
+			if (err == nil) != tt.ok {
+				t.Fatalf("NormalizeSN(%q) err = %v, want ok=%v", tt.in, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			if got != tt.want {
+				t.Fatalf("NormalizeSN(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatusTransitions(t *testing.T) {
+	allowed := map[[2]Status]bool{
+		{StatusProvisioned, StatusShipped}: true, {StatusProvisioned, StatusRevoked}: true,
+		{StatusShipped, StatusActive}: true, {StatusShipped, StatusProvisioned}: true, {StatusShipped, StatusRevoked}: true,
+		{StatusActive, StatusSuspended}: true, {StatusActive, StatusRetired}: true, {StatusActive, StatusRevoked}: true,
+		{StatusSuspended, StatusActive}: true, {StatusSuspended, StatusRetired}: true, {StatusSuspended, StatusRevoked}: true,
+	}
+	for _, from := range Statuses {
+		for _, to := range Statuses {
+			err := from.CheckTransition(to)
+			want := allowed[[2]Status{from, to}]
+			if (err == nil) != want {
+				t.Errorf("%s → %s: err = %v, want allowed=%v", from, to, err, want)
+			}
+			if err != nil && !errors.Is(err, ErrTransition) {
+				t.Errorf("%s → %s: error %v does not wrap ErrTransition", from, to, err)
+			}
+		}
+	}
+	if err := StatusActive.CheckTransition("bogus"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown target: %v", err)
+	}
+	if _, err := ParseStatus("Active"); err != nil {
+		t.Errorf("ParseStatus(Active): %v", err)
+	}
+	if _, err := ParseStatus("gone"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("ParseStatus(gone): %v", err)
+	}
+}
+
+func TestMaskAccount(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"6222021234561234", "6222 **** **** 1234"},
+		{"62220212345678901234", "6222 **** **** **** 1234"},
+		{"622202123451234", "6222 **** **** 1234"},
+		{"12345678", "****5678"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := MaskAccount(tt.in); got != tt.want {
+			t.Errorf("MaskAccount(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if tt.in != "" && len(tt.in) > 8 && strings.Contains(MaskAccount(tt.in), tt.in[4:len(tt.in)-4]) {
+			t.Errorf("mask of %q shows the middle digits", tt.in)
+		}
+	}
+}
+
+func TestNormalizeAccount(t *testing.T) {
+	if got, err := NormalizeAccount("6222 0212-3456 1234"); err != nil || got != "6222021234561234" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	for _, bad := range []string{"6222x0212", "1234567", strings.Repeat("1", 33)} {
+		if _, err := NormalizeAccount(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("NormalizeAccount(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}
+
+func TestParseAccessMethod(t *testing.T) {
+	for in, want := range map[string]AccessMethod{"4G": Access4G, "Wi-Fi": AccessWiFi, "以太网": AccessEthernet, "dial-up": AccessDialUp, "拨号": AccessDialUp} {
+		if got, err := ParseAccessMethod(in); err != nil || got != want {
+			t.Errorf("ParseAccessMethod(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseAccessMethod("carrier pigeon"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("want ErrInvalid, got %v", err)
+	}
+}
+
+func TestPatchApplyAndDiff(t *testing.T) {
+	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	old := Device{SN: "PAX0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Status: StatusActive,
+		Registration: &Registration{MerchantNo: "M1", MerchantName: "老王餐馆", TerminalID: "T1", Acquirer: "银联商务",
+			Account: "6222021234561234", Access: Access4G, RegisteredAt: now}}
+	name, acct := "王记餐馆", "6222029999991234"
+	d, err := Patch{Registration: &RegistrationPatch{MerchantName: &name, Account: &acct}}.Apply(old, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := Diff(old, d)
+	if len(cs) != 2 {
+		t.Fatalf("Diff = %+v, want 2 changes", cs)
+	}
+	if cs[0].Field != "registration.merchant_name" || cs[0].Old != "老王餐馆" || cs[0].New != "王记餐馆" {
+		t.Errorf("change 0 = %+v", cs[0])
+	}
+	if cs[1].Field != "registration.account" || strings.Contains(cs[1].New, "999999") || cs[1].New != "6222 **** **** 1234" {
+		t.Errorf("account change not masked: %+v", cs[1])
+	}
+	empty := ""
+	if _, err := (Patch{Model: &empty}).Apply(old, now); !errors.Is(err, ErrInvalid) {
+		t.Errorf("empty model: %v", err)
+	}
+	// A registration patch on an unregistered device must be complete.
+	bare := old
+	bare.Registration = nil
+	if _, err := (Patch{Registration: &RegistrationPatch{MerchantName: &name}}).Apply(bare, now); !errors.Is(err, ErrInvalid) {
+		t.Errorf("partial new registration: %v", err)
+	}
+}

@@ -1,0 +1,101 @@
+package registry
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps devices, registrations and their history. Implementations
+// (internal/sqlite, internal/postgres) are safe for concurrent use; every
+// write happens in one transaction together with its history rows.
+type Store interface {
+	// CreateDevice adds a new device (and its registration, if set).
+	CreateDevice(ctx context.Context, actor string, d Device) (Device, error)
+	// GetDevice returns the device with serial number sn.
+	GetDevice(ctx context.Context, sn string, opt ReadOptions) (Device, error)
+	// ListDevices returns one page of devices matching f, ordered by SN.
+	ListDevices(ctx context.Context, f Filter) (Page, error)
+	// UpdateDevice applies p to the device sn and records what changed.
+	UpdateDevice(ctx context.Context, actor, sn string, p Patch) (Device, error)
+	// SetStatus moves the device sn to status to, if the lifecycle allows it.
+	SetStatus(ctx context.Context, actor, sn string, to Status) (Device, error)
+	// History returns every recorded change of device sn, oldest first.
+	History(ctx context.Context, sn string) ([]Change, error)
+	// Import writes all records in one transaction, or none of them; a
+	// record-level failure is returned as *ImportError.
+	Import(ctx context.Context, actor string, recs []Record, mode ImportMode) (ImportSummary, error)
+}
+
+// ReadOptions says how much of a record a read returns.
+type ReadOptions struct {
+	// RevealAccount returns the settlement account in full instead of masked.
+	RevealAccount bool
+}
+
+// Limits on list pages.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Filter selects devices for ListDevices. Empty fields match everything.
+type Filter struct {
+	Status       Status
+	MerchantNo   string
+	SupplierCode string
+	Batch        string
+	// Cursor is the Next value of the previous page; "" starts at the beginning.
+	Cursor string
+	// Limit is the page size, DefaultPageSize when 0, at most MaxPageSize.
+	Limit int
+	ReadOptions
+}
+
+// PageSize returns the effective page size of f.
+func (f Filter) PageSize() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultPageSize
+	case f.Limit > MaxPageSize:
+		return MaxPageSize
+	}
+	return f.Limit
+}
+
+// Page is one page of a device listing.
+type Page struct {
+	Devices []Device `json:"devices"`
+	// Next is the cursor of the following page, "" on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// Change is one history row: a field of a device or its registration that
+// changed, who changed it and when. Account values are stored masked.
+type Change struct {
+	ID    int64     `json:"id"`
+	SN    string    `json:"sn"`
+	Actor string    `json:"actor"`
+	At    time.Time `json:"at"`
+	Field string    `json:"field"`
+	Old   string    `json:"old"`
+	New   string    `json:"new"`
+}
+
+// ImportMode says what Import does with a serial number already present.
+type ImportMode int
+
+const (
+	// ImportCreate rejects rows whose device already exists.
+	ImportCreate ImportMode = iota
+	// ImportUpsert updates existing devices, recording each changed field.
+	ImportUpsert
+)
+
+// ImportSummary counts what an import wrote.
+type ImportSummary struct {
+	Rows    int `json:"rows"`
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	// Unchanged counts rows that matched the stored device exactly.
+	Unchanged int `json:"unchanged"`
+}

@@ -1,0 +1,119 @@
+// Package secret encrypts small values at rest (settlement account numbers)
+// with AES-256-GCM. The key never leaves the process: it is read from a file
+// or the environment and is never logged.
+package secret
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// KeySize is the AES-256 key length in bytes.
+const KeySize = 32
+
+// format is the first byte of every ciphertext; it names the scheme so that
+// a later scheme can be told apart.
+const format byte = 1
+
+// ErrDecrypt means a ciphertext could not be opened: wrong key, a changed
+// value, or a value moved to another record.
+var ErrDecrypt = errors.New("secret: cannot decrypt value (wrong key or tampered data)")
+
+// Box seals and opens values with one key. It is safe for concurrent use.
+type Box struct{ aead cipher.AEAD }
+
+// NewBox returns a Box for a 32-byte key.
+func NewBox(key []byte) (*Box, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("secret: key must be %d bytes, got %d", KeySize, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	return &Box{aead: aead}, nil
+}
+
+// Seal encrypts plain. context binds the ciphertext to its record (the
+// device SN): opening it under another context fails.
+func (b *Box) Seal(plain, context []byte) []byte {
+	out := make([]byte, 1+b.aead.NonceSize(), 1+b.aead.NonceSize()+len(plain)+b.aead.Overhead())
+	out[0] = format
+	if _, err := rand.Read(out[1:]); err != nil {
+		panic("secret: no randomness: " + err.Error()) // crypto/rand never fails on supported platforms
+	}
+	return b.aead.Seal(out, out[1:], plain, context)
+}
+
+// Open decrypts a value made by Seal with the same context.
+func (b *Box) Open(sealed, context []byte) ([]byte, error) {
+	ns := b.aead.NonceSize()
+	if len(sealed) < 1+ns+b.aead.Overhead() || sealed[0] != format {
+		return nil, ErrDecrypt
+	}
+	plain, err := b.aead.Open(nil, sealed[1:1+ns], sealed[1+ns:], context)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	return plain, nil
+}
+
+// ParseKey decodes a key written as 64 hex digits or as base64.
+func ParseKey(s string) ([]byte, error) {
+	s = string(bytes.TrimSpace([]byte(s)))
+	if k, err := hex.DecodeString(s); err == nil && len(k) == KeySize {
+		return k, nil
+	}
+	if k, err := base64.StdEncoding.DecodeString(s); err == nil && len(k) == KeySize {
+		return k, nil
+	}
+	return nil, fmt.Errorf("secret: key must be %d bytes as hex or base64", KeySize)
+}
+
+// LoadOrCreateKeyFile reads the key in path, creating the file (0600) with
+// a new random key when it does not exist.
+func LoadOrCreateKeyFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		return ParseKey(string(data))
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("secret: read key: %w", err)
+	}
+	key := make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("secret: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) { // created by a concurrent process
+			return LoadOrCreateKeyFile(path)
+		}
+		return nil, fmt.Errorf("secret: create key: %w", err)
+	}
+	_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("secret: write key: %w", werr)
+	}
+	return key, nil
+}

@@ -1,0 +1,157 @@
+// Package sqlite implements posid's stores on an embedded SQLite database
+// (github.com/mattn/go-sqlite3) in WAL mode with foreign keys on. The schema
+// is created and upgraded by versioned migrations embedded in the binary.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"posid/internal/secret"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// busyTimeout is how long a write waits for another writer before failing.
+const busyTimeout = 10 * time.Second
+
+// timeLayout is how times are stored: UTC, fixed width, so text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// DB is an open posid database.
+type DB struct {
+	sql *sql.DB
+	box *secret.Box
+	now func() time.Time
+}
+
+// Open opens (creating if needed) the database file at path and applies
+// pending migrations. box encrypts settlement accounts.
+func Open(ctx context.Context, path string, box *secret.Box) (*DB, error) {
+	if box == nil {
+		return nil, errors.New("sqlite: no encryption key")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "on")
+	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout/time.Millisecond)))
+	q.Set("_txlock", "immediate")
+	q.Set("_synchronous", "NORMAL")
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	d := &DB{sql: db, box: box, now: func() time.Time { return time.Now().UTC() }}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.sql.Close() }
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error { return d.sql.PingContext(ctx) }
+
+// SQL returns the underlying handle, for packages that keep their own tables.
+func (d *DB) SQL() *sql.DB { return d.sql }
+
+// SetClock replaces the clock (tests).
+func (d *DB) SetClock(now func() time.Time) { d.now = now }
+
+// migrate applies every embedded migration not yet recorded, each in its
+// own transaction.
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %s: bad version", base)
+		}
+		if err := d.apply(ctx, v, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *DB) apply(ctx context.Context, version int, name string) error {
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migration %d: %w", version, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+		return fmt.Errorf("sqlite: migration %d: %w", version, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return fmt.Errorf("sqlite: migration %s: %w", filepath.Base(name), err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, d.now().Format(timeLayout)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// isUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUnique(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrConstraint &&
+		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t.UTC()
+}

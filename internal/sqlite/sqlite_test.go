@@ -1,0 +1,106 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"posid/internal/registry"
+	"posid/internal/registry/registrytest"
+	"posid/internal/secret"
+)
+
+func testBox(t testing.TB) *secret.Box {
+	box, err := secret.NewBox(bytes.Repeat([]byte{7}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
+}
+
+func openTest(t testing.TB) (*DB, string) {
+	path := filepath.Join(t.TempDir(), "posid.db")
+	db, err := Open(context.Background(), path, testBox(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func TestStore(t *testing.T) {
+	registrytest.Run(t, func(t *testing.T) registry.Store {
+		db, _ := openTest(t)
+		return db.Store()
+	})
+}
+
+func TestAccountEncryptedAtRest(t *testing.T) {
+	db, path := openTest(t)
+	ctx := context.Background()
+	if _, err := db.Store().CreateDevice(ctx, "t", registrytest.Device("PAX0001")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal"} {
+		raw, err := os.ReadFile(f)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte(registrytest.Account)) || bytes.Contains(raw, []byte(registrytest.Account[4:12])) {
+			t.Fatalf("%s holds the account number in clear", filepath.Base(f))
+		}
+		if f == path && !bytes.Contains(raw, []byte("老王餐馆")) {
+			t.Fatalf("sanity: %s does not hold the merchant name; the check reads the wrong file", filepath.Base(f))
+		}
+	}
+	// A different key cannot read the account, and says so.
+	db.Close()
+	other, _ := secret.NewBox(bytes.Repeat([]byte{8}, secret.KeySize))
+	db2, err := Open(ctx, path, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	if _, err := db2.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{RevealAccount: true}); !errors.Is(err, secret.ErrDecrypt) {
+		t.Fatalf("wrong key: %v", err)
+	}
+	// Masked reads do not need the key.
+	if d, err := db2.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{}); err != nil || d.Registration.Account != "6222 **** **** 1234" {
+		t.Fatalf("masked read: %+v, %v", d.Registration, err)
+	}
+}
+
+func TestHistoryAppendOnly(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	if _, err := db.Store().CreateDevice(ctx, "t", registrytest.Device("PAX0001")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE history SET actor = 'x'", "DELETE FROM history"} {
+		if _, err := db.SQL().ExecContext(ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v", q, err)
+		}
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	db, path := openTest(t)
+	db.Close()
+	for i := 0; i < 2; i++ {
+		db, err := Open(context.Background(), path, testBox(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+}
