@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"posid/internal/registry"
+	"posid/internal/secret"
+	"posid/internal/sqlite"
+)
+
+// dbFlags are the flags every command that opens the database shares.
+type dbFlags struct {
+	db        string // SQLite file path or postgres:// URL
+	secretKey string // file holding the account encryption key
+}
+
+// register adds -db and -secret-key-file to fs, with POSID_* env defaults.
+func (f *dbFlags) register(app *cli, fs *flag.FlagSet) {
+	fs.StringVar(&f.db, "db", app.envOr("POSID_DB", "data/posid.db"), "SQLite database file, or a postgres:// URL (env POSID_DB)")
+	fs.StringVar(&f.secretKey, "secret-key-file", app.envOr("POSID_SECRET_KEY_FILE", ""),
+		"file with the 32-byte account encryption key, created if missing (env POSID_SECRET_KEY_FILE; default: secret.key beside the SQLite file; env POSID_SECRET_KEY gives the key itself)")
+}
+
+// stores is the open database and the stores on it.
+type stores struct {
+	Registry registry.Store
+	// SQLite is the embedded database, nil when running on PostgreSQL.
+	SQLite *sqlite.DB
+	ping   func(context.Context) error
+	close  func() error
+}
+
+// Ping checks the database answers.
+func (s *stores) Ping(ctx context.Context) error { return s.ping(ctx) }
+
+// Close closes the database.
+func (s *stores) Close() error { return s.close() }
+
+// open opens the database named by the flags.
+func (f *dbFlags) open(ctx context.Context, app *cli) (*stores, error) {
+	box, err := f.box(app)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(f.db, "postgres://") || strings.HasPrefix(f.db, "postgresql://") {
+		return openPostgres(ctx, f.db, box)
+	}
+	db, err := sqlite.Open(ctx, f.db, box)
+	if err != nil {
+		return nil, err
+	}
+	return &stores{Registry: db.Store(), SQLite: db, ping: db.Ping, close: db.Close}, nil
+}
+
+// box loads the account encryption key: POSID_SECRET_KEY, else the key file.
+func (f *dbFlags) box(app *cli) (*secret.Box, error) {
+	if k := app.getenv("POSID_SECRET_KEY"); k != "" {
+		key, err := secret.ParseKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("POSID_SECRET_KEY: %w", err)
+		}
+		return secret.NewBox(key)
+	}
+	path := f.secretKey
+	if path == "" {
+		dir := "data"
+		if !strings.Contains(f.db, "://") {
+			dir = filepath.Dir(f.db)
+		}
+		path = filepath.Join(dir, "secret.key")
+	}
+	key, err := secret.LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return secret.NewBox(key)
+}
+
+// openPostgres is replaced when the PostgreSQL store lands.
+var openPostgres = func(ctx context.Context, url string, box *secret.Box) (*stores, error) {
+	return nil, fmt.Errorf("postgres is not supported in this build")
+}
