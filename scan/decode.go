@@ -1,0 +1,254 @@
+package scan
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/datamatrix"
+	"github.com/makiuchi-d/gozxing/multi"
+	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
+	"github.com/makiuchi-d/gozxing/oned"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+// Decoding limits.
+const (
+	// maxPerRow bounds how many codes of one format are read side by side
+	// on one row.
+	maxPerRow = 4
+	// maxMasked bounds how many times a 2D pass masks a found code and
+	// searches again.
+	maxMasked = 4
+	// minRowHits is how many scanned rows must agree on a 1D code before it
+	// is reported; single-row reads of noise are the main false positives.
+	minRowHits = 2
+)
+
+// rowDecoder is one 1D reader.
+type rowDecoder struct {
+	name string
+	dec  oned.RowDecoder
+}
+
+// session holds the readers and findings of one Scan call; readers keep
+// scratch buffers, so a session is used by one goroutine.
+type session struct {
+	formats formatSet
+	hints   map[gozxing.DecodeHintType]any
+	hard    map[gozxing.DecodeHintType]any
+	qr      gozxing.Reader
+	qrMulti multi.MultipleBarcodeReader
+	dm      gozxing.Reader
+	rows    []rowDecoder
+	found   map[string]*finding
+	order   []string
+}
+
+// finding is one code as it is being confirmed.
+type finding struct {
+	code Code
+	hits int // scanned rows (1D) or decodes (2D) that produced it
+}
+
+// newSession builds the readers for formats.
+func newSession(formats formatSet) *session {
+	var possible []gozxing.BarcodeFormat
+	for f := range formats {
+		possible = append(possible, gozxingFormat[f])
+	}
+	s := &session{
+		formats: formats,
+		hints:   map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_POSSIBLE_FORMATS: possible},
+		hard: map[gozxing.DecodeHintType]any{
+			gozxing.DecodeHintType_POSSIBLE_FORMATS: possible,
+			gozxing.DecodeHintType_TRY_HARDER:       true,
+		},
+		found: map[string]*finding{},
+	}
+	if formats[QRCode] {
+		s.qr = qrcode.NewQRCodeReader()
+		s.qrMulti = multiqr.NewQRCodeMultiReader()
+	}
+	if formats[DataMatrix] {
+		s.dm = datamatrix.NewDataMatrixReader()
+	}
+	add := func(name string, r gozxing.Reader) {
+		if d, ok := r.(oned.RowDecoder); ok {
+			s.rows = append(s.rows, rowDecoder{name, d})
+		}
+	}
+	if formats[Code128] {
+		add("code128", oned.NewCode128Reader())
+	}
+	if formats[Code39] {
+		add("code39", oned.NewCode39Reader())
+	}
+	if formats.upcean() {
+		add("upcean", oned.NewMultiFormatUPCEANReader(s.hints))
+	}
+	if formats[ITF] {
+		add("itf", oned.NewITFReader())
+	}
+	return s
+}
+
+// safely runs f and turns a panic inside gozxing into an error.
+func safely(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("scan: decoder panic: %v", r)
+		}
+	}()
+	return f()
+}
+
+// add records a decoded result; pts are already in image coordinates.
+func (s *session) add(r *gozxing.Result, pts []Point, hits int) bool {
+	f, ok := formatOf(r.GetBarcodeFormat())
+	if !ok || !s.formats[f] || r.GetText() == "" {
+		return false
+	}
+	key := string(f) + "\x00" + r.GetText()
+	if old, ok := s.found[key]; ok {
+		old.hits += hits
+		return false
+	}
+	s.found[key] = &finding{code: Code{Format: f, Text: r.GetText(), Points: pts}, hits: hits}
+	s.order = append(s.order, key)
+	return true
+}
+
+// codes returns the confirmed findings.
+func (s *session) codes() []Code {
+	var out []Code
+	for _, k := range s.order {
+		f := s.found[k]
+		if f.hits >= minRowHits || is2D(f.code.Format) {
+			out = append(out, f.code)
+		}
+	}
+	return out
+}
+
+// confirmed reports whether code key has been confirmed.
+func (s *session) confirmed(f *finding) bool {
+	return f.hits >= minRowHits || is2D(f.code.Format)
+}
+
+// is2D reports whether f is a matrix code.
+func is2D(f Format) bool { return f == QRCode || f == DataMatrix }
+
+// mapPoints converts gozxing points through m.
+func mapPoints(rp []gozxing.ResultPoint, m affine) []Point {
+	pts := make([]Point, 0, len(rp))
+	for _, p := range rp {
+		if p != nil {
+			pts = append(pts, m.apply(p.GetX(), p.GetY()))
+		}
+	}
+	return pts
+}
+
+// binarizer selects how a 2D pass turns luminance into black and white.
+type binarizer int
+
+const (
+	hybrid binarizer = iota
+	global
+)
+
+// bitmap wraps p for gozxing.
+func bitmap(p plane, b binarizer) (*gozxing.BinaryBitmap, error) {
+	src := lumSource{p}
+	if b == global {
+		return gozxing.NewBinaryBitmap(gozxing.NewGlobalHistgramBinarizer(src))
+	}
+	return gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+}
+
+// decode2D looks for QR codes and Data Matrix in p; m maps p to the image.
+// After each find the code is painted white and the search repeats, so
+// several codes of a label are found. It returns how many codes were new.
+func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
+	if s.qr == nil && s.dm == nil || p.w < 21 || p.h < 21 {
+		return 0
+	}
+	hints := s.hints
+	if hard {
+		hints = s.hard
+	}
+	n := 0
+	for round := 0; round < maxMasked; round++ {
+		bmp, err := bitmap(p, b)
+		if err != nil {
+			return n
+		}
+		var got [][]gozxing.ResultPoint
+		if s.qrMulti != nil {
+			var rs []*gozxing.Result
+			_ = safely(func() (err error) { rs, err = s.qrMulti.DecodeMultiple(bmp, hints); return })
+			if len(rs) == 0 {
+				var r *gozxing.Result
+				_ = safely(func() (err error) { r, err = s.qr.Decode(bmp, hints); return })
+				if r != nil {
+					rs = append(rs, r)
+				}
+			}
+			for _, r := range rs {
+				if s.add(r, mapPoints(r.GetResultPoints(), m), 1) {
+					n++
+				}
+				got = append(got, r.GetResultPoints())
+			}
+		}
+		if s.dm != nil {
+			var r *gozxing.Result
+			_ = safely(func() (err error) { r, err = s.dm.Decode(bmp, hints); return })
+			if r != nil {
+				if s.add(r, mapPoints(r.GetResultPoints(), m), 1) {
+					n++
+				}
+				got = append(got, r.GetResultPoints())
+			}
+		}
+		if len(got) == 0 {
+			return n
+		}
+		p = masked(p, got)
+	}
+	return n
+}
+
+// masked returns a copy of p with the area around each point set painted
+// white, so the next search finds other codes.
+func masked(p plane, sets [][]gozxing.ResultPoint) plane {
+	q := p.compact()
+	if &q.pix[0] == &p.pix[0] {
+		q = plane{pix: append([]byte(nil), q.pix...), stride: q.w, w: q.w, h: q.h}
+	}
+	for _, pts := range sets {
+		if len(pts) == 0 {
+			continue
+		}
+		x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+		for _, pt := range pts {
+			if pt == nil {
+				continue
+			}
+			x0, y0 = math.Min(x0, pt.GetX()), math.Min(y0, pt.GetY())
+			x1, y1 = math.Max(x1, pt.GetX()), math.Max(y1, pt.GetY())
+		}
+		// Finder pattern centres sit 3.5 modules inside the symbol; grow
+		// the box by a quarter of its size on each side to cover it.
+		gx, gy := (x1-x0)/4+4, (y1-y0)/4+4
+		gx, gy = math.Max(gx, gy), math.Max(gx, gy)
+		for y := max(0, int(y0-gy)); y < min(q.h, int(y1+gy)+1); y++ {
+			r := q.pix[y*q.w : (y+1)*q.w]
+			for x := max(0, int(x0-gx)); x < min(q.w, int(x1+gx)+1); x++ {
+				r[x] = 255
+			}
+		}
+	}
+	return q
+}

@@ -1,0 +1,219 @@
+package scan
+
+import (
+	"errors"
+	"math"
+
+	"github.com/makiuchi-d/gozxing"
+)
+
+// plane is an 8-bit luminance image: pixel (x, y) is pix[y*stride+x].
+// A plane may share its pixels with another one (crops do); planes are
+// never written to once built.
+type plane struct {
+	pix    []byte
+	stride int
+	w, h   int
+}
+
+// newPlane allocates a w×h plane.
+func newPlane(w, h int) plane {
+	return plane{pix: make([]byte, w*h), stride: w, w: w, h: h}
+}
+
+// row returns the pixels of row y.
+func (p plane) row(y int) []byte {
+	o := y * p.stride
+	return p.pix[o : o+p.w]
+}
+
+// crop returns the sub-plane [x0,x0+w)×[y0,y0+h), sharing pixels with p.
+// The rectangle is clipped to p.
+func (p plane) crop(x0, y0, w, h int) plane {
+	x0, y0 = max(0, x0), max(0, y0)
+	w, h = min(w, p.w-x0), min(h, p.h-y0)
+	if w <= 0 || h <= 0 {
+		return plane{}
+	}
+	o := y0*p.stride + x0
+	return plane{pix: p.pix[o : o+(h-1)*p.stride+w], stride: p.stride, w: w, h: h}
+}
+
+// compact returns p with stride == w, copying only when needed.
+func (p plane) compact() plane {
+	if p.stride == p.w {
+		return plane{pix: p.pix[:p.w*p.h], stride: p.w, w: p.w, h: p.h}
+	}
+	q := newPlane(p.w, p.h)
+	for y := 0; y < p.h; y++ {
+		copy(q.pix[y*q.w:], p.row(y))
+	}
+	return q
+}
+
+// inverted returns a copy of p with black and white swapped.
+func (p plane) inverted() plane {
+	q := newPlane(p.w, p.h)
+	for y := 0; y < p.h; y++ {
+		src, dst := p.row(y), q.pix[y*q.w:(y+1)*q.w]
+		for x, v := range src {
+			dst[x] = 255 - v
+		}
+	}
+	return q
+}
+
+// transposed returns p rotated 90° counter-clockwise: pixel (x, y) of p
+// lands at (y, w-1-x).
+func (p plane) rotatedCCW() plane {
+	q := newPlane(p.h, p.w)
+	for y := 0; y < p.h; y++ {
+		src := p.row(y)
+		for x, v := range src {
+			q.pix[(p.w-1-x)*q.stride+y] = v
+		}
+	}
+	return q
+}
+
+// downscaled returns p shrunk by the integer factor f with a box filter.
+func (p plane) downscaled(f int) plane {
+	if f <= 1 {
+		return p
+	}
+	w, h := p.w/f, p.h/f
+	q := newPlane(w, h)
+	acc := make([]int, w)
+	area := f * f
+	for y := 0; y < h; y++ {
+		clear(acc)
+		for dy := 0; dy < f; dy++ {
+			src := p.row(y*f + dy)
+			for x := 0; x < w; x++ {
+				s := 0
+				for _, v := range src[x*f : x*f+f] {
+					s += int(v)
+				}
+				acc[x] += s
+			}
+		}
+		dst := q.pix[y*w : (y+1)*w]
+		for x, s := range acc {
+			dst[x] = byte(s / area)
+		}
+	}
+	return q
+}
+
+// rotated returns the w×h window of p centred on (cx, cy), sampled along axes
+// turned by angle radians (bilinear): output pixel (u, v) reads p at
+// c + R(angle)·(u-w/2, v-h/2). Pixels outside p read as white.
+func (p plane) rotated(cx, cy, angle float64, w, h int) (plane, affine) {
+	q := newPlane(w, h)
+	cos, sin := math.Cos(angle), math.Sin(angle)
+	hw, hh := float64(w)/2, float64(h)/2
+	for v := 0; v < h; v++ {
+		dv := float64(v) - hh
+		dst := q.pix[v*w : (v+1)*w]
+		for u := range dst {
+			du := float64(u) - hw
+			x := cx + cos*du - sin*dv
+			y := cy + sin*du + cos*dv
+			dst[u] = p.bilinear(x, y)
+		}
+	}
+	// Map output coordinates back to p.
+	m := affine{a: cos, b: -sin, c: cx - cos*hw + sin*hh, d: sin, e: cos, f: cy - sin*hw - cos*hh}
+	return q, m
+}
+
+// bilinear samples p at a fractional position; outside reads as white.
+func (p plane) bilinear(x, y float64) byte {
+	if x < 0 || y < 0 || x > float64(p.w-1) || y > float64(p.h-1) {
+		return 255
+	}
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	r0, r1 := p.pix[y0*p.stride:], p.pix[y1*p.stride:]
+	top := float64(r0[x0])*(1-fx) + float64(r0[x1])*fx
+	bot := float64(r1[x0])*(1-fx) + float64(r1[x1])*fx
+	return byte(top*(1-fy) + bot*fy + 0.5)
+}
+
+// affine maps plane coordinates to image coordinates:
+// X = a·x + b·y + c, Y = d·x + e·y + f.
+type affine struct{ a, b, c, d, e, f float64 }
+
+// identity is the affine map that changes nothing.
+var identity = affine{a: 1, e: 1}
+
+// apply maps one point.
+func (m affine) apply(x, y float64) Point {
+	return Point{X: m.a*x + m.b*y + m.c, Y: m.d*x + m.e*y + m.f}
+}
+
+// then returns the map that applies m first and n second.
+func (m affine) then(n affine) affine {
+	return affine{
+		a: n.a*m.a + n.b*m.d, b: n.a*m.b + n.b*m.e, c: n.a*m.c + n.b*m.f + n.c,
+		d: n.d*m.a + n.e*m.d, e: n.d*m.b + n.e*m.e, f: n.d*m.c + n.e*m.f + n.f,
+	}
+}
+
+// scaleOffset returns the map x → s·x + dx, y → s·y + dy.
+func scaleOffset(s, dx, dy float64) affine { return affine{a: s, c: dx, e: s, f: dy} }
+
+// errNoRotate is returned by lumSource for the unsupported 45° rotation.
+var errNoRotate = errors.New("scan: 45° rotation not supported")
+
+// lumSource adapts a plane to gozxing.LuminanceSource without copying.
+type lumSource struct{ p plane }
+
+// GetRow returns row y.
+func (s lumSource) GetRow(y int, row []byte) ([]byte, error) {
+	if y < 0 || y >= s.p.h {
+		return nil, errors.New("scan: row out of range")
+	}
+	if len(row) < s.p.w {
+		row = make([]byte, s.p.w)
+	}
+	copy(row, s.p.row(y))
+	return row, nil
+}
+
+// GetMatrix returns the pixels in row-major order without padding.
+func (s lumSource) GetMatrix() []byte { return s.p.compact().pix }
+
+// GetWidth returns the width.
+func (s lumSource) GetWidth() int { return s.p.w }
+
+// GetHeight returns the height.
+func (s lumSource) GetHeight() int { return s.p.h }
+
+// IsCropSupported reports true.
+func (s lumSource) IsCropSupported() bool { return true }
+
+// Crop returns a view of a rectangle of the source.
+func (s lumSource) Crop(left, top, width, height int) (gozxing.LuminanceSource, error) {
+	return lumSource{s.p.crop(left, top, width, height)}, nil
+}
+
+// IsRotateSupported reports true.
+func (s lumSource) IsRotateSupported() bool { return true }
+
+// Invert returns the source with black and white swapped.
+func (s lumSource) Invert() gozxing.LuminanceSource { return lumSource{s.p.inverted()} }
+
+// RotateCounterClockwise returns the source turned by 90°.
+func (s lumSource) RotateCounterClockwise() (gozxing.LuminanceSource, error) {
+	return lumSource{s.p.rotatedCCW()}, nil
+}
+
+// RotateCounterClockwise45 is not supported.
+func (s lumSource) RotateCounterClockwise45() (gozxing.LuminanceSource, error) {
+	return nil, errNoRotate
+}
+
+// String renders the source as ASCII art (for debugging).
+func (s lumSource) String() string { return gozxing.LuminanceSourceString(s) }

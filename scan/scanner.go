@@ -1,0 +1,266 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"sort"
+	"time"
+)
+
+// Scanner limits and defaults.
+const (
+	// DefaultTimeout bounds the time one Scan spends looking for codes when
+	// the context has no earlier deadline; passes stop at the deadline and
+	// return what they found.
+	DefaultTimeout = 5 * time.Second
+	// workPixels is the size of the working copy large photos are
+	// downscaled to for the first passes (~1.2 MP): a label filling a tenth
+	// of a 12 MP photo still has bars two pixels wide.
+	workPixels = 1_200_000
+	// regionPad is how much a 1D region is widened along its bars' normal
+	// to take in quiet zones and bars the localiser missed (fraction).
+	regionPad = 0.25
+)
+
+// Options configures a Scanner. The zero value means defaults everywhere.
+type Options struct {
+	// MaxPixels rejects larger images before decoding (default
+	// DefaultMaxPixels).
+	MaxPixels int
+	// MaxBytes rejects larger encoded images (default DefaultMaxBytes).
+	MaxBytes int
+	// Formats limits the formats looked for; nil means all.
+	Formats []Format
+	// Timeout bounds one Scan (default DefaultTimeout); a shorter context
+	// deadline wins.
+	Timeout time.Duration
+}
+
+// Scanner finds barcodes in images. It is safe for concurrent use.
+type Scanner struct {
+	opts    Options
+	formats []Format
+}
+
+// New returns a Scanner with opts, defaults filled in.
+func New(opts Options) *Scanner {
+	if opts.MaxPixels <= 0 {
+		opts.MaxPixels = DefaultMaxPixels
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...)}
+}
+
+// Scan decodes an encoded image (JPEG, PNG, GIF or WebP) and returns every
+// barcode on it. When no code is found it returns the Result (with the
+// image size) and ErrNoBarcode. Errors: ErrImageTooLarge,
+// ErrUnsupportedImage, ErrCorruptImage, ErrNoBarcode, or the context's
+// error when it ended before anything was found.
+func (s *Scanner) Scan(ctx context.Context, data []byte) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("scan: %w", err)
+	}
+	p, format, orient, err := decodeBytes(data, s.opts.MaxPixels, s.opts.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.scanPlane(ctx, p)
+	if res != nil {
+		res.ImageFormat, res.Orientation = format, orient
+	}
+	return res, err
+}
+
+// ScanImage returns every barcode in an already decoded image; no EXIF
+// orientation is applied. Errors are as for Scan.
+func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*Result, error) {
+	b := img.Bounds()
+	if int64(b.Dx())*int64(b.Dy()) > int64(s.opts.MaxPixels) {
+		return nil, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrImageTooLarge, b.Dx(), b.Dy(), s.opts.MaxPixels)
+	}
+	if b.Empty() {
+		return nil, fmt.Errorf("%w: empty image", ErrCorruptImage)
+	}
+	return s.scanPlane(ctx, luminance(img))
+}
+
+// scanPlane runs the passes over an upright luminance plane.
+func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	ses := newSession(newFormatSet(s.formats))
+	res := &Result{Width: full.w, Height: full.h}
+	res.Partial = !ses.run(ctx, full)
+	res.Codes = ses.codes()
+	sortCodes(res.Codes)
+	if len(res.Codes) == 0 {
+		if err := ctx.Err(); err != nil {
+			return res, fmt.Errorf("scan: %w", err)
+		}
+		return res, ErrNoBarcode
+	}
+	return res, nil
+}
+
+// run executes the passes, cheapest first, and reports whether all the
+// passes it meant to run did run before ctx ended.
+func (ses *session) run(ctx context.Context, full plane) bool {
+	f := 1
+	for (full.w/f)*(full.h/f) > workPixels {
+		f++
+	}
+	low := full.downscaled(f)
+	half := float64(f-1) / 2
+	mLow := scaleOffset(float64(f), half, half)
+
+	// Pass 1: the working copy as it is.
+	steps := []func(){
+		func() { ses.decode2D(low, mLow, hybrid, false) },
+		func() { ses.decode1D(low, mLow, rowStep(low.h)) },
+		func() { ses.readRegions(ctx, full, low, f) },
+	}
+	for _, step := range steps {
+		if ctx.Err() != nil {
+			return false
+		}
+		step()
+	}
+	if len(ses.codes()) > 0 {
+		return true
+	}
+	// Pass 2: harder ways, while time lasts.
+	rot := low.rotatedCCW()
+	// Pixel (u, v) of rot is pixel (w-1-v, u) of low.
+	mRot := affine{b: -1, c: float64(low.w - 1), d: 1}.then(mLow)
+	inv := low.inverted()
+	hard := []func(){
+		func() { ses.decode1D(rot, mRot, rowStep(rot.h)) },
+		func() { ses.decode2D(low, mLow, global, false) },
+		func() { ses.decode2D(low, mLow, hybrid, true) },
+		func() { ses.decode2D(inv, mLow, hybrid, false) },
+		func() { ses.decode1D(inv, mLow, rowStep(inv.h)) },
+		func() { ses.decode1D(low, mLow, 1) },
+		func() { ses.decode1D(rot, mRot, 1) },
+		func() { ses.rotated1D(low, mLow, math.Pi/4) },
+		func() { ses.rotated1D(low, mLow, -math.Pi/4) },
+	}
+	if f > 1 {
+		hard = append(hard,
+			func() { ses.decode2D(full, identity, hybrid, true) },
+			func() { ses.decode1D(full, identity, rowStep(full.h)) },
+		)
+	}
+	for _, step := range hard {
+		if ctx.Err() != nil {
+			return false
+		}
+		step()
+		if len(ses.codes()) > 0 {
+			return true
+		}
+	}
+	return true
+}
+
+// rowStep is the row spacing of a 1D pass over a plane h rows high: about
+// 256 rows, as ZXing does when trying harder.
+func rowStep(h int) int { return max(1, h/256) }
+
+// rotated1D reads 1D codes along lines turned by angle over the whole plane.
+func (ses *session) rotated1D(p plane, m affine, angle float64) {
+	d := int(math.Hypot(float64(p.w), float64(p.h)))
+	q, mq := p.rotated(float64(p.w)/2, float64(p.h)/2, angle, d, d)
+	ses.decode1D(q, mq.then(m), rowStep(q.h))
+}
+
+// readRegions reads, at full resolution, the barcode-like regions of the
+// working plane that no code found so far explains.
+func (ses *session) readRegions(ctx context.Context, full, low plane, f int) {
+	fs := float64(f)
+	half := float64(f-1) / 2
+	for _, r := range locate(low) {
+		if ctx.Err() != nil {
+			return
+		}
+		cx, cy := r.cx*fs+half, r.cy*fs+half
+		if ses.covers(cx, cy) {
+			continue
+		}
+		if r.bars {
+			if !ses.formats.any1D() {
+				continue
+			}
+			w := int((r.lenU*(1+2*regionPad) + 4*cellSize) * fs)
+			h := int((r.lenV + 2*cellSize) * fs)
+			q, mq := full.rotated(cx, cy, r.angle, w, h)
+			ses.decode1D(q, mq, max(1, h/48))
+			continue
+		}
+		if ratio := r.lenU / r.lenV; ratio < 0.4 || ratio > 2.5 || r.cells < 9 {
+			continue
+		}
+		side := math.Max(r.lenU, r.lenV) * 1.5 * fs
+		x0, y0 := int(cx-side/2), int(cy-side/2)
+		q := full.crop(x0, y0, int(side), int(side))
+		if q.w == 0 {
+			continue
+		}
+		x0, y0 = max(0, x0), max(0, y0)
+		ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, false)
+	}
+}
+
+// covers reports whether image point (x, y) lies in a confirmed code.
+func (ses *session) covers(x, y float64) bool {
+	for _, k := range ses.order {
+		fd := ses.found[k]
+		if !ses.confirmed(fd) || len(fd.code.Points) == 0 {
+			continue
+		}
+		x0, y0, x1, y1 := bounds(fd.code.Points)
+		g := math.Min(x1-x0, y1-y0) * 0.1
+		if is2D(fd.code.Format) {
+			g = math.Max(x1-x0, y1-y0) * 0.3 // finder centres lie inside the symbol
+		}
+		if x >= x0-g && x <= x1+g && y >= y0-g && y <= y1+g {
+			return true
+		}
+	}
+	return false
+}
+
+// bounds returns the bounding box of pts.
+func bounds(pts []Point) (x0, y0, x1, y1 float64) {
+	x0, y0, x1, y1 = math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, p := range pts {
+		x0, y0 = math.Min(x0, p.X), math.Min(y0, p.Y)
+		x1, y1 = math.Max(x1, p.X), math.Max(y1, p.Y)
+	}
+	return
+}
+
+// sortCodes puts codes in reading order: top to bottom, then left to right.
+func sortCodes(cs []Code) {
+	key := func(c Code) (float64, float64) {
+		if len(c.Points) == 0 {
+			return math.Inf(1), 0
+		}
+		x0, y0, _, _ := bounds(c.Points)
+		return y0, x0
+	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		yi, xi := key(cs[i])
+		yj, xj := key(cs[j])
+		if yi != yj {
+			return yi < yj
+		}
+		return xi < xj
+	})
+}
