@@ -120,9 +120,15 @@ func Diff(old, new Device) []Change {
 	return cs
 }
 
-// Created is the history row written when a device is first stored.
-func Created(d Device) Change {
-	return Change{SN: d.SN, Field: "created", New: string(d.Status)}
+// Created returns the history rows written when a device is first stored:
+// one for the device (its status) and, when it comes registered, one that
+// names the merchant and terminal. Later changes are recorded field by field.
+func Created(d Device) []Change {
+	cs := []Change{{SN: d.SN, Field: "created", New: string(d.Status)}}
+	if r := d.Registration; r != nil {
+		cs = append(cs, Change{SN: d.SN, Field: "registration", New: r.MerchantNo + " " + r.MerchantName + " / terminal " + r.TerminalID})
+	}
+	return cs
 }
 
 func timeString(t time.Time) string {

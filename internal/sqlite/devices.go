@@ -75,12 +75,7 @@ func (s deviceStore) insert(ctx context.Context, q querier, actor string, dev *r
 			return err
 		}
 	}
-	changes := []registry.Change{registry.Created(*dev)}
-	if dev.Registration != nil {
-		changes = append(changes, registry.Diff(registry.Device{SN: dev.SN, Status: dev.Status, Model: dev.Model, Manufacturer: dev.Manufacturer,
-			SupplierCode: dev.SupplierCode, Batch: dev.Batch, ProducedOn: dev.ProducedOn}, *dev)...)
-	}
-	return s.db.appendHistory(ctx, q, actor, now, changes)
+	return s.db.appendHistory(ctx, q, actor, now, registry.Created(*dev))
 }
 
 // putRegistration inserts or replaces the registration of sn.

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"posid/internal/registry"
+)
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// cliActor names the person running a CLI write in history rows.
+func (app *cli) cliActor() string {
+	u := app.getenv("USER")
+	if u == "" {
+		u = "unknown"
+	}
+	return "cli:" + u
+}
+
+// printDevice writes one device for a person to read.
+func printDevice(w io.Writer, d registry.Device) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", k, v)
+		}
+	}
+	row("SN", d.SN)
+	row("Model", d.Model)
+	row("Manufacturer", d.Manufacturer)
+	row("Supplier", d.SupplierCode)
+	row("Batch", d.Batch)
+	row("Produced", d.ProducedOn.String())
+	row("Status", string(d.Status))
+	if r := d.Registration; r != nil {
+		row("Merchant", r.MerchantNo+"  "+r.MerchantName)
+		row("Terminal ID", r.TerminalID)
+		row("Acquirer", r.Acquirer)
+		row("Branch", r.BranchName)
+		row("Branch address", r.BranchAddress)
+		row("Account", r.Account)
+		row("Access", string(r.Access))
+		row("Registered", r.RegisteredAt.Format("2006-01-02 15:04 MST"))
+	} else {
+		row("Registration", "(none)")
+	}
+	tw.Flush()
+}
+
+// printImportError lists every rejected row of an import on w.
+func printImportError(w io.Writer, ie *registry.ImportError) {
+	fmt.Fprintf(w, "import rejected, nothing was written: %d bad rows\n", len(ie.Rows)+ie.More)
+	for _, r := range ie.Rows {
+		sn := ""
+		if r.SN != "" {
+			sn = " " + r.SN
+		}
+		fmt.Fprintf(w, "  line %d%s: %s\n", r.Line, sn, r.Reason)
+	}
+	if ie.More > 0 {
+		fmt.Fprintf(w, "  ... and %d more\n", ie.More)
+	}
+}
+
+// isTerminal reports whether w is a character device (a person is watching).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// plural returns "N thing" or "N things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, strings.TrimSuffix(thing, "s"))
+}

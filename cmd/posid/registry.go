@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"posid/internal/demo"
+	"posid/internal/registry"
+)
+
+func runImport(ctx context.Context, app *cli, args []string) error {
+	fs := app.flagSet("import", "FILE.csv", "Import devices (and their registrations) from a CSV file in one transaction:\nall rows are written, or none, and every bad row is listed.")
+	var db dbFlags
+	db.register(app, fs)
+	upsert := fs.Bool("upsert", false, "update devices that already exist instead of rejecting them")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one CSV file, got %d arguments", fs.NArg())
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	start := time.Now()
+	recs, err := registry.ParseCSV(f, time.Now().UTC())
+	if err == nil {
+		var st *stores
+		if st, err = db.open(ctx, app); err != nil {
+			return err
+		}
+		defer st.Close()
+		mode := registry.ImportCreate
+		if *upsert {
+			mode = registry.ImportUpsert
+		}
+		var sum registry.ImportSummary
+		if sum, err = st.Registry.Import(ctx, app.cliActor(), recs, mode); err == nil {
+			if *asJSON {
+				return printJSON(app.stdout, sum)
+			}
+			fmt.Fprintf(app.stdout, "imported %s in %s: %d created, %d updated, %d unchanged\n",
+				plural(sum.Rows, "row"), time.Since(start).Round(time.Millisecond), sum.Created, sum.Updated, sum.Unchanged)
+			return nil
+		}
+	}
+	var ie *registry.ImportError
+	if errors.As(err, &ie) {
+		if *asJSON {
+			printJSON(app.stdout, ie)
+		} else {
+			printImportError(app.stdout, ie)
+		}
+		return fmt.Errorf("%s rejected", fs.Arg(0))
+	}
+	return err
+}
+
+func runDevices(ctx context.Context, app *cli, args []string) error {
+	const about = "Subcommands:\n  get SN                 show one device and its registration\n  list                   list devices (filters: -status -merchant -supplier -batch)\n  set-status SN STATUS   move a device through its lifecycle"
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintf(app.stderr, "Usage: posid devices get|list|set-status ...\n\n%s\n", about)
+		if len(args) == 0 {
+			return usagef("missing subcommand")
+		}
+		return errHelp
+	}
+	switch args[0] {
+	case "get":
+		return devicesGet(ctx, app, args[1:])
+	case "list":
+		return devicesList(ctx, app, args[1:])
+	case "set-status":
+		return devicesSetStatus(ctx, app, args[1:])
+	}
+	return usagef("unknown subcommand %q (want get, list or set-status)", args[0])
+}
+
+func devicesGet(ctx context.Context, app *cli, args []string) error {
+	fs := app.flagSet("devices get", "SN", "Show one device and its registration. The settlement account is masked unless -reveal-account.")
+	var db dbFlags
+	db.register(app, fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	reveal := fs.Bool("reveal-account", false, "show the full settlement account number")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one serial number")
+	}
+	st, err := db.open(ctx, app)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	d, err := st.Registry.GetDevice(ctx, fs.Arg(0), registry.ReadOptions{RevealAccount: *reveal})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(app.stdout, d)
+	}
+	printDevice(app.stdout, d)
+	return nil
+}
+
+func devicesList(ctx context.Context, app *cli, args []string) error {
+	fs := app.flagSet("devices list", "", "List devices ordered by serial number.")
+	var db dbFlags
+	db.register(app, fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	status := fs.String("status", "", "only devices with this status")
+	merchant := fs.String("merchant", "", "only devices registered to this merchant no.")
+	supplier := fs.String("supplier", "", "only devices of this supplier code")
+	batch := fs.String("batch", "", "only devices of this batch")
+	limit := fs.Int("limit", 100, "page size")
+	all := fs.Bool("all", false, "list every page")
+	cursor := fs.String("cursor", "", "continue after this cursor")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	f := registry.Filter{MerchantNo: *merchant, SupplierCode: *supplier, Batch: *batch, Limit: *limit, Cursor: *cursor}
+	if *status != "" {
+		s, err := registry.ParseStatus(*status)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		f.Status = s
+	}
+	st, err := db.open(ctx, app)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var devices []registry.Device
+	next := ""
+	for {
+		page, err := st.Registry.ListDevices(ctx, f)
+		if err != nil {
+			return err
+		}
+		devices, next = append(devices, page.Devices...), page.Next
+		if !*all || page.Next == "" {
+			break
+		}
+		f.Cursor = page.Next
+	}
+	if *asJSON {
+		return printJSON(app.stdout, registry.Page{Devices: devices, Next: next})
+	}
+	tw := tabwriter.NewWriter(app.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SN\tMODEL\tSUPPLIER\tSTATUS\tMERCHANT")
+	for _, d := range devices {
+		m := "-"
+		if d.Registration != nil {
+			m = d.Registration.MerchantNo + " " + d.Registration.MerchantName
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.SN, d.Model, d.SupplierCode, d.Status, m)
+	}
+	tw.Flush()
+	if next != "" {
+		fmt.Fprintf(app.stderr, "more devices: posid devices list --cursor %s\n", next)
+	}
+	return nil
+}
+
+func devicesSetStatus(ctx context.Context, app *cli, args []string) error {
+	fs := app.flagSet("devices set-status", "SN STATUS", "Move a device through its lifecycle:\n  provisioned → shipped → active ⇄ suspended → retired; any live state → revoked.")
+	var db dbFlags
+	db.register(app, fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want SN and STATUS")
+	}
+	to, err := registry.ParseStatus(fs.Arg(1))
+	if err != nil {
+		return usagef("%v", err)
+	}
+	st, err := db.open(ctx, app)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	d, err := st.Registry.SetStatus(ctx, app.cliActor(), fs.Arg(0), to)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(app.stdout, d)
+	}
+	fmt.Fprintf(app.stdout, "%s is now %s\n", d.SN, d.Status)
+	return nil
+}
+
+func runHistory(ctx context.Context, app *cli, args []string) error {
+	fs := app.flagSet("history", "SN", "Show every recorded change of a device, oldest first.")
+	var db dbFlags
+	db.register(app, fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one serial number")
+	}
+	st, err := db.open(ctx, app)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	h, err := st.Registry.History(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(app.stdout, h)
+	}
+	tw := tabwriter.NewWriter(app.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACTOR\tFIELD\tOLD → NEW")
+	for _, c := range h {
+		old := c.Old
+		if old == "" {
+			old = "∅"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s → %s\n", c.At.Format("2006-01-02 15:04:05"), c.Actor, c.Field, old, strings.ReplaceAll(c.New, "\n", " "))
+	}
+	return tw.Flush()
+}
+
+func runDemo(ctx context.Context, app *cli, args []string) error {
+	fs := app.flagSet("demo", "", "Load the demo fleet (safe to repeat: existing devices are kept).")
+	var db dbFlags
+	db.register(app, fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := db.open(ctx, app)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := demo.Load(ctx, st.Registry)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(app.stdout, "added %s\n", plural(n, "demo device"))
+	return nil
+}
