@@ -105,6 +105,8 @@ type Options struct {
 	// 203 (8 dots/mm) or 300 (12 dots/mm). Zero means 203. PNG previews render
 	// at this resolution too.
 	DPI int
+	// ZPLFont is the printer font for ZPL text; empty means DefaultZPLFont.
+	ZPLFont string
 	// Progress, when not nil, is called after each label with the count so far.
 	Progress func(done int)
 }
