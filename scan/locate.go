@@ -40,16 +40,19 @@ type cellStat struct {
 	energy, coherence, angle float64
 }
 
-// locate finds regions of p that look like barcodes, largest first.
-func locate(p plane) []region {
-	cw, ch := p.w/cellSize, p.h/cellSize
+// locate finds regions that look like barcodes, largest first, in the
+// coordinates of p downscaled by f. Gradients are measured on p itself at
+// every f-th pixel: downscaling first would alias fine bars into patterns
+// of another direction.
+func locate(p plane, f int) []region {
+	cw, ch := p.w/f/cellSize, p.h/f/cellSize
 	if cw < 2 || ch < 2 {
 		return nil
 	}
 	stats := make([]cellStat, cw*ch)
 	for cy := 0; cy < ch; cy++ {
 		for cx := 0; cx < cw; cx++ {
-			stats[cy*cw+cx] = cellTensor(p, cx*cellSize, cy*cellSize)
+			stats[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize)
 		}
 	}
 	label := make([]int, cw*ch)
@@ -74,15 +77,21 @@ func locate(p plane) []region {
 	return regions
 }
 
-// cellTensor computes gradient statistics over one cell.
-func cellTensor(p plane, x0, y0 int) cellStat {
+// cellTensor computes gradient statistics over one cell of the grid
+// downscaled by f, sampling p every f pixels.
+func cellTensor(p plane, f, x0, y0 int) cellStat {
 	var jxx, jyy, jxy float64
-	for y := y0; y < y0+cellSize; y++ {
+	for yl := y0; yl < y0+cellSize; yl++ {
+		y := yl*f + f/2
 		if y+1 >= p.h {
 			break
 		}
 		r, rn := p.pix[y*p.stride:], p.pix[(y+1)*p.stride:]
-		for x := x0; x < x0+cellSize && x+1 < p.w; x++ {
+		for xl := x0; xl < x0+cellSize; xl++ {
+			x := xl*f + f/2
+			if x+1 >= p.w {
+				break
+			}
 			gx := float64(int(r[x+1]) - int(r[x]))
 			gy := float64(int(rn[x]) - int(r[x]))
 			jxx += gx * gx

@@ -106,11 +106,12 @@ func (p plane) downscaled(f int) plane {
 }
 
 // rotated returns the w×h window of p centred on (cx, cy), sampled along axes
-// turned by angle radians (bilinear): output pixel (u, v) reads p at
-// c + R(angle)·(u-w/2, v-h/2). Pixels outside p read as white.
-func (p plane) rotated(cx, cy, angle float64, w, h int) (plane, affine) {
+// turned by angle radians (bilinear) every step pixels: output pixel (u, v)
+// reads p at c + step·R(angle)·(u-w/2, v-h/2). Pixels outside p read as
+// white.
+func (p plane) rotated(cx, cy, angle, step float64, w, h int) (plane, affine) {
 	q := newPlane(w, h)
-	cos, sin := math.Cos(angle), math.Sin(angle)
+	cos, sin := step*math.Cos(angle), step*math.Sin(angle)
 	hw, hh := float64(w)/2, float64(h)/2
 	for v := 0; v < h; v++ {
 		dv := float64(v) - hh

@@ -22,6 +22,8 @@ const (
 	// regionPad is how much a 1D region is widened along its bars' normal
 	// to take in quiet zones and bars the localiser missed (fraction).
 	regionPad = 0.25
+	// smallCrop is the side (pixels) under which a 2D region is upsampled.
+	smallCrop = 640
 )
 
 // Options configures a Scanner. The zero value means defaults everywhere.
@@ -176,7 +178,7 @@ func rowStep(h int) int { return max(1, h/256) }
 // rotated1D reads 1D codes along lines turned by angle over the whole plane.
 func (ses *session) rotated1D(p plane, m affine, angle float64) {
 	d := int(math.Hypot(float64(p.w), float64(p.h)))
-	q, mq := p.rotated(float64(p.w)/2, float64(p.h)/2, angle, d, d)
+	q, mq := p.rotated(float64(p.w)/2, float64(p.h)/2, angle, 1, d, d)
 	ses.decode1D(q, mq.then(m), rowStep(q.h))
 }
 
@@ -185,7 +187,7 @@ func (ses *session) rotated1D(p plane, m affine, angle float64) {
 func (ses *session) readRegions(ctx context.Context, full, low plane, f int) {
 	fs := float64(f)
 	half := float64(f-1) / 2
-	for _, r := range locate(low) {
+	for _, r := range locate(full, f) {
 		if ctx.Err() != nil {
 			return
 		}
@@ -199,14 +201,21 @@ func (ses *session) readRegions(ctx context.Context, full, low plane, f int) {
 			}
 			w := int((r.lenU*(1+2*regionPad) + 4*cellSize) * fs)
 			h := int((r.lenV + 2*cellSize) * fs)
-			q, mq := full.rotated(cx, cy, r.angle, w, h)
+			q, mq := full.rotated(cx, cy, r.angle, 1, w, h)
 			ses.decode1D(q, mq, max(1, h/48))
 			continue
 		}
-		if ratio := r.lenU / r.lenV; ratio < 0.4 || ratio > 2.5 || r.cells < 9 {
+		if r.cells < 9 {
 			continue
 		}
-		side := math.Max(r.lenU, r.lenV) * 1.5 * fs
+		side := math.Max(r.lenU, r.lenV)*1.5*fs + 2*cellSize
+		if side < smallCrop {
+			// Small symbols: sample at twice the resolution so modules
+			// of two pixels become four, which the detectors need.
+			q, mq := full.rotated(cx, cy, 0, 0.5, int(2*side), int(2*side))
+			ses.decode2D(q, mq, hybrid, false)
+			continue
+		}
 		x0, y0 := int(cx-side/2), int(cy-side/2)
 		q := full.crop(x0, y0, int(side), int(side))
 		if q.w == 0 {
@@ -221,19 +230,59 @@ func (ses *session) readRegions(ctx context.Context, full, low plane, f int) {
 func (ses *session) covers(x, y float64) bool {
 	for _, k := range ses.order {
 		fd := ses.found[k]
-		if !ses.confirmed(fd) || len(fd.code.Points) == 0 {
+		if !ses.confirmed(fd) {
 			continue
 		}
-		x0, y0, x1, y1 := bounds(fd.code.Points)
-		g := math.Min(x1-x0, y1-y0) * 0.1
-		if is2D(fd.code.Format) {
-			g = math.Max(x1-x0, y1-y0) * 0.3 // finder centres lie inside the symbol
-		}
-		if x >= x0-g && x <= x1+g && y >= y0-g && y <= y1+g {
+		if inside(outline(fd.code), x, y) {
 			return true
 		}
 	}
 	return false
+}
+
+// outline returns a convex quadrilateral around a code, a little larger
+// than the code, or nil when its points do not span an area.
+func outline(c Code) []Point {
+	pts := c.Points
+	grow := 1.15
+	if c.Format == QRCode && len(pts) >= 3 {
+		// Finder centres: complete the parallelogram and grow it to the
+		// symbol's edges and beyond.
+		bl, tl, tr := pts[0], pts[1], pts[2]
+		pts = []Point{bl, tl, tr, {tr.X + bl.X - tl.X, tr.Y + bl.Y - tl.Y}}
+		grow = 1.5
+	}
+	if len(pts) != 4 {
+		return nil
+	}
+	var cx, cy float64
+	for _, p := range pts {
+		cx, cy = cx+p.X/4, cy+p.Y/4
+	}
+	out := make([]Point, 4)
+	for i, p := range pts {
+		out[i] = Point{cx + (p.X-cx)*grow, cy + (p.Y-cy)*grow}
+	}
+	return out
+}
+
+// inside reports whether (x, y) lies in the convex polygon poly.
+func inside(poly []Point, x, y float64) bool {
+	if len(poly) < 3 {
+		return false
+	}
+	sign := 0.0
+	for i, a := range poly {
+		b := poly[(i+1)%len(poly)]
+		c := (b.X-a.X)*(y-a.Y) - (b.Y-a.Y)*(x-a.X)
+		if c*sign < 0 {
+			return false
+		}
+		if c != 0 {
+			sign = c
+		}
+	}
+	return true
 }
 
 // bounds returns the bounding box of pts.

@@ -99,11 +99,11 @@ func renderLabel(t testing.TB, spec labelSpec) *image.Gray {
 	}
 	y := 30
 	for i, m := range bars {
-		drawText(img, x+8, y+10, spec.Names[i]+": "+spec.Lines[i])
+		drawText(img, x+8, y+4, spec.Names[i]+": "+spec.Lines[i])
 		for row := 0; row < lineH; row++ {
 			for col := 0; col < m.GetWidth()*module && x+col < width; col++ {
 				if m.Get(col/module, 0) {
-					img.SetGray(x+col, y+20+row, color.Gray{Y: 10})
+					img.SetGray(x+col, y+30+row, color.Gray{Y: 10})
 				}
 			}
 		}
