@@ -26,6 +26,16 @@ type KeyID uint16
 // String returns the textual key id, e.g. "k1".
 func (k KeyID) String() string { return "k" + strconv.Itoa(int(k)) }
 
+// MarshalText writes the textual key id.
+func (k KeyID) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses a textual key id.
+func (k *KeyID) UnmarshalText(b []byte) error {
+	id, err := ParseKeyID(string(b))
+	*k = id
+	return err
+}
+
 // ParseKeyID parses "k1" (or "1") into a KeyID. Errors wrap ErrInvalid.
 func ParseKeyID(s string) (KeyID, error) {
 	n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(strings.TrimSpace(s)), "k"), 10, 16)

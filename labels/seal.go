@@ -43,15 +43,15 @@ import (
 // correction level M (49×49 modules); see TestSealQRVersion.
 type Seal struct {
 	// KeyID names the key that signed (or is to sign) the seal.
-	KeyID KeyID
+	KeyID KeyID `json:"key_id"`
 	// Date is the provisioning day (UTC; the time of day is dropped).
-	Date time.Time
+	Date time.Time `json:"date"`
 	// SN is the device serial number (see registry.NormalizeSN).
-	SN string
+	SN string `json:"sn"`
 	// Model is the device model, e.g. "A920".
-	Model string
+	Model string `json:"model,omitempty"`
 	// Supplier is the supplier code, e.g. "SUP-01".
-	Supplier string
+	Supplier string `json:"supplier,omitempty"`
 }
 
 // Limits and constants of the seal format.
@@ -85,7 +85,7 @@ var maxSealDate = sealEpoch.AddDate(0, 0, 0xFFFF)
 func (s Seal) Normalize() (Seal, error) {
 	sn, err := registry.NormalizeSN(s.SN)
 	if err != nil {
-		return s, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return s, invalidError{err}
 	}
 	s.SN = sn
 	s.Model = strings.TrimSpace(s.Model)
@@ -267,6 +267,13 @@ func SealSN(text string) (sn string, ok bool) {
 	}
 	return s.SN, true
 }
+
+// invalidError marks an error from another package (registry) as ErrInvalid
+// without repeating "invalid" in the message.
+type invalidError struct{ err error }
+
+func (e invalidError) Error() string   { return e.err.Error() }
+func (e invalidError) Unwrap() []error { return []error{ErrInvalid, e.err} }
 
 func checkModel(m string) error {
 	if len(m) > MaxModelLen || !utf8.ValidString(m) {

@@ -55,11 +55,11 @@ func Sealed(src Source, sg *Signer, now func() time.Time) Source {
 		}
 		s, err := Seal{Date: l.Date, SN: l.SN, Model: l.Model, Supplier: l.Supplier}.Normalize()
 		if err != nil {
-			return l, fmt.Errorf("label %q: %w", l.SN, err)
+			return l, fmt.Errorf("sn %q: %w", l.SN, err)
 		}
 		l.SN, l.Model, l.Supplier, l.Date = s.SN, s.Model, s.Supplier, s.Date
 		if l.SealURL, err = sg.Sign(s); err != nil {
-			return l, fmt.Errorf("label %q: %w", l.SN, err)
+			return l, fmt.Errorf("sn %q: %w", l.SN, err)
 		}
 		return l, nil
 	})

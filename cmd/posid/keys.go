@@ -2,9 +2,85 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"posid/labels"
 )
 
+// defaultKeysDir is where label signing keys live unless --dir or
+// POSID_KEYS_DIR says otherwise.
+const defaultKeysDir = "./data/keys"
+
+// keysDir returns the key store directory from the flag value or the environment.
+func (app *cli) keysDir(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return app.envOr("POSID_KEYS_DIR", defaultKeysDir)
+}
+
 func runKeys(ctx context.Context, app *cli, args []string) error {
-	return errors.New("not implemented yet")
+	fs := app.flagSet("keys", "new|list|retire KID|revoke KID",
+		"Manage the Ed25519 keys that sign label seals. New labels are signed with\n"+
+			"the newest active key; retired keys still verify labels issued before\n"+
+			"retirement; revoked keys verify nothing. Publish DIR/keyset.json to verifiers.")
+	dir := fs.String("dir", "", "key store directory (default $POSID_KEYS_DIR or "+defaultKeysDir+")")
+	asJSON := fs.Bool("json", false, "list: print the key set as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	st := labels.OpenKeyStore(app.keysDir(*dir))
+	switch sub, rest := fs.Arg(0), fs.Args(); {
+	case sub == "new" && len(rest) == 1:
+		id, err := st.NewKey(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(app.stdout, "%s\tactive\t%s\n", id, st.Dir())
+		return nil
+	case sub == "list" && len(rest) == 1:
+		ks, err := st.KeySet(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(app.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(ks)
+		}
+		tw := tabwriter.NewWriter(app.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KID\tSTATUS\tVALID FROM\tVALID TO\tPUBLIC KEY")
+		for _, id := range ks.IDs() {
+			k := ks.Keys[id]
+			to := "-"
+			if k.ValidTo != nil {
+				to = k.ValidTo.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, k.Status, k.ValidFrom.Format(time.RFC3339), to, base64.StdEncoding.EncodeToString(k.Key))
+		}
+		return tw.Flush()
+	case (sub == "retire" || sub == "revoke") && len(rest) == 2:
+		id, err := labels.ParseKeyID(rest[1])
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if sub == "retire" {
+			err = st.Retire(ctx, id)
+		} else {
+			err = st.Revoke(ctx, id)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(app.stdout, "%s\t%sd\n", id, sub)
+		return nil
+	case sub == "":
+		return usagef("missing subcommand: new, list, retire KID or revoke KID")
+	default:
+		return usagef("unknown or incomplete subcommand %q: want new, list, retire KID or revoke KID", sub)
+	}
 }

@@ -2,9 +2,258 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"posid/labels"
 )
 
+// Defaults and limits of "posid label".
+const (
+	// defaultBaseURL is the verify site printed into seal QR codes.
+	defaultBaseURL = "https://verify.posid.example"
+	// progressEvery is how often the progress bar is redrawn.
+	progressEvery = 100 * time.Millisecond
+	// progressMin is the batch size from which a progress bar is shown.
+	progressMin = 50
+)
+
+// labelRenderers maps --format to a renderer.
+var labelRenderers = map[string]func(context.Context, io.Writer, labels.Source, labels.Options) (int, error){
+	"pdf": labels.WritePDF,
+	"zpl": labels.WriteZPL,
+	"png": labels.WritePNG,
+}
+
+// labelInput is where "posid label" gets its labels from. Each source sets
+// its flags in addFlags and, when chosen, builds a labels.Source; total is
+// the number of labels when known in advance (0 otherwise). New sources
+// (e.g. a registry batch) are added to labelInputs.
+type labelInput interface {
+	addFlags(fs *flag.FlagSet)
+	chosen() bool
+	open(ctx context.Context, app *cli) (src labels.Source, total int, closeFn func() error, err error)
+}
+
+// labelInputs lists the label sources, tried in order; exactly one must be chosen.
+func labelInputs() []labelInput { return []labelInput{&snInput{}, &csvInput{}} }
+
+// snInput is one label from --sn and friends.
+type snInput struct{ sn, model, supplier, manufacturer, batch, date *string }
+
+func (in *snInput) addFlags(fs *flag.FlagSet) {
+	in.sn = fs.String("sn", "", "serial number of a single label")
+	in.model = fs.String("model", "", "model (with --sn)")
+	in.supplier = fs.String("supplier", "", "supplier code (with --sn)")
+	in.manufacturer = fs.String("manufacturer", "", "manufacturer (with --sn)")
+	in.batch = fs.String("batch-no", "", "batch number printed on the label (with --sn)")
+	in.date = fs.String("date", "", "provisioning date YYYY-MM-DD (default today, UTC)")
+}
+
+func (in *snInput) chosen() bool { return *in.sn != "" }
+
+func (in *snInput) open(ctx context.Context, app *cli) (labels.Source, int, func() error, error) {
+	l := labels.Label{SN: *in.sn, Model: *in.model, Supplier: *in.supplier, Manufacturer: *in.manufacturer, Batch: *in.batch}
+	if *in.date != "" {
+		d, err := time.Parse(time.DateOnly, *in.date)
+		if err != nil {
+			return nil, 0, nil, usagef("--date %q: want YYYY-MM-DD", *in.date)
+		}
+		l.Date = d
+	}
+	return labels.SliceSource([]labels.Label{l}), 1, func() error { return nil }, nil
+}
+
+// csvInput is a batch of labels from a CSV file (see labels.NewCSVSource).
+type csvInput struct{ path *string }
+
+func (in *csvInput) addFlags(fs *flag.FlagSet) {
+	in.path = fs.String("csv", "", "CSV file with a header row: sn,model,supplier,manufacturer,batch,date")
+}
+
+func (in *csvInput) chosen() bool { return *in.path != "" }
+
+func (in *csvInput) open(ctx context.Context, app *cli) (labels.Source, int, func() error, error) {
+	f, err := os.Open(*in.path)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("open CSV: %w", err)
+	}
+	total := countCSVRows(f)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, 0, nil, fmt.Errorf("open CSV: %w", err)
+	}
+	return labels.NewCSVSource(f), total, f.Close, nil
+}
+
+// countCSVRows counts data rows for the progress bar (0 when unreadable).
+func countCSVRows(r io.Reader) int {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	n := -1 // header
+	for {
+		if _, err := cr.Read(); err != nil {
+			return max(n, 0)
+		}
+		n++
+	}
+}
+
 func runLabel(ctx context.Context, app *cli, args []string) error {
-	return errors.New("not implemented yet")
+	fs := app.flagSet("label", "",
+		"Render signed labels for new devices as PDF, ZPL or PNG. One label from --sn,\n"+
+			"or a batch from --csv. Output goes to a temp file renamed to -o on success.")
+	inputs := labelInputs()
+	for _, in := range inputs {
+		in.addFlags(fs)
+	}
+	sizeName := fs.String("size", "60x40", "label size: 50x30, 60x40, 70x50, a4 (3×7 of 63.5×38.1 mm), a4x24 (3×8 of 63.5×33.9 mm)")
+	format := fs.String("format", "", "pdf, zpl or png (default from the -o extension, else pdf)")
+	out := fs.String("o", "", "output file, or - for stdout (required)")
+	dpi := fs.Int("dpi", labels.DPI203, "printer resolution to snap modules to: 203 or 300")
+	keysDir := fs.String("keys-dir", "", "key store directory (default $POSID_KEYS_DIR or "+defaultKeysDir+")")
+	baseURL := fs.String("base-url", "", "verify site in the QR (default $POSID_BASE_URL or "+defaultBaseURL+")")
+	zplFont := fs.String("zpl-font", labels.DefaultZPLFont, "printer font for ZPL text")
+	progress := fs.Bool("progress", false, "show a progress bar even when stderr is not a terminal")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	var input labelInput
+	for _, in := range inputs {
+		if in.chosen() {
+			if input != nil {
+				return usagef("give only one label source (--sn or --csv)")
+			}
+			input = in
+		}
+	}
+	if input == nil {
+		return usagef("give --sn SN or --csv FILE")
+	}
+	if *out == "" {
+		return usagef("-o OUT is required")
+	}
+	size, err := labels.ParseSize(*sizeName)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if *format == "" {
+		*format = strings.TrimPrefix(strings.ToLower(filepath.Ext(*out)), ".")
+		if _, ok := labelRenderers[*format]; !ok {
+			*format = "pdf"
+		}
+	}
+	render, ok := labelRenderers[*format]
+	if !ok {
+		return usagef("--format %q: want pdf, zpl or png", *format)
+	}
+	if *dpi != labels.DPI203 && *dpi != labels.DPI300 {
+		return usagef("--dpi %d: want 203 or 300", *dpi)
+	}
+	base := *baseURL
+	if base == "" {
+		base = app.envOr("POSID_BASE_URL", defaultBaseURL)
+	}
+	signer, err := labels.OpenKeyStore(app.keysDir(*keysDir)).Signer(ctx, base)
+	if err != nil {
+		if errors.Is(err, labels.ErrNoActiveKey) {
+			return fmt.Errorf("%w (run \"posid keys new\")", err)
+		}
+		return err
+	}
+	src, total, closeSrc, err := input.open(ctx, app)
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+	opts := labels.Options{Size: size, DPI: *dpi, ZPLFont: *zplFont}
+	var bar *progressBar
+	if *progress || (total >= progressMin && isTerminal(app.stderr)) {
+		bar = &progressBar{w: app.stderr, total: total, start: time.Now()}
+		opts.Progress = bar.update
+	}
+	sealed := labels.Sealed(src, signer, time.Now)
+	n, err := writeOutput(*out, app.stdout, func(w io.Writer) (int, error) { return render(ctx, w, sealed, opts) })
+	if bar != nil {
+		bar.finish(n)
+	}
+	if err != nil {
+		return err
+	}
+	if *out != "-" {
+		fmt.Fprintf(app.stderr, "%s (%s, %s, %d dpi, key %s) → %s\n", plural(n, "label"), *format, size.Name, *dpi, signer.KeyID(), *out)
+	}
+	return nil
+}
+
+// writeOutput runs write into a temp file next to path and renames it to
+// path on success, so a failed run leaves no half-written file. "-" writes
+// to stdout.
+func writeOutput(path string, stdout io.Writer, write func(io.Writer) (int, error)) (int, error) {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return 0, fmt.Errorf("create output: %w", err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	n, err := write(f)
+	if err != nil {
+		f.Close()
+		return n, err
+	}
+	if err := f.Close(); err != nil {
+		return n, fmt.Errorf("write output: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return n, fmt.Errorf("write output: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return n, fmt.Errorf("write output: %w", err)
+	}
+	return n, nil
+}
+
+// progressBar draws "[#####     ] 512/10000  5%  1.2s" on one line.
+type progressBar struct {
+	w     io.Writer
+	total int
+	start time.Time
+	last  time.Time
+}
+
+func (p *progressBar) update(done int) {
+	if now := time.Now(); now.Sub(p.last) >= progressEvery || done == p.total {
+		p.last = now
+		p.draw(done)
+	}
+}
+
+func (p *progressBar) draw(done int) {
+	const width = 30
+	el := time.Since(p.start).Round(100 * time.Millisecond)
+	if p.total <= 0 {
+		fmt.Fprintf(p.w, "\rlabels %d  %s", done, el)
+		return
+	}
+	fill := min(width, done*width/p.total)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %3d%%  %s", strings.Repeat("#", fill), strings.Repeat(" ", width-fill), done, p.total, done*100/p.total, el)
+}
+
+func (p *progressBar) finish(done int) {
+	p.draw(done)
+	fmt.Fprintln(p.w)
 }
