@@ -39,8 +39,8 @@ var commands = map[string]command{
 	"apikeys":  {"manage API keys", nil},
 	"demo":     {"load demo devices into a database", runDemo},
 	"version":  {"print the version", runVersion},
-	"cases":    {"list and resolve review cases", nil},
-	"complain": {"file a complaint about a device (for testing)", nil},
+	"cases":    {"list and resolve review cases", runCases},
+	"complain": {"file a complaint about a device (for testing)", runComplain},
 }
 
 // version is set at build time with -ldflags "-X main.version=...".

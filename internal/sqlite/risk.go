@@ -175,10 +175,10 @@ const MaxComplaintsPerCase = 200
 func (s riskStore) getCase(ctx context.Context, q querier, id int64) (risk.Case, error) {
 	c, err := scanCase(q.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM risk_cases c WHERE c.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("case %d: %w", id, risk.ErrNotFound)
+		return c, risk.ErrNotFound
 	}
 	if err != nil {
-		return c, fmt.Errorf("case %d: %w", id, err)
+		return c, fmt.Errorf("read case: %w", err)
 	}
 	return c, nil
 }
@@ -253,7 +253,7 @@ func (s riskStore) review(ctx context.Context, id int64, update string, args ...
 			return err
 		}
 		if c.Status == risk.StatusResolved {
-			return fmt.Errorf("case %d: %w: already resolved", id, risk.ErrConflict)
+			return fmt.Errorf("%w: already resolved", risk.ErrConflict)
 		}
 		_, err = tx.ExecContext(ctx, update, args...)
 		return err
@@ -329,10 +329,10 @@ func (s riskStore) ComplaintPhoto(ctx context.Context, id int64) (risk.Photo, er
 	var p risk.Photo
 	err := s.db.sql.QueryRowContext(ctx, `SELECT photo_type, photo FROM risk_complaints WHERE id = ? AND photo IS NOT NULL`, id).Scan(&p.Type, &p.Data)
 	if errors.Is(err, sql.ErrNoRows) {
-		return p, fmt.Errorf("complaint %d photo: %w", id, risk.ErrNotFound)
+		return p, risk.ErrNotFound
 	}
 	if err != nil {
-		return p, fmt.Errorf("complaint %d photo: %w", id, err)
+		return p, fmt.Errorf("read photo: %w", err)
 	}
 	return p, nil
 }
