@@ -3,6 +3,7 @@ package scan
 import (
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
@@ -109,14 +110,32 @@ func (s *session) add(r *gozxing.Result, pts []Point, hits int) bool {
 	if !ok || !s.formats[f] || r.GetText() == "" {
 		return false
 	}
-	key := string(f) + "\x00" + r.GetText()
+	text := r.GetText()
+	if !utf8.ValidString(text) {
+		text = latin1(text)
+	}
+	key := string(f) + "\x00" + text
 	if old, ok := s.found[key]; ok {
-		old.hits += hits
+		// Passes overlap, so their hits are not independent: keep the
+		// best single pass and its outline.
+		if hits > old.hits {
+			old.hits, old.code.Points = hits, pts
+		}
 		return false
 	}
-	s.found[key] = &finding{code: Code{Format: f, Text: r.GetText(), Points: pts}, hits: hits}
+	s.found[key] = &finding{code: Code{Format: f, Text: text, Points: pts}, hits: hits}
 	s.order = append(s.order, key)
 	return true
+}
+
+// latin1 reads s as ISO-8859-1, the character set of Code 128 extended
+// (FNC4) characters, and returns it as UTF-8.
+func latin1(s string) string {
+	rs := make([]rune, len(s))
+	for i := 0; i < len(s); i++ {
+		rs[i] = rune(s[i])
+	}
+	return string(rs)
 }
 
 // codes returns the confirmed findings.

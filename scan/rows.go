@@ -42,7 +42,9 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 						spans[key] = sp
 						order = append(order, key)
 					}
-					sp.hits++
+					if sp.hits == 0 || sp.y1 != y {
+						sp.hits++ // rows count once, whichever direction read them
+					}
 					sp.y1, sp.x1a, sp.x1b = y, xa, xb
 				})
 			}

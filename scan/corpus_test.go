@@ -1,0 +1,151 @@
+package scan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// corpusReference is, per folder of the public corpus (shared/corpus, from
+// the ZXing black-box suite), how many images Java ZXing 3.x decodes at 0°
+// with TRY_HARDER — the figures from the corpus README that posid must
+// match or beat. For falsepositives it is the most images allowed to yield
+// a code.
+var corpusReference = []struct {
+	dir    string
+	images int
+	java   int
+}{
+	{"qrcode-1", 20, 17},
+	{"qrcode-2", 35, 32},
+	{"qrcode-3", 42, 38},
+	{"qrcode-4", 48, 36},
+	{"qrcode-5", 19, 19},
+	{"qrcode-6", 15, 15},
+	{"datamatrix-1", 24, 23},
+	{"datamatrix-2", 18, 13},
+	{"code128-1", 7, 7},
+	{"code128-2", 40, 39},
+	{"code128-3", 2, 2},
+	{"code39-1", 4, 4},
+	{"ean13-1", 34, 32},
+	{"itf-1", 14, 14},
+	{"falsepositives", 22, 2},
+}
+
+// findCorpus returns the corpus directory: $POSID_CORPUS, or shared/corpus
+// in the nearest parent directory that has one.
+func findCorpus(t *testing.T) string {
+	if d := os.Getenv("POSID_CORPUS"); d != "" {
+		return d
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		c := filepath.Join(dir, "shared", "corpus")
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			return c
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	if os.Getenv("POSID_REQUIRE_TOOLS") == "1" {
+		t.Fatal("barcode corpus not found (set POSID_CORPUS)")
+	}
+	t.Skip("barcode corpus not found; set POSID_CORPUS")
+	return ""
+}
+
+// corpusImages lists the images of one folder with their expected text
+// ("" in falsepositives).
+func corpusImages(t *testing.T, dir string) map[string]string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		ext := strings.ToLower(filepath.Ext(e.Name()))
+		if ext != ".png" && ext != ".jpg" && ext != ".jpeg" && ext != ".gif" {
+			continue
+		}
+		base := strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))
+		want := ""
+		for _, suf := range []string{".txt", ".bin"} {
+			if b, err := os.ReadFile(filepath.Join(dir, base+suf)); err == nil {
+				want = string(b)
+				break
+			}
+		}
+		out[e.Name()] = want
+	}
+	return out
+}
+
+// TestCorpus decodes the public corpus and compares with Java ZXing.
+func TestCorpus(t *testing.T) {
+	root := findCorpus(t)
+	s := New(Options{})
+	ctx := context.Background()
+	for _, ref := range corpusReference {
+		t.Run(ref.dir, func(t *testing.T) {
+			imgs := corpusImages(t, filepath.Join(root, ref.dir))
+			names := make([]string, 0, len(imgs))
+			for n := range imgs {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			got := 0
+			start := time.Now()
+			for _, n := range names {
+				data, err := os.ReadFile(filepath.Join(root, ref.dir, n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := s.Scan(ctx, data)
+				if ref.dir == "falsepositives" {
+					if err == nil && len(res.Codes) > 0 {
+						got++
+						t.Logf("%s: false read %v", n, res.Codes)
+					}
+					continue
+				}
+				if err == nil && hasText(res.Codes, imgs[n]) {
+					got++
+				} else if testing.Verbose() {
+					t.Logf("%s: not decoded (%v)", n, err)
+				}
+			}
+			t.Logf("%-15s posid %2d / %2d   java %2d   %v", ref.dir, got, len(names), ref.java, time.Since(start).Round(time.Millisecond))
+			if ref.dir == "falsepositives" {
+				if got > ref.java {
+					t.Errorf("%d false reads, at most %d allowed", got, ref.java)
+				}
+				return
+			}
+			if got < ref.java {
+				t.Errorf("decoded %d, Java ZXing decodes %d", got, ref.java)
+			}
+		})
+	}
+}
+
+// hasText reports whether a code carries want; a UPC-A code matches the
+// EAN-13 text with a leading zero.
+func hasText(codes []Code, want string) bool {
+	for _, c := range codes {
+		if c.Text == want || c.Format == UPCA && "0"+c.Text == want {
+			return true
+		}
+	}
+	return false
+}
