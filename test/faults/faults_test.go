@@ -1,0 +1,381 @@
+// Package faults kills the real posid binary with SIGKILL at awkward moments
+// and checks what it leaves behind: an import is all-or-nothing, the server
+// comes back on the same database, a label run leaves no partial file.
+package faults
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"posid/internal/secret"
+	"posid/internal/sqlite"
+)
+
+// importRows is the size of the import that gets killed.
+const importRows = 100_000
+
+// secretKey is the account key every posid run of the tests shares.
+var secretKey = strings.Repeat("07", secret.KeySize)
+
+// posidBin is the binary built once for the package.
+var posidBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "posid-faults")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	posidBin = filepath.Join(dir, "posid")
+	build := exec.Command("go", "build", "-o", posidBin, "posid/cmd/posid")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build posid:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// posid returns a command running the binary with the test's key.
+func posid(args ...string) *exec.Cmd {
+	cmd := exec.Command(posidBin, args...)
+	cmd.Env = append(os.Environ(), "POSID_SECRET_KEY="+secretKey)
+	return cmd
+}
+
+// mustRun runs posid and fails the test when it fails.
+func mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := posid(args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("posid %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// writeCSV writes n fully registered rows whose SNs start with prefix.
+func writeCSV(t *testing.T, path, prefix string, n int) {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("sn,model,manufacturer,supplier_code,batch,merchant_no,merchant_name,terminal_id,acquirer,branch_name,branch_address,account,access\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "%s%09d,A920Pro,PAX,SUP-PAX,B%03d,M%06d,测试商户%d号店,%08d,银联商务,工商银行朝阳支行,北京市朝阳区建国路%d号,6222021%09d,4G\n",
+			prefix, i, i/1000, i%5000, i, i, i%500, i)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// counts is what a database holds.
+type counts struct{ devices, registrations, history int }
+
+// database is a posid database the test can count rows in.
+type database struct {
+	arg   string // the --db value
+	count func(t *testing.T) counts
+}
+
+func sqliteDatabase(t *testing.T) database {
+	path := filepath.Join(t.TempDir(), "posid.db")
+	return database{arg: path, count: func(t *testing.T) counts {
+		t.Helper()
+		key, _ := secret.ParseKey(secretKey)
+		box, _ := secret.NewBox(key)
+		db, err := sqlite.Open(context.Background(), path, box)
+		if err != nil {
+			t.Fatalf("reopen after kill: %v", err)
+		}
+		defer db.Close()
+		var c counts
+		err = db.SQL().QueryRow(`SELECT (SELECT count(*) FROM devices), (SELECT count(*) FROM registrations), (SELECT count(*) FROM history)`).
+			Scan(&c.devices, &c.registrations, &c.history)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}}
+}
+
+// postgresDatabase makes a schema of its own in POSID_TEST_POSTGRES.
+func postgresDatabase(t *testing.T) database {
+	base := os.Getenv("POSID_TEST_POSTGRES")
+	if base == "" {
+		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
+			t.Fatal("POSID_TEST_POSTGRES is not set")
+		}
+		t.Skip("POSID_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "faults_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE") })
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return database{arg: u.String(), count: func(t *testing.T) counts {
+		t.Helper()
+		var c counts
+		err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM %[1]s.devices), (SELECT count(*) FROM %[1]s.registrations), (SELECT count(*) FROM %[1]s.history)`, schema)).
+			Scan(&c.devices, &c.registrations, &c.history)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}}
+}
+
+// TestKillDuringImport kills `posid import` of 100,000 rows at several
+// points and checks that the database holds the rows from before the
+// import, or those and all of the import, never part of it.
+func TestKillDuringImport(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		open func(t *testing.T) database
+	}{
+		{"sqlite", sqliteDatabase},
+		{"postgres", postgresDatabase},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testKillDuringImport(t, tt.open(t)) })
+	}
+}
+
+func testKillDuringImport(t *testing.T, db database) {
+	dir := t.TempDir()
+	before := filepath.Join(dir, "before.csv")
+	writeCSV(t, before, "OLD", 1000)
+	mustRun(t, "import", "--db", db.arg, before)
+	want := counts{1000, 1000, 2000} // "created" and "registration" per device
+	if c := db.count(t); c != want {
+		t.Fatalf("before: %+v, want %+v", c, want)
+	}
+
+	// One import run to the end gives the time the kills are placed in.
+	big := filepath.Join(dir, "big.csv")
+	writeCSV(t, big, "FULL", importRows)
+	start := time.Now()
+	mustRun(t, "import", "--db", db.arg, big)
+	full := time.Since(start)
+	want = counts{want.devices + importRows, want.registrations + importRows, want.history + 2*importRows}
+	if c := db.count(t); c != want {
+		t.Fatalf("after a full import: %+v, want %+v", c, want)
+	}
+	t.Logf("full import: %v", full.Round(time.Millisecond))
+
+	killed := 0
+	for i, at := range []float64{0.4, 0.9} {
+		file := filepath.Join(dir, fmt.Sprintf("kill%d.csv", i))
+		writeCSV(t, file, fmt.Sprintf("K%d", i), importRows)
+		cmd := posid("import", "--db", db.arg, file)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(at * float64(full)))
+		cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		finished := err == nil
+		if !finished {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+				t.Fatalf("import %d: %v\n%s", i, err, out.String())
+			}
+			killed++
+		}
+		c := db.count(t)
+		after := counts{want.devices + importRows, want.registrations + importRows, want.history + 2*importRows}
+		switch c {
+		case want:
+			if finished {
+				t.Fatalf("kill at %.0f%%: import finished but wrote nothing", at*100)
+			}
+		case after:
+			want = after
+		default:
+			t.Fatalf("kill at %.0f%% of %v: partial import: %+v (before %+v, after %+v)", at*100, full, c, want, after)
+		}
+		t.Logf("kill at %.0f%%: finished=%v, %d devices", at*100, finished, c.devices)
+	}
+	if killed == 0 {
+		t.Fatal("every import finished before the kill; nothing was tested")
+	}
+	// The binary opens the database again and reads it.
+	if out := mustRun(t, "devices", "get", "--db", db.arg, "OLD000000007"); !strings.Contains(out, "OLD000000007") {
+		t.Fatalf("devices get after kills:\n%s", out)
+	}
+}
+
+// TestKillDuringLabels kills `posid label` while it renders 5,000 labels
+// into a PDF: the output path keeps what it held before (here: an older
+// file), never a partial PDF.
+func TestKillDuringLabels(t *testing.T) {
+	if out, err := posid("label", "-h").CombinedOutput(); err != nil && !strings.Contains(string(out), "-csv") {
+		t.Skipf("posid label is not available yet: %s", firstLine(out))
+	}
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	mustRun(t, "keys", "--dir", keys, "new")
+	var b strings.Builder
+	b.WriteString("sn,model,supplier,manufacturer,batch,date\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "LBL%08d,A920,SUP1,PAX,B1,2026-11-01\n", i)
+	}
+	csv := filepath.Join(dir, "labels.csv")
+	if err := os.WriteFile(csv, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	full := filepath.Join(dir, "full.pdf")
+	start := time.Now()
+	mustRun(t, "label", "--keys-dir", keys, "--csv", csv, "-o", full)
+	took := time.Since(start)
+	t.Logf("5000 labels: %v", took.Round(time.Millisecond))
+	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		old  []byte // what OUT.pdf holds before the run; nil: no file
+	}{
+		{"new file", nil},
+		{"over an older file", []byte("%PDF-1.4 older labels\n")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(dir, "out", strings.ReplaceAll(tt.name, " ", "-")+".pdf")
+			if tt.old != nil {
+				if err := os.WriteFile(out, tt.old, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := posid("label", "--keys-dir", keys, "--csv", csv, "-o", out)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(took / 2)
+			cmd.Process.Signal(syscall.SIGKILL)
+			if err := cmd.Wait(); err == nil {
+				t.Fatalf("label run finished in under half the time of the first (%v)", took)
+			}
+			got, err := os.ReadFile(out)
+			switch {
+			case tt.old == nil && !errors.Is(err, os.ErrNotExist):
+				t.Fatalf("killed run left %s (%d bytes, err %v)", filepath.Base(out), len(got), err)
+			case tt.old != nil && !bytes.Equal(got, tt.old):
+				t.Fatalf("killed run changed %s: %d bytes, err %v", filepath.Base(out), len(got), err)
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, "out", "*"))
+			for i := range left {
+				left[i] = filepath.Base(left[i])
+			}
+			t.Logf("output folder after the kill: %v", left)
+		})
+	}
+}
+
+// TestServeRestartAfterKill kills `posid serve` while it answers requests
+// and checks it starts again on the same database.
+func TestServeRestartAfterKill(t *testing.T) {
+	if out, err := posid("serve", "-h").CombinedOutput(); err != nil && !strings.Contains(string(out), "-addr") {
+		t.Skipf("posid serve is not available yet: %s", firstLine(out))
+	}
+	db := sqliteDatabase(t)
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "d.csv")
+	writeCSV(t, csv, "SRV", 500)
+	mustRun(t, "import", "--db", db.arg, csv)
+	for round := 0; round < 3; round++ {
+		addr := freeAddr(t)
+		cmd := posid("serve", "--db", db.arg, "--addr", addr, "--data-dir", dir)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitReady(addr, 20*time.Second); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("round %d: server not ready: %v\n%s", round, err, out.String())
+		}
+		// Load it a little, then kill it mid-flight.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i < 50; i++ {
+				resp, err := http.Get("http://" + addr + "/readyz")
+				if err != nil {
+					return
+				}
+				resp.Body.Close()
+			}
+		}()
+		time.Sleep(20 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		<-done
+	}
+	if c := db.count(t); c.devices != 500 || c.history != 1000 {
+		t.Fatalf("after server kills: %+v", c)
+	}
+}
+
+// waitReady polls /readyz until it answers 200.
+func waitReady(addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	var last error
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	return last
+}
+
+// freeAddr returns a loopback address with a free port.
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func firstLine(b []byte) string {
+	s, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return s
+}
