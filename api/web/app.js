@@ -1,0 +1,271 @@
+// posid mobile scan page: photograph a terminal label (or type its SN),
+// see the device record and seal verdict, file a complaint. No build step.
+"use strict";
+(() => {
+  const API = "/api/v1";
+  const MAX_SIDE = 2000;      // longest side of uploaded photos, px
+  const JPEG_QUALITY = 0.85;
+  const APP_VERSION = "web-1";
+  const KEY_STORE = "posid.apiKey";
+  const LANG_STORE = "posid.lang";
+
+  const text = {
+    zh: {
+      title: "终端查验", key_label: "API 密钥", save: "保存", key_hint: "密钥只保存在本机浏览器中。",
+      key_saved: "已保存密钥", change: "更换", take_photo: "拍摄终端标签", photo_hint: "对准机身背面的标签，保证条码清晰。",
+      sn_placeholder: "或输入序列号 (SN)", lookup: "查询", report: "报告问题", category: "问题类型",
+      cat_counterfeit: "疑似假冒", cat_damaged_label: "标签损坏", cat_wrong_registration: "入网信息有误", cat_other: "其他",
+      description: "说明", photo_optional: "照片（可选）", submit: "提交", cancel: "取消", my_complaints: "我的投诉",
+      need_key: "请先输入 API 密钥。", preparing: "正在处理照片…", uploading: "正在识别…", looking_up: "正在查询…",
+      sn: "序列号", model: "型号", manufacturer: "厂商", status: "状态", merchant: "商户", merchant_no: "商户号",
+      terminal_id: "终端号", acquirer: "收单机构", branch: "开户网点", address: "地址", account: "结算账户",
+      registered_at: "入网时间", access: "接入方式", codes: "条码", unknown: "未在登记库中找到此终端",
+      v_genuine: "防伪验证通过", v_forged: "防伪标签伪造", v_revoked: "防伪密钥已吊销", v_malformed: "防伪码无法识别", v_none: "无防伪码",
+      s_provisioned: "已生产", s_shipped: "已发货", s_active: "已入网", s_suspended: "已暂停", s_retired: "已停用", s_revoked: "已吊销",
+      c_open: "待处理", c_assigned: "处理中", c_resolved: "已处理", filed: "投诉已提交，编号", none_yet: "暂无投诉",
+      failed: "请求失败", network: "网络错误，请重试。",
+    },
+    en: {
+      title: "Terminal check", key_label: "API key", save: "Save", key_hint: "The key is kept in this browser only.",
+      key_saved: "Key saved", change: "Change", take_photo: "Photograph the label", photo_hint: "Aim at the label on the back; keep the barcodes sharp.",
+      sn_placeholder: "or type the serial number (SN)", lookup: "Look up", report: "Report a problem", category: "Problem",
+      cat_counterfeit: "Suspected counterfeit", cat_damaged_label: "Damaged label", cat_wrong_registration: "Wrong registration", cat_other: "Other",
+      description: "Description", photo_optional: "Photo (optional)", submit: "Submit", cancel: "Cancel", my_complaints: "My complaints",
+      need_key: "Enter your API key first.", preparing: "Preparing photo…", uploading: "Reading barcodes…", looking_up: "Looking up…",
+      sn: "SN", model: "Model", manufacturer: "Manufacturer", status: "Status", merchant: "Merchant", merchant_no: "Merchant no.",
+      terminal_id: "Terminal ID", acquirer: "Acquirer", branch: "Bank branch", address: "Address", account: "Settlement account",
+      registered_at: "Registered", access: "Network access", codes: "Barcodes", unknown: "This terminal is not in the registry",
+      v_genuine: "Seal genuine", v_forged: "Seal FORGED", v_revoked: "Seal key revoked", v_malformed: "Seal unreadable", v_none: "No seal",
+      s_provisioned: "Provisioned", s_shipped: "Shipped", s_active: "Active", s_suspended: "Suspended", s_retired: "Retired", s_revoked: "Revoked",
+      c_open: "Open", c_assigned: "In review", c_resolved: "Resolved", filed: "Complaint filed, number", none_yet: "No complaints yet",
+      failed: "Request failed", network: "Network error, please retry.",
+    },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  let lang = localStorage.getItem(LANG_STORE) || ((navigator.language || "zh").toLowerCase().startsWith("zh") ? "zh" : "en");
+  let lastResult = null;
+  const t = (k) => text[lang][k] ?? text.en[k] ?? k;
+
+  function applyLang() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+    $("lang").textContent = lang === "zh" ? "EN" : "中文";
+    document.title = "posid · " + t("title");
+    if (lastResult) showResult(lastResult.body, lastResult.preview);
+  }
+
+  // --- API key ---------------------------------------------------------
+  const apiKey = () => localStorage.getItem(KEY_STORE) || "";
+  function showKey() {
+    const k = apiKey();
+    $("key-form").hidden = !!k;
+    $("key-saved").hidden = !k;
+    // Show only the public key id (posid_ID_secret).
+    $("key-id").textContent = k ? k.split("_").slice(0, 2).join("_") + "_…" : "";
+  }
+  $("key-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const k = $("key").value.trim();
+    if (k) localStorage.setItem(KEY_STORE, k);
+    $("key").value = "";
+    showKey();
+  });
+  $("key-change").addEventListener("click", () => { localStorage.removeItem(KEY_STORE); showKey(); $("key").focus(); });
+
+  // --- requests ----------------------------------------------------------
+  async function call(method, path, body) {
+    const headers = { "Authorization": "Bearer " + apiKey(), "X-App-Version": APP_VERSION, "Accept": "application/json" };
+    if (body && !(body instanceof FormData)) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(API + path, { method, headers, body });
+    } catch (e) {
+      throw new Error(t("network"));
+    }
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(data.detail || data.title || t("failed") + " (" + res.status + ")");
+    return data;
+  }
+
+  function status(msg, isError) {
+    const el = $("status");
+    el.hidden = !msg;
+    el.textContent = msg || "";
+    el.classList.toggle("error", !!isError);
+  }
+
+  function needKey() {
+    if (apiKey()) return false;
+    status(t("need_key"), true);
+    $("key").focus();
+    return true;
+  }
+
+  // downscale returns the photo as a JPEG no larger than MAX_SIDE on its
+  // longest side; orientation from EXIF is applied by the browser.
+  async function downscale(file) {
+    let src;
+    try {
+      src = await createImageBitmap(file, { imageOrientation: "from-image" });
+    } catch (e) {
+      src = await new Promise((ok, fail) => {
+        const img = new Image();
+        img.onload = () => ok(img);
+        img.onerror = () => fail(new Error(t("failed")));
+        img.src = URL.createObjectURL(file);
+      });
+    }
+    const w = src.width, h = src.height;
+    const f = Math.min(1, MAX_SIDE / Math.max(w, h));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.round(w * f);
+    canvas.height = Math.round(h * f);
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(src, 0, 0, canvas.width, canvas.height);
+    return new Promise((ok) => canvas.toBlob(ok, "image/jpeg", JPEG_QUALITY));
+  }
+
+  // --- scan and lookup ----------------------------------------------------
+  $("photo").addEventListener("change", async (ev) => {
+    const file = ev.target.files && ev.target.files[0];
+    ev.target.value = "";
+    if (!file || needKey()) return;
+    try {
+      status(t("preparing"));
+      const jpeg = await downscale(file);
+      const form = new FormData();
+      form.append("image", jpeg, "label.jpg");
+      form.append("app_version", APP_VERSION);
+      status(t("uploading"));
+      const body = await call("POST", "/scans", form);
+      status("");
+      showResult(body, URL.createObjectURL(jpeg));
+    } catch (e) {
+      status(e.message, true);
+    }
+  });
+
+  $("sn-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const sn = $("sn").value.trim();
+    if (!sn || needKey()) return;
+    try {
+      status(t("looking_up"));
+      const body = await call("POST", "/scans", { sn, app_version: APP_VERSION });
+      status("");
+      showResult(body, null);
+    } catch (e) {
+      status(e.message, true);
+    }
+  });
+
+  const verdictClass = { genuine: "ok", forged: "bad", revoked: "bad", malformed: "warn" };
+  const statusClass = { active: "ok", shipped: "ok", provisioned: "ok", suspended: "warn", retired: "warn", revoked: "bad" };
+
+  function showResult(body, preview) {
+    lastResult = { body, preview };
+    const dev = body.device || null;
+    const sn = body.sn || (dev && dev.sn) || "";
+    const verdict = body.seal && body.seal.verdict;
+    const v = $("verdict");
+    v.textContent = t(verdict ? "v_" + verdict : "v_none");
+    v.className = "badge " + (verdictClass[verdict] || "");
+    const ds = $("device-status");
+    ds.textContent = dev ? t("s_" + dev.status) : t("unknown");
+    ds.className = "badge " + (dev ? statusClass[dev.status] || "" : "warn");
+
+    const dl = $("fields");
+    dl.replaceChildren();
+    const add = (k, val, cls) => {
+      if (val === undefined || val === null || val === "") return;
+      const dt = document.createElement("dt"); dt.textContent = t(k);
+      const dd = document.createElement("dd"); dd.textContent = val;
+      if (cls) dd.className = cls;
+      dl.append(dt, dd);
+    };
+    add("sn", sn, "sn");
+    if (dev) {
+      add("model", dev.model);
+      add("manufacturer", dev.manufacturer);
+      const r = dev.registration;
+      if (r) {
+        add("merchant", r.merchant_name);
+        add("merchant_no", r.merchant_no);
+        add("terminal_id", r.terminal_id);
+        add("acquirer", r.acquirer);
+        add("branch", r.branch_name);
+        add("address", r.branch_address);
+        add("account", r.account);
+        add("access", r.access);
+        if (r.registered_at) add("registered_at", new Date(r.registered_at).toLocaleDateString(lang === "zh" ? "zh-CN" : "en"));
+      }
+    }
+    if (Array.isArray(body.codes) && body.codes.length) {
+      add("codes", body.codes.map((c) => c.format).join(", "));
+    }
+    const img = $("preview");
+    img.hidden = !preview;
+    if (preview) img.src = preview;
+    $("result").hidden = false;
+    $("c-sn").value = sn;
+  }
+
+  // --- complaints -----------------------------------------------------------
+  $("complain-open").addEventListener("click", () => { $("complaint").hidden = false; $("c-text").focus(); });
+  $("complaint-cancel").addEventListener("click", () => { $("complaint").hidden = true; });
+  $("complaint-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (needKey()) return;
+    const form = new FormData();
+    form.append("sn", $("c-sn").value.trim());
+    form.append("category", $("c-category").value);
+    form.append("text", $("c-text").value.trim());
+    try {
+      const file = $("c-photo").files[0];
+      if (file) form.append("photo", await downscale(file), "photo.jpg");
+      const c = await call("POST", "/complaints", form);
+      $("complaint").hidden = true;
+      $("complaint-form").reset();
+      status(t("filed") + " " + c.id);
+      loadComplaints();
+    } catch (e) {
+      status(e.message, true);
+    }
+  });
+
+  async function loadComplaints() {
+    if (needKey()) return;
+    const ul = $("complaints");
+    try {
+      const body = await call("GET", "/complaints");
+      const list = Array.isArray(body) ? body : body.complaints || [];
+      ul.replaceChildren();
+      if (!list.length) {
+        const li = document.createElement("li"); li.textContent = t("none_yet"); ul.append(li);
+      }
+      for (const c of list) {
+        const li = document.createElement("li");
+        li.textContent = "#" + c.id + " · " + c.sn + " · " + t("cat_" + c.category) + " · " + t("c_" + c.status);
+        ul.append(li);
+      }
+    } catch (e) {
+      status(e.message, true);
+    }
+  }
+  $("mine").addEventListener("click", loadComplaints);
+
+  $("lang").addEventListener("click", () => {
+    lang = lang === "zh" ? "en" : "zh";
+    localStorage.setItem(LANG_STORE, lang);
+    applyLang();
+  });
+
+  showKey();
+  applyLang();
+})();

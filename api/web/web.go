@@ -1,0 +1,17 @@
+// Package web holds the mobile scan page served at "/": plain HTML, CSS
+// and JavaScript with no build step, embedded in the binary. The page opens
+// the phone camera, downscales the photo in the browser and posts it to
+// POST /api/v1/scans; it also looks up typed serial numbers and files
+// complaints (POST /api/v1/complaints). Text is in Chinese and English.
+//
+// Mount it with Fiber's filesystem middleware:
+//
+//	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(web.FS), Index: "index.html"}))
+package web
+
+import "embed"
+
+// FS holds index.html, app.js and style.css at its root.
+//
+//go:embed index.html app.js style.css
+var FS embed.FS
