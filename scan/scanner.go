@@ -126,7 +126,7 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 	steps := []func(){
 		func() { ses.decode2D(low, mLow, hybrid, false) },
 		func() { ses.decode1D(low, mLow, rowStep(low.h)) },
-		func() { ses.readRegions(ctx, full, low, f) },
+		func() { ses.readRegions(ctx, full, low, f, false) },
 	}
 	for _, step := range steps {
 		if ctx.Err() != nil {
@@ -137,33 +137,46 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 	if len(ses.codes()) > 0 {
 		return true
 	}
-	// Pass 2: harder ways, while time lasts.
+	// Pass 2: harder ways, while time lasts. Each group of steps runs to
+	// its end, and the first group that finds a code ends the scan.
 	rot := low.rotatedCCW()
 	// Pixel (u, v) of rot is pixel (w-1-v, u) of low.
 	mRot := affine{b: -1, c: float64(low.w - 1), d: 1}.then(mLow)
-	inv := low.inverted()
-	hard := []func(){
-		func() { ses.decode1D(rot, mRot, rowStep(rot.h)) },
-		func() { ses.decode2D(low, mLow, global, false) },
-		func() { ses.decode2D(low, mLow, hybrid, true) },
-		func() { ses.decode2D(inv, mLow, hybrid, false) },
-		func() { ses.decode1D(inv, mLow, rowStep(inv.h)) },
-		func() { ses.decode1D(low, mLow, 1) },
-		func() { ses.decode1D(rot, mRot, 1) },
-		func() { ses.rotated1D(low, mLow, math.Pi/4) },
-		func() { ses.rotated1D(low, mLow, -math.Pi/4) },
+	groups := [][]func(){
+		{func() { ses.decode1D(rot, mRot, rowStep(rot.h)) }},
+		{
+			func() { ses.decode2D(low, mLow, global, false) },
+			func() { ses.decode2D(low, mLow, hybrid, true) },
+		},
+		{
+			func() { low = low.inverted() },
+			func() { ses.decode2D(low, mLow, hybrid, false) },
+			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
+			func() { ses.readRegions(ctx, full, low, f, true) },
+			func() { low = low.inverted() },
+		},
+		{
+			func() { ses.decode1D(low, mLow, 1) },
+			func() { ses.decode1D(rot, mRot, 1) },
+		},
+		{
+			func() { ses.rotated1D(low, mLow, math.Pi/4) },
+			func() { ses.rotated1D(low, mLow, -math.Pi/4) },
+		},
 	}
 	if f > 1 {
-		hard = append(hard,
+		groups = append(groups, []func(){
 			func() { ses.decode2D(full, identity, hybrid, true) },
 			func() { ses.decode1D(full, identity, rowStep(full.h)) },
-		)
+		})
 	}
-	for _, step := range hard {
-		if ctx.Err() != nil {
-			return false
+	for _, g := range groups {
+		for _, step := range g {
+			if ctx.Err() != nil {
+				return false
+			}
+			step()
 		}
-		step()
 		if len(ses.codes()) > 0 {
 			return true
 		}
@@ -183,8 +196,9 @@ func (ses *session) rotated1D(p plane, m affine, angle float64) {
 }
 
 // readRegions reads, at full resolution, the barcode-like regions of the
-// working plane that no code found so far explains.
-func (ses *session) readRegions(ctx context.Context, full, low plane, f int) {
+// working plane that no code found so far explains; inv reads them as
+// negatives.
+func (ses *session) readRegions(ctx context.Context, full, low plane, f int, inv bool) {
 	fs := float64(f)
 	half := float64(f-1) / 2
 	for _, r := range locate(full, f) {
@@ -202,6 +216,9 @@ func (ses *session) readRegions(ctx context.Context, full, low plane, f int) {
 			w := int((r.lenU*(1+2*regionPad) + 4*cellSize) * fs)
 			h := int((r.lenV + 2*cellSize) * fs)
 			q, mq := full.rotated(cx, cy, r.angle, 1, w, h)
+			if inv {
+				q = q.inverted()
+			}
 			ses.decode1D(q, mq, max(1, h/48))
 			continue
 		}
@@ -213,6 +230,9 @@ func (ses *session) readRegions(ctx context.Context, full, low plane, f int) {
 			// Small symbols: sample at twice the resolution so modules
 			// of two pixels become four, which the detectors need.
 			q, mq := full.rotated(cx, cy, 0, 0.5, int(2*side), int(2*side))
+			if inv {
+				q = q.inverted()
+			}
 			ses.decode2D(q, mq, hybrid, false)
 			continue
 		}
@@ -222,6 +242,9 @@ func (ses *session) readRegions(ctx context.Context, full, low plane, f int) {
 			continue
 		}
 		x0, y0 = max(0, x0), max(0, y0)
+		if inv {
+			q = q.inverted()
+		}
 		ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, false)
 	}
 }

@@ -28,7 +28,7 @@ type command struct {
 
 // commands lists every subcommand; each lives in a file of its own name.
 var commands = map[string]command{
-	"serve":    {"run the HTTP API server", nil},
+	"serve":    {"run the HTTP API server", runServe},
 	"import":   {"import devices and registrations from a CSV file", runImport},
 	"devices":  {"get, list or change the status of devices", runDevices},
 	"history":  {"show the change history of a device", runHistory},
@@ -36,7 +36,7 @@ var commands = map[string]command{
 	"label":    {"render labels as PDF, ZPL or PNG", runLabel},
 	"verify":   {"verify a label seal from QR text or a photo", runVerify},
 	"keys":     {"manage label signing keys", runKeys},
-	"apikeys":  {"manage API keys", nil},
+	"apikeys":  {"manage API keys", runApikeys},
 	"demo":     {"load demo devices into a database", runDemo},
 	"version":  {"print the version", runVersion},
 	"cases":    {"list and resolve review cases", runCases},

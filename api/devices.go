@@ -1,0 +1,371 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/audit"
+	"posid/internal/auth"
+	"posid/internal/registry"
+)
+
+// maxJSONBody bounds JSON request bodies (devices, patches, label requests).
+const maxJSONBody = 1 << 20
+
+// record appends one audit entry for the request; a failed audit write
+// fails the request (nothing is served unaudited).
+func (s *Server) record(c *fiber.Ctx, action, target, detail string) error {
+	e := audit.Entry{At: s.now().UTC(), Actor: actorOf(c), Action: action, Target: target, ClientIP: c.IP(), RequestID: requestID(c), Detail: detail}
+	if err := s.deps.Audit.Append(c.UserContext(), e); err != nil {
+		return fmt.Errorf("audit %s %s: %w", action, target, err)
+	}
+	return nil
+}
+
+// snParam returns the normalized {sn} path parameter.
+func snParam(c *fiber.Ctx) (string, error) {
+	return registry.NormalizeSN(c.Params("sn"))
+}
+
+// revealAccount reports whether ?reveal=account was asked for, and refuses
+// it to everyone but admins.
+func revealAccount(c *fiber.Ctx, k auth.Key) (bool, error) {
+	switch c.Query("reveal") {
+	case "":
+		return false, nil
+	case "account":
+		if k.Role != auth.RoleAdmin {
+			return false, forbidden("only admin keys may reveal accounts")
+		}
+		return true, nil
+	}
+	return false, badRequest("reveal=%q: the only value is \"account\"", c.Query("reveal"))
+}
+
+// getDevice serves GET /api/v1/devices/:sn.
+func (s *Server) getDevice(c *fiber.Ctx) error {
+	k, _ := principal(c)
+	sn, err := snParam(c)
+	if err != nil {
+		return err
+	}
+	reveal, err := revealAccount(c, k)
+	if err != nil {
+		return err
+	}
+	d, err := s.deps.Registry.GetDevice(c.UserContext(), sn, registry.ReadOptions{RevealAccount: reveal})
+	if err != nil {
+		return err
+	}
+	v := viewOf(k, d)
+	switch {
+	case reveal:
+		err = s.record(c, audit.ActionRevealAccount, sn, "")
+	case v.seesRegistration():
+		err = s.record(c, audit.ActionReadDevice, sn, string(v.Visibility))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+// DevicePage is one page of a device listing.
+type DevicePage struct {
+	Devices []DeviceView `json:"devices"`
+	Next    string       `json:"next,omitempty"`
+}
+
+// listDevices serves GET /api/v1/devices. Merchant and supplier keys only
+// list their own devices; warehouse keys may not filter by merchant.
+func (s *Server) listDevices(c *fiber.Ctx) error {
+	k, _ := principal(c)
+	f := registry.Filter{MerchantNo: c.Query("merchant"), SupplierCode: strings.ToUpper(c.Query("supplier")), Batch: c.Query("batch"), Cursor: c.Query("cursor")}
+	if st := c.Query("status"); st != "" {
+		status, err := registry.ParseStatus(st)
+		if err != nil {
+			return err
+		}
+		f.Status = status
+	}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > registry.MaxPageSize {
+			return badRequest("limit=%q: want 1–%d", l, registry.MaxPageSize)
+		}
+		f.Limit = n
+	}
+	reveal, err := revealAccount(c, k)
+	if err != nil {
+		return err
+	}
+	f.RevealAccount = reveal
+	switch k.Role {
+	case auth.RoleMerchant:
+		if f.MerchantNo != "" && f.MerchantNo != k.MerchantNo {
+			return forbidden("a merchant key lists only its own merchant's devices")
+		}
+		f.MerchantNo = k.MerchantNo
+	case auth.RoleSupplier:
+		if f.SupplierCode != "" && f.SupplierCode != k.SupplierCode {
+			return forbidden("a supplier key lists only its own supplier's devices")
+		}
+		f.SupplierCode = k.SupplierCode
+	case auth.RoleWarehouse:
+		if f.MerchantNo != "" {
+			return forbidden("warehouse keys may not select devices by merchant")
+		}
+	}
+	page, err := s.deps.Registry.ListDevices(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	out := DevicePage{Devices: make([]DeviceView, 0, len(page.Devices)), Next: page.Next}
+	withReg := 0
+	for _, d := range page.Devices {
+		v := viewOf(k, d)
+		if v.seesRegistration() {
+			withReg++
+		}
+		out.Devices = append(out.Devices, v)
+	}
+	if withReg > 0 {
+		action := audit.ActionListDevices
+		if reveal {
+			action = audit.ActionRevealAccount
+		}
+		if err := s.record(c, action, "devices?"+string(c.Request().URI().QueryString()), fmt.Sprintf("registrations=%d", withReg)); err != nil {
+			return err
+		}
+	}
+	return c.JSON(out)
+}
+
+// decodeJSON decodes the JSON body into v, strictly: unknown fields and
+// trailing data are errors (400), as is a non-JSON content type (415).
+func decodeJSON(c *fiber.Ctx, v any) error {
+	if ct := mediaType(c); ct != fiber.MIMEApplicationJSON {
+		return fmt.Errorf("%w: want Content-Type application/json, got %q", errUnsupported, c.Get(fiber.HeaderContentType))
+	}
+	body := c.Body()
+	if len(body) > maxJSONBody {
+		return fiber.NewError(http.StatusRequestEntityTooLarge, "JSON body too large")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, registry.ErrInvalid) {
+			return err
+		}
+		return badRequest("JSON body: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("JSON body: trailing data after the object")
+	}
+	return nil
+}
+
+// mediaType returns the request's media type without parameters, lower case.
+func mediaType(c *fiber.Ctx) string {
+	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// createDevice serves POST /api/v1/devices (provisioning).
+func (s *Server) createDevice(c *fiber.Ctx) error {
+	k, _ := principal(c)
+	var req provisionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	d, err := req.device()
+	if err != nil {
+		return err
+	}
+	if d.Registration != nil && k.Role != auth.RoleAdmin {
+		return forbidden("only admin keys may write registrations")
+	}
+	d, err = s.deps.Registry.CreateDevice(c.UserContext(), k.Actor(), d)
+	if err != nil {
+		return err
+	}
+	if err := s.record(c, audit.ActionCreateDevice, d.SN, "status="+string(d.Status)); err != nil {
+		return err
+	}
+	c.Location("/api/v1/devices/" + d.SN)
+	return c.Status(http.StatusCreated).JSON(viewOf(k, d))
+}
+
+// patchDevice serves PATCH /api/v1/devices/:sn with a registry.Patch.
+func (s *Server) patchDevice(c *fiber.Ctx) error {
+	k, _ := principal(c)
+	sn, err := snParam(c)
+	if err != nil {
+		return err
+	}
+	var req patchRequest
+	if mt := mediaType(c); mt == "application/merge-patch+json" {
+		c.Request().Header.SetContentType(fiber.MIMEApplicationJSON)
+	}
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	p, err := req.patch()
+	if err != nil {
+		return err
+	}
+	if p.Empty() {
+		return fmt.Errorf("%w: the patch changes nothing", registry.ErrInvalid)
+	}
+	if p.Registration != nil && k.Role != auth.RoleAdmin {
+		return forbidden("only admin keys may change registrations")
+	}
+	d, err := s.deps.Registry.UpdateDevice(c.UserContext(), k.Actor(), sn, p)
+	if err != nil {
+		return err
+	}
+	if err := s.record(c, audit.ActionUpdateDevice, sn, patchFields(p)); err != nil {
+		return err
+	}
+	return c.JSON(viewOf(k, d))
+}
+
+// patchFields lists the top-level fields a patch sets, for the audit log.
+func patchFields(p registry.Patch) string {
+	b, _ := json.Marshal(p)
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(b, &m)
+	var fs []string
+	for f := range m {
+		fs = append(fs, f)
+	}
+	return "fields=" + strings.Join(sortedStrings(fs), ",")
+}
+
+// StatusRequest is the body of POST /api/v1/devices/:sn/status.
+type StatusRequest struct {
+	Status string `json:"status"`
+}
+
+// setStatus serves POST /api/v1/devices/:sn/status.
+func (s *Server) setStatus(c *fiber.Ctx) error {
+	k, _ := principal(c)
+	sn, err := snParam(c)
+	if err != nil {
+		return err
+	}
+	var req StatusRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	to, err := registry.ParseStatus(req.Status)
+	if err != nil {
+		return err
+	}
+	d, err := s.deps.Registry.SetStatus(c.UserContext(), k.Actor(), sn, to)
+	if err != nil {
+		return err
+	}
+	if err := s.record(c, audit.ActionSetStatus, sn, "status="+string(to)); err != nil {
+		return err
+	}
+	return c.JSON(viewOf(k, d))
+}
+
+// History is the answer of GET /api/v1/devices/:sn/history.
+type History struct {
+	SN      string            `json:"sn"`
+	Changes []registry.Change `json:"changes"`
+}
+
+// history serves GET /api/v1/devices/:sn/history, filtered to what the
+// caller may see of the device.
+func (s *Server) history(c *fiber.Ctx) error {
+	k, _ := principal(c)
+	sn, err := snParam(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.deps.Registry.GetDevice(c.UserContext(), sn, registry.ReadOptions{})
+	if err != nil {
+		return err
+	}
+	vis := visibility(k, d)
+	if vis == SeePublic {
+		return forbidden("the history of %s belongs to another merchant or supplier", sn)
+	}
+	cs, err := s.deps.Registry.History(c.UserContext(), sn)
+	if err != nil {
+		return err
+	}
+	if vis != SeeDevice {
+		if err := s.record(c, audit.ActionReadHistory, sn, string(vis)); err != nil {
+			return err
+		}
+	}
+	return c.JSON(History{SN: sn, Changes: historyFor(vis, cs)})
+}
+
+// sortedStrings sorts ss in place and returns it.
+func sortedStrings(ss []string) []string {
+	slices.Sort(ss)
+	return ss
+}
+
+// provisionRequest is the body of POST /api/v1/devices: a registry.Device
+// with the production date as "YYYY-MM-DD" text.
+type provisionRequest struct {
+	SN           string                 `json:"sn"`
+	Model        string                 `json:"model"`
+	Manufacturer string                 `json:"manufacturer"`
+	SupplierCode string                 `json:"supplier_code"`
+	Batch        string                 `json:"batch,omitempty"`
+	ProducedOn   string                 `json:"produced_on,omitempty"`
+	Status       registry.Status        `json:"status,omitempty"`
+	Registration *registry.Registration `json:"registration,omitempty"`
+}
+
+func (r provisionRequest) device() (registry.Device, error) {
+	day, err := registry.ParseDate(r.ProducedOn)
+	if err != nil {
+		return registry.Device{}, fmt.Errorf("produced_on: %w", err)
+	}
+	return registry.Device{SN: r.SN, Model: r.Model, Manufacturer: r.Manufacturer, SupplierCode: r.SupplierCode,
+		Batch: r.Batch, ProducedOn: day, Status: r.Status, Registration: r.Registration}, nil
+}
+
+// patchRequest is the body of PATCH /api/v1/devices/:sn: a registry.Patch
+// with the production date as "YYYY-MM-DD" text.
+type patchRequest struct {
+	Model        *string                     `json:"model,omitempty"`
+	Manufacturer *string                     `json:"manufacturer,omitempty"`
+	SupplierCode *string                     `json:"supplier_code,omitempty"`
+	Batch        *string                     `json:"batch,omitempty"`
+	ProducedOn   *string                     `json:"produced_on,omitempty"`
+	Registration *registry.RegistrationPatch `json:"registration,omitempty"`
+}
+
+func (r patchRequest) patch() (registry.Patch, error) {
+	p := registry.Patch{Model: r.Model, Manufacturer: r.Manufacturer, SupplierCode: r.SupplierCode, Batch: r.Batch, Registration: r.Registration}
+	if r.ProducedOn != nil {
+		day, err := registry.ParseDate(*r.ProducedOn)
+		if err != nil {
+			return p, fmt.Errorf("produced_on: %w", err)
+		}
+		p.ProducedOn = &day
+	}
+	return p, nil
+}

@@ -1,0 +1,58 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus collectors, on a registry of its own
+// (no global state: two servers in one process do not collide).
+type metrics struct {
+	reg          *prometheus.Registry
+	requests     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	scanDuration *prometheus.HistogramVec
+	scanQueue    prometheus.Gauge
+	scanRunning  prometheus.Gauge
+	scanRejected prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posid_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "posid_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+		scanDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "posid_scan_duration_seconds", Help: "Image decode time by outcome.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2, 4, 8},
+		}, []string{"outcome"}),
+		scanQueue:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "posid_scan_queue_waiting", Help: "Scans waiting for a decode slot."}),
+		scanRunning:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "posid_scan_running", Help: "Decodes running."}),
+		scanRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "posid_scan_rejected_total", Help: "Scans refused with 503 because every decode slot was busy."}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.scanDuration, m.scanQueue, m.scanRunning, m.scanRejected,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe records one finished request.
+func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// handler serves the registry in the Prometheus text format.
+func (m *metrics) handler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+}

@@ -1,0 +1,179 @@
+package api
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// fiberParam matches a Fiber path parameter (":sn").
+var fiberParam = regexp.MustCompile(`:([A-Za-z_]+)`)
+
+// OpenAPIPath turns a Fiber path into an OpenAPI path: /devices/:sn → /devices/{sn}.
+func OpenAPIPath(p string) string { return fiberParam.ReplaceAllString(p, "{$1}") }
+
+// routeBodies names the request bodies each route accepts.
+var routeBodies = map[string]map[string]any{
+	"POST /api/v1/scans": {
+		"multipart/form-data": obj(map[string]any{"image": map[string]any{"type": "string", "format": "binary"}}),
+		"image/jpeg":          binary(), "image/png": binary(), "image/webp": binary(), "image/gif": binary(),
+		"application/json": ref("ManualEntry"),
+	},
+	"POST /api/v1/verify": {
+		"application/json":    ref("ManualEntry"),
+		"multipart/form-data": obj(map[string]any{"image": map[string]any{"type": "string", "format": "binary"}}),
+		"image/jpeg":          binary(), "image/png": binary(),
+	},
+	"POST /api/v1/devices":            {"application/json": ref("Device")},
+	"PATCH /api/v1/devices/:sn":       {"application/json": ref("Patch"), "application/merge-patch+json": ref("Patch")},
+	"POST /api/v1/devices/:sn/status": {"application/json": obj(map[string]any{"status": ref("Status")})},
+	"POST /api/v1/imports":            {"text/csv": map[string]any{"type": "string"}, "multipart/form-data": obj(map[string]any{"file": map[string]any{"type": "string", "format": "binary"}})},
+	"POST /api/v1/labels":             {"application/json": ref("LabelRequest")},
+}
+
+// routeQueries lists the query parameters of routes.
+var routeQueries = map[string][]string{
+	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal"},
+	"GET /api/v1/devices/:sn": {"reveal"},
+	"POST /api/v1/imports":    {"mode"},
+	"GET /api/v1/audit":       {"actor", "action", "target", "before", "limit"},
+}
+
+// routeResponses names the success response of routes (default: JSON object).
+var routeResponses = map[string]map[string]any{
+	"GET /":                   {"text/html": map[string]any{"type": "string"}},
+	"GET /docs":               {"text/html": map[string]any{"type": "string"}},
+	"GET /v/:payload":         {"text/html": map[string]any{"type": "string"}},
+	"GET /metrics":            {"text/plain": map[string]any{"type": "string"}},
+	"POST /api/v1/labels":     {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
+	"POST /api/v1/scans":      {"application/json": ref("ScanResult")},
+	"POST /api/v1/verify":     {"application/json": ref("VerifyResult")},
+	"GET /api/v1/devices":     {"application/json": ref("DevicePage")},
+	"GET /api/v1/devices/:sn": {"application/json": ref("DeviceView")},
+}
+
+func obj(props map[string]any) map[string]any {
+	return map[string]any{"type": "object", "properties": props}
+}
+func binary() map[string]any { return map[string]any{"type": "string", "format": "binary"} }
+func ref(name string) map[string]any {
+	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+
+// OpenAPI returns the OpenAPI 3.1 document of the server's routes.
+func (s *Server) OpenAPI() map[string]any {
+	paths := map[string]map[string]any{}
+	for _, r := range s.routeList() {
+		key := r.Method + " " + r.Path
+		op := map[string]any{
+			"summary":     r.Summary,
+			"operationId": operationID(r),
+			"tags":        []string{r.Tag},
+		}
+		var params []any
+		for _, m := range fiberParam.FindAllStringSubmatch(r.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		for _, q := range routeQueries[key] {
+			params = append(params, map[string]any{"name": q, "in": "query", "schema": map[string]any{"type": "string"}})
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if b, ok := routeBodies[key]; ok {
+			content := map[string]any{}
+			for ct, schema := range b {
+				content[ct] = map[string]any{"schema": schema}
+			}
+			op["requestBody"] = map[string]any{"required": true, "content": content}
+		}
+		ok := map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
+		if rc, found := routeResponses[key]; found {
+			ok = map[string]any{}
+			for ct, schema := range rc {
+				ok[ct] = map[string]any{"schema": schema}
+			}
+		}
+		okStatus := "200"
+		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices") {
+			okStatus = "201"
+		}
+		op["responses"] = map[string]any{
+			okStatus:  map[string]any{"description": "OK", "content": ok},
+			"default": map[string]any{"description": "Problem (RFC 9457)", "content": map[string]any{problemContentType: map[string]any{"schema": ref("Problem")}}},
+		}
+		if r.Roles != nil {
+			roles := make([]string, len(r.Roles))
+			for i, role := range r.Roles {
+				roles[i] = string(role)
+			}
+			op["security"] = []any{map[string]any{"apiKey": []string{}}}
+			op["x-posid-roles"] = roles
+		} else {
+			op["security"] = []any{}
+		}
+		p := OpenAPIPath(r.Path)
+		if paths[p] == nil {
+			paths[p] = map[string]any{}
+		}
+		paths[p][strings.ToLower(r.Method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":       "posid API",
+			"version":     "1",
+			"description": "POS terminal registry: scan labels, read registrations, provision devices, print and verify signed labels. Errors are RFC 9457 problem+json.",
+		},
+		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{"apiKey": map[string]any{"type": "http", "scheme": "bearer", "description": "posid_… API key (posid apikeys create)"}},
+			"schemas":         schemas,
+		},
+	}
+}
+
+// operationID names an operation from its method and path.
+func operationID(r Route) string {
+	parts := []string{strings.ToLower(r.Method)}
+	for _, seg := range strings.Split(strings.Trim(r.Path, "/"), "/") {
+		seg = strings.NewReplacer(":", "by_", ".", "", "-", "_").Replace(seg)
+		if seg != "" && seg != "api" && seg != "v1" {
+			parts = append(parts, seg)
+		}
+	}
+	if len(parts) == 1 {
+		parts = append(parts, "index")
+	}
+	return strings.Join(parts, "_")
+}
+
+// openapi serves GET /openapi.json.
+func (s *Server) openapi(c *fiber.Ctx) error { return c.JSON(s.OpenAPI()) }
+
+// str is a string schema.
+var str = map[string]any{"type": "string"}
+
+// schemas are the named schemas of the document.
+var schemas = map[string]any{
+	"Problem": obj(map[string]any{"type": str, "title": str, "status": map[string]any{"type": "integer"}, "detail": str, "instance": str,
+		"errors": map[string]any{"type": "array", "items": obj(map[string]any{"line": map[string]any{"type": "integer"}, "sn": str, "reason": str})}}),
+	"Status":      map[string]any{"type": "string", "enum": []string{"provisioned", "shipped", "active", "suspended", "retired", "revoked"}},
+	"ManualEntry": obj(map[string]any{"sn": str, "qr": str}),
+	"Registration": obj(map[string]any{"merchant_no": str, "merchant_name": str, "terminal_id": str, "acquirer": str, "branch_name": str,
+		"branch_address": str, "access": str, "registered_at": map[string]any{"type": "string", "format": "date-time"}, "account": str, "account_revealed": map[string]any{"type": "boolean"}}),
+	"Device": obj(map[string]any{"sn": str, "model": str, "manufacturer": str, "supplier_code": str, "batch": str,
+		"produced_on": map[string]any{"type": "string", "format": "date"}, "status": ref("Status"), "registration": ref("Registration")}),
+	"DeviceView": obj(map[string]any{"sn": str, "model": str, "manufacturer": str, "status": ref("Status"), "supplier_code": str, "batch": str,
+		"produced_on": str, "registration": ref("Registration"), "visibility": map[string]any{"type": "string", "enum": []string{"full", "no-account", "device", "public"}}}),
+	"DevicePage": obj(map[string]any{"devices": map[string]any{"type": "array", "items": ref("DeviceView")}, "next": str}),
+	"Patch":      obj(map[string]any{"model": str, "manufacturer": str, "supplier_code": str, "batch": str, "produced_on": str, "registration": ref("Registration")}),
+	"LabelRequest": obj(map[string]any{"sns": map[string]any{"type": "array", "items": str}, "batch": str,
+		"format": map[string]any{"type": "string", "enum": []string{"pdf", "zpl", "png"}}, "size": str, "dpi": map[string]any{"type": "integer", "enum": []int{203, 300}}}),
+	"ScanResult": obj(map[string]any{"codes": map[string]any{"type": "array", "items": obj(map[string]any{"format": str, "text": str})},
+		"sn": str, "chosen": obj(map[string]any{"how": str, "format": str, "text": str}), "seal": obj(map[string]any{"verdict": str, "reason": str}),
+		"registered": map[string]any{"type": "boolean"}, "device": ref("DeviceView")}),
+	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed"}},
+		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),
+}

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/auth"
+)
+
+// readyTimeout bounds the database ping of /readyz.
+const readyTimeout = 2 * time.Second
+
+// Route describes one endpoint: the table drives registration, the
+// OpenAPI document and the authorization tests.
+type Route struct {
+	Method string
+	// Path is in Fiber syntax, e.g. /api/v1/devices/:sn.
+	Path    string
+	Summary string
+	// Roles may call the route; nil means it is public.
+	Roles []auth.Role
+	// Tag groups routes in the docs.
+	Tag     string
+	handler fiber.Handler
+}
+
+// allRoles admits every authenticated key.
+var allRoles = auth.Roles
+
+var (
+	adminOnly     = []auth.Role{auth.RoleAdmin}
+	warehouseWork = []auth.Role{auth.RoleAdmin, auth.RoleWarehouse}
+)
+
+// Routes returns the route table.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{"GET", "/", "Start page", nil, "web", s.index},
+		{"GET", "/healthz", "Liveness: the process answers", nil, "system", s.healthz},
+		{"GET", "/readyz", "Readiness: the database answers", nil, "system", s.readyz},
+		{"GET", "/metrics", "Prometheus metrics", nil, "system", s.metrics.handler()},
+		{"GET", "/openapi.json", "This API as OpenAPI 3.1", nil, "system", s.openapi},
+		{"GET", "/docs", "API documentation page", nil, "system", s.docs},
+		{"GET", "/.well-known/posid-keys.json", "Public label key set", nil, "verify", s.keySet},
+		{"GET", "/v/:payload", "Verify page opened from a label's QR code", nil, "verify", s.verifyPage},
+		{"POST", "/api/v1/verify", "Verify a seal (QR text or photo)", nil, "verify", s.verify},
+		{"POST", "/api/v1/scans", "Find the codes in a photo, pick the SN, return the device", allRoles, "scans", s.scan},
+		{"GET", "/api/v1/devices", "List devices", allRoles, "devices", s.listDevices},
+		{"POST", "/api/v1/devices", "Provision a device", warehouseWork, "devices", s.createDevice},
+		{"GET", "/api/v1/devices/:sn", "Get a device", allRoles, "devices", s.getDevice},
+		{"PATCH", "/api/v1/devices/:sn", "Change a device or its registration", warehouseWork, "devices", s.patchDevice},
+		{"POST", "/api/v1/devices/:sn/status", "Change a device's status", warehouseWork, "devices", s.setStatus},
+		{"GET", "/api/v1/devices/:sn/history", "A device's change history", allRoles, "devices", s.history},
+		{"POST", "/api/v1/imports", "Import devices from CSV", warehouseWork, "devices", s.importDevices},
+		{"POST", "/api/v1/labels", "Render labels (PDF, ZPL or PNG)", warehouseWork, "labels", s.printLabels},
+		{"GET", "/api/v1/audit", "Read the audit log", adminOnly, "audit", s.listAudit},
+	}
+}
+
+// routes registers the middleware chain and every route.
+func (s *Server) routes() {
+	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover, s.withIPRate, s.withTimeout, s.authenticate)
+	for _, r := range s.Routes() {
+		path := r.Path
+		hs := []fiber.Handler{func(c *fiber.Ctx) error { c.Locals(localRoute, path); return c.Next() }}
+		if r.Roles != nil {
+			hs = append(hs, require(r.Roles...))
+		}
+		s.app.Add(r.Method, r.Path, append(hs, r.handler)...)
+	}
+}
+
+// healthz serves GET /healthz.
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// readyz serves GET /readyz: 200 when the database answers, else 503.
+func (s *Server) readyz(c *fiber.Ctx) error {
+	if s.deps.Ping != nil {
+		ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
+		defer cancel()
+		if err := s.deps.Ping(ctx); err != nil {
+			s.log.Warn("not ready", "request_id", requestID(c), "err", err)
+			return retryAfter(errUnavailable, time.Second)
+		}
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// routeList returns the table sorted by path then method.
+func (s *Server) routeList() []Route {
+	rs := s.Routes()
+	sort.SliceStable(rs, func(i, j int) bool {
+		if rs[i].Path != rs[j].Path {
+			return rs[i].Path < rs[j].Path
+		}
+		return rs[i].Method < rs[j].Method
+	})
+	return rs
+}
+
+// statusText is http.StatusText for templates.
+var statusText = http.StatusText

@@ -1,0 +1,273 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/audit"
+	"posid/internal/registry"
+	"posid/labels"
+	"posid/scan"
+)
+
+// imageTypes are the content types accepted as a raw image body.
+var imageTypes = map[string]bool{"image/jpeg": true, "image/jpg": true, "image/png": true, "image/gif": true, "image/webp": true, "application/octet-stream": true}
+
+// ManualEntry is the JSON body of POST /api/v1/scans and /api/v1/verify
+// when the code was typed or read by another scanner.
+type ManualEntry struct {
+	// SN is a serial number typed by hand.
+	SN string `json:"sn,omitempty"`
+	// QR is the text of a QR code (a seal URL).
+	QR string `json:"qr,omitempty"`
+}
+
+// SNChoice says which code gave the serial number and why.
+type SNChoice struct {
+	// How is "seal" (a posid seal QR), "prefix" ("SN:" and the like),
+	// "gs1" (AI 21), "barcode" (the only plausible 1D code), "manual", or
+	// "none".
+	How    string      `json:"how"`
+	Format scan.Format `json:"format,omitempty"`
+	Text   string      `json:"text,omitempty"`
+}
+
+// SealCheck is the verdict on a seal found on the label.
+type SealCheck struct {
+	Verdict labels.Verdict `json:"verdict"`
+	Reason  string         `json:"reason,omitempty"`
+	KeyID   string         `json:"key_id,omitempty"`
+	Date    string         `json:"date,omitempty"`
+	// Matches is false when the seal names a different model or supplier
+	// than the registry.
+	Matches *bool `json:"matches_registry,omitempty"`
+}
+
+// ScanResult is the answer of POST /api/v1/scans.
+type ScanResult struct {
+	Codes []scan.Code `json:"codes"`
+	SN    string      `json:"sn"`
+	// Chosen explains where SN came from.
+	Chosen SNChoice   `json:"chosen"`
+	Seal   *SealCheck `json:"seal,omitempty"`
+	// Registered is false when no device with SN is in the registry.
+	Registered bool        `json:"registered"`
+	Device     *DeviceView `json:"device,omitempty"`
+	Image      *ImageInfo  `json:"image,omitempty"`
+	DurationMS float64     `json:"duration_ms"`
+}
+
+// ImageInfo describes the uploaded photo.
+type ImageInfo struct {
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	Format      string `json:"format"`
+	Orientation int    `json:"orientation,omitempty"`
+	// Partial is true when the decode ran out of time before every pass.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// scan serves POST /api/v1/scans.
+func (s *Server) scan(c *fiber.Ctx) error {
+	start := time.Now()
+	k, _ := principal(c)
+	var res ScanResult
+	if mediaType(c) == fiber.MIMEApplicationJSON {
+		var m ManualEntry
+		if err := decodeJSON(c, &m); err != nil {
+			return err
+		}
+		switch {
+		case m.QR != "":
+			res.Codes = []scan.Code{{Format: scan.QRCode, Text: m.QR}}
+		case m.SN != "":
+			sn, err := registry.NormalizeSN(m.SN)
+			if err != nil {
+				return err
+			}
+			res.SN, res.Chosen = sn, SNChoice{How: "manual", Text: m.SN}
+		default:
+			return badRequest(`want {"sn": …} or {"qr": …}`)
+		}
+	} else {
+		r, err := s.decode(c, "image")
+		if err != nil {
+			return err
+		}
+		res.Codes, res.Image = r.Codes, &ImageInfo{Width: r.Width, Height: r.Height, Format: r.ImageFormat, Orientation: r.Orientation, Partial: r.Partial}
+	}
+	if res.Chosen.How == "" {
+		res.SN, res.Chosen = pickSN(res.Codes)
+	}
+	if res.Codes == nil {
+		res.Codes = []scan.Code{}
+	}
+	var dev *registry.Device
+	if res.SN != "" {
+		d, err := s.deps.Registry.GetDevice(c.UserContext(), res.SN, registry.ReadOptions{})
+		switch {
+		case err == nil:
+			dev = &d
+			v := viewOf(k, d)
+			res.Device, res.Registered = &v, true
+		case !errors.Is(err, registry.ErrNotFound):
+			return err
+		}
+	}
+	if res.Chosen.How == "seal" {
+		sc, err := s.checkSeal(c.UserContext(), res.Chosen.Text, dev)
+		if err != nil {
+			return err
+		}
+		res.Seal = sc
+	}
+	if res.Device != nil && res.Device.seesRegistration() {
+		if err := s.record(c, audit.ActionScan, res.SN, "via="+res.Chosen.How); err != nil {
+			return err
+		}
+	}
+	res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	return c.JSON(res)
+}
+
+// decode reads the photo of the request (multipart field or raw image
+// body) and runs the scanner under the decode gate and ScanTimeout.
+func (s *Server) decode(c *fiber.Ctx, field string) (*scan.Result, error) {
+	if s.deps.Scanner == nil {
+		return nil, fmt.Errorf("%w: no scanner configured", errUnavailable)
+	}
+	rd, err := uploaded(c, field, func(mt string) bool { return imageTypes[mt] })
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: empty image", scan.ErrUnsupportedImage)
+	}
+	release, err := s.scans.enter(c, s.cfg.QueueWait)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.ScanTimeout)
+	defer cancel()
+	start := time.Now()
+	r, err := s.deps.Scanner.Scan(ctx, data)
+	outcome := "ok"
+	switch {
+	case errors.Is(err, scan.ErrNoBarcode):
+		outcome = "no_barcode"
+	case err != nil:
+		outcome = "error"
+	}
+	s.metrics.scanDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return nil, fmt.Errorf("%w: decoding took longer than %s", errTimeout, s.cfg.ScanTimeout)
+	}
+	return r, err
+}
+
+// checkSeal verifies a seal URL against the label key set and compares it
+// with the registry's device, when there is one.
+func (s *Server) checkSeal(ctx context.Context, text string, dev *registry.Device) (*SealCheck, error) {
+	if s.deps.LabelKeys == nil {
+		return nil, fmt.Errorf("%w: no label key set configured", errUnavailable)
+	}
+	ks, err := s.deps.LabelKeys.KeySet(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("key set: %w", err)
+	}
+	v := ks.Verify(text)
+	sc := &SealCheck{Verdict: v.Verdict, Reason: v.Reason}
+	if v.Verdict != labels.Malformed {
+		sc.KeyID, sc.Date = v.Seal.KeyID.String(), v.Seal.Date.Format(time.DateOnly)
+	}
+	if dev != nil && v.Verdict == labels.Genuine {
+		m := strings.EqualFold(v.Seal.Model, dev.Model) && strings.EqualFold(v.Seal.Supplier, dev.SupplierCode)
+		sc.Matches = &m
+	}
+	return sc, nil
+}
+
+// pickSN chooses the serial number among codes: a posid seal first, then
+// an "SN:"-style prefix, then GS1 AI 21, then the single 1D code that is a
+// valid SN and not a product number (EAN/UPC). Chosen.Text is the code's
+// full text.
+func pickSN(codes []scan.Code) (string, SNChoice) {
+	for _, c := range codes {
+		if sn, ok := labels.SealSN(c.Text); ok {
+			return sn, SNChoice{How: "seal", Format: c.Format, Text: c.Text}
+		}
+	}
+	for _, c := range codes {
+		if sn, ok := prefixedSN(c.Text); ok {
+			return sn, SNChoice{How: "prefix", Format: c.Format, Text: c.Text}
+		}
+	}
+	for _, c := range codes {
+		if sn, ok := gs1SN(c.Text); ok {
+			return sn, SNChoice{How: "gs1", Format: c.Format, Text: c.Text}
+		}
+	}
+	var sn string
+	var found []SNChoice
+	for _, c := range codes {
+		switch c.Format {
+		case scan.EAN13, scan.EAN8, scan.UPCA, scan.UPCE, scan.QRCode:
+			continue
+		}
+		if n, err := registry.NormalizeSN(c.Text); err == nil {
+			sn = n
+			found = append(found, SNChoice{How: "barcode", Format: c.Format, Text: c.Text})
+		}
+	}
+	if len(found) == 1 {
+		return sn, found[0]
+	}
+	return "", SNChoice{How: "none"}
+}
+
+// snPrefixes are the labels vendors print before a serial number.
+var snPrefixes = []string{"S/N:", "S/N", "SN:", "SN=", "SN ", "SERIAL:", "序列号:", "序列号："}
+
+func prefixedSN(text string) (string, bool) {
+	t := strings.TrimSpace(text)
+	for _, p := range snPrefixes {
+		if len(t) > len(p) && strings.EqualFold(t[:len(p)], p) {
+			sn, err := registry.NormalizeSN(t[len(p):])
+			return sn, err == nil
+		}
+	}
+	return "", false
+}
+
+// gs1SN reads AI 21 (serial number) from a GS1 element string, in the
+// bracketed "(21)…" form or after a group separator.
+func gs1SN(text string) (string, bool) {
+	if i := strings.Index(text, "(21)"); i >= 0 {
+		rest := text[i+4:]
+		if j := strings.IndexAny(rest, "(\x1d"); j >= 0 {
+			rest = rest[:j]
+		}
+		sn, err := registry.NormalizeSN(rest)
+		return sn, err == nil
+	}
+	if i := strings.Index(text, "\x1d21"); i >= 0 {
+		rest := text[i+3:]
+		if j := strings.IndexByte(rest, 0x1d); j >= 0 {
+			rest = rest[:j]
+		}
+		sn, err := registry.NormalizeSN(rest)
+		return sn, err == nil
+	}
+	return "", false
+}

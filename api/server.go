@@ -1,0 +1,225 @@
+// Package api is posid's HTTP API on Fiber v2: routes under /api/v1 for
+// merchants, warehouse staff, suppliers and admins, the public verify page
+// and key set, health, metrics and the OpenAPI description. Handlers are
+// thin: they authorize, call the registry, scan and labels packages, and
+// shape the answer for the caller's role. Every error leaves as RFC 9457
+// problem+json (errors.go).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"runtime"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/audit"
+	"posid/internal/auth"
+	"posid/internal/registry"
+	"posid/labels"
+	"posid/scan"
+)
+
+// Defaults and limits of the server; Config fields override them.
+const (
+	// DefaultBodyLimit bounds every request body (photos, CSV imports): a
+	// 12 MP JPEG is 3–8 MB; larger imports go through "posid import".
+	DefaultBodyLimit = 32 << 20
+	// DefaultRequestTimeout bounds the work of one request (the context
+	// handlers pass down).
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultScanTimeout bounds one image decode.
+	DefaultScanTimeout = 8 * time.Second
+	// DefaultQueueWait is how long a scan waits for a decode slot before
+	// the server answers 503.
+	DefaultQueueWait = 2 * time.Second
+	// DefaultReadTimeout and DefaultWriteTimeout bound slow clients.
+	DefaultReadTimeout  = 60 * time.Second
+	DefaultWriteTimeout = 60 * time.Second
+	// DefaultIdleTimeout closes idle keep-alive connections.
+	DefaultIdleTimeout = 120 * time.Second
+	// DefaultMaxConnections bounds concurrent connections (fasthttp
+	// Concurrency), and with it the memory held by request bodies.
+	DefaultMaxConnections = 1024
+	// DefaultRatePerIP and DefaultRatePerKey are the sustained request
+	// rates (per second) of one client address and one API key; bursts of
+	// DefaultBurst are allowed.
+	DefaultRatePerIP  = 50
+	DefaultRatePerKey = 100
+	DefaultBurst      = 100
+	// DefaultBaseURL is the seal URL base when Config.BaseURL is empty.
+	DefaultBaseURL = "https://verify.posid.example"
+)
+
+// Config holds the server's settings; zero values take the defaults above.
+type Config struct {
+	// BaseURL is the public https URL that seal links (label QR codes) point to.
+	BaseURL string
+	// BodyLimit bounds request bodies in bytes.
+	BodyLimit int
+	// MaxConcurrentScans bounds image decodes running at once (default: CPUs).
+	MaxConcurrentScans int
+	// MaxQueuedScans bounds scans waiting for a slot (default: 2 × MaxConcurrentScans);
+	// more are refused at once with 503.
+	MaxQueuedScans int
+	// QueueWait is how long a scan waits for a slot.
+	QueueWait time.Duration
+	// ScanTimeout bounds one decode; RequestTimeout one request.
+	ScanTimeout, RequestTimeout time.Duration
+	// ReadTimeout, WriteTimeout and IdleTimeout are the connection timeouts.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConnections bounds concurrent connections.
+	MaxConnections int
+	// RatePerIP and RatePerKey are token-bucket rates in requests per
+	// second; negative disables the limit. Burst is the bucket size. The
+	// buckets live in this process: several servers each allow the rate.
+	RatePerIP, RatePerKey float64
+	Burst                 int
+}
+
+// withDefaults fills zero fields.
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	if c.BodyLimit <= 0 {
+		c.BodyLimit = DefaultBodyLimit
+	}
+	if c.MaxConcurrentScans <= 0 {
+		c.MaxConcurrentScans = runtime.NumCPU()
+	}
+	if c.MaxQueuedScans <= 0 {
+		c.MaxQueuedScans = 2 * c.MaxConcurrentScans
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.RatePerIP == 0 {
+		c.RatePerIP = DefaultRatePerIP
+	}
+	if c.RatePerKey == 0 {
+		c.RatePerKey = DefaultRatePerKey
+	}
+	if c.Burst <= 0 {
+		c.Burst = DefaultBurst
+	}
+	def(&c.QueueWait, DefaultQueueWait)
+	def(&c.ScanTimeout, DefaultScanTimeout)
+	def(&c.RequestTimeout, DefaultRequestTimeout)
+	def(&c.ReadTimeout, DefaultReadTimeout)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.IdleTimeout, DefaultIdleTimeout)
+	return c
+}
+
+// Scanner finds barcodes in an encoded image; *scan.Scanner implements it.
+type Scanner interface {
+	Scan(ctx context.Context, data []byte) (*scan.Result, error)
+}
+
+// LabelKeys is the label signing key store; *labels.KeyStore implements it.
+type LabelKeys interface {
+	KeySet(ctx context.Context) (*labels.KeySet, error)
+	Signer(ctx context.Context, baseURL string) (*labels.Signer, error)
+}
+
+// Deps are the domain services the server calls.
+type Deps struct {
+	// Registry is the device store (required).
+	Registry registry.Store
+	// Keys holds API keys (required); wrap it in auth.NewCache.
+	Keys auth.Store
+	// Audit is the append-only audit log (required).
+	Audit audit.Log
+	// Scanner decodes photos; nil makes /scans answer 503.
+	Scanner Scanner
+	// LabelKeys signs and verifies seals; nil makes labels and verify 503.
+	LabelKeys LabelKeys
+	// Ping checks the database for /readyz; nil means always ready.
+	Ping func(ctx context.Context) error
+	// Logger receives request and error logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the posid HTTP server.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	now     func() time.Time
+	app     *fiber.App
+	metrics *metrics
+	ipRate  *limiter
+	keyRate *limiter
+	scans   *gate
+}
+
+// New builds the server and its routes.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Registry == nil || deps.Keys == nil || deps.Audit == nil {
+		return nil, errors.New("api: Registry, Keys and Audit are required")
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.metrics = newMetrics()
+	s.ipRate = newLimiter(cfg.RatePerIP, cfg.Burst)
+	s.keyRate = newLimiter(cfg.RatePerKey, cfg.Burst)
+	s.scans = newGate(cfg.MaxConcurrentScans, cfg.MaxQueuedScans, s.metrics)
+	s.app = fiber.New(fiber.Config{
+		AppName:               "posid",
+		BodyLimit:             cfg.BodyLimit,
+		Concurrency:           cfg.MaxConnections,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		JSONEncoder:           jsonMarshal,
+		StrictRouting:         false,
+		CaseSensitive:         true,
+	})
+	s.routes()
+	return s, nil
+}
+
+// App returns the Fiber app, for tests (app.Test) and custom listeners.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+
+// Shutdown stops accepting connections and waits for in-flight requests
+// until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+// jsonMarshal encodes v without HTML escaping (Chinese text and URLs stay readable).
+func jsonMarshal(v any) ([]byte, error) {
+	var b jsonBuffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return b.buf, nil
+}
+
+type jsonBuffer struct{ buf []byte }
+
+func (b *jsonBuffer) Write(p []byte) (int, error) { b.buf = append(b.buf, p...); return len(p), nil }

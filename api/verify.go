@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/registry"
+	"posid/labels"
+)
+
+// maxPayloadLen bounds the {payload} of /v/ before any parsing.
+const maxPayloadLen = labels.MaxSealURLLen
+
+// keySetMaxAge is how long clients may cache the public key set.
+const keySetMaxAge = 5 * time.Minute
+
+// VerifyResult is the answer of POST /api/v1/verify and the content of
+// the verify page. Seal fields are only to be trusted when Verdict is genuine.
+type VerifyResult struct {
+	Verdict  labels.Verdict `json:"verdict"`
+	Reason   string         `json:"reason,omitempty"`
+	SN       string         `json:"sn,omitempty"`
+	Model    string         `json:"model,omitempty"`
+	Supplier string         `json:"supplier,omitempty"`
+	Date     string         `json:"date,omitempty"`
+	KeyID    string         `json:"key_id,omitempty"`
+	Host     string         `json:"host,omitempty"`
+	// Registered says the registry knows the SN; Status is its status then.
+	Registered bool            `json:"registered"`
+	Status     registry.Status `json:"status,omitempty"`
+	// Manufacturer comes from the registry.
+	Manufacturer string `json:"manufacturer,omitempty"`
+}
+
+// verify serves POST /api/v1/verify: {"qr": "https://…/v/…"} or a photo.
+func (s *Server) verify(c *fiber.Ctx) error {
+	var text string
+	if mediaType(c) == fiber.MIMEApplicationJSON {
+		var m ManualEntry
+		if err := decodeJSON(c, &m); err != nil {
+			return err
+		}
+		if m.QR == "" {
+			return badRequest(`want {"qr": "<text of the label's QR code>"}`)
+		}
+		text = m.QR
+	} else {
+		r, err := s.decode(c, "image")
+		if err != nil {
+			return err
+		}
+		_, ch := pickSN(r.Codes)
+		if ch.How != "seal" {
+			res := VerifyResult{Verdict: labels.Malformed, Reason: fmt.Sprintf("no posid seal among the %d codes found", len(r.Codes))}
+			return c.JSON(res)
+		}
+		text = ch.Text
+	}
+	res, err := s.verifyText(c.UserContext(), text)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+// verifyText verifies a seal URL and adds the registry's public facts.
+func (s *Server) verifyText(ctx context.Context, text string) (VerifyResult, error) {
+	if s.deps.LabelKeys == nil {
+		return VerifyResult{}, fmt.Errorf("%w: no label key set configured", errUnavailable)
+	}
+	ks, err := s.deps.LabelKeys.KeySet(ctx)
+	if err != nil {
+		return VerifyResult{}, fmt.Errorf("key set: %w", err)
+	}
+	v := ks.Verify(text)
+	res := VerifyResult{Verdict: v.Verdict, Reason: v.Reason, Host: v.Host}
+	if v.Verdict == labels.Malformed {
+		return res, nil
+	}
+	res.SN, res.Model, res.Supplier, res.KeyID = v.Seal.SN, v.Seal.Model, v.Seal.Supplier, v.Seal.KeyID.String()
+	res.Date = v.Seal.Date.Format(time.DateOnly)
+	d, err := s.deps.Registry.GetDevice(ctx, v.Seal.SN, registry.ReadOptions{})
+	switch {
+	case err == nil:
+		res.Registered, res.Status, res.Manufacturer = true, d.Status, d.Manufacturer
+	case !errors.Is(err, registry.ErrNotFound):
+		return res, err
+	}
+	return res, nil
+}
+
+// verifyPage serves GET /v/:payload, the page a phone opens from a
+// label's QR code. It always answers with HTML, whatever the verdict.
+func (s *Server) verifyPage(c *fiber.Ctx) error {
+	payload := c.Params("payload")
+	var res VerifyResult
+	if len(payload) > maxPayloadLen {
+		res = VerifyResult{Verdict: labels.Malformed, Reason: "seal too long"}
+	} else {
+		var err error
+		res, err = s.verifyText(c.UserContext(), "https://"+string(c.Request().Host())+labels.SealPath+payload)
+		if err != nil {
+			return err
+		}
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return s.render(c, http.StatusOK, "verify.html", verifyPageData(res))
+}
+
+// keySet serves GET /.well-known/posid-keys.json.
+func (s *Server) keySet(c *fiber.Ctx) error {
+	if s.deps.LabelKeys == nil {
+		return fmt.Errorf("%w: no label key set configured", errUnavailable)
+	}
+	ks, err := s.deps.LabelKeys.KeySet(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("key set: %w", err)
+	}
+	c.Set(fiber.HeaderCacheControl, fmt.Sprintf("public, max-age=%d", int(keySetMaxAge.Seconds())))
+	return c.JSON(ks)
+}

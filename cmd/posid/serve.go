@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+
+	"time"
+
+	"posid/api"
+	"posid/internal/audit"
+	"posid/internal/auth"
+	"posid/internal/demo"
+	"posid/labels"
+	"posid/scan"
+)
+
+// defaultShutdownTimeout is how long serve waits for in-flight requests
+// after SIGINT/SIGTERM.
+const defaultShutdownTimeout = 20 * time.Second
+
+// adminKeyFile is where --demo saves the admin token it creates, under --data-dir.
+const adminKeyFile = "admin.key"
+
+// serveFlags are the flags of posid serve.
+type serveFlags struct {
+	db              dbFlags
+	addr            string
+	demo            bool
+	dataDir         string
+	baseURL         string
+	keysDir         string
+	logLevel        string
+	shutdownTimeout time.Duration
+	cfg             api.Config
+}
+
+func (f *serveFlags) register(app *cli, fs interface {
+	StringVar(*string, string, string, string)
+	BoolVar(*bool, string, bool, string)
+	IntVar(*int, string, int, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+	Float64Var(*float64, string, float64, string)
+}) {
+	fs.StringVar(&f.addr, "addr", app.envOr("POSID_ADDR", "127.0.0.1:8080"), "listen address (env POSID_ADDR)")
+	fs.BoolVar(&f.demo, "demo", false, "load the demo fleet, make a label key and an admin API key if there are none")
+	fs.StringVar(&f.dataDir, "data-dir", app.envOr("POSID_DATA_DIR", "data"), "data directory (env POSID_DATA_DIR)")
+	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public https URL that label QR codes point to (env POSID_BASE_URL; default https://ADDR)")
+	fs.StringVar(&f.keysDir, "keys-dir", app.getenv("POSID_KEYS_DIR"), "label signing key directory (env POSID_KEYS_DIR; default DATA-DIR/keys)")
+	fs.StringVar(&f.logLevel, "log-level", app.envOr("POSID_LOG_LEVEL", "info"), "debug, info, warn or error (env POSID_LOG_LEVEL)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long to drain in-flight requests on SIGINT/SIGTERM")
+	fs.IntVar(&f.cfg.BodyLimit, "body-limit", api.DefaultBodyLimit, "request body limit in bytes")
+	fs.IntVar(&f.cfg.MaxConcurrentScans, "max-scans", 0, "concurrent image decodes (default: number of CPUs)")
+	fs.IntVar(&f.cfg.MaxQueuedScans, "max-queued-scans", 0, "scans waiting for a decode slot before 503 (default: 2 × max-scans)")
+	fs.DurationVar(&f.cfg.ScanTimeout, "scan-timeout", api.DefaultScanTimeout, "time budget of one image decode")
+	fs.DurationVar(&f.cfg.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "time budget of one request")
+	fs.Float64Var(&f.cfg.RatePerIP, "rate-per-ip", api.DefaultRatePerIP, "requests per second per client address (negative: no limit; per process)")
+	fs.Float64Var(&f.cfg.RatePerKey, "rate-per-key", api.DefaultRatePerKey, "requests per second per API key (negative: no limit; per process)")
+	fs.IntVar(&f.cfg.Burst, "burst", api.DefaultBurst, "rate limit burst size")
+}
+
+// runServe starts the API server and serves until SIGINT/SIGTERM, then
+// drains in-flight requests.
+func runServe(ctx context.Context, app *cli, args []string) error {
+	fs := app.flagSet("serve", "", "Run the HTTP API server (Fiber) on the registry database.")
+	var f serveFlags
+	f.db.register(app, fs)
+	f.register(app, fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return usagef("--log-level: %v", err)
+	}
+	log := slog.New(slog.NewJSONHandler(app.stderr, &slog.HandlerOptions{Level: level}))
+	if f.keysDir == "" {
+		f.keysDir = filepath.Join(f.dataDir, "keys")
+	}
+	if f.baseURL == "" {
+		f.baseURL = "https://" + f.addr
+	}
+	f.cfg.BaseURL = f.baseURL
+
+	st, err := f.db.open(ctx, app)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if st.SQLite == nil {
+		return errors.New("serve: API keys and the audit log need the SQLite store in this build")
+	}
+	keyStore := labels.OpenKeyStore(f.keysDir)
+	if f.demo {
+		if err := prepareDemo(ctx, app, &f, st, keyStore, log); err != nil {
+			return err
+		}
+	}
+	auditLog := audit.NewBatcher(st.SQLite.Audit())
+	defer auditLog.Close()
+	srv, err := api.New(f.cfg, api.Deps{
+		Registry:  st.Registry,
+		Keys:      auth.NewCache(st.SQLite.Keys(), auth.DefaultCacheTTL),
+		Audit:     auditLog,
+		Scanner:   scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit}),
+		LabelKeys: keyStore,
+		Ping:      st.Ping,
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	fmt.Fprintf(app.stdout, "posid %s listening on http://%s (docs: http://%s/docs, seal links: %s)\n", version, ln.Addr(), ln.Addr(), f.baseURL)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", f.shutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	<-errc
+	log.Info("stopped")
+	return nil
+}
+
+// prepareDemo loads the demo fleet and makes what the README's tour needs:
+// an active label key and, when there are no API keys yet, an admin key
+// printed once and saved to DATA-DIR/admin.key.
+func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *labels.KeyStore, log *slog.Logger) error {
+	n, err := demo.Load(ctx, st.Registry)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	log.Info("demo data loaded", "added", n)
+	set, err := ks.KeySet(ctx)
+	if err != nil {
+		return err
+	}
+	active := false
+	for _, k := range set.Keys {
+		active = active || k.Status == labels.KeyActive
+	}
+	if !active {
+		id, err := ks.NewKey(ctx)
+		if err != nil {
+			return err
+		}
+		log.Info("made a label signing key", "key", id.String(), "dir", ks.Dir())
+	}
+	keys, err := st.SQLite.Keys().Keys(ctx)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(f.dataDir, adminKeyFile)
+	if len(keys) > 0 {
+		if _, err := os.Stat(path); err == nil {
+			fmt.Fprintf(app.stdout, "admin API key: see %s\n", path)
+		}
+		return nil
+	}
+	k, tok, err := auth.Create(ctx, st.SQLite.Keys(), auth.Key{Name: "demo admin", Role: auth.RoleAdmin})
+	if err != nil {
+		return err
+	}
+	_ = st.SQLite.Audit().Append(ctx, audit.Entry{Actor: "serve --demo", Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=admin"})
+	if err := os.MkdirAll(f.dataDir, 0o750); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(app.stdout, "admin API key (saved to %s):\n  %s\ntry: curl -H 'Authorization: Bearer %s' http://%s/api/v1/devices\n", path, tok, tok, f.addr)
+	return nil
+}

@@ -1,0 +1,92 @@
+// Package audit is posid's append-only audit log: who read registration
+// data or changed anything, what, on which target, when and from where.
+// Stores refuse to update or delete entries.
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Actions recorded in the log.
+const (
+	ActionReadDevice    = "device.read"
+	ActionRevealAccount = "device.reveal_account"
+	ActionListDevices   = "device.list"
+	ActionReadHistory   = "device.history"
+	ActionCreateDevice  = "device.create"
+	ActionUpdateDevice  = "device.update"
+	ActionSetStatus     = "device.status"
+	ActionImport        = "device.import"
+	ActionPrintLabels   = "labels.print"
+	ActionScan          = "scan"
+	ActionReadAudit     = "audit.read"
+	ActionCreateAPIKey  = "apikey.create"
+	ActionRevokeAPIKey  = "apikey.revoke"
+)
+
+// Entry is one audit row.
+type Entry struct {
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+	// Actor is who acted, e.g. "apikey:ab12cd34ef56(warehouse 1)" or "cli".
+	Actor  string `json:"actor"`
+	Action string `json:"action"`
+	// Target is what was acted on: a serial number, a batch, a key id.
+	Target string `json:"target"`
+	// ClientIP is the remote address of the request; empty for the CLI.
+	ClientIP string `json:"client_ip,omitempty"`
+	// RequestID ties the entry to the request's log lines.
+	RequestID string `json:"request_id,omitempty"`
+	// Detail is free text, e.g. "status=shipped" or "rows=120 created=120".
+	Detail string `json:"detail,omitempty"`
+}
+
+// Limits on listings.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+	// maxTarget bounds the length of a stored target.
+	maxTarget = 200
+)
+
+// Filter selects entries for List; empty fields match everything.
+type Filter struct {
+	Actor  string
+	Action string
+	Target string
+	// Before returns entries with ID < Before (a cursor); 0 starts at the newest.
+	Before int64
+	// Limit is the page size, DefaultPageSize when 0, at most MaxPageSize.
+	Limit int
+}
+
+// PageSize returns the effective page size of f.
+func (f Filter) PageSize() int {
+	switch {
+	case f.Limit <= 0:
+		return DefaultPageSize
+	case f.Limit > MaxPageSize:
+		return MaxPageSize
+	}
+	return f.Limit
+}
+
+// Log appends entries and lists them. Implementations are safe for
+// concurrent use.
+type Log interface {
+	// Append writes entries (At set by the caller or the store) in one
+	// transaction.
+	Append(ctx context.Context, entries ...Entry) error
+	// List returns entries matching f, newest first, and the cursor of the
+	// next page (0 when there is none).
+	List(ctx context.Context, f Filter) ([]Entry, int64, error)
+}
+
+// Truncate shortens s to the longest target a store keeps.
+func Truncate(s string) string {
+	if len(s) <= maxTarget {
+		return s
+	}
+	return s[:maxTarget]
+}

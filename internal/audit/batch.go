@@ -1,0 +1,108 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// Batcher limits.
+const (
+	// maxBatch is the most entries written in one transaction.
+	maxBatch = 256
+	// queueLen bounds the entries waiting to be written; Append blocks
+	// (until its context ends) when the queue is full.
+	queueLen = 4096
+)
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("audit: log closed")
+
+// Batcher is a Log that groups concurrent Appends into one transaction
+// (group commit): every Append still returns only after its entries are
+// written, so nothing is acknowledged before it is durable, but a busy
+// server pays for one commit per batch instead of one per request.
+type Batcher struct {
+	Log
+	queue chan pending
+	done  chan struct{}
+
+	mu     sync.RWMutex
+	closed bool
+}
+
+type pending struct {
+	entries []Entry
+	result  chan error
+}
+
+// NewBatcher starts the writer goroutine over log; Close stops it.
+func NewBatcher(log Log) *Batcher {
+	b := &Batcher{Log: log, queue: make(chan pending, queueLen), done: make(chan struct{})}
+	go b.run()
+	return b
+}
+
+// Append implements Log.
+func (b *Batcher) Append(ctx context.Context, entries ...Entry) error {
+	p := pending{entries: entries, result: make(chan error, 1)}
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case b.queue <- p:
+	case <-ctx.Done():
+		b.mu.RUnlock()
+		return ctx.Err()
+	}
+	b.mu.RUnlock()
+	select {
+	case err := <-p.result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued and stops the writer.
+func (b *Batcher) Close() error {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.queue)
+	}
+	b.mu.Unlock()
+	<-b.done
+	return nil
+}
+
+func (b *Batcher) run() {
+	defer close(b.done)
+	for first := range b.queue {
+		batch := []pending{first}
+		n := len(first.entries)
+	fill:
+		for n < maxBatch {
+			select {
+			case p, ok := <-b.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+				n += len(p.entries)
+			default:
+				break fill
+			}
+		}
+		all := make([]Entry, 0, n)
+		for _, p := range batch {
+			all = append(all, p.entries...)
+		}
+		err := b.Log.Append(context.Background(), all...)
+		for _, p := range batch {
+			p.result <- err
+		}
+	}
+}

@@ -1,0 +1,88 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"posid/internal/auth"
+)
+
+// Keys returns the API key store of d.
+func (d *DB) Keys() auth.Store { return keyStore{d} }
+
+// keyStore implements auth.Store.
+type keyStore struct{ db *DB }
+
+const keyColumns = `id, name, role, merchant_no, supplier_code, hash, created_at, revoked_at`
+
+// CreateKey implements auth.Store.
+func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = s.db.now()
+	}
+	_, err := s.db.sql.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, '')`,
+		k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, fmtTime(k.CreatedAt))
+	if isUnique(err) {
+		return auth.Key{}, fmt.Errorf("api key %s: %w", k.ID, auth.ErrInvalid)
+	}
+	if err != nil {
+		return auth.Key{}, fmt.Errorf("insert api key: %w", err)
+	}
+	return k, nil
+}
+
+// Key implements auth.Store.
+func (s keyStore) Key(ctx context.Context, id string) (auth.Key, error) {
+	k, err := scanKey(s.db.sql.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.Key{}, fmt.Errorf("api key %s: %w", id, auth.ErrNotFound)
+	}
+	return k, err
+}
+
+// Keys implements auth.Store.
+func (s keyStore) Keys(ctx context.Context) ([]auth.Key, error) {
+	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	var ks []auth.Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		ks = append(ks, k)
+	}
+	return ks, rows.Err()
+}
+
+// RevokeKey implements auth.Store.
+func (s keyStore) RevokeKey(ctx context.Context, id string) (auth.Key, error) {
+	_, err := s.db.sql.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = ''`, fmtTime(s.db.now()), id)
+	if err != nil {
+		return auth.Key{}, fmt.Errorf("revoke api key %s: %w", id, err)
+	}
+	return s.Key(ctx, id)
+}
+
+func scanKey(row interface{ Scan(...any) error }) (auth.Key, error) {
+	var k auth.Key
+	var role, created, revoked string
+	if err := row.Scan(&k.ID, &k.Name, &role, &k.MerchantNo, &k.SupplierCode, &k.Hash, &created, &revoked); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return k, err
+		}
+		return k, fmt.Errorf("read api key: %w", err)
+	}
+	k.Role = auth.Role(role)
+	k.CreatedAt = parseTime(created)
+	if revoked != "" {
+		t := parseTime(revoked)
+		k.RevokedAt = &t
+	}
+	return k, nil
+}

@@ -1,0 +1,310 @@
+package scan
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"posid/internal/registry"
+)
+
+// Rule kinds.
+const (
+	// KindGS1 reads Application Identifier 21 (serial number) from GS1
+	// element strings: FNC1/GS-separated ("]C1", "]d2", "]Q3" or a leading
+	// GS) and the human-readable "(21)..." form.
+	KindGS1 = "gs1"
+	// KindPrefix reads the value after a label such as "SN:", "S/N:" or
+	// "SN " anywhere in the text (start, or after a space, ';', ',', '|'
+	// or a line break).
+	KindPrefix = "prefix"
+	// KindURL reads a URL's query parameters (sn=, serial=...) and path
+	// patterns (/sn/XXXX).
+	KindURL = "url"
+	// KindRegex matches Pattern against the whole text; the SN is the group
+	// named "sn", else group 1, else the whole match.
+	KindRegex = "regex"
+)
+
+// Rule is one way of finding a serial number in the text of a code. Rules
+// are plain data so they can be loaded from JSON (see ParseRules).
+type Rule struct {
+	// Name identifies the rule; regex rules report Method "rule:<Name>".
+	Name string `json:"name"`
+	// Kind is KindGS1, KindPrefix, KindURL or KindRegex (the default).
+	Kind string `json:"kind,omitempty"`
+	// Formats limits the rule to codes of these formats; empty means any.
+	Formats []Format `json:"formats,omitempty"`
+	// Pattern is the regular expression of a regex rule, or an extra path
+	// pattern of a URL rule (group "sn" or 1 is the SN).
+	Pattern string `json:"pattern,omitempty"`
+	// Prefixes are the labels of a prefix rule, matched case-insensitively
+	// (default "SN:", "S/N:", "SN ", ...).
+	Prefixes []string `json:"prefixes,omitempty"`
+	// Params are the query parameters of a URL rule (default "sn",
+	// "serial", "serial_number", "serialno", "s/n").
+	Params []string `json:"params,omitempty"`
+	// Exclude skips candidates matching this expression (for example the
+	// 15 digits of an IMEI).
+	Exclude string `json:"exclude,omitempty"`
+
+	re, exclude *regexp.Regexp
+}
+
+// Selector picks the serial number among the codes of one label. The zero
+// value has no rules; use DefaultRules. A Selector is safe for concurrent
+// use once built.
+type Selector struct {
+	// Seal, when set, recognises a signed posid seal (the labels package
+	// provides it) and returns the SN it carries. A seal wins over rules.
+	Seal func(text string) (sn string, ok bool)
+	// Rules are tried in order; the first rule that yields a valid SN from
+	// any code wins. Within a rule, codes are tried 2D first, then in
+	// reading order.
+	Rules []Rule
+}
+
+// Selection is the serial number chosen and where it came from.
+type Selection struct {
+	SN string `json:"sn"`
+	// Code is the index of the code in the slice given to Select.
+	Code int `json:"code"`
+	// Method is "seal", "gs1", "prefix", "url" or "rule:<name>".
+	Method string `json:"method"`
+}
+
+// DefaultRules returns the built-in rules, in precedence order: GS1 AI 21,
+// "SN:"-style prefixes, URL parameters and paths, then a Code 128 / Code 39
+// whose whole text is a serial number and not an IMEI (15 digits). So on a
+// label with SN, IMEI and TUSN lines, a line labelled inside the code
+// ("SN:...") wins, then the first plain line in reading order that is not
+// an IMEI — labels print the SN line first.
+func DefaultRules() []Rule {
+	rules := []Rule{
+		{Name: "gs1", Kind: KindGS1},
+		{Name: "prefix", Kind: KindPrefix},
+		{Name: "url", Kind: KindURL},
+		{Name: "linear", Kind: KindRegex, Formats: []Format{Code128, Code39},
+			Pattern: `^\s*([A-Za-z0-9-]{4,40})\s*$`, Exclude: `^\d{15}$`},
+	}
+	for i := range rules {
+		_ = rules[i].Compile() // the built-in expressions are valid
+	}
+	return rules
+}
+
+// ParseRules reads a JSON array of rules and compiles them.
+func ParseRules(data []byte) ([]Rule, error) {
+	var rules []Rule
+	if err := json.Unmarshal(data, &rules); err != nil {
+		return nil, fmt.Errorf("scan: rules: %w", err)
+	}
+	for i := range rules {
+		if err := rules[i].Compile(); err != nil {
+			return nil, err
+		}
+	}
+	return rules, nil
+}
+
+// Compile checks the rule and compiles its expressions; Select compiles
+// uncompiled rules itself, at some cost per call.
+func (r *Rule) Compile() error {
+	switch r.Kind {
+	case "":
+		r.Kind = KindRegex
+	case KindGS1, KindPrefix, KindURL, KindRegex:
+	default:
+		return fmt.Errorf("scan: rule %q: unknown kind %q", r.Name, r.Kind)
+	}
+	if r.Name == "" {
+		return fmt.Errorf("scan: rule without a name")
+	}
+	if r.Kind == KindRegex && r.Pattern == "" {
+		return fmt.Errorf("scan: rule %q: regex rule without a pattern", r.Name)
+	}
+	var err error
+	if r.Pattern != "" {
+		if r.re, err = regexp.Compile(r.Pattern); err != nil {
+			return fmt.Errorf("scan: rule %q: %w", r.Name, err)
+		}
+	}
+	if r.Exclude != "" {
+		if r.exclude, err = regexp.Compile(r.Exclude); err != nil {
+			return fmt.Errorf("scan: rule %q: exclude: %w", r.Name, err)
+		}
+	}
+	if r.Kind == KindPrefix && len(r.Prefixes) == 0 {
+		r.Prefixes = []string{"SN:", "S/N:", "SN#", "SN=", "SN.", "S/N ", "SN ", "SERIAL:", "SERIAL NO:", "SERIAL NO.", "SERIAL NUMBER:"}
+	}
+	if r.Kind == KindURL && len(r.Params) == 0 {
+		r.Params = []string{"sn", "serial", "serial_number", "serialnumber", "serialno", "s/n"}
+	}
+	return nil
+}
+
+// Select returns the serial number of the label the codes come from, or
+// ErrNoSN. Candidates are validated with registry.NormalizeSN (trimmed,
+// upper-cased, 4–40 characters of A-Z, 0-9 and '-').
+func (s Selector) Select(codes []Code) (Selection, error) {
+	order := preferenceOrder(codes)
+	if s.Seal != nil {
+		for _, i := range order {
+			if sn, ok := s.Seal(codes[i].Text); ok {
+				if n, err := registry.NormalizeSN(sn); err == nil {
+					return Selection{SN: n, Code: i, Method: "seal"}, nil
+				}
+			}
+		}
+	}
+	for _, r := range s.Rules {
+		if r.re == nil && r.exclude == nil {
+			if err := r.Compile(); err != nil {
+				return Selection{}, err
+			}
+		}
+		for _, i := range order {
+			if !r.applies(codes[i].Format) {
+				continue
+			}
+			for _, cand := range r.candidates(codes[i].Text) {
+				if r.exclude != nil && r.exclude.MatchString(strings.TrimSpace(cand)) {
+					continue
+				}
+				if n, err := registry.NormalizeSN(cand); err == nil {
+					return Selection{SN: n, Code: i, Method: r.method()}, nil
+				}
+			}
+		}
+	}
+	return Selection{}, ErrNoSN
+}
+
+// preferenceOrder lists code indexes 2D first, then in the given (reading)
+// order.
+func preferenceOrder(codes []Code) []int {
+	var first, rest []int
+	for i, c := range codes {
+		if is2D(c.Format) {
+			first = append(first, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	return append(first, rest...)
+}
+
+// applies reports whether the rule reads codes of format f.
+func (r *Rule) applies(f Format) bool {
+	if len(r.Formats) == 0 {
+		return true
+	}
+	for _, g := range r.Formats {
+		if g == f {
+			return true
+		}
+	}
+	return false
+}
+
+// method names the rule in a Selection.
+func (r *Rule) method() string {
+	if r.Kind == KindRegex {
+		return "rule:" + r.Name
+	}
+	return r.Kind
+}
+
+// candidates returns the possible serial numbers the rule finds in text.
+func (r *Rule) candidates(text string) []string {
+	switch r.Kind {
+	case KindGS1:
+		if sn, ok := gs1Serial(text); ok {
+			return []string{sn}
+		}
+	case KindPrefix:
+		return prefixed(text, r.Prefixes)
+	case KindURL:
+		return urlSerials(text, r.Params, r.re)
+	case KindRegex:
+		if r.re == nil {
+			return nil
+		}
+		return submatch(r.re, text)
+	}
+	return nil
+}
+
+// submatch returns the "sn" group, group 1 or the whole match of re.
+func submatch(re *regexp.Regexp, text string) []string {
+	m := re.FindStringSubmatch(text)
+	if m == nil {
+		return nil
+	}
+	if i := re.SubexpIndex("sn"); i > 0 && m[i] != "" {
+		return []string{m[i]}
+	}
+	if len(m) > 1 && m[1] != "" {
+		return []string{m[1]}
+	}
+	return []string{m[0]}
+}
+
+// prefixed returns the values that follow any of prefixes in text, each
+// ending at whitespace or a separator.
+func prefixed(text string, prefixes []string) []string {
+	upper := strings.ToUpper(text)
+	var out []string
+	for _, p := range prefixes {
+		p = strings.ToUpper(p)
+		for from := 0; from < len(upper); {
+			i := strings.Index(upper[from:], p)
+			if i < 0 {
+				break
+			}
+			i += from
+			from = i + len(p)
+			if i > 0 && !strings.ContainsRune(" \t\r\n;,|", rune(upper[i-1])) {
+				continue
+			}
+			rest := strings.TrimLeft(text[i+len(p):], " \t")
+			if end := strings.IndexAny(rest, " \t\r\n;,|&\x1d"); end >= 0 {
+				rest = rest[:end]
+			}
+			if rest != "" {
+				out = append(out, rest)
+			}
+		}
+	}
+	return out
+}
+
+// urlPath matches "/sn/XXXX" and "/serial/XXXX" path segments.
+var urlPath = regexp.MustCompile(`(?i)/(?:sn|s-n|serial|serial-number|serialno)/([A-Za-z0-9-]+)`)
+
+// urlSerials returns serial numbers in the query and path of a URL.
+func urlSerials(text string, params []string, extra *regexp.Regexp) []string {
+	text = strings.TrimSpace(text)
+	u, err := url.Parse(text)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil
+	}
+	var out []string
+	q := u.Query()
+	for k, vs := range q {
+		for _, p := range params {
+			if strings.EqualFold(k, p) && len(vs) > 0 {
+				out = append(out, vs[0])
+			}
+		}
+	}
+	if extra != nil {
+		out = append(out, submatch(extra, u.EscapedPath())...)
+	}
+	if m := urlPath.FindStringSubmatch(u.EscapedPath()); m != nil {
+		out = append(out, m[1])
+	}
+	return out
+}
