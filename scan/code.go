@@ -23,7 +23,10 @@ var AllFormats = []Format{QRCode, DataMatrix, Code128, Code39, EAN13, EAN8, UPCA
 
 // Point is a position in the upright image, in pixels from its top-left
 // corner.
-type Point struct{ X, Y float64 }
+type Point struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
 
 // Code is one decoded barcode.
 //
