@@ -30,9 +30,8 @@ type ManualEntry struct {
 
 // SNChoice says which code gave the serial number and why.
 type SNChoice struct {
-	// How is "seal" (a posid seal QR), "prefix" ("SN:" and the like),
-	// "gs1" (AI 21), "barcode" (the only plausible 1D code), "manual", or
-	// "none".
+	// How is "seal" (a posid seal QR), "gs1", "prefix", "url",
+	// "rule:<name>" (see scan.Selection), "manual", or "none".
 	How    string      `json:"how"`
 	Format scan.Format `json:"format,omitempty"`
 	Text   string      `json:"text,omitempty"`
@@ -103,7 +102,7 @@ func (s *Server) scan(c *fiber.Ctx) error {
 		res.Codes, res.Image = r.Codes, &ImageInfo{Width: r.Width, Height: r.Height, Format: r.ImageFormat, Orientation: r.Orientation, Partial: r.Partial}
 	}
 	if res.Chosen.How == "" {
-		res.SN, res.Chosen = pickSN(res.Codes)
+		res.SN, res.Chosen = s.pickSN(res.Codes)
 	}
 	if res.Codes == nil {
 		res.Codes = []scan.Code{}
@@ -198,76 +197,14 @@ func (s *Server) checkSeal(ctx context.Context, text string, dev *registry.Devic
 	return sc, nil
 }
 
-// pickSN chooses the serial number among codes: a posid seal first, then
-// an "SN:"-style prefix, then GS1 AI 21, then the single 1D code that is a
-// valid SN and not a product number (EAN/UPC). Chosen.Text is the code's
-// full text.
-func pickSN(codes []scan.Code) (string, SNChoice) {
-	for _, c := range codes {
-		if sn, ok := labels.SealSN(c.Text); ok {
-			return sn, SNChoice{How: "seal", Format: c.Format, Text: c.Text}
-		}
+// pickSN chooses the serial number among codes with the scan selector: a
+// posid seal first, then the rules (GS1 AI 21, "SN:" prefixes, URLs, plain
+// Code 128/39). Chosen.Text is the chosen code's full text.
+func (s *Server) pickSN(codes []scan.Code) (string, SNChoice) {
+	sel, err := s.selector.Select(codes)
+	if err != nil {
+		return "", SNChoice{How: "none"}
 	}
-	for _, c := range codes {
-		if sn, ok := prefixedSN(c.Text); ok {
-			return sn, SNChoice{How: "prefix", Format: c.Format, Text: c.Text}
-		}
-	}
-	for _, c := range codes {
-		if sn, ok := gs1SN(c.Text); ok {
-			return sn, SNChoice{How: "gs1", Format: c.Format, Text: c.Text}
-		}
-	}
-	var sn string
-	var found []SNChoice
-	for _, c := range codes {
-		switch c.Format {
-		case scan.EAN13, scan.EAN8, scan.UPCA, scan.UPCE, scan.QRCode:
-			continue
-		}
-		if n, err := registry.NormalizeSN(c.Text); err == nil {
-			sn = n
-			found = append(found, SNChoice{How: "barcode", Format: c.Format, Text: c.Text})
-		}
-	}
-	if len(found) == 1 {
-		return sn, found[0]
-	}
-	return "", SNChoice{How: "none"}
-}
-
-// snPrefixes are the labels vendors print before a serial number.
-var snPrefixes = []string{"S/N:", "S/N", "SN:", "SN=", "SN ", "SERIAL:", "序列号:", "序列号："}
-
-func prefixedSN(text string) (string, bool) {
-	t := strings.TrimSpace(text)
-	for _, p := range snPrefixes {
-		if len(t) > len(p) && strings.EqualFold(t[:len(p)], p) {
-			sn, err := registry.NormalizeSN(t[len(p):])
-			return sn, err == nil
-		}
-	}
-	return "", false
-}
-
-// gs1SN reads AI 21 (serial number) from a GS1 element string, in the
-// bracketed "(21)…" form or after a group separator.
-func gs1SN(text string) (string, bool) {
-	if i := strings.Index(text, "(21)"); i >= 0 {
-		rest := text[i+4:]
-		if j := strings.IndexAny(rest, "(\x1d"); j >= 0 {
-			rest = rest[:j]
-		}
-		sn, err := registry.NormalizeSN(rest)
-		return sn, err == nil
-	}
-	if i := strings.Index(text, "\x1d21"); i >= 0 {
-		rest := text[i+3:]
-		if j := strings.IndexByte(rest, 0x1d); j >= 0 {
-			rest = rest[:j]
-		}
-		sn, err := registry.NormalizeSN(rest)
-		return sn, err == nil
-	}
-	return "", false
+	c := codes[sel.Code]
+	return sel.SN, SNChoice{How: sel.Method, Format: c.Format, Text: c.Text}
 }

@@ -144,6 +144,8 @@ type Deps struct {
 	Scanner Scanner
 	// LabelKeys signs and verifies seals; nil makes labels and verify 503.
 	LabelKeys LabelKeys
+	// Rules are the SN selection rules; nil means scan.DefaultRules().
+	Rules []scan.Rule
 	// Ping checks the database for /readyz; nil means always ready.
 	Ping func(ctx context.Context) error
 	// Logger receives request and error logs; nil means slog.Default().
@@ -163,6 +165,8 @@ type Server struct {
 	ipRate  *limiter
 	keyRate *limiter
 	scans   *gate
+	// selector picks the SN among scanned codes.
+	selector scan.Selector
 }
 
 // New builds the server and its routes.
@@ -177,6 +181,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.selector = scan.Selector{Seal: labels.SealSN, Rules: deps.Rules}
+	if s.selector.Rules == nil {
+		s.selector.Rules = scan.DefaultRules()
 	}
 	s.metrics = newMetrics()
 	s.ipRate = newLimiter(cfg.RatePerIP, cfg.Burst)

@@ -54,7 +54,7 @@ func (s *Server) verify(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		_, ch := pickSN(r.Codes)
+		_, ch := s.pickSN(r.Codes)
 		if ch.How != "seal" {
 			res := VerifyResult{Verdict: labels.Malformed, Reason: fmt.Sprintf("no posid seal among the %d codes found", len(r.Codes))}
 			return c.JSON(res)

@@ -157,7 +157,7 @@
     if (!sn || needKey()) return;
     try {
       status(t("looking_up"));
-      const body = await call("POST", "/scans", { sn, app_version: APP_VERSION });
+      const body = await call("POST", "/scans", { sn });
       status("");
       showResult(body, null);
     } catch (e) {

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// roles are the callers of the matrix: no key, then one key per role.
+var roles = []string{"", "admin", "warehouse", "merchant", "supplier"}
+
+// TestAuthorizationMatrix sends every route as every role and checks the
+// status. Each cell runs on a fresh server so writes do not interfere.
+func TestAuthorizationMatrix(t *testing.T) {
+	const csv = "sn,model,manufacturer,supplier_code\nNEW0001,A920,PAX,SUP1\n"
+	seal := newEnv(t, Config{}).sealFor(t, "PAX0001")
+	payload := seal[strings.Index(seal, "/v/")+3:]
+	tests := []struct {
+		name   string
+		route  string // "METHOD path" of the route table this covers
+		req    func(e *testEnv) req
+		expect [5]int // by roles: none, admin, warehouse, merchant, supplier
+	}{
+		{"index", "GET /", get("/"), all(200)},
+		{"healthz", "GET /healthz", get("/healthz"), all(200)},
+		{"readyz", "GET /readyz", get("/readyz"), all(200)},
+		{"metrics", "GET /metrics", get("/metrics"), all(200)},
+		{"openapi", "GET /openapi.json", get("/openapi.json"), all(200)},
+		{"docs", "GET /docs", get("/docs"), all(200)},
+		{"keyset", "GET /.well-known/posid-keys.json", get("/.well-known/posid-keys.json"), all(200)},
+		{"verify page", "GET /v/:payload", get("/v/" + payload), all(200)},
+		{"verify page junk", "GET /v/:payload", get("/v/123abc"), all(200)},
+		{"verify", "POST /api/v1/verify", func(*testEnv) req { return jsonReq("POST", "/api/v1/verify", ManualEntry{QR: seal}) }, all(200)},
+		{"scan manual", "POST /api/v1/scans", func(*testEnv) req { return jsonReq("POST", "/api/v1/scans", ManualEntry{SN: "PAX0001"}) }, authed(200)},
+		{"list", "GET /api/v1/devices", get("/api/v1/devices"), authed(200)},
+		{"list other merchant", "GET /api/v1/devices", get("/api/v1/devices?merchant=M002"), [5]int{401, 200, 403, 403, 200}},
+		{"list other supplier", "GET /api/v1/devices", get("/api/v1/devices?supplier=SUP2"), [5]int{401, 200, 200, 200, 403}},
+		{"list reveal", "GET /api/v1/devices", get("/api/v1/devices?reveal=account"), [5]int{401, 200, 403, 403, 403}},
+		{"provision", "POST /api/v1/devices", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/devices", map[string]any{"sn": "NEW0001", "model": "A920", "manufacturer": "PAX", "supplier_code": "SUP1", "produced_on": "2026-11-01"})
+		}, [5]int{401, 201, 201, 403, 403}},
+		{"provision registered", "POST /api/v1/devices", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/devices", map[string]any{"sn": "NEW0001", "model": "A920", "manufacturer": "PAX", "supplier_code": "SUP1",
+				"registration": map[string]any{"merchant_no": "M9", "merchant_name": "n", "terminal_id": "T9", "acquirer": "a", "access": "4g"}})
+		}, [5]int{401, 201, 403, 403, 403}},
+		{"get own", "GET /api/v1/devices/:sn", get("/api/v1/devices/PAX0001"), authed(200)},
+		{"get other", "GET /api/v1/devices/:sn", get("/api/v1/devices/pax0002"), authed(200)},
+		{"get reveal", "GET /api/v1/devices/:sn", get("/api/v1/devices/PAX0001?reveal=account"), [5]int{401, 200, 403, 403, 403}},
+		{"get missing", "GET /api/v1/devices/:sn", get("/api/v1/devices/NOPE0000"), [5]int{401, 404, 404, 404, 404}},
+		{"patch", "PATCH /api/v1/devices/:sn", func(*testEnv) req {
+			return jsonReq("PATCH", "/api/v1/devices/PAX0001", map[string]any{"batch": "B9", "produced_on": "2026-10-02"})
+		}, [5]int{401, 200, 200, 403, 403}},
+		{"patch registration", "PATCH /api/v1/devices/:sn", func(*testEnv) req {
+			return jsonReq("PATCH", "/api/v1/devices/PAX0001", map[string]any{"registration": map[string]any{"merchant_name": "新名字"}})
+		}, [5]int{401, 200, 403, 403, 403}},
+		{"status", "POST /api/v1/devices/:sn/status", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/devices/PAX0003/status", StatusRequest{Status: "shipped"})
+		}, [5]int{401, 200, 200, 403, 403}},
+		{"history own", "GET /api/v1/devices/:sn/history", get("/api/v1/devices/PAX0001/history"), authed(200)},
+		{"history other", "GET /api/v1/devices/:sn/history", get("/api/v1/devices/PAX0002/history"), [5]int{401, 200, 200, 403, 403}},
+		{"import", "POST /api/v1/imports", func(*testEnv) req {
+			return req{method: "POST", path: "/api/v1/imports", contentType: "text/csv", body: []byte(csv)}
+		}, [5]int{401, 201, 201, 403, 403}},
+		{"labels", "POST /api/v1/labels", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/labels", LabelRequest{SNs: []string{"PAX0001"}})
+		}, [5]int{401, 200, 200, 403, 403}},
+		{"audit", "GET /api/v1/audit", get("/api/v1/audit"), [5]int{401, 200, 403, 403, 403}},
+	}
+	covered := map[string]bool{}
+	for _, tc := range tests {
+		covered[tc.route] = true
+		for i, role := range roles {
+			name := role
+			if name == "" {
+				name = "anonymous"
+			}
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				e := newEnv(t, Config{})
+				resp, body := e.do(t, role, tc.req(e))
+				if resp.StatusCode != tc.expect[i] {
+					t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.expect[i], body)
+				}
+				if resp.StatusCode >= 400 {
+					problem(t, resp, body)
+				}
+			})
+		}
+	}
+	for _, r := range newEnv(t, Config{}).srv.Routes() {
+		if !covered[r.Method+" "+r.Path] {
+			t.Errorf("route %s %s is not in the authorization matrix", r.Method, r.Path)
+		}
+	}
+}
+
+func get(path string) func(*testEnv) req {
+	return func(*testEnv) req { return req{method: http.MethodGet, path: path} }
+}
+
+// all expects status s for every caller.
+func all(s int) [5]int { return [5]int{s, s, s, s, s} }
+
+// authed expects 401 without a key and s with any key.
+func authed(s int) [5]int { return [5]int{401, s, s, s, s} }

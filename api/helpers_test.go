@@ -1,0 +1,198 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"posid/internal/auth"
+	"posid/internal/registry"
+	"posid/internal/secret"
+	"posid/internal/sqlite"
+	"posid/labels"
+	"posid/scan"
+)
+
+// testEnv is a server on a real SQLite database in a temp dir, with one
+// API key per role.
+type testEnv struct {
+	srv    *Server
+	db     *sqlite.DB
+	keys   *labels.KeyStore
+	tokens map[string]string // by role name; "merchant2" is another merchant
+}
+
+// Fixture devices: PAX0001 (SUP1, merchant M001), PAX0002 (SUP2, merchant
+// M002), PAX0003 (SUP1, provisioned, no registration).
+var fixtures = []registry.Device{
+	{SN: "PAX0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Batch: "B1", Registration: &registry.Registration{
+		MerchantNo: "M001", MerchantName: "老王餐馆", TerminalID: "T001", Acquirer: "银联商务", Access: registry.Access4G, Account: "6222021234561234"}},
+	{SN: "PAX0002", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP2", Batch: "B1", Registration: &registry.Registration{
+		MerchantNo: "M002", MerchantName: "张三便利店", TerminalID: "T002", Acquirer: "拉卡拉", Access: registry.AccessWiFi, Account: "6222029999999999"}},
+	{SN: "PAX0003", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Batch: "B2"},
+}
+
+func newEnv(t testing.TB, cfg Config) *testEnv {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	box, err := secret.NewBox(bytes.Repeat([]byte{7}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "posid.db"), box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, d := range fixtures {
+		if d.Registration != nil {
+			r := *d.Registration
+			r.RegisteredAt = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+			d.Registration = &r
+		}
+		if _, err := db.Store().CreateDevice(ctx, "test", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ks := labels.OpenKeyStore(filepath.Join(dir, "keys"))
+	if _, err := ks.NewKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	env := &testEnv{db: db, keys: ks, tokens: map[string]string{}}
+	for name, k := range map[string]auth.Key{
+		"admin":     {Name: "a", Role: auth.RoleAdmin},
+		"warehouse": {Name: "w", Role: auth.RoleWarehouse},
+		"merchant":  {Name: "m", Role: auth.RoleMerchant, MerchantNo: "M001"},
+		"merchant2": {Name: "m2", Role: auth.RoleMerchant, MerchantNo: "M002"},
+		"supplier":  {Name: "s", Role: auth.RoleSupplier, SupplierCode: "SUP1"},
+		"revoked":   {Name: "r", Role: auth.RoleAdmin},
+	} {
+		key, tok, err := auth.Create(ctx, db.Keys(), k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "revoked" {
+			if _, err := db.Keys().RevokeKey(ctx, key.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		env.tokens[name] = tok
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "https://verify.test"
+	}
+	if cfg.RatePerIP == 0 {
+		cfg.RatePerIP = -1
+	}
+	if cfg.RatePerKey == 0 {
+		cfg.RatePerKey = -1
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("POSID_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	env.srv, err = New(cfg, Deps{
+		Registry:  db.Store(),
+		Keys:      auth.NewCache(db.Keys(), 0),
+		Audit:     db.Audit(),
+		Scanner:   scan.New(scan.Options{}),
+		LabelKeys: ks,
+		Ping:      db.Ping,
+		Logger:    log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// sealFor signs a seal URL for fixture sn with the env's key.
+func (e *testEnv) sealFor(t testing.TB, sn string) string {
+	t.Helper()
+	sg, err := e.keys.Signer(context.Background(), "https://verify.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := sg.Sign(labels.Seal{SN: sn, Model: "A920", Supplier: "SUP1", Date: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// req is one test request.
+type req struct {
+	method, path, contentType string
+	body                      []byte
+}
+
+func jsonReq(method, path string, v any) req {
+	b, _ := json.Marshal(v)
+	return req{method: method, path: path, contentType: "application/json", body: b}
+}
+
+// do sends r with the token of role ("" for none) and returns the response
+// and its body.
+func (e *testEnv) do(t testing.TB, role string, r req) (*http.Response, []byte) {
+	t.Helper()
+	hr := httptest.NewRequest(r.method, r.path, bytes.NewReader(r.body))
+	if r.contentType != "" {
+		hr.Header.Set("Content-Type", r.contentType)
+	}
+	if role != "" {
+		tok, ok := e.tokens[role]
+		if !ok {
+			tok = role // a literal token
+		}
+		hr.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := e.srv.App().Test(hr, 30_000)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.method, r.path, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, body
+}
+
+// problem decodes a problem+json body, failing the test on any other type.
+func problem(t testing.TB, resp *http.Response, body []byte) Problem {
+	t.Helper()
+	if ct := resp.Header.Get("Content-Type"); ct != problemContentType {
+		t.Fatalf("status %d: Content-Type %q, want %s; body %s", resp.StatusCode, ct, problemContentType, body)
+	}
+	var p Problem
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatalf("problem body %s: %v", body, err)
+	}
+	if p.Status != resp.StatusCode || p.Type == "" || p.Title == "" || p.Instance == "" {
+		t.Fatalf("incomplete problem %+v for status %d", p, resp.StatusCode)
+	}
+	return p
+}
+
+// corpusDir finds shared/corpus by walking up from the working directory.
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for {
+		p := filepath.Join(dir, "shared", "corpus")
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skip("shared/corpus not found above the working directory")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,478 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/auth"
+	"posid/internal/registry"
+	"posid/internal/risk"
+	"posid/labels"
+)
+
+// Audit actions of the review queue.
+const (
+	actionAssignCase    = "case.assign"
+	actionResolveCase   = "case.resolve"
+	actionFileComplaint = "complaint.file"
+)
+
+// riskProblemKinds map the risk package's errors to problems; init adds
+// them to problemKinds, the one error → status table.
+var riskProblemKinds = []problemKind{
+	{risk.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{risk.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
+	{risk.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
+	{risk.ErrTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Too large"},
+}
+
+func init() { problemKinds = append(problemKinds, riskProblemKinds...) }
+
+var merchantOnly = []auth.Role{auth.RoleMerchant}
+
+// riskRoutes returns the review-queue and complaint routes, served by mon.
+// Routes appends them when Deps.Risk is set.
+func (s *Server) riskRoutes(mon *risk.Monitor) []Route {
+	h := riskHandlers{s: s, mon: mon}
+	return []Route{
+		{"GET", "/api/v1/cases", "List review cases (?status=&rule=&sn=&before=&limit=)", adminOnly, "risk", h.listCases},
+		{"GET", "/api/v1/cases/:id", "Get a review case with its evidence events and complaints", adminOnly, "risk", h.getCase},
+		{"POST", "/api/v1/cases/:id/assign", "Assign a review case", adminOnly, "risk", h.assignCase},
+		{"POST", "/api/v1/cases/:id/resolve", "Resolve a review case with an outcome and a note", adminOnly, "risk", h.resolveCase},
+		{"POST", "/api/v1/complaints", "File a complaint about a device (JSON or multipart with a photo)", merchantOnly, "risk", h.fileComplaint},
+		{"GET", "/api/v1/complaints", "List complaints: a merchant's own, or all for admins", []auth.Role{auth.RoleMerchant, auth.RoleAdmin}, "risk", h.listComplaints},
+		{"GET", "/api/v1/complaints/:id/photo", "The photo attached to a complaint", adminOnly, "risk", h.complaintPhoto},
+	}
+}
+
+// riskHandlers serve the risk routes.
+type riskHandlers struct {
+	s   *Server
+	mon *risk.Monitor
+}
+
+// caseList is the answer of GET /api/v1/cases.
+type caseList struct {
+	Cases []risk.Case `json:"cases"`
+	// Next is the before= value of the following page, 0 on the last page.
+	Next int64 `json:"next,omitempty"`
+}
+
+func (h riskHandlers) listCases(c *fiber.Ctx) error {
+	var f risk.CaseFilter
+	var err error
+	if v := c.Query("status"); v != "" {
+		if f.Status, err = risk.ParseStatus(v); err != nil {
+			return err
+		}
+	}
+	if v := c.Query("rule"); v != "" {
+		if f.Rule, err = risk.ParseRule(v); err != nil {
+			return err
+		}
+	}
+	if v := c.Query("sn"); v != "" {
+		if f.SN, err = registry.NormalizeSN(v); err != nil {
+			return err
+		}
+	}
+	if f.Before, err = intQuery(c, "before"); err != nil {
+		return err
+	}
+	limit, err := intQuery(c, "limit")
+	if err != nil {
+		return err
+	}
+	f.Limit = int(limit)
+	cs, err := h.mon.Cases(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	out := caseList{Cases: cs}
+	if len(cs) == f.PageSize() {
+		out.Next = cs[len(cs)-1].ID
+	}
+	return c.JSON(out)
+}
+
+func (h riskHandlers) getCase(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	k, err := h.mon.Case(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(k)
+}
+
+// assignRequest is the body of POST /api/v1/cases/{id}/assign; an empty
+// body or assignee assigns the case to the caller.
+type assignRequest struct {
+	Assignee string `json:"assignee"`
+}
+
+func (h riskHandlers) assignCase(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var req assignRequest
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(req.Assignee) == "" {
+		req.Assignee = actorOf(c)
+	}
+	k, err := h.mon.Assign(c.UserContext(), id, req.Assignee)
+	if err != nil {
+		return err
+	}
+	if err := h.s.record(c, actionAssignCase, caseTarget(id), "assignee="+req.Assignee); err != nil {
+		return err
+	}
+	return c.JSON(k)
+}
+
+// resolveRequest is the body of POST /api/v1/cases/{id}/resolve.
+type resolveRequest struct {
+	// Outcome is confirmed or dismissed (default).
+	Outcome string `json:"outcome"`
+	// Note says what was found and done; required.
+	Note string `json:"note"`
+}
+
+func (h riskHandlers) resolveCase(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var req resolveRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	o, err := risk.ParseOutcome(req.Outcome)
+	if err != nil {
+		return err
+	}
+	k, err := h.mon.Resolve(c.UserContext(), id, actorOf(c), o, req.Note)
+	if err != nil {
+		return err
+	}
+	if err := h.s.record(c, actionResolveCase, caseTarget(id), "outcome="+string(o)); err != nil {
+		return err
+	}
+	return c.JSON(k)
+}
+
+// complaintRequest is the JSON body of POST /api/v1/complaints. A photo
+// goes in Photo as base64, or as the multipart file field "photo" (with
+// the other fields as form values).
+type complaintRequest struct {
+	SN       string `json:"sn"`
+	Category string `json:"category"`
+	Text     string `json:"text"`
+	Photo    string `json:"photo,omitempty"`
+}
+
+func (h riskHandlers) fileComplaint(c *fiber.Ctx) error {
+	k, _ := principal(c)
+	req, photo, err := h.complaintBody(c)
+	if err != nil {
+		return err
+	}
+	cat, err := risk.ParseCategory(req.Category)
+	if err != nil {
+		return err
+	}
+	out, err := h.mon.FileComplaint(c.UserContext(), risk.Complaint{Actor: k.ID, MerchantNo: k.MerchantNo, SN: req.SN, Category: cat, Text: req.Text}, photo)
+	if err != nil {
+		return err
+	}
+	if err := h.s.record(c, actionFileComplaint, out.SN, fmt.Sprintf("complaint=%d case=%d category=%s", out.ID, out.CaseID, out.Category)); err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(out)
+}
+
+// complaintBody reads a complaint from a JSON or multipart body.
+func (h riskHandlers) complaintBody(c *fiber.Ctx) (complaintRequest, *risk.Photo, error) {
+	var req complaintRequest
+	max := h.mon.Config().MaxPhotoBytes
+	if mediaType(c) != fiber.MIMEMultipartForm {
+		if err := decodeJSON(c, &req); err != nil {
+			return req, nil, err
+		}
+		if req.Photo == "" {
+			return req, nil, nil
+		}
+		if base64.StdEncoding.DecodedLen(len(req.Photo)) > max+2 {
+			return req, nil, fmt.Errorf("%w: photo exceeds %d bytes", risk.ErrTooLarge, max)
+		}
+		data, err := base64.StdEncoding.DecodeString(req.Photo)
+		if err != nil {
+			return req, nil, badRequest("photo is not base64: %v", err)
+		}
+		return req, photoOf(data), nil
+	}
+	req.SN, req.Category, req.Text = c.FormValue("sn"), c.FormValue("category"), c.FormValue("text")
+	fh, err := c.FormFile("photo")
+	if err != nil {
+		return req, nil, nil // no photo attached
+	}
+	if fh.Size > int64(max) {
+		return req, nil, fmt.Errorf("%w: photo is %d bytes, at most %d allowed", risk.ErrTooLarge, fh.Size, max)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return req, nil, badRequest("multipart field photo: %v", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
+	if err != nil {
+		return req, nil, badRequest("multipart field photo: %v", err)
+	}
+	return req, photoOf(data), nil
+}
+
+// photoOf types data by sniffing it; the client's claim is not trusted.
+func photoOf(data []byte) *risk.Photo {
+	return &risk.Photo{Type: http.DetectContentType(data), Data: data}
+}
+
+// complaintList is the answer of GET /api/v1/complaints.
+type complaintList struct {
+	Complaints []risk.Complaint `json:"complaints"`
+}
+
+func (h riskHandlers) listComplaints(c *fiber.Ctx) error {
+	k, _ := principal(c)
+	merchant := k.MerchantNo
+	if k.Role == auth.RoleAdmin {
+		merchant = c.Query("merchant")
+	}
+	cs, err := h.mon.Complaints(c.UserContext(), merchant)
+	if err != nil {
+		return err
+	}
+	return c.JSON(complaintList{Complaints: cs})
+}
+
+func (h riskHandlers) complaintPhoto(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	p, err := h.mon.ComplaintPhoto(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, p.Type)
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Content-Security-Policy", "default-src 'none'")
+	return c.Send(p.Data)
+}
+
+// riskGuard returns middleware for the routes that reveal devices: POST
+// /api/v1/scans, GET /api/v1/devices/{sn} and POST /api/v1/verify. Before
+// the handler it refuses callers (key or address) the monitor throttles
+// for enumeration (429); after it, it records the scan or lookup as a risk
+// event. Install it after authenticate. Recording failures are logged,
+// never shown to the caller.
+func (s *Server) riskGuard(mon *risk.Monitor) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		kind, ok := watchedRoute(c)
+		if !ok {
+			return c.Next()
+		}
+		keyID := tokenKeyID(c)
+		if until := mon.ThrottledUntil(keyID, c.IP()); !until.IsZero() {
+			return retryAfter(fmt.Errorf("%w: too many distinct serial numbers looked up; slowed down until %s",
+				errRateLimited, until.UTC().Format("15:04:05Z")), until.Sub(s.now()))
+		}
+		if err := c.Next(); err != nil {
+			// The error becomes a problem further up; a lookup of an
+			// unknown SN or a photo without one is still recorded.
+			p, _ := problemFor(err)
+			s.recordRisk(c, mon, kind, p.Status)
+			return err
+		}
+		s.recordRisk(c, mon, kind, c.Response().StatusCode())
+		return nil
+	}
+}
+
+// Kinds of event recorded for POST /api/v1/verify.
+const kindVerify risk.Kind = "verify"
+
+// watchedRoute reports whether the request is one riskGuard records.
+func watchedRoute(c *fiber.Ctx) (risk.Kind, bool) {
+	p := c.Path()
+	switch {
+	case c.Method() == fiber.MethodPost && p == "/api/v1/scans":
+		return risk.KindScan, true
+	case c.Method() == fiber.MethodPost && p == "/api/v1/verify":
+		return kindVerify, true
+	case c.Method() == fiber.MethodGet && strings.HasPrefix(p, "/api/v1/devices/") && !strings.Contains(p[len("/api/v1/devices/"):], "/"):
+		return risk.KindLookup, true
+	}
+	return "", false
+}
+
+// tokenKeyID returns the key id of the bearer token, "" when there is
+// none; the shape is checked, not the secret.
+func tokenKeyID(c *fiber.Ctx) string {
+	if k, ok := principal(c); ok {
+		return k.ID
+	}
+	tok, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+	if !ok {
+		return ""
+	}
+	id, err := auth.ParseToken(strings.TrimSpace(tok))
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+// recordRisk builds the event of a finished scan, verify or lookup from the
+// response and records it.
+func (s *Server) recordRisk(c *fiber.Ctx, mon *risk.Monitor, kind risk.Kind, status int) {
+	ev, ok := s.riskEvent(c, kind, status)
+	if !ok {
+		return
+	}
+	ctx := c.UserContext()
+	if ev.SN != "" {
+		d, err := s.deps.Registry.GetDevice(ctx, ev.SN, registry.ReadOptions{})
+		switch {
+		case err == nil:
+			ev.SetDevice(&d)
+		case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrInvalid):
+			ev.SetDevice(nil)
+		default:
+			s.log.Error("risk: device lookup", "request_id", requestID(c), "sn", ev.SN, "err", err)
+			return
+		}
+	}
+	flags, err := mon.Record(ctx, ev)
+	if err != nil {
+		s.log.Error("risk: record event", "request_id", requestID(c), "sn", ev.SN, "err", err)
+		return
+	}
+	for _, f := range flags {
+		s.log.Warn("risk flag", "request_id", requestID(c), "rule", f.Rule, "subject", f.Subject, "case", f.CaseID, "actor", actorOf(c), "ip", c.IP())
+	}
+}
+
+// riskEvent reads what the handler answered into an event; ok is false
+// for answers that are not a scan or lookup (auth failures, overload).
+func (s *Server) riskEvent(c *fiber.Ctx, kind risk.Kind, status int) (ev risk.Event, ok bool) {
+	ev = risk.Event{At: s.now().UTC(), Kind: kind, Actor: tokenKeyID(c), IP: c.IP(), AppVersion: appVersion(c)}
+	if k, ok := principal(c); ok && k.Role == auth.RoleMerchant {
+		ev.MerchantNo = k.MerchantNo
+	}
+	ev.Lat, ev.Lon = location(c)
+	body := c.Response().Body()
+	switch {
+	case kind == risk.KindLookup && (status == http.StatusOK || status == http.StatusNotFound):
+		ev.SN, _ = registry.NormalizeSN(c.Params("sn", strings.TrimPrefix(c.Path(), "/api/v1/devices/")))
+		return ev, ev.SN != ""
+	case kind == risk.KindScan && status == http.StatusOK:
+		var res ScanResult
+		if err := json.Unmarshal(body, &res); err != nil {
+			return ev, false
+		}
+		ev.SN, ev.Codes = res.SN, len(res.Codes)
+		if res.Image == nil {
+			ev.Kind = risk.KindLookup // typed SN or QR text
+		}
+		for _, code := range res.Codes {
+			ev.Formats = append(ev.Formats, string(code.Format))
+		}
+		if res.Seal != nil {
+			ev.Verdict = string(res.Seal.Verdict)
+			if seal, err := labels.ParseSeal(res.Chosen.Text); err == nil {
+				ev.SealModel = seal.Model
+			}
+		}
+		return ev, true
+	case kind == risk.KindScan && status == http.StatusUnprocessableEntity:
+		return ev, true // a photo without a readable SN: recorded, no rules apply
+	case kind == kindVerify && status == http.StatusOK:
+		var res VerifyResult
+		if err := json.Unmarshal(body, &res); err != nil {
+			return ev, false
+		}
+		ev.SN, ev.Verdict, ev.SealModel, ev.Codes = res.SN, string(res.Verdict), res.Model, 1
+		return ev, true
+	}
+	return ev, false
+}
+
+// appVersion is what the client says about itself: the X-App-Version
+// header or an app_version form field.
+func appVersion(c *fiber.Ctx) string {
+	if v := c.Get("X-App-Version"); v != "" {
+		return v
+	}
+	if mediaType(c) == fiber.MIMEMultipartForm {
+		return c.FormValue("app_version")
+	}
+	return ""
+}
+
+// location is the position the app reported: the X-Location header
+// ("LAT,LON") or lat and lon form fields.
+func location(c *fiber.Ctx) (lat, lon *float64) {
+	v := c.Get("X-Location")
+	if v == "" && mediaType(c) == fiber.MIMEMultipartForm && c.FormValue("lat") != "" {
+		v = c.FormValue("lat") + "," + c.FormValue("lon")
+	}
+	a, b, ok := strings.Cut(v, ",")
+	if !ok {
+		return nil, nil
+	}
+	la, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	lo, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if err1 != nil || err2 != nil {
+		return nil, nil
+	}
+	return &la, &lo
+}
+
+// idParam returns the positive integer {id} path parameter.
+func idParam(c *fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badRequest("id %q is not a positive integer", c.Params("id"))
+	}
+	return id, nil
+}
+
+// intQuery returns the non-negative integer query parameter name, 0 when absent.
+func intQuery(c *fiber.Ctx, name string) (int64, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, badRequest("%s=%q is not a non-negative integer", name, v)
+	}
+	return n, nil
+}
+
+func caseTarget(id int64) string { return "case:" + strconv.FormatInt(id, 10) }
