@@ -16,9 +16,12 @@ type Config struct {
 
 	// EnumWindow is how far back enumeration looks.
 	EnumWindow time.Duration
-	// EnumSNs is how many distinct SNs one actor or IP may look up within
-	// EnumWindow before enumeration is raised.
+	// EnumSNs is how many distinct SNs one actor (API key) may look up
+	// within EnumWindow before enumeration is raised.
 	EnumSNs int
+	// EnumIPSNs is the same for one client IP; higher than EnumSNs since
+	// many merchants may share an address (carrier NAT, a mall's Wi-Fi).
+	EnumIPSNs int
 	// EnumPenalty is how long an actor or IP that raised enumeration stays
 	// throttled (see Monitor.Throttled).
 	EnumPenalty time.Duration
@@ -47,6 +50,7 @@ func DefaultConfig() Config {
 		CloneIPs:         5,
 		EnumWindow:       10 * time.Minute,
 		EnumSNs:          30,
+		EnumIPSNs:        100,
 		EnumPenalty:      15 * time.Minute,
 		MaxEvidence:      100,
 		RetainAge:        180 * 24 * time.Hour,
@@ -64,6 +68,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.CloneIPs, d.CloneIPs)
 	setDur(&c.EnumWindow, d.EnumWindow)
 	setInt(&c.EnumSNs, d.EnumSNs)
+	setInt(&c.EnumIPSNs, d.EnumIPSNs)
 	setDur(&c.EnumPenalty, d.EnumPenalty)
 	setInt(&c.MaxEvidence, d.MaxEvidence)
 	setDur(&c.RetainAge, d.RetainAge)

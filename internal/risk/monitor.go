@@ -134,12 +134,16 @@ func (m *Monitor) cloneRule(ctx context.Context, e Event) ([]Flag, error) {
 		Detail: fmt.Sprintf("scanned by %d merchants from %d IPs within %s", w.Merchants, w.IPs, m.cfg.CloneWindow)}}, nil
 }
 
-// enumerationRule raises enumeration when the actor or the IP of e looked
-// up at least EnumSNs distinct SNs within EnumWindow, and throttles it.
+// enumerationRule raises enumeration when the actor of e looked up at
+// least EnumSNs (its IP at least EnumIPSNs) distinct SNs within
+// EnumWindow, and throttles the actor or IP.
 func (m *Monitor) enumerationRule(ctx context.Context, e Event) ([]Flag, error) {
 	var flags []Flag
 	since := e.At.Add(-m.cfg.EnumWindow)
-	for _, q := range []struct{ key, actor, ip string }{{"actor:" + e.Actor, e.Actor, ""}, {"ip:" + e.IP, "", e.IP}} {
+	for _, q := range []struct {
+		key, actor, ip string
+		max            int
+	}{{"actor:" + e.Actor, e.Actor, "", m.cfg.EnumSNs}, {"ip:" + e.IP, "", e.IP, m.cfg.EnumIPSNs}} {
 		if q.actor == "" && q.ip == "" {
 			continue
 		}
@@ -147,7 +151,7 @@ func (m *Monitor) enumerationRule(ctx context.Context, e Event) ([]Flag, error) 
 		if err != nil {
 			return nil, err
 		}
-		if w.SNs < m.cfg.EnumSNs {
+		if w.SNs < q.max {
 			continue
 		}
 		m.throttle(q.key, e.At.Add(m.cfg.EnumPenalty))

@@ -18,7 +18,7 @@ import (
 )
 
 // testConfig keeps thresholds small so tests trigger them with few events.
-var testConfig = risk.Config{CloneMerchants: 3, CloneIPs: 4, CloneWindow: time.Hour, EnumSNs: 5, EnumWindow: time.Minute, EnumPenalty: 10 * time.Minute}
+var testConfig = risk.Config{CloneMerchants: 3, CloneIPs: 4, CloneWindow: time.Hour, EnumSNs: 5, EnumIPSNs: 5, EnumWindow: time.Minute, EnumPenalty: 10 * time.Minute}
 
 // env is a Monitor on a real SQLite file with a registry holding KNOWN0001
 // (model A920, registered to merchant M001).
