@@ -22,6 +22,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		expect [5]int // by roles: none, admin, warehouse, merchant, supplier
 	}{
 		{"index", "GET /", get("/"), all(200)},
+		{"app.js", "GET /app.js", get("/app.js"), all(200)},
+		{"style.css", "GET /style.css", get("/style.css"), all(200)},
 		{"healthz", "GET /healthz", get("/healthz"), all(200)},
 		{"readyz", "GET /readyz", get("/readyz"), all(200)},
 		{"metrics", "GET /metrics", get("/metrics"), all(200)},

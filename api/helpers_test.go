@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -195,4 +196,23 @@ func corpusDir(t testing.TB) string {
 		}
 		dir = parent
 	}
+}
+
+// live serves e on a free loopback port until the test ends and returns
+// its base URL.
+func (e *testEnv) live(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		e.srv.Shutdown(ctx)
+		<-done
+	})
+	return "http://" + ln.Addr().String()
 }

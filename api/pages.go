@@ -54,11 +54,6 @@ func verifyPageData(r VerifyResult) verifyPageView {
 	return verifyPageView{VerifyResult: r, Text: verdictTexts[r.Verdict]}
 }
 
-// index serves GET /, a short start page.
-func (s *Server) index(c *fiber.Ctx) error {
-	return s.render(c, fiber.StatusOK, "index.html", nil)
-}
-
 // docs serves GET /docs: the route table rendered as HTML (no scripts, no CDN).
 func (s *Server) docs(c *fiber.Ctx) error {
 	return s.render(c, fiber.StatusOK, "docs.html", s.routeList())

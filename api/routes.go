@@ -38,8 +38,7 @@ var (
 
 // Routes returns the route table.
 func (s *Server) Routes() []Route {
-	return []Route{
-		{"GET", "/", "Start page", nil, "web", s.index},
+	rs := append(s.scanPageRoutes(), []Route{
 		{"GET", "/healthz", "Liveness: the process answers", nil, "system", s.healthz},
 		{"GET", "/readyz", "Readiness: the database answers", nil, "system", s.readyz},
 		{"GET", "/metrics", "Prometheus metrics", nil, "system", s.metrics.handler()},
@@ -58,12 +57,19 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/imports", "Import devices from CSV", warehouseWork, "devices", s.importDevices},
 		{"POST", "/api/v1/labels", "Render labels (PDF, ZPL or PNG)", warehouseWork, "labels", s.printLabels},
 		{"GET", "/api/v1/audit", "Read the audit log", adminOnly, "audit", s.listAudit},
+	}...)
+	if s.deps.Risk != nil {
+		rs = append(rs, s.riskRoutes(s.deps.Risk)...)
 	}
+	return rs
 }
 
 // routes registers the middleware chain and every route.
 func (s *Server) routes() {
 	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover, s.withIPRate, s.withTimeout, s.authenticate)
+	if s.deps.Risk != nil {
+		s.app.Use(s.riskGuard(s.deps.Risk))
+	}
 	for _, r := range s.Routes() {
 		path := r.Path
 		hs := []fiber.Handler{func(c *fiber.Ctx) error { c.Locals(localRoute, path); return c.Next() }}

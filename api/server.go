@@ -20,6 +20,7 @@ import (
 	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/internal/registry"
+	"posid/internal/risk"
 	"posid/labels"
 	"posid/scan"
 )
@@ -144,6 +145,9 @@ type Deps struct {
 	Scanner Scanner
 	// LabelKeys signs and verifies seals; nil makes labels and verify 503.
 	LabelKeys LabelKeys
+	// Risk watches scans and lookups for enumeration and forgeries and
+	// serves the review queue and complaints; nil leaves both out.
+	Risk *risk.Monitor
 	// Rules are the SN selection rules; nil means scan.DefaultRules().
 	Rules []scan.Rule
 	// Ping checks the database for /readyz; nil means always ready.

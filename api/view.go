@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"time"
 
 	"posid/internal/auth"
@@ -93,7 +94,7 @@ func (v DeviceView) seesRegistration() bool { return v.Registration != nil }
 func historyFor(vis Visibility, cs []registry.Change) []registry.Change {
 	out := make([]registry.Change, 0, len(cs))
 	for _, c := range cs {
-		reg := len(c.Field) > len("registration.") && c.Field[:len("registration.")] == "registration."
+		reg := c.Field == "registration" || strings.HasPrefix(c.Field, "registration.")
 		switch {
 		case reg && (vis == SeeDevice || vis == SeePublic):
 			continue

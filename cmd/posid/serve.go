@@ -15,6 +15,7 @@ import (
 	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/internal/demo"
+	"posid/internal/risk"
 	"posid/labels"
 	"posid/scan"
 )
@@ -111,6 +112,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		Audit:     auditLog,
 		Scanner:   scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit}),
 		LabelKeys: keyStore,
+		Risk:      risk.NewMonitor(st.SQLite.RiskStore(), risk.DefaultConfig(), log),
 		Ping:      st.Ping,
 		Logger:    log,
 	})

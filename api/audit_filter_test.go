@@ -1,0 +1,5 @@
+package api
+
+import "posid/internal/audit"
+
+func auditFilter(action string) audit.Filter { return audit.Filter{Action: action} }
