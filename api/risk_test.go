@@ -77,13 +77,14 @@ func newRiskEnv(t *testing.T) *riskEnv {
 	return e
 }
 
-// mountRisk rebuilds the app of s with the risk guard after authenticate
-// and the risk routes in the table: the wiring routes() does once
-// Deps.Risk exists.
+// mountRisk rebuilds the app of s with the risk guard after authenticate,
+// the risk routes in the table and the scan page at "/": the wiring
+// routes() does once Deps.Risk exists.
 func mountRisk(s *Server, mon *risk.Monitor) {
 	s.app = fiber.New(fiber.Config{ErrorHandler: s.errorHandler, JSONEncoder: jsonMarshal, BodyLimit: s.cfg.BodyLimit, DisableStartupMessage: true, CaseSensitive: true})
 	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover, s.withIPRate, s.withTimeout, s.authenticate, s.riskGuard(mon))
-	for _, r := range append(s.Routes(), s.riskRoutes(mon)...) {
+	routes := append(s.scanPageRoutes(), append(s.Routes(), s.riskRoutes(mon)...)...)
+	for _, r := range routes {
 		path := r.Path
 		hs := []fiber.Handler{func(c *fiber.Ctx) error { c.Locals(localRoute, path); return c.Next() }}
 		if r.Roles != nil {
