@@ -28,8 +28,7 @@ import (
 	"posid/scan"
 )
 
-// riskEnv is a Server wired with the risk monitor the way serve wires it,
-// on a real SQLite file, with keys for three merchants and an admin.
+// riskEnv is a Server with the risk monitor (Deps.Risk) on a real SQLite file, with keys for three merchants and an admin.
 type riskEnv struct {
 	t      *testing.T
 	s      *Server
@@ -67,31 +66,13 @@ func newRiskEnv(t *testing.T) *riskEnv {
 	e.keys(ctx, db.Keys())
 	e.labelKeys(ctx)
 	ks := labels.OpenKeyStore(e.keyDir)
-	s, err := New(Config{RatePerIP: -1, RatePerKey: -1}, Deps{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(),
-		Scanner: scan.New(scan.Options{}), LabelKeys: ks, Logger: slog.New(slog.DiscardHandler)})
+	e.mon = risk.NewMonitor(db.RiskStore(), riskTestConfig, nil)
+	e.s, err = New(Config{RatePerIP: -1, RatePerKey: -1}, Deps{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(),
+		Scanner: scan.New(scan.Options{}), LabelKeys: ks, Risk: e.mon, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.s, e.mon = s, risk.NewMonitor(db.RiskStore(), riskTestConfig, nil)
-	mountRisk(s, e.mon)
 	return e
-}
-
-// mountRisk rebuilds the app of s with the risk guard after authenticate,
-// the risk routes in the table and the scan page at "/": the wiring
-// routes() does once Deps.Risk exists.
-func mountRisk(s *Server, mon *risk.Monitor) {
-	s.app = fiber.New(fiber.Config{ErrorHandler: s.errorHandler, JSONEncoder: jsonMarshal, BodyLimit: s.cfg.BodyLimit, DisableStartupMessage: true, CaseSensitive: true})
-	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover, s.withIPRate, s.withTimeout, s.authenticate, s.riskGuard(mon))
-	routes := append(s.scanPageRoutes(), append(s.Routes(), s.riskRoutes(mon)...)...)
-	for _, r := range routes {
-		path := r.Path
-		hs := []fiber.Handler{func(c *fiber.Ctx) error { c.Locals(localRoute, path); return c.Next() }}
-		if r.Roles != nil {
-			hs = append(hs, require(r.Roles...))
-		}
-		s.app.Add(r.Method, r.Path, append(hs, r.handler)...)
-	}
 }
 
 func (e *riskEnv) keys(ctx context.Context, st auth.Store) {
