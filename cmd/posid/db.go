@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"posid/internal/audit"
+	"posid/internal/auth"
 	"posid/internal/registry"
+	"posid/internal/risk"
 	"posid/internal/secret"
 	"posid/internal/sqlite"
 )
@@ -28,6 +31,11 @@ func (f *dbFlags) register(app *cli, fs *flag.FlagSet) {
 // stores is the open database and the stores on it.
 type stores struct {
 	Registry registry.Store
+	// Keys holds the API keys, Audit the audit log, Risk the risk events,
+	// cases and complaints: on SQLite or PostgreSQL alike.
+	Keys  auth.Store
+	Audit audit.Log
+	Risk  risk.Store
 	// SQLite is the embedded database, nil when running on PostgreSQL.
 	SQLite *sqlite.DB
 	ping   func(context.Context) error
@@ -53,7 +61,8 @@ func (f *dbFlags) open(ctx context.Context, app *cli) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stores{Registry: db.Store(), SQLite: db, ping: db.Ping, close: db.Close}, nil
+	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
+		SQLite: db, ping: db.Ping, close: db.Close}, nil
 }
 
 // box loads the account encryption key: POSID_SECRET_KEY, else the key file.

@@ -17,5 +17,6 @@ func openPostgresStores(ctx context.Context, url string, box *secret.Box) (*stor
 	if err != nil {
 		return nil, err
 	}
-	return &stores{Registry: db.Store(), ping: db.Ping, close: db.Close}, nil
+	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
+		ping: db.Ping, close: db.Close}, nil
 }

@@ -207,6 +207,19 @@ func mapErr(err error) error {
 	return err
 }
 
+// isInvalid reports whether err is a constraint or encoding violation.
+func isInvalid(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case codeCheckViolation, codeNotNull, codeBadEncoding, codeTooLong:
+		return true
+	}
+	return false
+}
+
 // isUnique reports whether err is a unique or primary key violation.
 func isUnique(err error) bool {
 	var pe *pgconn.PgError

@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"posid/internal/auth"
+)
+
+// Keys returns the API key store of d. Keys are shared by every process on
+// the database; the auth.Cache in front of it is per process, so a revoked
+// key is refused everywhere once each process's cache entry expires.
+func (d *DB) Keys() auth.Store { return keyStore{d} }
+
+// keyStore implements auth.Store.
+type keyStore struct{ db *DB }
+
+const keyColumns = `id, name, role, merchant_no, supplier_code, hash, created_at, revoked_at`
+
+// CreateKey implements auth.Store.
+func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = s.db.now()
+	}
+	_, err := s.db.pool.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
+		k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, k.CreatedAt)
+	if isUnique(err) || isInvalid(err) {
+		return auth.Key{}, fmt.Errorf("api key %s: %w", k.ID, auth.ErrInvalid)
+	}
+	if err != nil {
+		return auth.Key{}, fmt.Errorf("insert api key: %w", err)
+	}
+	return k, nil
+}
+
+// Key implements auth.Store.
+func (s keyStore) Key(ctx context.Context, id string) (auth.Key, error) {
+	k, err := scanKey(s.db.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return auth.Key{}, fmt.Errorf("api key %s: %w", id, auth.ErrNotFound)
+	}
+	return k, err
+}
+
+// Keys implements auth.Store.
+func (s keyStore) Keys(ctx context.Context) ([]auth.Key, error) {
+	rows, err := s.db.pool.Query(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY created_at DESC, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	defer rows.Close()
+	var ks []auth.Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		ks = append(ks, k)
+	}
+	return ks, rows.Err()
+}
+
+// RevokeKey implements auth.Store.
+func (s keyStore) RevokeKey(ctx context.Context, id string) (auth.Key, error) {
+	_, err := s.db.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, s.db.now(), id)
+	if err != nil {
+		return auth.Key{}, fmt.Errorf("revoke api key %s: %w", id, err)
+	}
+	return s.Key(ctx, id)
+}
+
+func scanKey(row pgx.Row) (auth.Key, error) {
+	var k auth.Key
+	var role string
+	var revoked *time.Time
+	if err := row.Scan(&k.ID, &k.Name, &role, &k.MerchantNo, &k.SupplierCode, &k.Hash, &k.CreatedAt, &revoked); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return k, err
+		}
+		return k, fmt.Errorf("read api key: %w", err)
+	}
+	k.Role = auth.Role(role)
+	k.CreatedAt = k.CreatedAt.UTC()
+	if revoked != nil {
+		t := revoked.UTC()
+		k.RevokedAt = &t
+	}
+	return k, nil
+}
