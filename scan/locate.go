@@ -49,10 +49,31 @@ func locate(p plane, f int) []region {
 	if cw < 2 || ch < 2 {
 		return nil
 	}
+	raw := make([]tensor, cw*ch)
+	for cy := 0; cy < ch; cy++ {
+		for cx := 0; cx < cw; cx++ {
+			raw[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize)
+		}
+	}
+	// Pool each cell with its neighbours: wide bars and spaces leave
+	// single cells without edges, which would split one barcode into
+	// pieces.
 	stats := make([]cellStat, cw*ch)
 	for cy := 0; cy < ch; cy++ {
 		for cx := 0; cx < cw; cx++ {
-			stats[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize)
+			var t tensor
+			n := 0
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					x, y := cx+dx, cy+dy
+					if x >= 0 && y >= 0 && x < cw && y < ch {
+						r := raw[y*cw+x]
+						t.xx, t.yy, t.xy = t.xx+r.xx, t.yy+r.yy, t.xy+r.xy
+						n++
+					}
+				}
+			}
+			stats[cy*cw+cx] = t.stat(n)
 		}
 	}
 	label := make([]int, cw*ch)
@@ -77,9 +98,22 @@ func locate(p plane, f int) []region {
 	return regions
 }
 
+// tensor is a structure tensor: sums of gx², gy² and gx·gy.
+type tensor struct{ xx, yy, xy float64 }
+
+// stat summarises a tensor pooled over n cells.
+func (t tensor) stat(n int) cellStat {
+	sum := t.xx + t.yy
+	if sum == 0 {
+		return cellStat{}
+	}
+	coh := math.Sqrt((t.xx-t.yy)*(t.xx-t.yy)+4*t.xy*t.xy) / sum
+	return cellStat{energy: sum / float64(n*cellSize*cellSize), coherence: coh, angle: 0.5 * math.Atan2(2*t.xy, t.xx-t.yy)}
+}
+
 // cellTensor computes gradient statistics over one cell of the grid
 // downscaled by f, sampling p every f pixels.
-func cellTensor(p plane, f, x0, y0 int) cellStat {
+func cellTensor(p plane, f, x0, y0 int) tensor {
 	var jxx, jyy, jxy float64
 	for yl := y0; yl < y0+cellSize; yl++ {
 		y := yl*f + f/2
@@ -99,13 +133,7 @@ func cellTensor(p plane, f, x0, y0 int) cellStat {
 			jxy += gx * gy
 		}
 	}
-	n := float64(cellSize * cellSize)
-	sum := jxx + jyy
-	if sum == 0 {
-		return cellStat{}
-	}
-	coh := math.Sqrt((jxx-jyy)*(jxx-jyy)+4*jxy*jxy) / sum
-	return cellStat{energy: sum / n, coherence: coh, angle: 0.5 * math.Atan2(2*jxy, jxx-jyy)}
+	return tensor{jxx, jyy, jxy}
 }
 
 // flood labels the connected cells of one kind reachable from start.

@@ -63,7 +63,22 @@ func (p plane) inverted() plane {
 	return q
 }
 
-// transposed returns p rotated 90° counter-clockwise: pixel (x, y) of p
+// sharpened returns p with an unsharp mask applied along rows (the
+// direction across the bars of an upright 1D region).
+func (p plane) sharpened() plane {
+	q := newPlane(p.w, p.h)
+	for y := 0; y < p.h; y++ {
+		src, dst := p.row(y), q.pix[y*q.w:(y+1)*q.w]
+		for x := range src {
+			a, b := src[max(0, x-2)], src[min(p.w-1, x+2)]
+			v := 2*int(src[x]) - (int(a)+int(b))/2
+			dst[x] = byte(min(255, max(0, v)))
+		}
+	}
+	return q
+}
+
+// rotatedCCW returns p rotated 90° counter-clockwise: pixel (x, y) of p
 // lands at (y, w-1-x).
 func (p plane) rotatedCCW() plane {
 	q := newPlane(p.h, p.w)

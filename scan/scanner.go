@@ -22,6 +22,8 @@ const (
 	// regionPad is how much a 1D region is widened along its bars' normal
 	// to take in quiet zones and bars the localiser missed (fraction).
 	regionPad = 0.25
+	// regionRows is how many rows of a 1D region are read.
+	regionRows = 24
 	// smallCrop is the side (pixels) under which a 2D region is upsampled.
 	smallCrop = 640
 )
@@ -125,7 +127,6 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 	// Pass 1: the working copy as it is.
 	steps := []func(){
 		func() { ses.decode2D(low, mLow, hybrid, false) },
-		func() { ses.decode1D(low, mLow, rowStep(low.h)) },
 		func() { ses.readRegions(ctx, full, low, f, false) },
 	}
 	for _, step := range steps {
@@ -143,7 +144,10 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 	// Pixel (u, v) of rot is pixel (w-1-v, u) of low.
 	mRot := affine{b: -1, c: float64(low.w - 1), d: 1}.then(mLow)
 	groups := [][]func(){
-		{func() { ses.decode1D(rot, mRot, rowStep(rot.h)) }},
+		{
+			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
+			func() { ses.decode1D(rot, mRot, rowStep(rot.h)) },
+		},
 		{
 			func() { ses.decode2D(low, mLow, global, false) },
 			func() { ses.decode2D(low, mLow, hybrid, true) },
@@ -210,43 +214,58 @@ func (ses *session) readRegions(ctx context.Context, full, low plane, f int, inv
 			continue
 		}
 		if r.bars {
-			if !ses.formats.any1D() {
-				continue
+			if ses.formats.any1D() {
+				ses.readBars(full, r, cx, cy, fs, inv)
 			}
-			w := int((r.lenU*(1+2*regionPad) + 4*cellSize) * fs)
-			h := int((r.lenV + 2*cellSize) * fs)
-			q, mq := full.rotated(cx, cy, r.angle, 1, w, h)
-			if inv {
-				q = q.inverted()
-			}
-			ses.decode1D(q, mq, max(1, h/48))
 			continue
 		}
-		if r.cells < 9 {
-			continue
+		if r.cells >= 9 && (ses.formats[QRCode] || ses.formats[DataMatrix]) {
+			ses.readMatrix(full, r, cx, cy, fs, inv)
 		}
-		side := math.Max(r.lenU, r.lenV)*1.5*fs + 2*cellSize
-		if side < smallCrop {
-			// Small symbols: sample at twice the resolution so modules
-			// of two pixels become four, which the detectors need.
-			q, mq := full.rotated(cx, cy, 0, 0.5, int(2*side), int(2*side))
-			if inv {
-				q = q.inverted()
-			}
-			ses.decode2D(q, mq, hybrid, false)
-			continue
+	}
+}
+
+// readBars reads a 1D region turned upright, at full resolution and, if
+// that fails, at twice the resolution with the edges sharpened: bars two
+// pixels wide blur into grey that a row threshold misses.
+func (ses *session) readBars(full plane, r region, cx, cy, fs float64, inv bool) {
+	w := (r.lenU*(1+2*regionPad) + 4*cellSize) * fs
+	h := (r.lenV + 2*cellSize) * fs
+	for _, step := range []float64{1, 0.5} {
+		q, mq := full.rotated(cx, cy, r.angle, step, int(w/step), int(h/step))
+		if step < 1 {
+			q = q.sharpened()
 		}
-		x0, y0 := int(cx-side/2), int(cy-side/2)
-		q := full.crop(x0, y0, int(side), int(side))
-		if q.w == 0 {
-			continue
-		}
-		x0, y0 = max(0, x0), max(0, y0)
 		if inv {
 			q = q.inverted()
 		}
-		ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, false)
+		if ses.decode1D(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy) {
+			return
+		}
 	}
+}
+
+// readMatrix reads a 2D region at full resolution and, for small symbols,
+// at twice the resolution.
+func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv bool) {
+	side := math.Max(r.lenU, r.lenV)*1.5*fs + 2*cellSize
+	x0, y0 := max(0, int(cx-side/2)), max(0, int(cy-side/2))
+	q := full.crop(x0, y0, int(side), int(side))
+	if q.w == 0 {
+		return
+	}
+	if inv {
+		q = q.inverted()
+	}
+	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, true) > 0 || side >= smallCrop {
+		return
+	}
+	// Small symbols: modules of two pixels become four.
+	q, mq := full.rotated(cx, cy, 0, 0.5, int(2*side), int(2*side))
+	if inv {
+		q = q.inverted()
+	}
+	ses.decode2D(q, mq, hybrid, false)
 }
 
 // covers reports whether image point (x, y) lies in a confirmed code.

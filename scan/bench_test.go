@@ -1,0 +1,128 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/jpeg"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/oned"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+// benchPhotos are generated once per size: label photos like the ones
+// merchants take, JPEG-encoded.
+var (
+	benchOnce   sync.Once
+	benchPhotos map[string][]synthPhoto
+)
+
+// benchSizes are the photo sizes benchmarked, in megapixels.
+var benchSizes = []struct {
+	name string
+	mp   float64
+}{{"12MP", 12}, {"2MP", 2}}
+
+// photosFor returns the benchmark photos of one size.
+func photosFor(b *testing.B, name string) []synthPhoto {
+	benchOnce.Do(func() {
+		benchPhotos = map[string][]synthPhoto{}
+		for i, sz := range benchSizes {
+			benchPhotos[sz.name] = makePhotos(b, uint64(100+i), 4, func(int) float64 { return sz.mp })
+		}
+	})
+	return benchPhotos[name]
+}
+
+// BenchmarkScan compares, per photo size, decoding the JPEG alone (the
+// floor), posid's Scan (decode included) and raw gozxing (decode, a
+// luminance source from image.Image, hybrid binarizer, QR reader and
+// Code 128 reader with TRY_HARDER). Metrics: codes/op found, and for Scan
+// x-decode, its time over the median JPEG decode time of the same photos.
+func BenchmarkScan(b *testing.B) {
+	for _, sz := range benchSizes {
+		photos := photosFor(b, sz.name)
+		b.Run(sz.name+"/jpeg-decode", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if _, err := jpeg.Decode(bytes.NewReader(photos[i%len(photos)].data)); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run(sz.name+"/posid", func(b *testing.B) {
+			floor := medianDecode(b, photos)
+			s := New(Options{})
+			codes, i := 0, 0
+			start := time.Now()
+			for b.Loop() {
+				res, _ := s.Scan(context.Background(), photos[i%len(photos)].data)
+				if res != nil {
+					codes += len(res.Codes)
+				}
+				i++
+			}
+			per := time.Since(start) / time.Duration(i)
+			b.ReportMetric(float64(codes)/float64(i), "codes/op")
+			b.ReportMetric(float64(per)/float64(floor), "x-decode")
+		})
+		b.Run(sz.name+"/gozxing", func(b *testing.B) {
+			codes, i := 0, 0
+			for b.Loop() {
+				codes += rawGozxing(b, photos[i%len(photos)].data)
+				i++
+			}
+			b.ReportMetric(float64(codes)/float64(i), "codes/op")
+		})
+	}
+}
+
+// medianDecode returns the median time of decoding each photo's JPEG.
+func medianDecode(b *testing.B, photos []synthPhoto) time.Duration {
+	var ts []time.Duration
+	for range 3 {
+		for _, p := range photos {
+			start := time.Now()
+			if _, err := jpeg.Decode(bytes.NewReader(p.data)); err != nil {
+				b.Fatal(err)
+			}
+			ts = append(ts, time.Since(start))
+		}
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	return ts[len(ts)/2]
+}
+
+// rawGozxing decodes data the straightforward gozxing way and returns how
+// many codes it found (at most one QR and one Code 128).
+func rawGozxing(b *testing.B, data []byte) int {
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rawGozxingImage(img)
+}
+
+// rawGozxingImage is rawGozxing on a decoded image.
+func rawGozxingImage(img image.Image) int {
+	src := gozxing.NewLuminanceSourceFromImage(img)
+	bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+	if err != nil {
+		return 0
+	}
+	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+	n := 0
+	if _, err := qrcode.NewQRCodeReader().Decode(bmp, hints); err == nil {
+		n++
+	}
+	if _, err := oned.NewCode128Reader().Decode(bmp, hints); err == nil {
+		n++
+	}
+	return n
+}
