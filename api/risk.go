@@ -285,7 +285,8 @@ func (h riskHandlers) complaintPhoto(c *fiber.Ctx) error {
 }
 
 // riskGuard returns middleware for the routes that reveal devices: POST
-// /api/v1/scans, GET /api/v1/devices/{sn} and POST /api/v1/verify. Before
+// /api/v1/scans, GET /api/v1/devices/{sn}, POST /api/v1/verify and the
+// verify page GET /v/{payload}. Before
 // the handler it refuses callers (key or address) the monitor throttles
 // for enumeration (429); after it, it records the scan or lookup as a risk
 // event. Install it after authenticate. Recording failures are logged,
@@ -322,7 +323,8 @@ func watchedRoute(c *fiber.Ctx) (risk.Kind, bool) {
 	switch {
 	case c.Method() == fiber.MethodPost && p == "/api/v1/scans":
 		return risk.KindScan, true
-	case c.Method() == fiber.MethodPost && p == "/api/v1/verify":
+	case c.Method() == fiber.MethodPost && p == "/api/v1/verify",
+		c.Method() == fiber.MethodGet && strings.HasPrefix(p, labels.SealPath):
 		return kindVerify, true
 	case c.Method() == fiber.MethodGet && strings.HasPrefix(p, "/api/v1/devices/") && !strings.Contains(p[len("/api/v1/devices/"):], "/"):
 		return risk.KindLookup, true
@@ -413,7 +415,16 @@ func (s *Server) riskEvent(c *fiber.Ctx, kind risk.Kind, status int) (ev risk.Ev
 		return ev, true // a photo without a readable SN: recorded, no rules apply
 	case kind == kindVerify && status == http.StatusOK:
 		var res VerifyResult
-		if err := json.Unmarshal(body, &res); err != nil {
+		if c.Method() == fiber.MethodGet { // the HTML verify page: verify again for the facts
+			payload := strings.TrimPrefix(c.Path(), labels.SealPath)
+			if len(payload) > maxPayloadLen {
+				return ev, false
+			}
+			var err error
+			if res, err = s.verifyText(c.UserContext(), "https://"+string(c.Request().Host())+labels.SealPath+payload); err != nil {
+				return ev, false
+			}
+		} else if err := json.Unmarshal(body, &res); err != nil {
 			return ev, false
 		}
 		ev.SN, ev.Verdict, ev.SealModel, ev.Codes = res.SN, string(res.Verdict), res.Model, 1

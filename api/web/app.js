@@ -23,7 +23,7 @@
       v_genuine: "防伪验证通过", v_forged: "防伪标签伪造", v_revoked: "防伪密钥已吊销", v_malformed: "防伪码无法识别", v_none: "无防伪码",
       s_provisioned: "已生产", s_shipped: "已发货", s_active: "已入网", s_suspended: "已暂停", s_retired: "已停用", s_revoked: "已吊销",
       c_open: "待处理", c_assigned: "处理中", c_resolved: "已处理", filed: "投诉已提交，编号", none_yet: "暂无投诉",
-      failed: "请求失败", network: "网络错误，请重试。",
+      failed: "请求失败", network: "网络错误，请重试。", mismatch: "防伪信息与登记不符",
     },
     en: {
       title: "Terminal check", key_label: "API key", save: "Save", key_hint: "The key is kept in this browser only.",
@@ -38,7 +38,7 @@
       v_genuine: "Seal genuine", v_forged: "Seal FORGED", v_revoked: "Seal key revoked", v_malformed: "Seal unreadable", v_none: "No seal",
       s_provisioned: "Provisioned", s_shipped: "Shipped", s_active: "Active", s_suspended: "Suspended", s_retired: "Retired", s_revoked: "Revoked",
       c_open: "Open", c_assigned: "In review", c_resolved: "Resolved", filed: "Complaint filed, number", none_yet: "No complaints yet",
-      failed: "Request failed", network: "Network error, please retry.",
+      failed: "Request failed", network: "Network error, please retry.", mismatch: "Seal does not match the registry",
     },
   };
 
@@ -179,6 +179,7 @@
     const ds = $("device-status");
     ds.textContent = dev ? t("s_" + dev.status) : t("unknown");
     ds.className = "badge " + (dev ? statusClass[dev.status] || "" : "warn");
+    $("seal-match").textContent = body.seal && body.seal.matches_registry === false ? t("mismatch") : "";
 
     const dl = $("fields");
     dl.replaceChildren();
