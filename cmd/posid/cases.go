@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,8 +17,71 @@ import (
 	"posid/internal/risk"
 )
 
+// riskFlags are the risk rule thresholds and event retention, with
+// POSID_RISK_* env defaults; serve and cases share them.
+type riskFlags struct {
+	cfg        risk.Config
+	pruneEvery time.Duration
+	envErr     error
+}
+
+// defaultPruneEvery is how often serve prunes old scan events.
+const defaultPruneEvery = time.Hour
+
+// register adds the -risk-* flags to fs.
+func (f *riskFlags) register(app *cli, fs *flag.FlagSet) {
+	d := risk.DefaultConfig()
+	dur := func(p *time.Duration, name, env string, def time.Duration, usage string) {
+		if v := app.getenv(env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				f.envErr = errors.Join(f.envErr, fmt.Errorf("%s=%q: want a positive duration such as 24h", env, v))
+			} else {
+				def = x
+			}
+		}
+		fs.DurationVar(p, name, def, usage+" (env "+env+")")
+	}
+	num := func(p *int, name, env string, def int, usage string) {
+		if v := app.getenv(env); v != "" {
+			x, err := strconv.Atoi(v)
+			if err != nil || x <= 0 {
+				f.envErr = errors.Join(f.envErr, fmt.Errorf("%s=%q: want a positive integer", env, v))
+			} else {
+				def = x
+			}
+		}
+		fs.IntVar(p, name, def, usage+" (env "+env+")")
+	}
+	c := &f.cfg
+	dur(&c.CloneWindow, "risk-clone-window", "POSID_RISK_CLONE_WINDOW", d.CloneWindow, "possible_clone: how far back to count scanners of one SN")
+	num(&c.CloneMerchants, "risk-clone-merchants", "POSID_RISK_CLONE_MERCHANTS", d.CloneMerchants, "possible_clone: distinct merchants scanning one SN")
+	num(&c.CloneIPs, "risk-clone-ips", "POSID_RISK_CLONE_IPS", d.CloneIPs, "possible_clone: distinct client IPs scanning one SN")
+	dur(&c.EnumWindow, "risk-enum-window", "POSID_RISK_ENUM_WINDOW", d.EnumWindow, "enumeration: how far back to count distinct SNs")
+	num(&c.EnumSNs, "risk-enum-sns", "POSID_RISK_ENUM_SNS", d.EnumSNs, "enumeration: distinct SNs one API key may look up in the window")
+	num(&c.EnumIPSNs, "risk-enum-ip-sns", "POSID_RISK_ENUM_IP_SNS", d.EnumIPSNs, "enumeration: distinct SNs one client IP may look up in the window")
+	dur(&c.EnumPenalty, "risk-enum-penalty", "POSID_RISK_ENUM_PENALTY", d.EnumPenalty, "enumeration: how long a flagged key or IP is refused (429)")
+	dur(&c.RetainAge, "risk-retain-age", "POSID_RISK_RETAIN_AGE", d.RetainAge, "delete scan events older than this (case evidence is kept)")
+	num(&c.RetainRows, "risk-retain-rows", "POSID_RISK_RETAIN_ROWS", d.RetainRows, "keep at most this many scan events (case evidence is kept)")
+	num(&c.MaxPhotoBytes, "risk-max-photo-bytes", "POSID_RISK_MAX_PHOTO_BYTES", d.MaxPhotoBytes, "largest complaint photo accepted")
+	dur(&f.pruneEvery, "risk-prune-every", "POSID_RISK_PRUNE_EVERY", defaultPruneEvery, "serve: how often to prune scan events")
+}
+
+// monitor returns a risk Monitor on store with the flags' thresholds.
+func (f *riskFlags) monitor(store risk.Store, log *slog.Logger) (*risk.Monitor, error) {
+	if f.envErr != nil {
+		return nil, usagef("%v", f.envErr)
+	}
+	return risk.NewMonitor(store, f.cfg, log), nil
+}
+
+// startPruner prunes scan events every -risk-prune-every until ctx ends.
+func (f *riskFlags) startPruner(ctx context.Context, mon *risk.Monitor) {
+	go mon.RunPruner(ctx, f.pruneEvery)
+}
+
 // openRisk opens the database named by db and returns a risk Monitor on it.
-func (app *cli) openRisk(ctx context.Context, db *dbFlags) (*risk.Monitor, func() error, error) {
+func (app *cli) openRisk(ctx context.Context, db *dbFlags, rf *riskFlags) (*risk.Monitor, func() error, error) {
 	st, err := db.open(ctx, app)
 	if err != nil {
 		return nil, nil, err
@@ -26,7 +91,12 @@ func (app *cli) openRisk(ctx context.Context, db *dbFlags) (*risk.Monitor, func(
 		return nil, nil, fmt.Errorf("review cases are kept in SQLite only in this build")
 	}
 	log := slog.New(slog.NewTextHandler(app.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return risk.NewMonitor(st.SQLite.RiskStore(), risk.Config{}, log), st.Close, nil
+	mon, err := rf.monitor(st.SQLite.RiskStore(), log)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return mon, st.Close, nil
 }
 
 func runCases(ctx context.Context, app *cli, args []string) error {
@@ -47,6 +117,8 @@ func runCases(ctx context.Context, app *cli, args []string) error {
 	fs := app.flagSet("cases "+sub, "[ID] [ASSIGNEE]", about)
 	var db dbFlags
 	db.register(app, fs)
+	var rf riskFlags
+	rf.register(app, fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "list: only cases with this status (open, assigned, resolved)")
 	rule := fs.String("rule", "", "list: only cases of this rule")
@@ -73,7 +145,7 @@ func runCases(ctx context.Context, app *cli, args []string) error {
 		}
 		id = v
 	}
-	mon, closeDB, err := app.openRisk(ctx, &db)
+	mon, closeDB, err := app.openRisk(ctx, &db, &rf)
 	if err != nil {
 		return err
 	}
@@ -193,6 +265,8 @@ func runComplain(ctx context.Context, app *cli, args []string) error {
 	fs := app.flagSet("complain", "SN", "File a complaint about a device as a merchant would; it opens or joins a review case.")
 	var db dbFlags
 	db.register(app, fs)
+	var rf riskFlags
+	rf.register(app, fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	merchant := fs.String("merchant", "", "merchant number of the complainant")
 	category := fs.String("category", string(risk.CategoryOther), "counterfeit, damaged_label, wrong_registration or other")
@@ -216,7 +290,7 @@ func runComplain(ctx context.Context, app *cli, args []string) error {
 		}
 		photo = &risk.Photo{Type: http.DetectContentType(data), Data: data}
 	}
-	mon, closeDB, err := app.openRisk(ctx, &db)
+	mon, closeDB, err := app.openRisk(ctx, &db, &rf)
 	if err != nil {
 		return err
 	}
