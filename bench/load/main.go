@@ -1,0 +1,373 @@
+// Command load puts one `posid serve` on 127.0.0.1 under photo uploads:
+// -clients concurrent clients POST a 12 MP JPEG (made here: a Code 128
+// label on a noisy background) to /api/v1/scans for -duration, with a
+// Bearer key made by `posid apikeys create`. It reports the answers by
+// status, whether 429 and 503 carried Retry-After, latencies, requests that
+// got no answer, and the server's peak RSS (VmHWM from /proc/PID/status).
+//
+//	go run ./bench/load [-clients 100] [-duration 60s] [-db postgres://...]
+//
+// Only loopback addresses are used. With -honor-retry (the default) a
+// client that is told to retry waits as long as Retry-After says (at most
+// -max-backoff), like a well-behaved app; without it clients retry at once.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/oned"
+)
+
+// Limits of the run.
+const (
+	// requestTimeout bounds one request on the client; a request without an
+	// answer by then counts as unanswered.
+	requestTimeout = 90 * time.Second
+	// readyTimeout bounds the server's start.
+	readyTimeout = 30 * time.Second
+	// sampleEvery is how often the server's RSS is sampled.
+	sampleEvery = 250 * time.Millisecond
+)
+
+// photoSN is the serial number on the photo's label.
+const photoSN = "LOADTEST0001"
+
+// secretKey is the account key of the run's database (a test value).
+var secretKey = strings.Repeat("5a", 32)
+
+func main() {
+	var (
+		clients    = flag.Int("clients", 100, "concurrent clients")
+		duration   = flag.Duration("duration", 60*time.Second, "how long clients send")
+		width      = flag.Int("width", 4000, "photo width (4000×3000 = 12 MP)")
+		height     = flag.Int("height", 3000, "photo height")
+		quality    = flag.Int("quality", 90, "JPEG quality of the photo")
+		posidBin   = flag.String("posid", "", "posid binary (default: go build ./cmd/posid)")
+		db         = flag.String("db", "", "database (default: a new SQLite file in a temp dir)")
+		honorRetry = flag.Bool("honor-retry", true, "wait Retry-After before the next request")
+		maxBackoff = flag.Duration("max-backoff", 5*time.Second, "longest wait honoured")
+		serveArgs  = flag.String("serve-args", "", "extra flags for posid serve, space separated")
+	)
+	flag.Parse()
+	if err := run(*clients, *duration, *width, *height, *quality, *posidBin, *db, *honorRetry, *maxBackoff, strings.Fields(*serveArgs)); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// result is one request's outcome.
+type result struct {
+	status     int // 0: no answer
+	retryAfter bool
+	retry      string // the Retry-After value
+	decoded    bool   // the answer names the photo's SN
+	latency    time.Duration
+	err        string
+}
+
+func run(clients int, duration time.Duration, w, h, quality int, posidBin, db string, honorRetry bool, maxBackoff time.Duration, serveArgs []string) error {
+	dir, err := os.MkdirTemp("", "posid-load")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if posidBin == "" {
+		posidBin = filepath.Join(dir, "posid")
+		if out, err := exec.Command("go", "build", "-o", posidBin, "./cmd/posid").CombinedOutput(); err != nil {
+			return fmt.Errorf("build posid: %v\n%s", err, out)
+		}
+	}
+	if db == "" {
+		db = filepath.Join(dir, "posid.db")
+	}
+	photo, err := makePhoto(w, h, quality, photoSN)
+	if err != nil {
+		return err
+	}
+	log.Printf("photo: %d×%d JPEG, %.1f MB", w, h, float64(len(photo))/1e6)
+
+	tok, err := apiKey(posidBin, db)
+	if err != nil {
+		return err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	args := append([]string{"serve", "--db", db, "--addr", addr, "--data-dir", dir, "--log-level", "warn"}, serveArgs...)
+	srv := command(posidBin, args...)
+	var srvOut bytes.Buffer
+	srv.Stdout, srv.Stderr = &srvOut, &srvOut
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		srv.Process.Kill()
+		srv.Wait()
+	}()
+	if err := waitReady(addr); err != nil {
+		return fmt.Errorf("server: %v\n%s", err, srvOut.String())
+	}
+	baseRSS := readStatus(srv.Process.Pid, "VmRSS")
+
+	stopSampling := make(chan struct{})
+	var peakRSS int64
+	var samples sync.WaitGroup
+	samples.Add(1)
+	go func() {
+		defer samples.Done()
+		t := time.NewTicker(sampleEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopSampling:
+				return
+			case <-t.C:
+				peakRSS = max(peakRSS, readStatus(srv.Process.Pid, "VmRSS"))
+			}
+		}
+	}()
+
+	client := &http.Client{
+		Timeout:   requestTimeout,
+		Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true},
+	}
+	url := "http://" + addr + "/api/v1/scans"
+	results := make(chan result, 1024)
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(duration)
+	start := time.Now()
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				r := post(client, url, tok, photo)
+				results <- r
+				if honorRetry && r.retryAfter {
+					time.Sleep(min(maxBackoff, r.wait()))
+				}
+				if r.status == 0 {
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	var all []result
+	collected := make(chan struct{})
+	go func() {
+		for r := range results {
+			all = append(all, r)
+		}
+		close(collected)
+	}()
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(results)
+	<-collected
+	close(stopSampling)
+	samples.Wait()
+	hwm := readStatus(srv.Process.Pid, "VmHWM")
+	alive := srv.Process.Signal(syscall.Signal(0)) == nil
+	report(all, elapsed, clients, duration, len(photo), baseRSS, peakRSS, hwm, alive, honorRetry)
+	if s := strings.TrimSpace(srvOut.String()); s != "" {
+		lines := strings.Split(s, "\n")
+		fmt.Printf("\nserver log (%d lines, last 5):\n%s\n", len(lines), strings.Join(lines[max(0, len(lines)-5):], "\n"))
+	}
+	return nil
+}
+
+// wait is the Retry-After delay of r (1 s when it is not a number).
+func (r result) wait() time.Duration {
+	if s, err := strconv.Atoi(r.retry); err == nil {
+		return time.Duration(s) * time.Second
+	}
+	return time.Second
+}
+
+// post sends one photo and reads the whole answer.
+func post(c *http.Client, url, tok string, photo []byte) result {
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, url, bytes.NewReader(photo))
+	req.Header.Set("Content-Type", "image/jpeg")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return result{latency: time.Since(start), err: "transport: " + err.Error()}
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r := result{status: resp.StatusCode, latency: time.Since(start), decoded: bytes.Contains(body, []byte(photoSN))}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		r.retryAfter, r.retry = true, ra
+	}
+	return r
+}
+
+// report prints the run as Markdown.
+func report(all []result, elapsed time.Duration, clients int, duration time.Duration, photoBytes int, baseRSS, peakRSS, hwm int64, alive, honorRetry bool) {
+	byStatus := map[int][]time.Duration{}
+	withRetry := map[int]int{}
+	var transport []string
+	decoded := 0
+	for _, r := range all {
+		if r.status == http.StatusOK && r.decoded {
+			decoded++
+		}
+		byStatus[r.status] = append(byStatus[r.status], r.latency)
+		if r.retryAfter {
+			withRetry[r.status]++
+		}
+		if r.status == 0 {
+			transport = append(transport, r.err)
+		}
+	}
+	fmt.Printf("%d clients, %v, %.1f MB JPEG each, Retry-After honoured: %v; %d requests in %v (%.1f/s)\n\n",
+		clients, duration, float64(photoBytes)/1e6, honorRetry, len(all), elapsed.Round(time.Millisecond), float64(len(all))/elapsed.Seconds())
+	fmt.Println("| status | requests | with Retry-After | p50 | p95 | max |")
+	fmt.Println("|---|---|---|---|---|---|")
+	codes := make([]int, 0, len(byStatus))
+	for c := range byStatus {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	for _, c := range codes {
+		ls := byStatus[c]
+		sort.Slice(ls, func(i, j int) bool { return ls[i] < ls[j] })
+		name := strconv.Itoa(c)
+		if c == 0 {
+			name = "no answer"
+		}
+		fmt.Printf("| %s | %d | %d | %v | %v | %v |\n", name, len(ls), withRetry[c], pct(ls, 50), pct(ls, 95), ls[len(ls)-1].Round(time.Millisecond))
+	}
+	fmt.Printf("\n200 answers naming the photo's SN: %d of %d\n", decoded, len(byStatus[http.StatusOK]))
+	fmt.Printf("server RSS: %.0f MB idle, %.0f MB peak sampled, VmHWM %.0f MB; server alive after the run: %v; unanswered requests: %d\n",
+		float64(baseRSS)/1024, float64(peakRSS)/1024, float64(hwm)/1024, alive, len(transport))
+	if len(transport) > 0 {
+		fmt.Printf("first unanswered: %s\n", transport[0])
+	}
+}
+
+func pct(ls []time.Duration, p int) time.Duration {
+	return ls[(len(ls)-1)*p/100].Round(time.Millisecond)
+}
+
+// makePhoto renders a w×h JPEG: a white label with a Code 128 of sn on a
+// noisy, shaded background, so that the JPEG is photo-sized and the
+// decoder has real work.
+func makePhoto(w, h, quality int, sn string) ([]byte, error) {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			base := 90 + 60*x/w + 40*y/h
+			n := rng.IntN(48) - 24
+			img.Set(x, y, color.RGBA{clamp(base + n), clamp(base + n/2 - 10), clamp(base + n/3 - 20), 255})
+		}
+	}
+	bm, err := oned.NewCode128Writer().Encode(sn, gozxing.BarcodeFormat_CODE_128, w/2, h/6, nil)
+	if err != nil {
+		return nil, err
+	}
+	x0, y0 := w/4, h*2/5
+	pad := w / 40
+	for y := y0 - pad; y < y0+bm.GetHeight()+pad; y++ {
+		for x := x0 - pad; x < x0+bm.GetWidth()+pad; x++ {
+			img.Set(x, y, color.RGBA{235, 235, 230, 255})
+		}
+	}
+	for y := 0; y < bm.GetHeight(); y++ {
+		for x := 0; x < bm.GetWidth(); x++ {
+			if bm.Get(x, y) {
+				img.Set(x0+x, y0+y, color.RGBA{20, 20, 25, 255})
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func clamp(v int) uint8 { return uint8(max(0, min(255, v))) }
+
+// apiKey creates an admin key on db and returns its token.
+func apiKey(posidBin, db string) (string, error) {
+	cmd := command(posidBin, "apikeys", "create", "--db", db, "--role", "admin", "--name", "load test")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("apikeys create: %v\n%s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// command runs posid with the run's account key.
+func command(bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "POSID_SECRET_KEY="+secretKey)
+	return cmd
+}
+
+// waitReady polls /readyz until it answers 200.
+func waitReady(addr string) error {
+	deadline := time.Now().Add(readyTimeout)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("not ready after %v", readyTimeout)
+}
+
+// freeAddr returns a free loopback address.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// readStatus returns a kB field of /proc/PID/status (VmRSS, VmHWM), 0 if unreadable.
+func readStatus(pid int, field string) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
