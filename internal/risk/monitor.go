@@ -51,6 +51,8 @@ func (m *Monitor) Record(ctx context.Context, e Event) ([]Flag, error) {
 	e.At = e.At.UTC()
 	if sn, err := registry.NormalizeSN(e.SN); err == nil {
 		e.SN = sn
+	} else {
+		e.SN = "" // not a serial number: no SN rules apply
 	}
 	e.normalize()
 	id, err := m.store.AddEvent(ctx, e)
@@ -123,12 +125,17 @@ func (m *Monitor) cloneRule(ctx context.Context, e Event) ([]Flag, error) {
 	if e.SN == "" {
 		return nil, nil
 	}
-	w, err := m.store.Window(ctx, WindowQuery{SN: e.SN, Since: e.At.Add(-m.cfg.CloneWindow), MaxIDs: m.cfg.MaxEvidence})
+	q := WindowQuery{SN: e.SN, Since: e.At.Add(-m.cfg.CloneWindow)}
+	w, err := m.store.Window(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	if w.Merchants < m.cfg.CloneMerchants && w.IPs < m.cfg.CloneIPs {
 		return nil, nil
+	}
+	q.MaxIDs = m.cfg.MaxEvidence
+	if w, err = m.store.Window(ctx, q); err != nil {
+		return nil, err
 	}
 	return []Flag{{Rule: RulePossibleClone, SN: e.SN, Subject: e.SN, Events: w.IDs,
 		Detail: fmt.Sprintf("scanned by %d merchants from %d IPs within %s", w.Merchants, w.IPs, m.cfg.CloneWindow)}}, nil
@@ -147,12 +154,17 @@ func (m *Monitor) enumerationRule(ctx context.Context, e Event) ([]Flag, error) 
 		if q.actor == "" && q.ip == "" {
 			continue
 		}
-		w, err := m.store.Window(ctx, WindowQuery{Actor: q.actor, IP: q.ip, Since: since, MaxIDs: m.cfg.MaxEvidence})
+		wq := WindowQuery{Actor: q.actor, IP: q.ip, Since: since}
+		w, err := m.store.Window(ctx, wq)
 		if err != nil {
 			return nil, err
 		}
 		if w.SNs < q.max {
 			continue
+		}
+		wq.MaxIDs = m.cfg.MaxEvidence
+		if w, err = m.store.Window(ctx, wq); err != nil {
+			return nil, err
 		}
 		m.throttle(q.key, e.At.Add(m.cfg.EnumPenalty))
 		flags = append(flags, Flag{Rule: RuleEnumeration, Subject: q.key, Events: w.IDs,
@@ -161,9 +173,20 @@ func (m *Monitor) enumerationRule(ctx context.Context, e Event) ([]Flag, error) 
 	return flags, nil
 }
 
+// maxThrottled bounds the throttle table; past it, expired entries go.
+const maxThrottled = 100_000
+
 func (m *Monitor) throttle(key string, until time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(m.throttled) >= maxThrottled {
+		now := m.now()
+		for k, t := range m.throttled {
+			if !t.After(now) {
+				delete(m.throttled, k)
+			}
+		}
+	}
 	if until.After(m.throttled[key]) {
 		m.throttled[key] = until
 	}

@@ -100,6 +100,7 @@ func TestRules(t *testing.T) {
 		{name: "revoked label", last: [4]string{"k1", "M001", "10.0.0.1", "KNOWN0001"}, edit: withVerdict(risk.VerdictRevoked), want: risk.RuleRevokedLabel},
 		{name: "genuine own device raises nothing", last: [4]string{"k1", "M001", "10.0.0.1", "KNOWN0001"}, edit: withVerdict(risk.VerdictGenuine),
 			none: risk.Rules},
+		{name: "text that is no SN raises nothing", last: [4]string{"k1", "M001", "10.0.0.1", "x'; DROP"}, none: risk.Rules},
 		{name: "foreign scan", last: [4]string{"k2", "M999", "10.0.0.2", "KNOWN0001"}, want: risk.RuleForeignScan, none: []risk.Rule{risk.RuleUnknownSerial}},
 		{name: "admin scan is not foreign", last: [4]string{"admin", "", "10.0.0.2", "KNOWN0001"}, none: []risk.Rule{risk.RuleForeignScan}},
 		{name: "model mismatch", last: [4]string{"k1", "M001", "10.0.0.1", "KNOWN0001"},
