@@ -57,7 +57,7 @@ func (e *env) event(t *testing.T, actor, merchant, ip, sn string) risk.Event {
 	switch {
 	case err == nil:
 		ev.SetDevice(&d)
-	case errors.Is(err, registry.ErrNotFound):
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrInvalid):
 		ev.SetDevice(nil)
 	default:
 		t.Fatal(err)
