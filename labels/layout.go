@@ -331,9 +331,11 @@ func barRects(code []bool) []image.Rectangle {
 // runs of consecutive rows into one rectangle.
 func qrRects(q *QR) []image.Rectangle {
 	var rs []image.Rectangle
-	open := map[[2]int]int{} // run [x0,x1) → index in rs of the rect ending at the previous row
+	type run struct{ x0, x1, rect int }
+	var prev, cur []run
 	for y := 0; y < q.Size; y++ {
-		next := map[[2]int]int{}
+		cur = cur[:0]
+		k := 0 // next candidate in prev (runs are sorted by x)
 		for x := 0; x < q.Size; {
 			if !q.Dark(x, y) {
 				x++
@@ -343,16 +345,18 @@ func qrRects(q *QR) []image.Rectangle {
 			for x < q.Size && q.Dark(x, y) {
 				x++
 			}
-			run := [2]int{s, x}
-			if i, ok := open[run]; ok {
-				rs[i].Max.Y = y + 1
-				next[run] = i
+			for k < len(prev) && prev[k].x0 < s {
+				k++
+			}
+			if k < len(prev) && prev[k].x0 == s && prev[k].x1 == x {
+				rs[prev[k].rect].Max.Y = y + 1
+				cur = append(cur, run{s, x, prev[k].rect})
 			} else {
 				rs = append(rs, image.Rect(s, y, x, y+1))
-				next[run] = len(rs) - 1
+				cur = append(cur, run{s, x, len(rs) - 1})
 			}
 		}
-		open = next
+		prev, cur = cur, prev
 	}
 	return rs
 }

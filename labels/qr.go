@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/common/reedsolomon"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/encoder"
 )
@@ -17,8 +16,8 @@ import (
 // longer than 255 overflows the count field) and it falls back to version 10;
 // gozxing's encoder uses one mode for the whole text (byte mode, version 12).
 // EncodeQR therefore writes its own two segments — byte mode for the text
-// up to a trailing run of digits, numeric mode for the digits — and uses
-// gozxing for Reed–Solomon, matrix layout and mask choice. A seal URL with a
+// up to a trailing run of digits, numeric mode for the digits — with its
+// own Reed–Solomon and mask scoring (qrfast.go), and gozxing's matrix layout. A seal URL with a
 // 16-character SN is version 8 at level M (49×49 modules) instead of 10.
 type QR struct {
 	// Version is the QR version, 1–40.
@@ -86,19 +85,13 @@ func EncodeQR(text string) (*QR, error) {
 	}
 	dim := version.GetDimensionForVersion()
 	m := encoder.NewByteMatrix(dim, dim)
-	best, bestPenalty := 0, math.MaxInt
-	for mask := 0; mask < encoder.QRCode_NUM_MASK_PATERNS; mask++ {
-		if err := encoder.MatrixUtil_buildMatrix(final, ec, version, mask, m); err != nil {
+	if err := encoder.MatrixUtil_buildMatrix(final, ec, version, 0, m); err != nil {
+		return nil, fmt.Errorf("encode QR: %w", err)
+	}
+	if best := bestMask(m, version); best != 0 {
+		if err := encoder.MatrixUtil_buildMatrix(final, ec, version, best, m); err != nil {
 			return nil, fmt.Errorf("encode QR: %w", err)
 		}
-		p := encoder.MaskUtil_applyMaskPenaltyRule1(m) + encoder.MaskUtil_applyMaskPenaltyRule2(m) +
-			encoder.MaskUtil_applyMaskPenaltyRule3(m) + encoder.MaskUtil_applyMaskPenaltyRule4(m)
-		if p < bestPenalty {
-			best, bestPenalty = mask, p
-		}
-	}
-	if err := encoder.MatrixUtil_buildMatrix(final, ec, version, best, m); err != nil {
-		return nil, fmt.Errorf("encode QR: %w", err)
 	}
 	q := &QR{Version: version.GetVersionNumber(), Size: dim, dark: make([]bool, dim*dim)}
 	for y := 0; y < dim; y++ {
@@ -172,7 +165,6 @@ func interleave(bits *gozxing.BitArray, numTotal, numData, numBlocks int) (*gozx
 	totalIn1 := numTotal / numBlocks
 	dataIn1 := numData / numBlocks
 	ecPerBlock := totalIn1 - dataIn1
-	rs := reedsolomon.NewReedSolomonEncoder(reedsolomon.GenericGF_QR_CODE_FIELD_256)
 	data := make([][]byte, numBlocks)
 	ecc := make([][]byte, numBlocks)
 	off := 0
@@ -184,17 +176,7 @@ func interleave(bits *gozxing.BitArray, numTotal, numData, numBlocks int) (*gozx
 		data[i] = make([]byte, n)
 		bits.ToBytes(8*off, data[i], 0, n)
 		off += n
-		buf := make([]int, n+ecPerBlock)
-		for j, b := range data[i] {
-			buf[j] = int(b)
-		}
-		if err := rs.Encode(buf, ecPerBlock); err != nil {
-			return nil, err
-		}
-		ecc[i] = make([]byte, ecPerBlock)
-		for j := range ecPerBlock {
-			ecc[i][j] = byte(buf[n+j])
-		}
+		ecc[i] = rsEncode(data[i], ecPerBlock)
 	}
 	out := gozxing.NewEmptyBitArray()
 	for j := 0; j <= dataIn1; j++ {

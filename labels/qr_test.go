@@ -1,13 +1,16 @@
 package labels
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"strings"
 	"testing"
 
 	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/common/reedsolomon"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/encoder"
 	qrcode "github.com/skip2/go-qrcode"
 )
 
@@ -83,4 +86,72 @@ func mustSign(t testing.TB, sg *Signer, s Seal) string {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestRSAgainstGozxing checks the Reed–Solomon encoder against gozxing's.
+func TestRSAgainstGozxing(t *testing.T) {
+	for _, ec := range []int{7, 10, 18, 26, 30} {
+		data := make([]byte, 40)
+		for i := range data {
+			data[i] = byte(i*37 + ec)
+		}
+		buf := make([]int, len(data)+ec)
+		for i, b := range data {
+			buf[i] = int(b)
+		}
+		if err := reedsolomon.NewReedSolomonEncoder(reedsolomon.GenericGF_QR_CODE_FIELD_256).Encode(buf, ec); err != nil {
+			t.Fatal(err)
+		}
+		got := rsEncode(data, ec)
+		for i := range got {
+			if int(got[i]) != buf[len(data)+i] {
+				t.Fatalf("ec %d: byte %d = %d, gozxing %d", ec, i, got[i], buf[len(data)+i])
+			}
+		}
+	}
+}
+
+// TestPenaltyAgainstGozxing checks the mask penalty against gozxing's rules.
+func TestPenaltyAgainstGozxing(t *testing.T) {
+	texts := []string{"hello", "https://verify.posid.example/v/1234567890123456789012345", strings.Repeat("x", 300)}
+	for i := 0; i < 40; i++ { // versions 1–11 with varied content
+		texts = append(texts, strings.Repeat(fmt.Sprint(i*7919), 1+i*2))
+	}
+	for _, text := range texts {
+		q, err := EncodeQR(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := encoder.NewByteMatrix(q.Size, q.Size)
+		flat := make([]byte, q.Size*q.Size)
+		for y := 0; y < q.Size; y++ {
+			for x := 0; x < q.Size; x++ {
+				if q.Dark(x, y) {
+					m.Set(x, y, 1)
+					flat[y*q.Size+x] = 1
+				} else {
+					m.Set(x, y, 0)
+				}
+			}
+		}
+		want := encoder.MaskUtil_applyMaskPenaltyRule1(m) + encoder.MaskUtil_applyMaskPenaltyRule2(m) +
+			encoder.MaskUtil_applyMaskPenaltyRule3(m) + encoder.MaskUtil_applyMaskPenaltyRule4(m)
+		if got := penalty(flat, q.Size); got != want {
+			t.Errorf("%d chars: penalty %d, gozxing %d", len(text), got, want)
+		}
+		if q.Size <= 64 {
+			rows, cols := make([]uint64, q.Size), make([]uint64, q.Size)
+			for y := 0; y < q.Size; y++ {
+				for x := 0; x < q.Size; x++ {
+					if q.Dark(x, y) {
+						rows[y] |= 1 << x
+						cols[x] |= 1 << y
+					}
+				}
+			}
+			if got := penaltyBits(rows, cols, q.Size); got != want {
+				t.Errorf("%d chars: bitset penalty %d, gozxing %d", len(text), got, want)
+			}
+		}
+	}
 }

@@ -3,7 +3,6 @@ package labels
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -42,26 +41,14 @@ func WriteZPL(ctx context.Context, w io.Writer, src Source, opts Options) (int, 
 		font = DefaultZPLFont
 	}
 	bw := bufio.NewWriter(w)
-	n := 0
-	for {
-		l, err := src.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return n, fmt.Errorf("label %d: %w", n+1, err)
-		}
-		lay, err := NewLayout(l, opts)
-		if err != nil {
-			return n, fmt.Errorf("label %d: %w", n+1, err)
-		}
+	n, err := eachLayout(ctx, src, opts, func(i int, l Label, lay *Layout) error {
 		if _, err := bw.WriteString(lay.ZPL(l.SN, font)); err != nil {
-			return n, fmt.Errorf("zpl: %w", err)
+			return fmt.Errorf("zpl: %w", err)
 		}
-		n++
-		if opts.Progress != nil {
-			opts.Progress(n)
-		}
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("%w: no labels", ErrInvalid)
@@ -99,26 +86,31 @@ func (lay *Layout) ZPL(sn, font string) string {
 func zplGraphic(q *QR, scale, bpr int) string {
 	var out strings.Builder
 	row := make([]byte, 2*bpr)
+	bits := make([]byte, bpr)
 	prev := ""
 	const hexd = "0123456789ABCDEF"
-	for y := 0; y < q.Size*scale; y++ {
-		for i := range bpr {
-			var v byte
-			for bit := range 8 {
-				x := i*8 + bit
-				if x < q.Size*scale && q.Dark(x/scale, y/scale) {
-					v |= 0x80 >> bit
+	for my := 0; my < q.Size; my++ {
+		clear(bits)
+		for mx := 0; mx < q.Size; mx++ {
+			if q.Dark(mx, my) {
+				for x := mx * scale; x < (mx+1)*scale; x++ {
+					bits[x/8] |= 0x80 >> (x % 8)
 				}
 			}
+		}
+		for i, v := range bits {
 			row[2*i], row[2*i+1] = hexd[v>>4], hexd[v&0xF]
 		}
 		s := string(row)
 		if s == prev {
 			out.WriteByte(':')
-			continue
+		} else {
+			out.WriteString(zplCompressRow(s))
 		}
 		prev = s
-		out.WriteString(zplCompressRow(s))
+		for range scale - 1 { // the module row's other dot rows repeat it
+			out.WriteByte(':')
+		}
 	}
 	return out.String()
 }
