@@ -210,7 +210,7 @@ func (ses *session) readRegions(ctx context.Context, full, low plane, f int, inv
 			return
 		}
 		cx, cy := r.cx*fs+half, r.cy*fs+half
-		if ses.covers(cx, cy) {
+		if ses.covers(cx, cy, !r.bars) {
 			continue
 		}
 		if r.bars {
@@ -239,7 +239,7 @@ func (ses *session) readBars(full plane, r region, cx, cy, fs float64, inv bool)
 		if inv {
 			q = q.inverted()
 		}
-		if ses.decode1D(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy) {
+		if ses.decode1D(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
 			return
 		}
 	}
@@ -268,11 +268,13 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 	ses.decode2D(q, mq, hybrid, false)
 }
 
-// covers reports whether image point (x, y) lies in a confirmed code.
-func (ses *session) covers(x, y float64) bool {
+// covers reports whether image point (x, y) lies in a confirmed code,
+// 2D or 1D: a region the localiser merged from a QR code and the bars next
+// to it must not count as explained by the bars.
+func (ses *session) covers(x, y float64, twoD bool) bool {
 	for _, k := range ses.order {
 		fd := ses.found[k]
-		if !ses.confirmed(fd) {
+		if !ses.confirmed(fd) || is2D(fd.code.Format) != twoD {
 			continue
 		}
 		if inside(outline(fd.code), x, y) {
