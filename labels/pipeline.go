@@ -93,11 +93,14 @@ func layouts(ctx context.Context, src Source, opts Options) <-chan laidOut {
 
 // eachLayout calls fn for every label of src in order, laying labels out
 // concurrently. It returns the number of labels fn accepted.
-func eachLayout(ctx context.Context, src Source, opts Options, fn func(i int, l Label, lay *Layout) error) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
+func eachLayout(parent context.Context, src Source, opts Options, fn func(i int, l Label, lay *Layout) error) (int, error) {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	n := 0
 	for r := range layouts(ctx, src, opts) {
+		if err := parent.Err(); err != nil {
+			return n, err
+		}
 		if errors.Is(r.err, io.EOF) {
 			return n, nil
 		}
