@@ -75,40 +75,47 @@ func orientPlane(p plane, o int) plane {
 	if o <= 1 || o > 8 {
 		return p
 	}
-	w, h := p.w, p.h
-	ow, oh := w, h
-	if o >= 5 {
-		ow, oh = h, w
-	}
-	// src returns the source pixel for output (x, y).
-	src := func(x, y int) (int, int) {
-		switch o {
-		case 2:
-			return w - 1 - x, y
-		case 3:
-			return w - 1 - x, h - 1 - y
-		case 4:
-			return x, h - 1 - y
-		case 5:
-			return y, x
-		case 6:
-			return y, h - 1 - x
-		case 7:
-			return w - 1 - y, h - 1 - x
-		default: // 8
-			return w - 1 - y, x
-		}
-	}
+	ow, oh := orientedSize(o, p.w, p.h)
 	q := newPlane(ow, oh)
 	for by := 0; by < oh; by += orientBlock {
 		for bx := 0; bx < ow; bx += orientBlock {
 			for y := by; y < min(by+orientBlock, oh); y++ {
 				for x := bx; x < min(bx+orientBlock, ow); x++ {
-					sx, sy := src(x, y)
+					sx, sy := orientSource(o, p.w, p.h, x, y)
 					q.pix[y*ow+x] = p.pix[sy*p.stride+sx]
 				}
 			}
 		}
 	}
 	return q
+}
+
+// orientedSize is the upright size of a w×h stored image.
+func orientedSize(o, w, h int) (int, int) {
+	if o >= 5 {
+		return h, w
+	}
+	return w, h
+}
+
+// orientSource returns the stored pixel (of a w×h stored image) shown at
+// upright position (x, y) under EXIF orientation o.
+func orientSource(o, w, h, x, y int) (int, int) {
+	switch o {
+	case 2:
+		return w - 1 - x, y
+	case 3:
+		return w - 1 - x, h - 1 - y
+	case 4:
+		return x, h - 1 - y
+	case 5:
+		return y, x
+	case 6:
+		return y, h - 1 - x
+	case 7:
+		return w - 1 - y, h - 1 - x
+	case 8:
+		return w - 1 - y, x
+	}
+	return x, y
 }
