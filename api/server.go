@@ -43,6 +43,9 @@ const (
 	DefaultWriteTimeout = 60 * time.Second
 	// DefaultIdleTimeout closes idle keep-alive connections.
 	DefaultIdleTimeout = 120 * time.Second
+	// maxHeaderBytes bounds the request line and headers (fasthttp's read
+	// buffer); larger requests get 431.
+	maxHeaderBytes = 8 << 10
 	// DefaultMaxConnections bounds concurrent connections (fasthttp
 	// Concurrency), and with it the memory held by request bodies.
 	DefaultMaxConnections = 1024
@@ -80,6 +83,9 @@ type Config struct {
 	// buckets live in this process: several servers each allow the rate.
 	RatePerIP, RatePerKey float64
 	Burst                 int
+	// DeviceCacheTTL is how long device reads are cached in memory
+	// (default DefaultDeviceCacheTTL); negative disables the cache.
+	DeviceCacheTTL time.Duration
 }
 
 // withDefaults fills zero fields.
@@ -112,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Burst <= 0 {
 		c.Burst = DefaultBurst
+	}
+	if c.DeviceCacheTTL == 0 {
+		c.DeviceCacheTTL = DefaultDeviceCacheTTL
 	}
 	def(&c.QueueWait, DefaultQueueWait)
 	def(&c.ScanTimeout, DefaultScanTimeout)
@@ -186,6 +195,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if cfg.DeviceCacheTTL > 0 {
+		s.deps.Registry = newCachedStore(deps.Registry, cfg.DeviceCacheTTL)
+	}
 	s.selector = scan.Selector{Seal: labels.SealSN, Rules: deps.Rules}
 	if s.selector.Rules == nil {
 		s.selector.Rules = scan.DefaultRules()
@@ -198,6 +210,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		AppName:               "posid",
 		BodyLimit:             cfg.BodyLimit,
 		Concurrency:           cfg.MaxConnections,
+		ReadBufferSize:        maxHeaderBytes,
 		ReadTimeout:           cfg.ReadTimeout,
 		WriteTimeout:          cfg.WriteTimeout,
 		IdleTimeout:           cfg.IdleTimeout,

@@ -36,6 +36,7 @@ type serveFlags struct {
 	baseURL         string
 	keysDir         string
 	logLevel        string
+	risk            bool
 	shutdownTimeout time.Duration
 	cfg             api.Config
 }
@@ -53,6 +54,7 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public https URL that label QR codes point to (env POSID_BASE_URL; default https://ADDR)")
 	fs.StringVar(&f.keysDir, "keys-dir", app.getenv("POSID_KEYS_DIR"), "label signing key directory (env POSID_KEYS_DIR; default DATA-DIR/keys)")
 	fs.StringVar(&f.logLevel, "log-level", app.envOr("POSID_LOG_LEVEL", "info"), "debug, info, warn or error (env POSID_LOG_LEVEL)")
+	fs.BoolVar(&f.risk, "risk", true, "watch scans and lookups for enumeration and forged labels (review queue, throttling)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long to drain in-flight requests on SIGINT/SIGTERM")
 	fs.IntVar(&f.cfg.BodyLimit, "body-limit", api.DefaultBodyLimit, "request body limit in bytes")
 	fs.IntVar(&f.cfg.MaxConcurrentScans, "max-scans", 0, "concurrent image decodes (default: number of CPUs)")
@@ -62,6 +64,7 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.Float64Var(&f.cfg.RatePerIP, "rate-per-ip", api.DefaultRatePerIP, "requests per second per client address (negative: no limit; per process)")
 	fs.Float64Var(&f.cfg.RatePerKey, "rate-per-key", api.DefaultRatePerKey, "requests per second per API key (negative: no limit; per process)")
 	fs.IntVar(&f.cfg.Burst, "burst", api.DefaultBurst, "rate limit burst size")
+	fs.DurationVar(&f.cfg.DeviceCacheTTL, "device-cache-ttl", api.DefaultDeviceCacheTTL, "how long device reads are cached in memory; writes from other processes show after this long (negative: off)")
 }
 
 // runServe starts the API server and serves until SIGINT/SIGTERM, then
@@ -106,13 +109,17 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	auditLog := audit.NewBatcher(st.SQLite.Audit())
 	defer auditLog.Close()
+	var mon *risk.Monitor
+	if f.risk {
+		mon = risk.NewMonitor(st.SQLite.RiskStore(), risk.DefaultConfig(), log)
+	}
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
 		Keys:      auth.NewCache(st.SQLite.Keys(), auth.DefaultCacheTTL),
 		Audit:     auditLog,
 		Scanner:   scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit}),
 		LabelKeys: keyStore,
-		Risk:      risk.NewMonitor(st.SQLite.RiskStore(), risk.DefaultConfig(), log),
+		Risk:      mon,
 		Ping:      st.Ping,
 		Logger:    log,
 	})
