@@ -1,0 +1,86 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"posid/internal/registry"
+)
+
+// TestDeviceCacheInvalidation checks that writes through the server show
+// at once in later reads, despite the read cache.
+func TestDeviceCacheInvalidation(t *testing.T) {
+	e := newEnv(t, Config{DeviceCacheTTL: time.Hour})
+	status := func() registry.Status {
+		_, body := e.do(t, "admin", req{method: "GET", path: "/api/v1/devices/PAX0003"})
+		var v DeviceView
+		json.Unmarshal(body, &v)
+		return v.Status
+	}
+	if s := status(); s != registry.StatusProvisioned {
+		t.Fatalf("status %s", s)
+	}
+	e.do(t, "warehouse", jsonReq("POST", "/api/v1/devices/PAX0003/status", StatusRequest{Status: "shipped"}))
+	if s := status(); s != registry.StatusShipped {
+		t.Fatalf("after status change: %s", s)
+	}
+	e.do(t, "admin", req{method: "POST", path: "/api/v1/imports?mode=upsert", contentType: "text/csv",
+		body: []byte("sn,model,manufacturer,supplier_code\nPAX0003,A930,PAX,SUP1\n")})
+	_, body := e.do(t, "admin", req{method: "GET", path: "/api/v1/devices/PAX0003"})
+	if !strings.Contains(string(body), `"model":"A930"`) {
+		t.Fatalf("after import: %s", body)
+	}
+	// A write behind the server's back shows once the TTL has passed; with
+	// a TTL of an hour it does not, which is what the TTL documents.
+	before := status()
+	if _, err := e.db.Store().SetStatus(context.Background(), "test", "PAX0003", registry.StatusRevoked); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(); s != before {
+		t.Fatalf("external write visible before the TTL: %s", s)
+	}
+}
+
+// TestGracefulShutdown starts a slow scan, shuts the server down and
+// checks that the scan still gets its answer.
+func TestGracefulShutdown(t *testing.T) {
+	e := newEnv(t, Config{})
+	bs := blockingScanner{started: make(chan struct{}, 1), release: make(chan struct{})}
+	e.srv.deps.Scanner = bs
+	base := e.live(t)
+	got := make(chan int, 1)
+	go func() {
+		hr, _ := http.NewRequest("POST", base+"/api/v1/scans", strings.NewReader(string(qrPNG(t, "x", 2))))
+		hr.Header.Set("Content-Type", "image/png")
+		hr.Header.Set("Authorization", "Bearer "+e.tokens["admin"])
+		resp, err := http.DefaultClient.Do(hr)
+		if err != nil {
+			got <- -1
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	<-bs.started
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- e.srv.Shutdown(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	close(bs.release)
+	if s := <-got; s != 422 {
+		t.Fatalf("in-flight scan: status %d, want its answer (422 no barcode)", s)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("server still accepts connections after shutdown")
+	}
+}
