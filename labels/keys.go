@@ -240,9 +240,14 @@ func (st *KeyStore) NewKey(ctx context.Context) (KeyID, error) {
 }
 
 // Retire stops key id from signing; it keeps verifying labels dated up to
-// today. Retiring a retired key is a no-op; a revoked key stays revoked.
+// today. The private key file is deleted, so nobody can sign back-dated
+// labels with it later. Retiring a retired key is a no-op; a revoked key
+// stays revoked.
 func (st *KeyStore) Retire(ctx context.Context, id KeyID) error {
-	return st.setStatus(ctx, id, KeyRetired)
+	if err := st.setStatus(ctx, id, KeyRetired); err != nil {
+		return err
+	}
+	return st.removePrivate(id)
 }
 
 // Revoke marks key id revoked: every label it signed verifies as revoked.
@@ -251,8 +256,12 @@ func (st *KeyStore) Revoke(ctx context.Context, id KeyID) error {
 	if err := st.setStatus(ctx, id, KeyRevoked); err != nil {
 		return err
 	}
+	return st.removePrivate(id)
+}
+
+func (st *KeyStore) removePrivate(id KeyID) error {
 	if err := os.Remove(st.keyPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("revoke %s: %w", id, err)
+		return fmt.Errorf("remove private key %s: %w", id, err)
 	}
 	return nil
 }

@@ -80,8 +80,8 @@ func rasterize(t testing.TB, pdf []byte, dpi string) image.Image {
 	return img
 }
 
-// decodeCode128 reads a Code 128 barcode from img with gozxing.
-// TODO(scan): switch to posid/scan once it lands.
+// decodeCode128 reads a Code 128 barcode from img with gozxing directly,
+// a decoder independent of posid/scan (TestPDFScanRoundTrip uses scan).
 func decodeCode128(t testing.TB, img image.Image) string {
 	t.Helper()
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)

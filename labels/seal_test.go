@@ -185,6 +185,9 @@ func TestVerifyKeyLifecycle(t *testing.T) {
 	if err := st.Retire(ctx, k1); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(st.keyPath(k1)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("retired private key still present: %v", err)
+	}
 	ks, _ := st.KeySet(ctx)
 	tests := []struct {
 		name string

@@ -26,8 +26,9 @@ func (app *cli) keysDir(flagValue string) string {
 func runKeys(ctx context.Context, app *cli, args []string) error {
 	fs := app.flagSet("keys", "new|list|retire KID|revoke KID",
 		"Manage the Ed25519 keys that sign label seals. New labels are signed with\n"+
-			"the newest active key; retired keys still verify labels issued before\n"+
-			"retirement; revoked keys verify nothing. Publish DIR/keyset.json to verifiers.")
+			"the newest active key; retired keys still verify labels issued up to their\n"+
+			"retirement; revoked keys verify nothing. Retire and revoke delete the private\n"+
+			"key file. Publish DIR/keyset.json to verifiers.")
 	dir := fs.String("dir", "", "key store directory (default $POSID_KEYS_DIR or "+defaultKeysDir+")")
 	asJSON := fs.Bool("json", false, "list: print the key set as JSON")
 	if err := parse(fs, args); err != nil {
