@@ -68,9 +68,10 @@ func main() {
 		honorRetry = flag.Bool("honor-retry", true, "wait Retry-After before the next request")
 		maxBackoff = flag.Duration("max-backoff", 5*time.Second, "longest wait honoured")
 		serveArgs  = flag.String("serve-args", "", "extra flags for posid serve, space separated")
+		servers    = flag.Int("servers", 1, "posid serve processes on the one database (clients spread over them; use a postgres:// -db for more than one)")
 	)
 	flag.Parse()
-	if err := run(*clients, *duration, *width, *height, *quality, *posidBin, *db, *honorRetry, *maxBackoff, strings.Fields(*serveArgs)); err != nil {
+	if err := run(*clients, *servers, *duration, *width, *height, *quality, *posidBin, *db, *honorRetry, *maxBackoff, strings.Fields(*serveArgs)); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -85,7 +86,7 @@ type result struct {
 	err        string
 }
 
-func run(clients int, duration time.Duration, w, h, quality int, posidBin, db string, honorRetry bool, maxBackoff time.Duration, serveArgs []string) error {
+func run(clients, n int, duration time.Duration, w, h, quality int, posidBin, db string, honorRetry bool, maxBackoff time.Duration, serveArgs []string) error {
 	dir, err := os.MkdirTemp("", "posid-load")
 	if err != nil {
 		return err
@@ -110,28 +111,19 @@ func run(clients int, duration time.Duration, w, h, quality int, posidBin, db st
 	if err != nil {
 		return err
 	}
-	addr, err := freeAddr()
-	if err != nil {
-		return err
+	srvs := make([]*server, n)
+	for i := range srvs {
+		srv, err := startServer(posidBin, db, filepath.Join(dir, fmt.Sprint(i)), serveArgs)
+		if srv != nil {
+			defer srv.stop()
+		}
+		if err != nil {
+			return err
+		}
+		srvs[i] = srv
 	}
-	args := append([]string{"serve", "--db", db, "--addr", addr, "--data-dir", dir, "--log-level", "warn"}, serveArgs...)
-	srv := command(posidBin, args...)
-	var srvOut bytes.Buffer
-	srv.Stdout, srv.Stderr = &srvOut, &srvOut
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		srv.Process.Kill()
-		srv.Wait()
-	}()
-	if err := waitReady(addr); err != nil {
-		return fmt.Errorf("server: %v\n%s", err, srvOut.String())
-	}
-	baseRSS := readStatus(srv.Process.Pid, "VmRSS")
 
 	stopSampling := make(chan struct{})
-	var peakRSS int64
 	var samples sync.WaitGroup
 	samples.Add(1)
 	go func() {
@@ -143,7 +135,9 @@ func run(clients int, duration time.Duration, w, h, quality int, posidBin, db st
 			case <-stopSampling:
 				return
 			case <-t.C:
-				peakRSS = max(peakRSS, readStatus(srv.Process.Pid, "VmRSS"))
+				for _, srv := range srvs {
+					srv.peakRSS = max(srv.peakRSS, readStatus(srv.cmd.Process.Pid, "VmRSS"))
+				}
 			}
 		}
 	}()
@@ -152,13 +146,13 @@ func run(clients int, duration time.Duration, w, h, quality int, posidBin, db st
 		Timeout:   requestTimeout,
 		Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true},
 	}
-	url := "http://" + addr + "/api/v1/scans"
 	results := make(chan result, 1024)
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(duration)
 	start := time.Now()
 	for i := 0; i < clients; i++ {
 		wg.Add(1)
+		url := "http://" + srvs[i%n].addr + "/api/v1/scans"
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
@@ -187,14 +181,54 @@ func run(clients int, duration time.Duration, w, h, quality int, posidBin, db st
 	<-collected
 	close(stopSampling)
 	samples.Wait()
-	hwm := readStatus(srv.Process.Pid, "VmHWM")
-	alive := srv.Process.Signal(syscall.Signal(0)) == nil
-	report(all, elapsed, clients, duration, len(photo), baseRSS, peakRSS, hwm, alive, honorRetry)
-	if s := strings.TrimSpace(srvOut.String()); s != "" {
-		lines := strings.Split(s, "\n")
-		fmt.Printf("\nserver log (%d lines, last 5):\n%s\n", len(lines), strings.Join(lines[max(0, len(lines)-5):], "\n"))
+	for _, srv := range srvs {
+		srv.hwm = readStatus(srv.cmd.Process.Pid, "VmHWM")
+		srv.alive = srv.cmd.Process.Signal(syscall.Signal(0)) == nil
+	}
+	report(all, elapsed, clients, duration, len(photo), srvs, honorRetry)
+	for i, srv := range srvs {
+		if s := strings.TrimSpace(srv.out.String()); s != "" {
+			lines := strings.Split(s, "\n")
+			fmt.Printf("\nserver %d log (%d lines, last 3):\n%s\n", i, len(lines), strings.Join(lines[max(0, len(lines)-3):], "\n"))
+		}
 	}
 	return nil
+}
+
+// server is one running `posid serve`.
+type server struct {
+	cmd              *exec.Cmd
+	out              bytes.Buffer
+	addr             string
+	baseRSS, peakRSS int64 // kB
+	hwm              int64 // kB
+	alive            bool
+}
+
+// startServer starts posid serve on db and waits until it is ready.
+func startServer(posidBin, db, dataDir string, extra []string) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	srv := &server{addr: addr}
+	args := append([]string{"serve", "--db", db, "--addr", addr, "--data-dir", dataDir, "--log-level", "warn"}, extra...)
+	srv.cmd = command(posidBin, args...)
+	srv.cmd.Stdout, srv.cmd.Stderr = &srv.out, &srv.out
+	if err := srv.cmd.Start(); err != nil {
+		return nil, err
+	}
+	if err := waitReady(addr); err != nil {
+		return srv, fmt.Errorf("server: %v\n%s", err, srv.out.String())
+	}
+	srv.baseRSS = readStatus(srv.cmd.Process.Pid, "VmRSS")
+	return srv, nil
+}
+
+// stop kills the server.
+func (s *server) stop() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
 }
 
 // wait is the Retry-After delay of r (1 s when it is not a number).
@@ -225,7 +259,7 @@ func post(c *http.Client, url, tok string, photo []byte) result {
 }
 
 // report prints the run as Markdown.
-func report(all []result, elapsed time.Duration, clients int, duration time.Duration, photoBytes int, baseRSS, peakRSS, hwm int64, alive, honorRetry bool) {
+func report(all []result, elapsed time.Duration, clients int, duration time.Duration, photoBytes int, srvs []*server, honorRetry bool) {
 	byStatus := map[int][]time.Duration{}
 	withRetry := map[int]int{}
 	var transport []string
@@ -242,8 +276,8 @@ func report(all []result, elapsed time.Duration, clients int, duration time.Dura
 			transport = append(transport, r.err)
 		}
 	}
-	fmt.Printf("%d clients, %v, %.1f MB JPEG each, Retry-After honoured: %v; %d requests in %v (%.1f/s)\n\n",
-		clients, duration, float64(photoBytes)/1e6, honorRetry, len(all), elapsed.Round(time.Millisecond), float64(len(all))/elapsed.Seconds())
+	fmt.Printf("%d clients on %d server(s), %v, %.1f MB JPEG each, Retry-After honoured: %v; %d requests in %v (%.1f/s)\n\n",
+		clients, len(srvs), duration, float64(photoBytes)/1e6, honorRetry, len(all), elapsed.Round(time.Millisecond), float64(len(all))/elapsed.Seconds())
 	fmt.Println("| status | requests | with Retry-After | p50 | p95 | max |")
 	fmt.Println("|---|---|---|---|---|---|")
 	codes := make([]int, 0, len(byStatus))
@@ -261,8 +295,11 @@ func report(all []result, elapsed time.Duration, clients int, duration time.Dura
 		fmt.Printf("| %s | %d | %d | %v | %v | %v |\n", name, len(ls), withRetry[c], pct(ls, 50), pct(ls, 95), ls[len(ls)-1].Round(time.Millisecond))
 	}
 	fmt.Printf("\n200 answers naming the photo's SN: %d of %d\n", decoded, len(byStatus[http.StatusOK]))
-	fmt.Printf("server RSS: %.0f MB idle, %.0f MB peak sampled, VmHWM %.0f MB; server alive after the run: %v; unanswered requests: %d\n",
-		float64(baseRSS)/1024, float64(peakRSS)/1024, float64(hwm)/1024, alive, len(transport))
+	for i, srv := range srvs {
+		fmt.Printf("server %d RSS: %.0f MB idle, %.0f MB peak sampled, VmHWM %.0f MB; alive after the run: %v\n",
+			i, float64(srv.baseRSS)/1024, float64(srv.peakRSS)/1024, float64(srv.hwm)/1024, srv.alive)
+	}
+	fmt.Printf("unanswered requests: %d\n", len(transport))
 	if len(transport) > 0 {
 		fmt.Printf("first unanswered: %s\n", transport[0])
 	}
