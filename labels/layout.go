@@ -330,9 +330,9 @@ func barRects(code []bool) []image.Rectangle {
 // qrRects merges horizontal runs of dark modules and then stacks identical
 // runs of consecutive rows into one rectangle.
 func qrRects(q *QR) []image.Rectangle {
-	var rs []image.Rectangle
+	rs := make([]image.Rectangle, 0, q.Size*q.Size/4) // ~530 for version 8
 	type run struct{ x0, x1, rect int }
-	var prev, cur []run
+	prev, cur := make([]run, 0, q.Size), make([]run, 0, q.Size)
 	for y := 0; y < q.Size; y++ {
 		cur = cur[:0]
 		k := 0 // next candidate in prev (runs are sorted by x)

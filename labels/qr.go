@@ -89,7 +89,9 @@ func EncodeQR(text string) (*QR, error) {
 		return nil, fmt.Errorf("encode QR: %w", err)
 	}
 	if best := bestMask(m, version); best != 0 {
-		if err := encoder.MatrixUtil_buildMatrix(final, ec, version, best, m); err != nil {
+		if dim <= 64 {
+			remask(m, version, ec, best)
+		} else if err := encoder.MatrixUtil_buildMatrix(final, ec, version, best, m); err != nil {
 			return nil, fmt.Errorf("encode QR: %w", err)
 		}
 	}

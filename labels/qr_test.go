@@ -10,6 +10,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/common/reedsolomon"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/encoder"
 	qrcode "github.com/skip2/go-qrcode"
 )
@@ -151,6 +152,35 @@ func TestPenaltyAgainstGozxing(t *testing.T) {
 			}
 			if got := penaltyBits(rows, cols, q.Size); got != want {
 				t.Errorf("%d chars: bitset penalty %d, gozxing %d", len(text), got, want)
+			}
+		}
+	}
+}
+
+// TestRemaskMatchesBuild checks that remasking a mask-0 matrix gives the
+// matrix gozxing builds for each mask.
+func TestRemaskMatchesBuild(t *testing.T) {
+	ec := decoder.ErrorCorrectionLevel_M
+	for _, vn := range []int{1, 2, 6, 7, 8, 10, 11} {
+		v, _ := decoder.Version_GetVersionForNumber(vn)
+		ecb := v.GetECBlocksForLevel(ec)
+		numData := v.GetTotalCodewords() - ecb.GetTotalECCodewords()
+		bits := gozxing.NewEmptyBitArray()
+		for i := 0; i < numData; i++ {
+			bits.AppendBits((i*131+vn)&0xFF, 8)
+		}
+		final, err := interleave(bits, v.GetTotalCodewords(), numData, ecb.GetNumBlocks())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := v.GetDimensionForVersion()
+		for m := 0; m < 8; m++ {
+			got, want := encoder.NewByteMatrix(n, n), encoder.NewByteMatrix(n, n)
+			encoder.MatrixUtil_buildMatrix(final, ec, v, 0, got)
+			remask(got, v, ec, m)
+			encoder.MatrixUtil_buildMatrix(final, ec, v, m, want)
+			if got.String() != want.String() {
+				t.Fatalf("version %d mask %d: remasked matrix differs", vn, m)
 			}
 		}
 	}

@@ -342,3 +342,44 @@ func linePenalty(m []byte, n int) int {
 	}
 	return p
 }
+
+// typeInfoCoords are the first copy of the 15 format information bits,
+// least significant first (ISO/IEC 18004 §7.9).
+var typeInfoCoords = [15][2]int{{8, 0}, {8, 1}, {8, 2}, {8, 3}, {8, 4}, {8, 5}, {8, 7}, {8, 8}, {7, 8}, {5, 8}, {4, 8}, {3, 8}, {2, 8}, {1, 8}, {0, 8}}
+
+// typeInfo returns the 15-bit format information for a level and mask:
+// 5 data bits, a BCH(15,5) remainder, XOR 0x5412.
+func typeInfo(ec decoder.ErrorCorrectionLevel, mask int) int {
+	info := ec.GetBits()<<3 | mask
+	v := info << 10
+	for b := 14; b >= 10; b-- {
+		if v&(1<<b) != 0 {
+			v ^= 0x537 << (b - 10)
+		}
+	}
+	return (info<<10 | v) ^ 0x5412
+}
+
+// remask turns a matrix built with mask 0 into the one for mask m (symbols
+// up to 64 modules): flip the data modules where the masks differ and write
+// the format information for m. It saves building the matrix twice.
+func remask(mat *encoder.ByteMatrix, v *decoder.Version, ec decoder.ErrorCorrectionLevel, m int) {
+	n := mat.GetWidth()
+	fs := flipsFor(v)
+	for y := 0; y < n; y++ {
+		for f := fs.rows[m][y]; f != 0; f &= f - 1 {
+			x := bits.TrailingZeros64(f)
+			mat.Set(x, y, 1-mat.Get(x, y))
+		}
+	}
+	ti := typeInfo(ec, m)
+	for i, c := range typeInfoCoords {
+		bit := ti>>i&1 == 1
+		mat.SetBool(c[0], c[1], bit)
+		if i < 8 {
+			mat.SetBool(n-1-i, 8, bit)
+		} else {
+			mat.SetBool(8, n-7+(i-8), bit)
+		}
+	}
+}
