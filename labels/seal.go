@@ -38,9 +38,12 @@ import (
 // at 3⅓ bits each. Digits: prefix the record with one 0x01 marker byte, read
 // the result as a big-endian unsigned integer, write it in decimal without
 // leading zeros. The marker keeps leading zero bytes and makes the digit
-// string canonical (one record, one string). For a 16-character SN, a short
-// model and supplier and a 28-character host the QR is version 8 at error
-// correction level M (49×49 modules); see TestSealQRVersion.
+// string canonical (one record, one string). A 16-character SN with model
+// "A920" and supplier "SUP-01" makes a 98-byte record, 237 digits; under
+// "https://verify.posid.example" the URL is 268 characters and EncodeQR
+// makes it QR version 8 at error correction level M (49×49 modules), with a
+// byte segment for the prefix and a numeric one for the digits; see
+// TestEncodeQR. (A 40-character SN, model and 16-character supplier: version 10.)
 type Seal struct {
 	// KeyID names the key that signed (or is to sign) the seal.
 	KeyID KeyID `json:"key_id"`
