@@ -94,7 +94,22 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		fmt.Printf("# scan photo: %d×%d JPEG, %d KB\n", photoW, photoH, len(photo)/1024)
+		var first struct {
+			SN     string `json:"sn"`
+			Chosen struct {
+				How string `json:"how"`
+			} `json:"chosen"`
+			Seal *struct {
+				Verdict string `json:"verdict"`
+			} `json:"seal"`
+		}
+		if _, err := call(*addr, "POST", "/api/v1/scans", *adminKey, "image/jpeg", photo, &first); err != nil {
+			fail(err)
+		}
+		if first.SN != sns[0] || first.Seal == nil {
+			fail(fmt.Errorf("scan of the photo of %s found SN %q (%s)", sns[0], first.SN, first.Chosen.How))
+		}
+		fmt.Printf("# scan photo: %d×%d JPEG, %d KB; reads SN %s via %s, seal %s\n", photoW, photoH, len(photo)/1024, first.SN, first.Chosen.How, first.Seal.Verdict)
 		run(*addr, *scanConns, *dur, func(i int, req *fasthttp.Request) {
 			req.SetRequestURI("/api/v1/scans")
 			req.Header.SetMethod("POST")
