@@ -83,6 +83,60 @@ func BenchmarkScan(b *testing.B) {
 	}
 }
 
+// BenchmarkScanPaired times, per iteration and on the same photo, the
+// JPEG decode, Scan and raw gozxing back to back, so that load from other
+// processes hits all three alike. It reports medians in milliseconds and
+// the median per-photo ratios posid/decode and gozxing/posid.
+func BenchmarkScanPaired(b *testing.B) {
+	for _, sz := range benchSizes {
+		photos := photosFor(b, sz.name)
+		b.Run(sz.name, func(b *testing.B) {
+			s := New(Options{})
+			var dec, pos, raw, rDec, rRaw []float64
+			codesPosid, codesRaw, i := 0, 0, 0
+			for b.Loop() {
+				data := photos[i%len(photos)].data
+				i++
+				t0 := time.Now()
+				if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				res, _ := s.Scan(context.Background(), data)
+				t2 := time.Now()
+				codesRaw += rawGozxing(b, data)
+				t3 := time.Now()
+				if res != nil {
+					codesPosid += len(res.Codes)
+				}
+				d, p, r := t1.Sub(t0).Seconds()*1e3, t2.Sub(t1).Seconds()*1e3, t3.Sub(t2).Seconds()*1e3
+				dec, pos, raw = append(dec, d), append(pos, p), append(raw, r)
+				rDec, rRaw = append(rDec, p/d), append(rRaw, r/p)
+			}
+			b.ReportMetric(median(dec), "decode-ms")
+			b.ReportMetric(median(pos), "posid-ms")
+			b.ReportMetric(median(raw), "gozxing-ms")
+			b.ReportMetric(median(rDec), "posid/decode")
+			b.ReportMetric(median(rRaw), "gozxing/posid")
+			b.ReportMetric(float64(codesPosid)/float64(i), "posid-codes/op")
+			b.ReportMetric(float64(codesRaw)/float64(i), "gozxing-codes/op")
+		})
+	}
+}
+
+// median returns the median of xs.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	ys := append([]float64(nil), xs...)
+	sort.Float64s(ys)
+	if len(ys)%2 == 1 {
+		return ys[len(ys)/2]
+	}
+	return (ys[len(ys)/2-1] + ys[len(ys)/2]) / 2
+}
+
 // medianDecode returns the median time of decoding each photo's JPEG.
 func medianDecode(b *testing.B, photos []synthPhoto) time.Duration {
 	var ts []time.Duration

@@ -128,6 +128,21 @@ func (s *session) add(r *gozxing.Result, pts []Point, hits int) bool {
 	return true
 }
 
+// absorb adds the findings of another session of the same scan.
+func (s *session) absorb(o *session) {
+	for _, k := range o.order {
+		f := o.found[k]
+		if old, ok := s.found[k]; ok {
+			if f.hits > old.hits {
+				old.hits, old.code.Points = f.hits, f.code.Points
+			}
+			continue
+		}
+		s.found[k] = f
+		s.order = append(s.order, k)
+	}
+}
+
 // latin1 reads s as ISO-8859-1, the character set of Code 128 extended
 // (FNC4) characters, and returns it as UTF-8.
 func latin1(s string) string {

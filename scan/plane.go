@@ -98,16 +98,17 @@ func (p plane) downscaled(f int) plane {
 	}
 	w, h := p.w/f, p.h/f
 	q := newPlane(w, h)
-	acc := make([]int, w)
-	area := f * f
+	acc := make([]uint32, w)
+	area := uint32(f * f)
 	for y := 0; y < h; y++ {
 		clear(acc)
 		for dy := 0; dy < f; dy++ {
-			src := p.row(y*f + dy)
-			for x := 0; x < w; x++ {
-				s := 0
+			src := p.pix[(y*f+dy)*p.stride:]
+			src = src[:w*f]
+			for x := range acc {
+				s := uint32(0)
 				for _, v := range src[x*f : x*f+f] {
-					s += int(v)
+					s += uint32(v)
 				}
 				acc[x] += s
 			}
@@ -128,33 +129,34 @@ func (p plane) rotated(cx, cy, angle, step float64, w, h int) (plane, affine) {
 	q := newPlane(w, h)
 	cos, sin := step*math.Cos(angle), step*math.Sin(angle)
 	hw, hh := float64(w)/2, float64(h)/2
-	for v := 0; v < h; v++ {
-		dv := float64(v) - hh
-		dst := q.pix[v*w : (v+1)*w]
-		for u := range dst {
-			du := float64(u) - hw
-			x := cx + cos*du - sin*dv
-			y := cy + sin*du + cos*dv
-			dst[u] = p.bilinear(x, y)
-		}
-	}
 	// Map output coordinates back to p.
 	m := affine{a: cos, b: -sin, c: cx - cos*hw + sin*hh, d: sin, e: cos, f: cy - sin*hw - cos*hh}
-	return q, m
-}
-
-// bilinear samples p at a fractional position; outside reads as white.
-func (p plane) bilinear(x, y float64) byte {
-	if x < 0 || y < 0 || x > float64(p.w-1) || y > float64(p.h-1) {
-		return 255
+	// Fixed point, 16 fractional bits, stepping along each output row.
+	const one = 1 << 16
+	du, dv := int64(cos*one), int64(sin*one)
+	maxX, maxY := int64(p.w-1)<<16, int64(p.h-1)<<16
+	for v := 0; v < h; v++ {
+		x := int64((m.b*float64(v) + m.c) * one)
+		y := int64((m.e*float64(v) + m.f) * one)
+		dst := q.pix[v*w : (v+1)*w]
+		for u := range dst {
+			if x < 0 || y < 0 || x >= maxX || y >= maxY {
+				dst[u] = 255
+			} else {
+				xi, yi := int(x>>16), int(y>>16)
+				fx, fy := x&(one-1), y&(one-1)
+				o := yi*p.stride + xi
+				a, b := int64(p.pix[o]), int64(p.pix[o+1])
+				c, d := int64(p.pix[o+p.stride]), int64(p.pix[o+p.stride+1])
+				top := a*one + (b-a)*fx
+				bot := c*one + (d-c)*fx
+				dst[u] = byte((top*one + (bot-top)*fy + 1<<31) >> 32)
+			}
+			x += du
+			y += dv
+		}
 	}
-	x0, y0 := int(x), int(y)
-	x1, y1 := min(x0+1, p.w-1), min(y0+1, p.h-1)
-	fx, fy := x-float64(x0), y-float64(y0)
-	r0, r1 := p.pix[y0*p.stride:], p.pix[y1*p.stride:]
-	top := float64(r0[x0])*(1-fx) + float64(r0[x1])*fx
-	bot := float64(r1[x0])*(1-fx) + float64(r1[x1])*fx
-	return byte(top*(1-fy) + bot*fy + 0.5)
+	return q, m
 }
 
 // affine maps plane coordinates to image coordinates:

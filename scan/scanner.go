@@ -124,16 +124,25 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 	half := float64(f-1) / 2
 	mLow := scaleOffset(float64(f), half, half)
 
-	// Pass 1: the working copy as it is.
-	steps := []func(){
-		func() { ses.decode2D(low, mLow, hybrid, false) },
-		func() { ses.readRegions(ctx, full, low, f, false) },
+	// Pass 1: 2D codes on the working copy, in a second goroutine, while
+	// this one reads the bar regions at full resolution; then the 2D
+	// regions the first pass did not explain.
+	twoD := newSession(ses.formats)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		twoD.decode2D(low, mLow, hybrid, false)
+	}()
+	regions := locate(full, f)
+	ses.readRegions(ctx, full, regions, f, false, true)
+	<-done
+	ses.absorb(twoD)
+	if ctx.Err() != nil {
+		return false
 	}
-	for _, step := range steps {
-		if ctx.Err() != nil {
-			return false
-		}
-		step()
+	ses.readRegions(ctx, full, regions, f, false, false)
+	if ctx.Err() != nil {
+		return false
 	}
 	if len(ses.codes()) > 0 {
 		return true
@@ -156,7 +165,8 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 			func() { low = low.inverted() },
 			func() { ses.decode2D(low, mLow, hybrid, false) },
 			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
-			func() { ses.readRegions(ctx, full, low, f, true) },
+			func() { ses.readRegions(ctx, full, regions, f, true, true) },
+			func() { ses.readRegions(ctx, full, regions, f, true, false) },
 			func() { low = low.inverted() },
 		},
 		{
@@ -199,15 +209,17 @@ func (ses *session) rotated1D(p plane, m affine, angle float64) {
 	ses.decode1D(q, mq.then(m), rowStep(q.h))
 }
 
-// readRegions reads, at full resolution, the barcode-like regions of the
-// working plane that no code found so far explains; inv reads them as
-// negatives.
-func (ses *session) readRegions(ctx context.Context, full, low plane, f int, inv bool) {
+// readRegions reads, at full resolution, the regions of one kind (bars
+// or 2D) that no code found so far explains; inv reads them as negatives.
+func (ses *session) readRegions(ctx context.Context, full plane, regions []region, f int, inv, bars bool) {
 	fs := float64(f)
 	half := float64(f-1) / 2
-	for _, r := range locate(full, f) {
+	for _, r := range regions {
 		if ctx.Err() != nil {
 			return
+		}
+		if r.bars != bars {
+			continue
 		}
 		cx, cy := r.cx*fs+half, r.cy*fs+half
 		if ses.covers(cx, cy, !r.bars) {
