@@ -84,3 +84,27 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("server still accepts connections after shutdown")
 	}
 }
+
+// TestProxyHeader checks that the client address comes from the proxy
+// header only when the proxy is trusted.
+func TestProxyHeader(t *testing.T) {
+	for _, tc := range []struct {
+		trusted []string
+		want    string
+	}{
+		{[]string{"0.0.0.0/0"}, "203.0.113.9"},
+		{[]string{"10.9.9.9"}, "0.0.0.0"},
+	} {
+		e := newEnv(t, Config{ProxyHeader: "X-Forwarded-For", TrustedProxies: tc.trusted})
+		hr, _ := http.NewRequest("GET", "/api/v1/devices/PAX0001", nil)
+		hr.Header.Set("Authorization", "Bearer "+e.tokens["admin"])
+		hr.Header.Set("X-Forwarded-For", "203.0.113.9")
+		if _, err := e.srv.App().Test(hr); err != nil {
+			t.Fatal(err)
+		}
+		es, _, _ := e.db.Audit().List(context.Background(), auditFilter("device.read"))
+		if len(es) != 1 || es[0].ClientIP != tc.want {
+			t.Errorf("trusted %v: audit rows %+v, want client %s", tc.trusted, es, tc.want)
+		}
+	}
+}

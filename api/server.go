@@ -83,6 +83,12 @@ type Config struct {
 	// buckets live in this process: several servers each allow the rate.
 	RatePerIP, RatePerKey float64
 	Burst                 int
+	// ProxyHeader names the header holding the client address (e.g.
+	// X-Forwarded-For) when the server runs behind a reverse proxy; it is
+	// believed only from TrustedProxies (IPs or CIDRs). Empty: the socket
+	// address is the client address, for rate limits and audit rows.
+	ProxyHeader    string
+	TrustedProxies []string
 	// DeviceCacheTTL is how long device reads are cached in memory
 	// (default DefaultDeviceCacheTTL); negative disables the cache.
 	DeviceCacheTTL time.Duration
@@ -207,18 +213,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.keyRate = newLimiter(cfg.RatePerKey, cfg.Burst)
 	s.scans = newGate(cfg.MaxConcurrentScans, cfg.MaxQueuedScans, s.metrics)
 	s.app = fiber.New(fiber.Config{
-		AppName:               "posid",
-		BodyLimit:             cfg.BodyLimit,
-		Concurrency:           cfg.MaxConnections,
-		ReadBufferSize:        maxHeaderBytes,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
-		ErrorHandler:          s.errorHandler,
-		DisableStartupMessage: true,
-		JSONEncoder:           jsonMarshal,
-		StrictRouting:         false,
-		CaseSensitive:         true,
+		AppName:                 "posid",
+		BodyLimit:               cfg.BodyLimit,
+		Concurrency:             cfg.MaxConnections,
+		ReadBufferSize:          maxHeaderBytes,
+		ProxyHeader:             cfg.ProxyHeader,
+		EnableTrustedProxyCheck: cfg.ProxyHeader != "",
+		TrustedProxies:          cfg.TrustedProxies,
+		ReadTimeout:             cfg.ReadTimeout,
+		WriteTimeout:            cfg.WriteTimeout,
+		IdleTimeout:             cfg.IdleTimeout,
+		ErrorHandler:            s.errorHandler,
+		DisableStartupMessage:   true,
+		JSONEncoder:             jsonMarshal,
+		StrictRouting:           false,
+		CaseSensitive:           true,
 	})
 	s.routes()
 	return s, nil

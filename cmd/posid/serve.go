@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"time"
 
@@ -37,6 +38,7 @@ type serveFlags struct {
 	keysDir         string
 	logLevel        string
 	risk            bool
+	trustedProxies  string
 	shutdownTimeout time.Duration
 	cfg             api.Config
 }
@@ -54,6 +56,8 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public https URL that label QR codes point to (env POSID_BASE_URL; default https://ADDR)")
 	fs.StringVar(&f.keysDir, "keys-dir", app.getenv("POSID_KEYS_DIR"), "label signing key directory (env POSID_KEYS_DIR; default DATA-DIR/keys)")
 	fs.StringVar(&f.logLevel, "log-level", app.envOr("POSID_LOG_LEVEL", "info"), "debug, info, warn or error (env POSID_LOG_LEVEL)")
+	fs.StringVar(&f.cfg.ProxyHeader, "proxy-header", app.getenv("POSID_PROXY_HEADER"), "header with the client address behind a reverse proxy, e.g. X-Forwarded-For (env POSID_PROXY_HEADER)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", app.getenv("POSID_TRUSTED_PROXIES"), "comma-separated proxy IPs/CIDRs whose --proxy-header is believed (env POSID_TRUSTED_PROXIES)")
 	fs.BoolVar(&f.risk, "risk", true, "watch scans and lookups for enumeration and forged labels (review queue, throttling)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long to drain in-flight requests on SIGINT/SIGTERM")
 	fs.IntVar(&f.cfg.BodyLimit, "body-limit", api.DefaultBodyLimit, "request body limit in bytes")
@@ -92,6 +96,14 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		f.baseURL = "https://" + f.addr
 	}
 	f.cfg.BaseURL = f.baseURL
+	for _, p := range strings.Split(f.trustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			f.cfg.TrustedProxies = append(f.cfg.TrustedProxies, p)
+		}
+	}
+	if f.cfg.ProxyHeader != "" && len(f.cfg.TrustedProxies) == 0 {
+		return usagef("--proxy-header needs --trusted-proxies")
+	}
 
 	st, err := f.db.open(ctx, app)
 	if err != nil {
