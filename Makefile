@@ -4,7 +4,10 @@ BIN     := bin/posid
 DATA    ?= data
 ADDR    ?= 127.0.0.1:8080
 
-.PHONY: build run test bench fmt vet clean
+.PHONY: build run test fuzz bench fmt vet clean
+
+# FUZZTIME is how long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 10s
 
 build:
 	$(GO) build -o $(BIN) ./cmd/posid
@@ -18,6 +21,16 @@ run: build
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
+
+# fuzz runs every fuzz target (images, seals, CSV rows, tokens ...) for FUZZTIME each.
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
+	  pkg=$$(dirname $$f); \
+	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
+	  done; \
+	done
 
 bench:
 	bash bench/run.sh
