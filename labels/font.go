@@ -29,6 +29,7 @@ type fontMetrics struct {
 	mu      sync.Mutex
 	advance map[rune]float64 // in ems; <0 when the font lacks the rune
 	gid     map[rune]uint16
+	buf     sfnt.Buffer // scratch for glyph lookups, guarded by mu
 }
 
 var metrics fontMetrics
@@ -60,14 +61,13 @@ func (m *fontMetrics) width(s string) (float64, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var b sfnt.Buffer
 	w := 0.0
 	for _, r := range s {
 		a, ok := m.advance[r]
 		if !ok {
 			a = -1
-			if gi, err := m.font.GlyphIndex(&b, r); err == nil && gi != 0 {
-				if adv, err := m.font.GlyphAdvance(&b, gi, fixed.I(int(m.upem)), 0); err == nil {
+			if gi, err := m.font.GlyphIndex(&m.buf, r); err == nil && gi != 0 {
+				if adv, err := m.font.GlyphAdvance(&m.buf, gi, fixed.I(int(m.upem)), 0); err == nil {
 					a = float64(adv) / 64 / m.upem
 					m.gid[r] = uint16(gi)
 				}
