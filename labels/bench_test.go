@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -76,6 +77,7 @@ func benchWrite(b *testing.B, write func(context.Context, io.Writer, Source, Opt
 	stop := make(chan struct{})
 	peak := peakHeap(stop)
 	var w countingWriter
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for range b.N {
 		if _, err := write(context.Background(), &w, benchSource(b, sg, n), Options{}); err != nil {
@@ -83,10 +85,22 @@ func benchWrite(b *testing.B, write func(context.Context, io.Writer, Source, Opt
 		}
 	}
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
 	close(stop)
+	b.ReportMetric(cpu.Seconds()*1e6/float64(n*b.N), "cpu-µs/label")
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "labels/s")
 	b.ReportMetric(float64(w.n.Load())/float64(n*b.N), "B/label")
 	b.ReportMetric(float64(<-peak)/(1<<20), "peak-MiB")
+}
+
+// cpuTime returns the user+system CPU time of the process so far; on a
+// shared machine it is steadier than wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkLayout measures one label's layout (QR, Code 128, text fitting).
