@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,10 +23,27 @@ import (
 // maxJSONBody bounds JSON request bodies (devices, patches, label requests).
 const maxJSONBody = 1 << 20
 
+// enqueuer is an audit log that can queue entries without waiting for
+// their commit (audit.Batcher).
+type enqueuer interface {
+	Enqueue(ctx context.Context, entries ...audit.Entry) error
+}
+
+// readActions are the audited reads that Config.AsyncReadAudit may queue.
+var readActions = map[string]bool{
+	audit.ActionReadDevice: true, audit.ActionListDevices: true, audit.ActionReadHistory: true, audit.ActionScan: true,
+}
+
 // record appends one audit entry for the request; a failed audit write
 // fails the request (nothing is served unaudited).
 func (s *Server) record(c *fiber.Ctx, action, target, detail string) error {
 	e := audit.Entry{At: s.now().UTC(), Actor: actorOf(c), Action: action, Target: target, ClientIP: c.IP(), RequestID: requestID(c), Detail: detail}
+	if q, ok := s.deps.Audit.(enqueuer); ok && s.cfg.AsyncReadAudit && readActions[action] {
+		if err := q.Enqueue(c.UserContext(), e); err != nil {
+			return fmt.Errorf("audit %s %s: %w", action, target, err)
+		}
+		return nil
+	}
 	if err := s.deps.Audit.Append(c.UserContext(), e); err != nil {
 		return fmt.Errorf("audit %s %s: %w", action, target, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/audit"
 	"posid/internal/registry"
 )
 
@@ -106,5 +107,24 @@ func TestProxyHeader(t *testing.T) {
 		if len(es) != 1 || es[0].ClientIP != tc.want {
 			t.Errorf("trusted %v: audit rows %+v, want client %s", tc.trusted, es, tc.want)
 		}
+	}
+}
+
+// TestAsyncReadAudit checks that queued read audits reach the log and that
+// reveals stay synchronous.
+func TestAsyncReadAudit(t *testing.T) {
+	e := newEnv(t, Config{AsyncReadAudit: true})
+	b := audit.NewBatcher(e.db.Audit())
+	e.srv.deps.Audit = b
+	for i := 0; i < 20; i++ {
+		e.do(t, "merchant", req{method: "GET", path: "/api/v1/devices/PAX0001"})
+	}
+	e.do(t, "admin", req{method: "GET", path: "/api/v1/devices/PAX0001?reveal=account"})
+	if es, _, _ := e.db.Audit().List(context.Background(), auditFilter("device.reveal_account")); len(es) != 1 {
+		t.Fatalf("reveal not audited synchronously: %+v", es)
+	}
+	b.Close()
+	if es, _, _ := e.db.Audit().List(context.Background(), auditFilter("device.read")); len(es) != 20 {
+		t.Fatalf("%d read rows after close, want 20", len(es))
 	}
 }

@@ -89,6 +89,12 @@ type Config struct {
 	// address is the client address, for rate limits and audit rows.
 	ProxyHeader    string
 	TrustedProxies []string
+	// AsyncReadAudit lets reads of registration data answer before their
+	// audit row is committed (the row is queued, with backpressure, and
+	// written within milliseconds; a crash can lose the last few). Writes
+	// are always audited before they answer. Needs an Audit that can
+	// Enqueue (audit.Batcher); off by default.
+	AsyncReadAudit bool
 	// DeviceCacheTTL is how long device reads are cached in memory
 	// (default DefaultDeviceCacheTTL); negative disables the cache.
 	DeviceCacheTTL time.Duration

@@ -2,6 +2,7 @@
 # API benchmark: starts "posid serve" (fresh SQLite with demo data, rate
 # limits and the risk monitor off) and a trivial Fiber server on loopback, then runs the load
 # generator bench/api for DURATION per scenario. Usage: bench/api.sh [DURATION]
+# [bench flags]; POSID_BENCH_SERVE_FLAGS adds serve flags (e.g. --async-read-audit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10s}
@@ -17,7 +18,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-"$TMP/posid" serve --db "$TMP/posid.db" --data-dir "$TMP" --demo --addr "127.0.0.1:$PORT" \
+"$TMP/posid" serve --db "$TMP/posid.db" --data-dir "$TMP" --demo --addr "127.0.0.1:$PORT" ${POSID_BENCH_SERVE_FLAGS:-} \
   --rate-per-ip -1 --rate-per-key -1 --risk=false --log-level warn >"$TMP/serve.out" 2>"$TMP/serve.log" &
 SRV=$!
 "$TMP/apibench" trivial-server "127.0.0.1:$TPORT" &

@@ -58,6 +58,7 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.StringVar(&f.logLevel, "log-level", app.envOr("POSID_LOG_LEVEL", "info"), "debug, info, warn or error (env POSID_LOG_LEVEL)")
 	fs.StringVar(&f.cfg.ProxyHeader, "proxy-header", app.getenv("POSID_PROXY_HEADER"), "header with the client address behind a reverse proxy, e.g. X-Forwarded-For (env POSID_PROXY_HEADER)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", app.getenv("POSID_TRUSTED_PROXIES"), "comma-separated proxy IPs/CIDRs whose --proxy-header is believed (env POSID_TRUSTED_PROXIES)")
+	fs.BoolVar(&f.cfg.AsyncReadAudit, "async-read-audit", false, "answer reads of registration data before their audit row is committed (queued, written within ms; a crash may lose the last few)")
 	fs.BoolVar(&f.risk, "risk", true, "watch scans and lookups for enumeration and forged labels (review queue, throttling)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long to drain in-flight requests on SIGINT/SIGTERM")
 	fs.IntVar(&f.cfg.BodyLimit, "body-limit", api.DefaultBodyLimit, "request body limit in bytes")
@@ -120,6 +121,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		}
 	}
 	auditLog := audit.NewBatcher(st.SQLite.Audit())
+	auditLog.OnError = func(err error, n int) { log.Error("audit write failed", "entries", n, "err", err) }
 	defer auditLog.Close()
 	var mon *risk.Monitor
 	if f.risk {

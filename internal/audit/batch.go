@@ -24,8 +24,11 @@ var ErrClosed = errors.New("audit: log closed")
 // server pays for one commit per batch instead of one per request.
 type Batcher struct {
 	Log
-	queue chan pending
-	done  chan struct{}
+	// OnError, when set, is told about failed commits (for entries queued
+	// with Enqueue nobody else hears of them). Set it before use.
+	OnError func(err error, entries int)
+	queue   chan pending
+	done    chan struct{}
 
 	mu     sync.RWMutex
 	closed bool
@@ -61,6 +64,25 @@ func (b *Batcher) Append(ctx context.Context, entries ...Entry) error {
 	select {
 	case err := <-p.result:
 		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Enqueue queues entries and returns without waiting for the commit. It
+// blocks only while the queue is full (backpressure: memory stays bounded,
+// nothing is dropped). Close writes everything enqueued; a crash loses what
+// was queued but not yet committed (normally a few milliseconds' worth).
+func (b *Batcher) Enqueue(ctx context.Context, entries ...Entry) error {
+	p := pending{entries: entries}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return ErrClosed
+	}
+	select {
+	case b.queue <- p:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -102,7 +124,12 @@ func (b *Batcher) run() {
 		}
 		err := b.Log.Append(context.Background(), all...)
 		for _, p := range batch {
-			p.result <- err
+			if p.result != nil {
+				p.result <- err
+			}
+		}
+		if err != nil && b.OnError != nil {
+			b.OnError(err, len(all))
 		}
 	}
 }

@@ -49,3 +49,17 @@ func TestBatcherWritesEveryEntry(t *testing.T) {
 	}
 	t.Logf("%d entries in %d transactions", l.entries, l.txs)
 }
+
+func TestBatcherEnqueueWrittenByClose(t *testing.T) {
+	l := &countLog{}
+	b := audit.NewBatcher(l)
+	for i := 0; i < 1000; i++ {
+		if err := b.Enqueue(context.Background(), audit.Entry{Action: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Close()
+	if l.entries != 1000 {
+		t.Fatalf("%d entries written, want 1000", l.entries)
+	}
+}
