@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,6 +72,82 @@ func mustRun(t *testing.T, args ...string) string {
 	return string(out)
 }
 
+// mustRunCPU runs posid to the end and returns the CPU time it used.
+func mustRunCPU(t *testing.T, args ...string) time.Duration {
+	t.Helper()
+	cmd := posid(args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("posid %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+// runAndKill starts cmd and sends it SIGKILL once kp is ready. It reports
+// whether the kill came before cmd ended by itself (which is not an error).
+func runAndKill(t *testing.T, cmd *exec.Cmd, kp killPoint, limit time.Duration) bool {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(limit)
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("%s ended before the kill: %v\n%s", cmd.Args[1], err, out.String())
+			}
+			return false
+		case <-timeout:
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("%s: kill point %q not reached in %v", cmd.Args[1], kp.name, limit)
+		case <-tick.C:
+			if !kp.ready(cmd.Process.Pid) {
+				continue
+			}
+			cmd.Process.Signal(syscall.SIGKILL)
+			err := <-done
+			var ee *exec.ExitError
+			switch {
+			case err == nil:
+				return false // it ended between the check and the signal
+			case errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signal() == syscall.SIGKILL:
+				return true
+			default:
+				t.Fatalf("%s: %v\n%s", cmd.Args[1], err, out.String())
+			}
+		}
+	}
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat times (100 on Linux).
+const clockTicks = 100
+
+// cpuTime returns the user+system CPU time process pid has used so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state); utime, stime are fields 14, 15
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * time.Second / clockTicks
+}
+
 // writeCSV writes n fully registered rows whose SNs start with prefix.
 func writeCSV(t *testing.T, path, prefix string, n int) {
 	t.Helper()
@@ -92,11 +169,36 @@ type counts struct{ devices, registrations, history int }
 type database struct {
 	arg   string // the --db value
 	count func(t *testing.T) counts
+	// killPoints are the moments to kill an import at, given the CPU time
+	// of a whole import run.
+	killPoints func(fullCPU time.Duration) []killPoint
+	// importArg is the --db value for the imports that get killed.
+	importArg string
+}
+
+// killPoint is a moment to kill a running posid: ready reports it has come.
+type killPoint struct {
+	name  string
+	ready func(pid int) bool
+}
+
+// cpuFractions kills when the process has used the given fractions of the
+// CPU time of a whole run: robust against a busy machine, unlike wall time.
+func cpuFractions(full time.Duration, fs ...float64) []killPoint {
+	var ps []killPoint
+	for _, f := range fs {
+		ps = append(ps, killPoint{fmt.Sprintf("%.0f%% of the CPU time of a full run", f*100), func(pid int) bool {
+			return cpuTime(pid) >= time.Duration(f*float64(full))
+		}})
+	}
+	return ps
 }
 
 func sqliteDatabase(t *testing.T) database {
 	path := filepath.Join(t.TempDir(), "posid.db")
-	return database{arg: path, count: func(t *testing.T) counts {
+	return database{arg: path, importArg: path, killPoints: func(full time.Duration) []killPoint {
+		return cpuFractions(full, 0.4, 0.8)
+	}, count: func(t *testing.T) counts {
 		t.Helper()
 		key, _ := secret.ParseKey(secretKey)
 		box, _ := secret.NewBox(key)
@@ -141,7 +243,22 @@ func postgresDatabase(t *testing.T) database {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return database{arg: u.String(), count: func(t *testing.T) counts {
+	arg := u.String()
+	q.Set("application_name", schema)
+	u.RawQuery = q.Encode()
+	// copying is the kill point "the import's COPY into table is running":
+	// certainly inside its transaction.
+	copying := func(table string) killPoint {
+		return killPoint{"during COPY " + table, func(int) bool {
+			var n int
+			conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE $2`,
+				schema, `copy "`+table+`"%`).Scan(&n)
+			return n > 0
+		}}
+	}
+	return database{arg: arg, importArg: u.String(), killPoints: func(time.Duration) []killPoint {
+		return []killPoint{copying("registrations"), copying("history")}
+	}, count: func(t *testing.T) counts {
 		t.Helper()
 		var c counts
 		err := conn.QueryRow(ctx, fmt.Sprintf(`SELECT (SELECT count(*) FROM %[1]s.devices), (SELECT count(*) FROM %[1]s.registrations), (SELECT count(*) FROM %[1]s.history)`, schema)).
@@ -178,52 +295,39 @@ func testKillDuringImport(t *testing.T, db database) {
 		t.Fatalf("before: %+v, want %+v", c, want)
 	}
 
-	// One import run to the end gives the time the kills are placed in.
+	// One import run to the end: the after state, and the CPU time the
+	// kills are placed in.
 	big := filepath.Join(dir, "big.csv")
 	writeCSV(t, big, "FULL", importRows)
 	start := time.Now()
-	mustRun(t, "import", "--db", db.arg, big)
-	full := time.Since(start)
+	fullCPU := mustRunCPU(t, "import", "--db", db.arg, big)
 	want = counts{want.devices + importRows, want.registrations + importRows, want.history + 2*importRows}
 	if c := db.count(t); c != want {
 		t.Fatalf("after a full import: %+v, want %+v", c, want)
 	}
-	t.Logf("full import: %v", full.Round(time.Millisecond))
+	t.Logf("full import: %v, %v CPU", time.Since(start).Round(time.Millisecond), fullCPU.Round(time.Millisecond))
 
 	killed := 0
-	for i, at := range []float64{0.4, 0.9} {
+	for i, kp := range db.killPoints(fullCPU) {
 		file := filepath.Join(dir, fmt.Sprintf("kill%d.csv", i))
 		writeCSV(t, file, fmt.Sprintf("K%d", i), importRows)
-		cmd := posid("import", "--db", db.arg, file)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(time.Duration(at * float64(full)))
-		cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		finished := err == nil
-		if !finished {
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-				t.Fatalf("import %d: %v\n%s", i, err, out.String())
-			}
+		wasKilled := runAndKill(t, posid("import", "--db", db.importArg, file), kp, time.Minute)
+		if wasKilled {
 			killed++
 		}
 		c := db.count(t)
 		after := counts{want.devices + importRows, want.registrations + importRows, want.history + 2*importRows}
 		switch c {
 		case want:
-			if finished {
-				t.Fatalf("kill at %.0f%%: import finished but wrote nothing", at*100)
+			if !wasKilled {
+				t.Fatalf("kill %s: import finished but wrote nothing", kp.name)
 			}
 		case after:
 			want = after
 		default:
-			t.Fatalf("kill at %.0f%% of %v: partial import: %+v (before %+v, after %+v)", at*100, full, c, want, after)
+			t.Fatalf("kill %s: partial import: %+v (before %+v, after %+v)", kp.name, c, want, after)
 		}
-		t.Logf("kill at %.0f%%: finished=%v, %d devices", at*100, finished, c.devices)
+		t.Logf("kill %s: killed=%v, %d devices", kp.name, wasKilled, c.devices)
 	}
 	if killed == 0 {
 		t.Fatal("every import finished before the kill; nothing was tested")
@@ -255,9 +359,8 @@ func TestKillDuringLabels(t *testing.T) {
 	}
 	full := filepath.Join(dir, "full.pdf")
 	start := time.Now()
-	mustRun(t, "label", "--keys-dir", keys, "--csv", csv, "-o", full)
-	took := time.Since(start)
-	t.Logf("5000 labels: %v", took.Round(time.Millisecond))
+	fullCPU := mustRunCPU(t, "label", "--keys-dir", keys, "--csv", csv, "-o", full)
+	t.Logf("5000 labels: %v, %v CPU", time.Since(start).Round(time.Millisecond), fullCPU.Round(time.Millisecond))
 	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -276,13 +379,8 @@ func TestKillDuringLabels(t *testing.T) {
 				}
 			}
 			cmd := posid("label", "--keys-dir", keys, "--csv", csv, "-o", out)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(took / 2)
-			cmd.Process.Signal(syscall.SIGKILL)
-			if err := cmd.Wait(); err == nil {
-				t.Fatalf("label run finished in under half the time of the first (%v)", took)
+			if !runAndKill(t, cmd, cpuFractions(fullCPU, 0.5)[0], time.Minute) {
+				t.Fatal("the label run ended before half its CPU time")
 			}
 			got, err := os.ReadFile(out)
 			switch {
