@@ -22,7 +22,10 @@ const DefaultZPLFont = "E:ANMDS.TTF"
 //     ASCII-compressed), not ^BQ: the printer's own QR encoder would pick
 //     its own segments and version, while ^GF prints exactly the checked
 //     symbol, with modules snapped to the printer's dots;
-//   - the Code 128 as ^BC in automatic subset mode with ^BY module width;
+//   - the Code 128 as ^BC with ^BY module width and explicit subset
+//     invocations (>: start B, >; start C, >5 to C, >6 to B) chosen as
+//     gozxing chooses them for the PDF and PNG, so the printer draws the
+//     same symbol, of the width the layout reserved;
 //   - text as ^A@ with the printer font opts.ZPLFont after ^CI28 (UTF-8),
 //     escaped with ^FH.
 //
@@ -71,7 +74,7 @@ func (lay *Layout) ZPL(sn, font string) string {
 	fmt.Fprintf(&b, "^FO%d,%d^GFA,%d,%d,%d,", d(lay.QRGrid.X), d(lay.QRGrid.Y), bpr*side, bpr*side, bpr)
 	b.WriteString(zplGraphic(lay.QR, lay.ModuleDots, bpr))
 	b.WriteString("^FS\n")
-	fmt.Fprintf(&b, "^FO%d,%d^BY%d^BCN,%d,N,N,N,A^FH^FD%s^FS\n", d(lay.Bars.X), d(lay.Bars.Y), lay.BarDots, d(lay.Bars.CellH), zplEscape(sn))
+	fmt.Fprintf(&b, "^FO%d,%d^BY%d^BCN,%d,N,N,N,N^FD%s^FS\n", d(lay.Bars.X), d(lay.Bars.Y), lay.BarDots, d(lay.Bars.CellH), zplCode128(sn))
 	for _, t := range lay.Texts {
 		h := d(t.Size)
 		fmt.Fprintf(&b, "^FT%d,%d^A@N,%d,%d,%s^FH^FD%s^FS\n", d(t.X), d(t.Y), h, h, font, zplEscape(t.S))
@@ -168,4 +171,73 @@ func zplEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// zplCode128 returns the ^FD data for a Code 128 of s (serial number
+// characters A–Z, 0–9, '-') with the subset changes gozxing's Code128Writer
+// makes: subset C for runs of digit pairs where that saves symbols,
+// subset B otherwise.
+func zplCode128(s string) string {
+	const setB, setC = 'B', 'C'
+	var b strings.Builder
+	cur := byte(0)
+	for i := 0; i < len(s); {
+		set := code128Set(s, i, cur)
+		if set != cur {
+			switch {
+			case cur == 0 && set == setB:
+				b.WriteString(">:")
+			case cur == 0:
+				b.WriteString(">;")
+			case set == setC:
+				b.WriteString(">5")
+			default:
+				b.WriteString(">6")
+			}
+			cur = set
+		}
+		if set == setC {
+			b.WriteString(s[i : i+2])
+			i += 2
+			continue
+		}
+		b.WriteString(zplEscape(s[i : i+1]))
+		i++
+	}
+	return b.String()
+}
+
+// code128Set mirrors gozxing's code set choice (code128ChooseCode) for
+// text without control characters or FNC codes: 'B' or 'C'.
+func code128Set(s string, i int, cur byte) byte {
+	digits := func(j int) int { // 0: not a digit, 1: one digit, 2: two digits
+		switch {
+		case j >= len(s) || s[j] < '0' || s[j] > '9':
+			return 0
+		case j+1 >= len(s) || s[j+1] < '0' || s[j+1] > '9':
+			return 1
+		}
+		return 2
+	}
+	look := digits(i)
+	switch {
+	case look != 2:
+		return 'B'
+	case cur == 'C':
+		return 'C'
+	case cur == 0:
+		return 'C'
+	}
+	// In subset B with two digits ahead: switch only for an even run of ≥ 4.
+	if next := digits(i + 2); next != 2 {
+		return 'B'
+	}
+	j := i + 4
+	for digits(j) == 2 {
+		j += 2
+	}
+	if digits(j) == 1 {
+		return 'B'
+	}
+	return 'C'
 }

@@ -52,7 +52,7 @@ func TestZPLGolden(t *testing.T) {
 			if v := ks.Verify(decodeQR(t, img)); v.Verdict != Genuine {
 				t.Fatalf("QR from ZPL: %s (%s)", v.Verdict, v.Reason)
 			}
-			for _, want := range []string{"^CI28", "^BCN,", "^FD" + l.SN + "^FS", "^FD序列号 SN^FS", "^FD扫码验证真伪 Scan to verify^FS"} {
+			for _, want := range []string{"^CI28", "^BCN,", "^FD" + zplCode128(l.SN) + "^FS", "^FD序列号 SN^FS", "^FD扫码验证真伪 Scan to verify^FS"} {
 				if !strings.Contains(buf.String(), want) {
 					t.Errorf("ZPL lacks %q", want)
 				}
@@ -194,4 +194,54 @@ func make21(l Label, n int) []Label {
 		ls[i] = l
 	}
 	return ls
+}
+
+// TestZPLCode128 checks that the ^BC data holds the SN and, with its subset
+// changes, makes a symbol exactly as wide as gozxing's (the layout's).
+func TestZPLCode128(t *testing.T) {
+	tests := []struct{ sn, want string }{
+		{"PX2611300000ABCD", ">:PX>52611300000>6ABCD"},
+		{"12AB", ">;12>6AB"},
+		{"AB123CD", ">:AB123CD"},
+		{"AB1234CD", ">:AB>51234>6CD"},
+		{"AB12345", ">:AB1>52345"},
+		{"123456789", ">;12345678>69"},
+		{"A-1-2345678", ">:A-1-2>5345678"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sn, func(t *testing.T) {
+			got := zplCode128(tt.sn)
+			if got != tt.want {
+				t.Errorf("zplCode128(%q) = %q, want %q", tt.sn, got, tt.want)
+			}
+			// Symbols: start, one per subset change, one per B character
+			// or C digit pair; then check symbol and the 13-module stop.
+			symbols, data, set := 0, "", byte(0)
+			for i := 0; i < len(got); {
+				if got[i] == '>' {
+					set = map[byte]byte{':': 'B', ';': 'C', '5': 'C', '6': 'B'}[got[i+1]]
+					symbols++
+					i += 2
+					continue
+				}
+				n := 1
+				if set == 'C' {
+					n = 2
+				}
+				data += got[i : i+n]
+				symbols++
+				i += n
+			}
+			if data != tt.sn {
+				t.Errorf("data %q, want %q", data, tt.sn)
+			}
+			code, err := code128(tt.sn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mods := 11*(symbols+1) + 13; mods != len(code) {
+				t.Errorf("ZPL symbol %d modules, gozxing %d", mods, len(code))
+			}
+		})
+	}
 }
