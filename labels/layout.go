@@ -9,6 +9,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
+
+	"posid/internal/registry"
 )
 
 // Label is what one printed label shows.
@@ -155,6 +157,8 @@ const (
 // Layout is one label reduced to drawing primitives in millimetres from the
 // label's top-left corner. All renderers draw the same Layout.
 type Layout struct {
+	// SN is the normalized serial number that the Code 128 encodes.
+	SN string
 	// Width and Height of the label.
 	Width, Height float64
 	// QR is the seal QR symbol; QRGrid places its dark modules.
@@ -186,20 +190,25 @@ type Text struct {
 }
 
 // NewLayout lays out l on the label size and printer resolution of opts.
-// Errors wrap ErrInvalid (missing SN or seal, text the font cannot draw, a
-// barcode that does not fit).
+// Errors wrap ErrInvalid (bad SN, missing seal, text the font cannot draw,
+// a barcode that does not fit).
 func NewLayout(l Label, opts Options) (*Layout, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if l.SN == "" || l.SealURL == "" {
-		return nil, fmt.Errorf("%w: label needs an SN and a seal URL", ErrInvalid)
+	if l.SealURL == "" {
+		return nil, fmt.Errorf("%w: label %q has no seal URL", ErrInvalid, l.SN)
 	}
+	sn, err := registry.NormalizeSN(l.SN)
+	if err != nil {
+		return nil, invalidError{err}
+	}
+	l.SN = sn
 	w, h := opts.Size.Width, opts.Size.Height
 	dpm := dotsPerMM(opts.DPI)
 	snap := func(mm float64) float64 { return math.Round(mm*dpm) / dpm }
-	lay := &Layout{Width: w, Height: h, DotsPerMM: dpm}
+	lay := &Layout{SN: sn, Width: w, Height: h, DotsPerMM: dpm}
 
 	// Code 128 across the bottom, quiet zones reaching the label edges.
 	code, err := code128(l.SN)

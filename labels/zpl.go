@@ -45,7 +45,7 @@ func WriteZPL(ctx context.Context, w io.Writer, src Source, opts Options) (int, 
 	}
 	bw := bufio.NewWriter(w)
 	n, err := eachLayout(ctx, src, opts, func(i int, l Label, lay *Layout) error {
-		if _, err := bw.WriteString(lay.ZPL(l.SN, font)); err != nil {
+		if _, err := bw.WriteString(lay.ZPL(font)); err != nil {
 			return fmt.Errorf("zpl: %w", err)
 		}
 		return nil
@@ -62,9 +62,9 @@ func WriteZPL(ctx context.Context, w io.Writer, src Source, opts Options) (int, 
 	return n, nil
 }
 
-// ZPL returns one ZPL format (^XA…^XZ) for the layout; sn is the Code 128
-// content and font the printer font for text.
-func (lay *Layout) ZPL(sn, font string) string {
+// ZPL returns one ZPL format (^XA…^XZ) for the layout; font is the printer
+// font for text.
+func (lay *Layout) ZPL(font string) string {
 	d := func(mm float64) int { return int(math.Round(mm * lay.DotsPerMM)) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "^XA\n^CI28\n^PW%d\n^LL%d\n^LH0,0\n", d(lay.Width), d(lay.Height))
@@ -74,7 +74,7 @@ func (lay *Layout) ZPL(sn, font string) string {
 	fmt.Fprintf(&b, "^FO%d,%d^GFA,%d,%d,%d,", d(lay.QRGrid.X), d(lay.QRGrid.Y), bpr*side, bpr*side, bpr)
 	b.WriteString(zplGraphic(lay.QR, lay.ModuleDots, bpr))
 	b.WriteString("^FS\n")
-	fmt.Fprintf(&b, "^FO%d,%d^BY%d^BCN,%d,N,N,N,N^FD%s^FS\n", d(lay.Bars.X), d(lay.Bars.Y), lay.BarDots, d(lay.Bars.CellH), zplCode128(sn))
+	fmt.Fprintf(&b, "^FO%d,%d^BY%d^BCN,%d,N,N,N,N^FD%s^FS\n", d(lay.Bars.X), d(lay.Bars.Y), lay.BarDots, d(lay.Bars.CellH), zplCode128(lay.SN))
 	for _, t := range lay.Texts {
 		h := d(t.Size)
 		fmt.Fprintf(&b, "^FT%d,%d^A@N,%d,%d,%s^FH^FD%s^FS\n", d(t.X), d(t.Y), h, h, font, zplEscape(t.S))
