@@ -183,10 +183,12 @@ type Grid struct {
 	Rects []image.Rectangle
 }
 
-// Text is one line of text; Y is the baseline, Size the em height.
+// Text is one line of text in the label font.
 type Text struct {
+	// X is the left edge and Y the baseline; Size is the em height (all mm).
 	X, Y, Size float64
-	S          string
+	// S is the text.
+	S string
 }
 
 // NewLayout lays out l on the label size and printer resolution of opts.

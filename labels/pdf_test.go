@@ -146,11 +146,7 @@ func TestPDFFontEmbedded(t *testing.T) {
 	if buf.Len() > 200<<10 {
 		t.Errorf("one-label PDF is %d bytes; font not subset?", buf.Len())
 	}
-	pdftotext, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext not installed")
-	}
-	cmd := exec.Command(pdftotext, "-", "-")
+	cmd := exec.Command(needTool(t, "pdftotext"), "-", "-")
 	cmd.Stdin = &buf
 	out, err := cmd.Output()
 	if err != nil {
