@@ -63,7 +63,7 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 			if !valid[i] {
 				continue
 			}
-			created, changed, err := plan.add(rec.Device, mode)
+			created, changed, err := plan.add(*rec, mode)
 			switch {
 			case err != nil:
 				bad.Add(rec.Line, rec.Device.SN, err)
@@ -134,7 +134,8 @@ func unrevealed(r *registry.Registration) *registry.Registration {
 
 // add plans one validated record, with the same outcome the SQLite store
 // has when it writes the records one by one.
-func (p *importPlan) add(dev registry.Device, mode registry.ImportMode) (created, changed bool, err error) {
+func (p *importPlan) add(rec registry.Record, mode registry.ImportMode) (created, changed bool, err error) {
+	dev := rec.Device
 	e := p.state[dev.SN]
 	if e == nil {
 		p.state[dev.SN] = &importEntry{dev: dev}
@@ -146,23 +147,14 @@ func (p *importPlan) add(dev registry.Device, mode registry.ImportMode) (created
 		return false, false, fmt.Errorf("device %s: %w", dev.SN, registry.ErrExists)
 	}
 	old := e.dev
-	if old.Status != dev.Status {
-		if err := old.Status.CheckTransition(dev.Status); err != nil {
-			return false, false, err
-		}
-	}
-	if dev.Registration != nil && old.Registration != nil && dev.Registration.RegisteredAt.IsZero() {
-		dev.Registration.RegisteredAt = old.Registration.RegisteredAt
+	if dev, err = rec.Upsert(old); err != nil {
+		return false, false, err
 	}
 	changes := registry.Diff(old, dev)
 	if len(changes) == 0 {
 		return false, false, nil
 	}
 	p.history = append(p.history, changes...)
-	dev.CreatedAt = old.CreatedAt
-	if dev.Registration == nil { // a row without registration leaves the stored one
-		dev.Registration = old.Registration
-	}
 	e.dev = dev
 	if e.stored && !e.dirty {
 		e.dirty = true

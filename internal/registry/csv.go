@@ -28,6 +28,43 @@ type Record struct {
 	// Line is the 1-based line number of the row in its file.
 	Line   int
 	Device Device
+	// KeepStatus says the row gave no status: an upsert keeps the stored one.
+	KeepStatus bool
+	// KeepRegisteredAt says the row gave no registered_at: an upsert keeps
+	// the stored registration time.
+	KeepRegisteredAt bool
+}
+
+// Upsert returns what the record makes of the stored device old in an
+// upsert import. What the row leaves out keeps its stored value: the status
+// (KeepStatus), the registration (no registration columns) and the
+// registration time (KeepRegisteredAt). A status change must be allowed by
+// the lifecycle.
+func (r Record) Upsert(old Device) (Device, error) {
+	dev := r.Device
+	if r.KeepStatus {
+		dev.Status = old.Status
+	}
+	if dev.Status != old.Status {
+		if err := old.Status.CheckTransition(dev.Status); err != nil {
+			return Device{}, err
+		}
+	}
+	switch {
+	case dev.Registration == nil:
+		dev.Registration = old.Registration
+	case old.Registration != nil && (r.KeepRegisteredAt || dev.Registration.RegisteredAt.IsZero()):
+		reg := *dev.Registration
+		reg.RegisteredAt = old.Registration.RegisteredAt
+		dev.Registration = &reg
+	}
+	if dev.Registration != nil {
+		reg := *dev.Registration
+		reg.AccountRevealed = false
+		dev.Registration = &reg
+	}
+	dev.CreatedAt, dev.UpdatedAt = old.CreatedAt, old.UpdatedAt
+	return dev, nil
 }
 
 // RowError is why one row of an import was rejected.
@@ -157,6 +194,7 @@ func ParseCSV(r io.Reader, now time.Time) ([]Record, error) {
 			return nil, fmt.Errorf("%w: more than %d rows in one import", ErrInvalid, MaxImportRows)
 		}
 		d, err := rowDevice(row, idx, now)
+		keepStatus, keepRegAt := field(row, idx, "status") == "", field(row, idx, "registered_at") == ""
 		if err != nil {
 			bad.Add(line, strings.ToUpper(strings.TrimSpace(field(row, idx, "sn"))), err)
 			continue
@@ -166,7 +204,7 @@ func ParseCSV(r io.Reader, now time.Time) ([]Record, error) {
 			continue
 		}
 		seen[d.SN] = line
-		recs = append(recs, Record{Line: line, Device: d})
+		recs = append(recs, Record{Line: line, Device: d, KeepStatus: keepStatus, KeepRegisteredAt: keepRegAt})
 	}
 	if err := bad.Err(); err != nil {
 		return nil, err

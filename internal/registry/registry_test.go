@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -137,5 +138,25 @@ func TestPatchApplyAndDiff(t *testing.T) {
 	bare.Registration = nil
 	if _, err := (Patch{Registration: &RegistrationPatch{MerchantName: &name}}).Apply(bare, now); !errors.Is(err, ErrInvalid) {
 		t.Errorf("partial new registration: %v", err)
+	}
+}
+
+func TestDateJSON(t *testing.T) {
+	type doc struct {
+		D Date `json:"d"`
+	}
+	var v doc
+	if err := json.Unmarshal([]byte(`{"d":"2026-10-01"}`), &v); err != nil || v.D.String() != "2026-10-01" {
+		t.Fatalf("unmarshal: %v %v", v.D, err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil || string(b) != `{"d":"2026-10-01"}` {
+		t.Fatalf("marshal = %s, %v", b, err)
+	}
+	if err := json.Unmarshal([]byte(`{"d":"yesterday"}`), &v); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad date: %v", err)
+	}
+	if err := json.Unmarshal([]byte(`{"d":12}`), &v); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("number date: %v", err)
 	}
 }

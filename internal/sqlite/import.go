@@ -28,7 +28,7 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 				bad.Add(rec.Line, rec.Device.SN, err)
 				continue
 			}
-			created, changed, err := s.importOne(ctx, q, actor, rec.Device, mode)
+			created, changed, err := s.importOne(ctx, q, actor, *rec, mode)
 			switch {
 			case errors.Is(err, registry.ErrExists), errors.Is(err, registry.ErrInvalid), errors.Is(err, registry.ErrTransition):
 				bad.Add(rec.Line, rec.Device.SN, err)
@@ -50,8 +50,10 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 	return sum, nil
 }
 
-// importOne creates dev, or in upsert mode updates the stored device to match it.
-func (s deviceStore) importOne(ctx context.Context, q querier, actor string, dev registry.Device, mode registry.ImportMode) (created, changed bool, err error) {
+// importOne creates rec's device, or in upsert mode updates the stored
+// device to match it.
+func (s deviceStore) importOne(ctx context.Context, q querier, actor string, rec registry.Record, mode registry.ImportMode) (created, changed bool, err error) {
+	dev := rec.Device
 	if mode == registry.ImportCreate {
 		return true, true, s.insert(ctx, q, actor, &dev)
 	}
@@ -62,13 +64,11 @@ func (s deviceStore) importOne(ctx context.Context, q querier, actor string, dev
 	if err != nil {
 		return false, false, err
 	}
-	if old.Status != dev.Status {
-		if err := old.Status.CheckTransition(dev.Status); err != nil {
-			return false, false, err
-		}
+	if old.Registration != nil {
+		old.Registration.AccountRevealed = false
 	}
-	if dev.Registration != nil && old.Registration != nil && dev.Registration.RegisteredAt.IsZero() {
-		dev.Registration.RegisteredAt = old.Registration.RegisteredAt
+	if dev, err = rec.Upsert(old); err != nil {
+		return false, false, err
 	}
 	if len(registry.Diff(old, dev)) == 0 {
 		return false, false, nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"List", testList},
 		{"ImportAllOrNothing", testImportAllOrNothing},
 		{"ImportUpsert", testImportUpsert},
+		{"ImportUpsertKeepsOmitted", testImportUpsertKeepsOmitted},
 		{"Concurrent", testConcurrent},
 	}
 	for _, tt := range tests {
@@ -285,6 +287,58 @@ func testImportUpsert(t *testing.T, s registry.Store) {
 	var ie *registry.ImportError
 	if !errors.As(err, &ie) || ie.Rows[0].Line != 7 {
 		t.Fatalf("bad transition in upsert: %v", err)
+	}
+}
+
+// testImportUpsertKeepsOmitted: a CSV row that leaves out the status, the
+// registration or its time keeps the stored values.
+func testImportUpsertKeepsOmitted(t *testing.T, s registry.Store) {
+	ctx := context.Background()
+	mustCreate(t, s, Device("PAX0001")) // active, registered 2026-11-01
+	bare := Device("PAX0002")
+	bare.Registration = nil
+	mustCreate(t, s, bare)
+	if _, err := s.SetStatus(ctx, "ops", "PAX0002", registry.StatusRevoked); err != nil {
+		t.Fatal(err)
+	}
+	csv := "sn,model,manufacturer,supplier_code,batch\n" +
+		"PAX0001,A920,PAX,SUP1,B2027\n" + // batch changes; status and registration not given
+		"PAX0002,A920,PAX,SUP1,B2027\n"
+	recs, err := registry.ParseCSV(strings.NewReader(csv), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Import(ctx, "importer", recs, registry.ImportUpsert)
+	if err != nil || sum.Updated != 2 {
+		t.Fatalf("upsert = %+v, %v", sum, err)
+	}
+	d, _ := s.GetDevice(ctx, "PAX0001", registry.ReadOptions{RevealAccount: true})
+	want := Device("PAX0001").Registration
+	if d.Batch != "B2027" || d.Status != registry.StatusActive || d.Registration == nil ||
+		d.Registration.Account != Account || !d.Registration.RegisteredAt.Equal(want.RegisteredAt) {
+		t.Fatalf("after upsert: %+v %+v", d, d.Registration)
+	}
+	if d, _ := s.GetDevice(ctx, "PAX0002", registry.ReadOptions{}); d.Status != registry.StatusRevoked {
+		t.Fatalf("revoked device became %s", d.Status)
+	}
+	h, _ := s.History(ctx, "PAX0001")
+	for _, c := range h {
+		if strings.HasPrefix(c.Field, "registration.") || c.Field == "status" {
+			t.Fatalf("upsert recorded a change it did not make: %+v", c)
+		}
+	}
+	// A registration row without registered_at keeps the stored time.
+	csv = "sn,model,manufacturer,supplier_code,batch,merchant_no,merchant_name,terminal_id,acquirer,account,access\n" +
+		"PAX0001,A920,PAX,SUP1,B2027,M001,新店名,T0001,银联商务," + Account + ",4G\n"
+	if recs, err = registry.ParseCSV(strings.NewReader(csv), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Import(ctx, "importer", recs, registry.ImportUpsert); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = s.GetDevice(ctx, "PAX0001", registry.ReadOptions{})
+	if d.Registration.MerchantName != "新店名" || !d.Registration.RegisteredAt.Equal(want.RegisteredAt) {
+		t.Fatalf("registration after upsert: %+v", d.Registration)
 	}
 }
 
