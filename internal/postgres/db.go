@@ -5,15 +5,21 @@
 // processes starting together apply them once.
 //
 // Several `posid serve` processes may share one database. What they share
-// lives in PostgreSQL: devices, registrations, history (every write is one
-// transaction; concurrent updates of one device are serialized with
-// SELECT ... FOR UPDATE) and the schema version. What each process keeps to
-// itself: its connection pool (MaxConns per process), and in the server the
-// per-client rate-limit counters and the decode semaphore that bounds
-// concurrent image decodes — so with N processes the effective rate limit
-// and decode concurrency are N times the configured ones. The account
-// encryption key must be the same in every process (POSID_SECRET_KEY or the
-// same key file), or one process cannot reveal what another wrote.
+// lives in PostgreSQL: devices, registrations and history (every write is
+// one transaction; concurrent changes of one device are serialized with
+// SELECT ... FOR UPDATE, so of two processes making the same status change
+// one wins and the other gets registry.ErrTransition), API keys, the audit
+// log, risk events, cases (upserted on a partial unique index, so two
+// processes flagging the same subject meet in one case) and complaints, and
+// the schema version. What each process keeps to itself: its connection
+// pool (maxConns per process), and in the server the per-client rate-limit
+// counters, the decode semaphore and queue that bound concurrent image
+// decodes, the API-key cache (a key revoked elsewhere stops working here
+// when its cache entry expires), the audit batcher and the risk monitor's
+// throttles. With N processes the effective rate limits and decode
+// concurrency are N times the configured ones. The account encryption key
+// must be the same in every process (POSID_SECRET_KEY or the same key
+// file), or one process cannot reveal what another wrote.
 package postgres
 
 import (
