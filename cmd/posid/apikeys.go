@@ -52,14 +52,11 @@ func apikeysCreate(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if st.SQLite == nil {
-		return fmt.Errorf("api keys are kept in SQLite only in this build")
-	}
-	k, tok, err := auth.Create(ctx, st.SQLite.Keys(), k)
+	k, tok, err := auth.Create(ctx, st.Keys, k)
 	if err != nil {
 		return err
 	}
-	_ = st.SQLite.Audit().Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=" + string(k.Role)})
+	_ = st.Audit.Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=" + string(k.Role)})
 	fmt.Fprintf(app.stderr, "created %s key %s (%s); the token is shown only now:\n", k.Role, k.ID, k.Name)
 	fmt.Fprintln(app.stdout, tok)
 	return nil
@@ -77,10 +74,7 @@ func apikeysList(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if st.SQLite == nil {
-		return fmt.Errorf("api keys are kept in SQLite only in this build")
-	}
-	ks, err := st.SQLite.Keys().Keys(ctx)
+	ks, err := st.Keys.Keys(ctx)
 	if err != nil {
 		return err
 	}
@@ -111,14 +105,11 @@ func apikeysRevoke(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if st.SQLite == nil {
-		return fmt.Errorf("api keys are kept in SQLite only in this build")
-	}
-	k, err := st.SQLite.Keys().RevokeKey(ctx, fs.Arg(0))
+	k, err := st.Keys.RevokeKey(ctx, fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	_ = st.SQLite.Audit().Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: audit.ActionRevokeAPIKey, Target: k.ID})
+	_ = st.Audit.Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: audit.ActionRevokeAPIKey, Target: k.ID})
 	fmt.Fprintf(app.stdout, "revoked %s (%s)\n", k.ID, k.Name)
 	return nil
 }

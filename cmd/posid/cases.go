@@ -86,12 +86,8 @@ func (app *cli) openRisk(ctx context.Context, db *dbFlags, rf *riskFlags) (*risk
 	if err != nil {
 		return nil, nil, err
 	}
-	if st.SQLite == nil {
-		st.Close()
-		return nil, nil, fmt.Errorf("review cases are kept in SQLite only in this build")
-	}
 	log := slog.New(slog.NewTextHandler(app.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	mon, err := rf.monitor(st.SQLite.RiskStore(), log)
+	mon, err := rf.monitor(st.Risk, log)
 	if err != nil {
 		st.Close()
 		return nil, nil, err

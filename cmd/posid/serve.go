@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -41,6 +40,7 @@ type serveFlags struct {
 	trustedProxies  string
 	shutdownTimeout time.Duration
 	cfg             api.Config
+	riskFlags       riskFlags
 }
 
 func (f *serveFlags) register(app *cli, fs interface {
@@ -79,6 +79,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	var f serveFlags
 	f.db.register(app, fs)
 	f.register(app, fs)
+	f.riskFlags.register(app, fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -111,25 +112,25 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	if st.SQLite == nil {
-		return errors.New("serve: API keys and the audit log need the SQLite store in this build")
-	}
 	keyStore := labels.OpenKeyStore(f.keysDir)
 	if f.demo {
 		if err := prepareDemo(ctx, app, &f, st, keyStore, log); err != nil {
 			return err
 		}
 	}
-	auditLog := audit.NewBatcher(st.SQLite.Audit())
+	auditLog := audit.NewBatcher(st.Audit)
 	auditLog.OnError = func(err error, n int) { log.Error("audit write failed", "entries", n, "err", err) }
 	defer auditLog.Close()
 	var mon *risk.Monitor
 	if f.risk {
-		mon = risk.NewMonitor(st.SQLite.RiskStore(), risk.DefaultConfig(), log)
+		if mon, err = f.riskFlags.monitor(st.Risk, log); err != nil {
+			return err
+		}
+		f.riskFlags.startPruner(ctx, mon)
 	}
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
-		Keys:      auth.NewCache(st.SQLite.Keys(), auth.DefaultCacheTTL),
+		Keys:      auth.NewCache(st.Keys, auth.DefaultCacheTTL),
 		Audit:     auditLog,
 		Scanner:   scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit}),
 		LabelKeys: keyStore,
@@ -187,7 +188,7 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 		}
 		log.Info("made a label signing key", "key", id.String(), "dir", ks.Dir())
 	}
-	keys, err := st.SQLite.Keys().Keys(ctx)
+	keys, err := st.Keys.Keys(ctx)
 	if err != nil {
 		return err
 	}
@@ -198,11 +199,11 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 		}
 		return nil
 	}
-	k, tok, err := auth.Create(ctx, st.SQLite.Keys(), auth.Key{Name: "demo admin", Role: auth.RoleAdmin})
+	k, tok, err := auth.Create(ctx, st.Keys, auth.Key{Name: "demo admin", Role: auth.RoleAdmin})
 	if err != nil {
 		return err
 	}
-	_ = st.SQLite.Audit().Append(ctx, audit.Entry{Actor: "serve --demo", Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=admin"})
+	_ = st.Audit.Append(ctx, audit.Entry{Actor: "serve --demo", Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=admin"})
 	if err := os.MkdirAll(f.dataDir, 0o750); err != nil {
 		return err
 	}
