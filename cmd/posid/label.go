@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"posid/internal/registry"
 	"posid/labels"
 )
 
@@ -43,7 +44,9 @@ type labelInput interface {
 }
 
 // labelInputs lists the label sources, tried in order; exactly one must be chosen.
-func labelInputs() []labelInput { return []labelInput{&snInput{}, &csvInput{}} }
+func labelInputs(app *cli) []labelInput {
+	return []labelInput{&snInput{}, &csvInput{}, &batchInput{app: app}}
+}
 
 // snInput is one label from --sn and friends.
 type snInput struct{ sn, model, supplier, manufacturer, batch, date *string }
@@ -93,6 +96,59 @@ func (in *csvInput) open(ctx context.Context, app *cli) (labels.Source, int, fun
 	return labels.NewCSVSource(f), total, f.Close, nil
 }
 
+// batchInput is every device of one registry batch (--batch), read from
+// the database page by page, in SN order.
+type batchInput struct {
+	app   *cli
+	batch *string
+	db    dbFlags
+}
+
+func (in *batchInput) addFlags(fs *flag.FlagSet) {
+	in.batch = fs.String("batch", "", "print every device of this registry batch (reads -db)")
+	in.db.register(in.app, fs)
+}
+
+func (in *batchInput) chosen() bool { return *in.batch != "" }
+
+func (in *batchInput) open(ctx context.Context, app *cli) (labels.Source, int, func() error, error) {
+	st, err := in.db.open(ctx, app)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	f := registry.Filter{Batch: *in.batch, Limit: registry.MaxPageSize}
+	page, err := st.Registry.ListDevices(ctx, f)
+	if err == nil && len(page.Devices) == 0 {
+		err = fmt.Errorf("batch %q: %w", *in.batch, registry.ErrNotFound)
+	}
+	if err != nil {
+		st.Close()
+		return nil, 0, nil, err
+	}
+	total := len(page.Devices)
+	if page.Next != "" {
+		total = 0 // unknown until the last page
+	}
+	i := 0
+	src := labels.SourceFunc(func(ctx context.Context) (labels.Label, error) {
+		for i == len(page.Devices) {
+			if page.Next == "" {
+				return labels.Label{}, io.EOF
+			}
+			f.Cursor = page.Next
+			var err error
+			if page, err = st.Registry.ListDevices(ctx, f); err != nil {
+				return labels.Label{}, err
+			}
+			i = 0
+		}
+		d := page.Devices[i]
+		i++
+		return labels.Label{SN: d.SN, Model: d.Model, Supplier: d.SupplierCode, Manufacturer: d.Manufacturer, Batch: d.Batch}, nil
+	})
+	return src, total, st.Close, nil
+}
+
 // countCSVRows counts data rows for the progress bar (0 when unreadable).
 func countCSVRows(r io.Reader) int {
 	cr := csv.NewReader(r)
@@ -110,8 +166,8 @@ func countCSVRows(r io.Reader) int {
 func runLabel(ctx context.Context, app *cli, args []string) error {
 	fs := app.flagSet("label", "",
 		"Render signed labels for new devices as PDF, ZPL or PNG. One label from --sn,\n"+
-			"or a batch from --csv. Output goes to a temp file renamed to -o on success.")
-	inputs := labelInputs()
+			"or a batch from --csv or from a registry --batch. Output goes to a temp file renamed to -o on success.")
+	inputs := labelInputs(app)
 	for _, in := range inputs {
 		in.addFlags(fs)
 	}
@@ -133,13 +189,13 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	for _, in := range inputs {
 		if in.chosen() {
 			if input != nil {
-				return usagef("give only one label source (--sn or --csv)")
+				return usagef("give only one label source (--sn, --csv or --batch)")
 			}
 			input = in
 		}
 	}
 	if input == nil {
-		return usagef("give --sn SN or --csv FILE")
+		return usagef("give --sn SN, --csv FILE or --batch ID")
 	}
 	if *out == "" {
 		return usagef("-o OUT is required")
