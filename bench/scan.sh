@@ -15,7 +15,7 @@ echo
 echo "Medians over $count runs:"
 awk '/^BenchmarkScanPaired/ {
 	name = $1
-	for (i = 4; i < NF; i += 2) { v[name, $(i+1)] = v[name, $(i+1)] " " $i; keys[$(i+1)] = 1 }
+	for (i = 3; i < NF; i += 2) { v[name, $(i+1)] = v[name, $(i+1)] " " $i; keys[$(i+1)] = 1 }
 	names[name] = 1
 }
 END {

@@ -3,6 +3,7 @@ package scan
 import (
 	"errors"
 	"math"
+	"sync"
 
 	"github.com/makiuchi-d/gozxing"
 )
@@ -92,25 +93,55 @@ func (p plane) rotatedCCW() plane {
 }
 
 // downscaled returns p shrunk by the integer factor f with a box filter.
+// The two halves of the output are computed in parallel.
 func (p plane) downscaled(f int) plane {
 	if f <= 1 {
 		return p
 	}
 	w, h := p.w/f, p.h/f
 	q := newPlane(w, h)
+	var wg sync.WaitGroup
+	mid := h / 2
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.downscaleRows(q, f, 0, mid)
+	}()
+	p.downscaleRows(q, f, mid, h)
+	wg.Wait()
+	return q
+}
+
+// downscaleRows fills output rows [y0, y1) of q.
+func (p plane) downscaleRows(q plane, f, y0, y1 int) {
+	w := q.w
 	acc := make([]uint32, w)
 	area := uint32(f * f)
-	for y := 0; y < h; y++ {
+	for y := y0; y < y1; y++ {
 		clear(acc)
 		for dy := 0; dy < f; dy++ {
-			src := p.pix[(y*f+dy)*p.stride:]
-			src = src[:w*f]
-			for x := range acc {
-				s := uint32(0)
-				for _, v := range src[x*f : x*f+f] {
-					s += uint32(v)
+			o := (y*f + dy) * p.stride
+			src := p.pix[o : o+w*f]
+			switch f {
+			case 2:
+				for x := range acc {
+					i := 2 * x
+					acc[x] += uint32(src[i]) + uint32(src[i+1])
 				}
-				acc[x] += s
+			case 3:
+				for x := range acc {
+					i := 3 * x
+					acc[x] += uint32(src[i]) + uint32(src[i+1]) + uint32(src[i+2])
+				}
+			case 4:
+				for x := range acc {
+					i := 4 * x
+					acc[x] += uint32(src[i]) + uint32(src[i+1]) + uint32(src[i+2]) + uint32(src[i+3])
+				}
+			default:
+				for i, v := range src {
+					acc[i/f] += uint32(v)
+				}
 			}
 		}
 		dst := q.pix[y*w : (y+1)*w]
@@ -118,7 +149,6 @@ func (p plane) downscaled(f int) plane {
 			dst[x] = byte(s / area)
 		}
 	}
-	return q
 }
 
 // rotated returns the w×h window of p centred on (cx, cy), sampled along axes

@@ -243,7 +243,13 @@ func (ses *session) readRegions(ctx context.Context, full plane, regions []regio
 func (ses *session) readBars(full plane, r region, cx, cy, fs float64, inv bool) {
 	w := (r.lenU*(1+2*regionPad) + 4*cellSize) * fs
 	h := (r.lenV + 2*cellSize) * fs
-	for _, step := range []float64{1, 0.5} {
+	steps := []float64{1, 0.5}
+	if fs > 2 {
+		// The photo has at least twice the working resolution: bars
+		// that the localiser saw are wide enough at full resolution.
+		steps = steps[:1]
+	}
+	for _, step := range steps {
 		q, mq := full.rotated(cx, cy, r.angle, step, int(w/step), int(h/step))
 		if step < 1 {
 			q = q.sharpened()
@@ -269,7 +275,7 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 	if inv {
 		q = q.inverted()
 	}
-	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, true) > 0 || side >= smallCrop {
+	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, false) > 0 || side >= smallCrop {
 		return
 	}
 	// Small symbols: modules of two pixels become four.
