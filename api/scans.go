@@ -170,7 +170,9 @@ func (s *Server) decode(c *fiber.Ctx, field string) (*scan.Result, error) {
 	}
 	s.metrics.scanDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return nil, fmt.Errorf("%w: decoding took longer than %s", errTimeout, s.cfg.ScanTimeout)
+		// Under overload a decode runs out of time sharing the CPU: ask the
+		// client to come back later, as for a full decode gate.
+		return nil, retryAfter(fmt.Errorf("%w: decoding took longer than %s", errTimeout, s.cfg.ScanTimeout), retryBusy)
 	}
 	return r, err
 }
