@@ -275,7 +275,9 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 	if inv {
 		q = q.inverted()
 	}
-	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, false) > 0 || side >= smallCrop {
+	// Small photos have small modules: the finder search then needs
+	// every row (TRY_HARDER).
+	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, fs <= 2) > 0 || side >= smallCrop {
 		return
 	}
 	// Small symbols: modules of two pixels become four.
