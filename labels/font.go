@@ -28,8 +28,7 @@ type fontMetrics struct {
 	ascent  float64 // fraction of the em
 	mu      sync.Mutex
 	advance map[rune]float64 // in ems; <0 when the font lacks the rune
-	gid     map[rune]uint16
-	buf     sfnt.Buffer // scratch for glyph lookups, guarded by mu
+	buf     sfnt.Buffer      // scratch for glyph lookups, guarded by mu
 }
 
 var metrics fontMetrics
@@ -41,7 +40,7 @@ func (m *fontMetrics) load() error {
 			m.err = fmt.Errorf("label font: %w", err)
 			return
 		}
-		m.font, m.upem, m.advance, m.gid = f, float64(f.UnitsPerEm()), map[rune]float64{}, map[rune]uint16{}
+		m.font, m.upem, m.advance = f, float64(f.UnitsPerEm()), map[rune]float64{}
 		var b sfnt.Buffer
 		fm, err := f.Metrics(&b, fixed.I(int(f.UnitsPerEm())), 0)
 		if err != nil {
@@ -69,7 +68,6 @@ func (m *fontMetrics) width(s string) (float64, error) {
 			if gi, err := m.font.GlyphIndex(&m.buf, r); err == nil && gi != 0 {
 				if adv, err := m.font.GlyphAdvance(&m.buf, gi, fixed.I(int(m.upem)), 0); err == nil {
 					a = float64(adv) / 64 / m.upem
-					m.gid[r] = uint16(gi)
 				}
 			}
 			m.advance[r] = a
@@ -80,22 +78,4 @@ func (m *fontMetrics) width(s string) (float64, error) {
 		w += a
 	}
 	return w, nil
-}
-
-// glyphs appends the glyph ids of s to dst; runes the font lacks (already
-// rejected by width during layout) become glyph 0.
-func (m *fontMetrics) glyphs(dst []uint16, s string) []uint16 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range s {
-		dst = append(dst, m.gid[r])
-	}
-	return dst
-}
-
-// glyphWidth returns the advance of rune r in 1/1000 em.
-func (m *fontMetrics) glyphWidth(r rune) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return int(m.advance[r]*1000 + 0.5)
 }
