@@ -44,11 +44,15 @@ func WritePDF(ctx context.Context, w io.Writer, src Source, opts Options) (int, 
 	var content []byte
 	n, err := eachLayout(ctx, src, opts, func(i int, _ Label, lay *Layout) error {
 		if i%per == 0 {
-			pdf.AddPage()
+			pdf.AddPage() // sets the current font size again
 		}
 		ox, oy := opts.Size.origin(i)
 		for _, t := range lay.Texts {
-			pdf.SetFontSize(t.Size * ptPerMM)
+			// Each SetFontSize writes a Tf operator with gofpdf's long
+			// font key; skip it when the size does not change.
+			if sz, _ := pdf.GetFontSize(); sz != t.Size*ptPerMM {
+				pdf.SetFontSize(t.Size * ptPerMM)
+			}
 			pdf.Text(ox+t.X, oy+t.Y, t.S)
 		}
 		// One write per label after the text, so the page buffer grows
