@@ -84,6 +84,9 @@ func runScan(ctx context.Context, app *cli, args []string) error {
 			return err
 		}
 		rep := scanFile(ctx, scanner, sel, file)
+		if len(files) == 1 && rep.Error != "" && !*asJSON {
+			return fmt.Errorf("%s: %s", rep.File, rep.Error) // one photo, one line
+		}
 		total += time.Duration(rep.Millis * float64(time.Millisecond))
 		switch {
 		case rep.Error != "":
