@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -24,6 +25,11 @@ const (
 	progressEvery = 100 * time.Millisecond
 	// progressMin is the batch size from which a progress bar is shown.
 	progressMin = 50
+	// labelMemoryLimit is the Go heap target of a label run (unless
+	// GOMEMLIMIT says otherwise): gofpdf holds every page until the end, and
+	// without a target the garbage collector lets a 10,000-label PDF grow
+	// past 300 MB; with it the run stays near 220 MB at the cost of ~10% CPU.
+	labelMemoryLimit = 200 << 20
 )
 
 // labelRenderers maps --format to a renderer.
@@ -227,6 +233,9 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 			return fmt.Errorf("%w (run \"posid keys new\")", err)
 		}
 		return err
+	}
+	if app.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(labelMemoryLimit)
 	}
 	src, total, closeSrc, err := input.open(ctx, app)
 	if err != nil {
