@@ -36,7 +36,7 @@ const deviceFrom = ` FROM devices d LEFT JOIN registrations r ON r.sn = d.sn`
 
 // CreateDevice implements registry.Store.
 func (s deviceStore) CreateDevice(ctx context.Context, actor string, dev registry.Device) (registry.Device, error) {
-	if err := validate(&dev); err != nil {
+	if err := dev.Validate(); err != nil {
 		return registry.Device{}, err
 	}
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
@@ -46,19 +46,6 @@ func (s deviceStore) CreateDevice(ctx context.Context, actor string, dev registr
 		return registry.Device{}, err
 	}
 	return s.GetDevice(ctx, dev.SN, registry.ReadOptions{})
-}
-
-// validate normalizes and checks dev and its registration.
-func validate(dev *registry.Device) error {
-	if err := dev.Validate(); err != nil {
-		return err
-	}
-	if dev.Registration != nil {
-		if err := dev.Registration.Validate(); err != nil {
-			return fmt.Errorf("registration: %w", err)
-		}
-	}
-	return nil
 }
 
 // insert writes a validated new device, its registration and its history rows.

@@ -97,7 +97,7 @@ const (
 )
 
 // Validate normalizes d in place (trimmed fields, normalized SN, default
-// status) and checks it.
+// status) and checks it, and its registration when it has one.
 func (d *Device) Validate() error {
 	sn, err := NormalizeSN(d.SN)
 	if err != nil {
@@ -114,12 +114,20 @@ func (d *Device) Validate() error {
 	if _, ok := transitions[d.Status]; !ok {
 		return fmt.Errorf("%w: unknown status %q", ErrInvalid, d.Status)
 	}
-	return firstErr(
+	if err := firstErr(
 		required("model", d.Model, maxShortField),
 		required("manufacturer", d.Manufacturer, maxShortField),
 		required("supplier_code", d.SupplierCode, maxShortField),
 		optional("batch", d.Batch, maxShortField),
-	)
+	); err != nil {
+		return err
+	}
+	if d.Registration != nil {
+		if err := d.Registration.Validate(); err != nil {
+			return fmt.Errorf("registration: %w", err)
+		}
+	}
+	return nil
 }
 
 func required(name, v string, max int) error {

@@ -33,7 +33,7 @@ const deviceFrom = ` FROM devices d LEFT JOIN registrations r ON r.sn = d.sn`
 
 // CreateDevice implements registry.Store.
 func (s deviceStore) CreateDevice(ctx context.Context, actor string, dev registry.Device) (registry.Device, error) {
-	if err := validate(&dev); err != nil {
+	if err := dev.Validate(); err != nil {
 		return registry.Device{}, err
 	}
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
@@ -43,18 +43,6 @@ func (s deviceStore) CreateDevice(ctx context.Context, actor string, dev registr
 		return registry.Device{}, err
 	}
 	return s.GetDevice(ctx, dev.SN, registry.ReadOptions{})
-}
-
-func validate(dev *registry.Device) error {
-	if err := dev.Validate(); err != nil {
-		return err
-	}
-	if dev.Registration != nil {
-		if err := dev.Registration.Validate(); err != nil {
-			return fmt.Errorf("registration: %w", err)
-		}
-	}
-	return nil
 }
 
 // insert writes a validated new device, its registration and its "created" history row.
