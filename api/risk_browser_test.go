@@ -12,34 +12,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"posid/internal/browsertest"
 	"posid/internal/risk"
 )
-
-// chromiumForTest returns the browser to drive, skipping the test when
-// there is none (failing under POSID_REQUIRE_TOOLS=1).
-func chromiumForTest(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("POSID_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("POSID_REQUIRE_TOOLS") == "1" {
-		t.Fatal("chromium not found (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not found; install it with apt-get install -y chromium")
-	return ""
-}
 
 // TestScanPageEndToEnd drives the mobile scan page in headless Chromium
 // against the real server: auth, scanner, SN choice, seal check, registry,
@@ -48,7 +29,7 @@ func TestScanPageEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	chromium := chromiumForTest(t)
+	browsertest.Path(t)
 	e := newRiskEnv(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -62,44 +43,8 @@ func TestScanPageEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.Env("LANG=zh_CN.UTF-8", "LANGUAGE=zh_CN"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(412, 1100),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	poll := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr)); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	b := browsertest.New(t)
+	step, poll, text := b.Step, b.Poll, b.Text
 
 	step("open page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("key")))
 	step("save key", chromedp.SendKeys(chromedp.ID("key"), e.tokens["m1"]), chromedp.Click(chromedp.CSS("#key-form button[type=submit]")),
@@ -115,21 +60,7 @@ func TestScanPageEndToEnd(t *testing.T) {
 	if got := text("#fields"); !strings.Contains(got, "老王餐馆") {
 		t.Errorf("own device's registration not shown: %q", got)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := os.Getenv("POSID_ARTIFACTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	shotPath := filepath.Join(dir, "scan-page-api.png")
-	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", shotPath)
+	b.Screenshot("scan-page-api.png")
 
 	step("type SN", chromedp.SendKeys(chromedp.ID("sn"), "NOPE-0001"), chromedp.Click(chromedp.CSS("#sn-form button")))
 	poll("typed SN shown", `document.querySelector("#fields dd.sn").textContent === "NOPE-0001"`)

@@ -26,6 +26,8 @@ import (
 	"github.com/makiuchi-d/gozxing/oned"
 	qrcode "github.com/skip2/go-qrcode"
 
+	"posid/internal/browsertest"
+
 	"posid/api/web"
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
@@ -58,86 +60,19 @@ func TestFS(t *testing.T) {
 	}
 }
 
-// chromiumPath returns the browser to drive, skipping the test when there
-// is none (failing under POSID_REQUIRE_TOOLS=1).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("POSID_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("POSID_REQUIRE_TOOLS") == "1" {
-		t.Fatal("chromium not found (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not found; install it with apt-get install -y chromium")
-	return ""
-}
-
-// artifactDir is where screenshots go: $POSID_ARTIFACTS, else a temp dir.
-func artifactDir(t *testing.T) string {
-	if d := os.Getenv("POSID_ARTIFACTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
-
 func TestScanPageInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
-	chromium := chromiumPath(t)
+	browsertest.Path(t)
 	srv := newPageServer(t)
 	photo := filepath.Join(t.TempDir(), "label.png")
 	if err := os.WriteFile(photo, srv.labelPNG(t, testSN), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.Env("LANG=zh_CN.UTF-8", "LANGUAGE=zh_CN"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(412, 1100),
-	)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	poll := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[bool](expr)); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(s)
-	}
+	b := browsertest.New(t)
+	step, poll, text := b.Step, b.Poll, b.Text
 
 	step("open page", chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible(chromedp.ID("key")))
 	step("save key", chromedp.SendKeys(chromedp.ID("key"), testToken), chromedp.Click(chromedp.CSS("#key-form button[type=submit]")),
@@ -149,15 +84,7 @@ func TestScanPageInBrowser(t *testing.T) {
 	if got := text("#verdict"); got != "防伪验证通过" {
 		t.Errorf("verdict badge %q, want 防伪验证通过 (genuine, Chinese)", got)
 	}
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(artifactDir(t), "scan-page.png")
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	b.Screenshot("scan-page.png")
 
 	up := srv.lastUpload()
 	if up.contentType != "image/jpeg" || up.width == 0 || up.width > 2000 || up.height > 2000 {
