@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -213,7 +212,7 @@ func (s deviceStore) ListDevices(ctx context.Context, f registry.Filter) (regist
 		add("d.batch =", f.Batch)
 	}
 	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
+		after, err := registry.AfterCursor(f.Cursor)
 		if err != nil {
 			return registry.Page{}, err
 		}
@@ -231,32 +230,18 @@ func (s deviceStore) ListDevices(ctx context.Context, f registry.Filter) (regist
 		return registry.Page{}, fmt.Errorf("list devices: %w", mapErr(err))
 	}
 	defer rows.Close()
-	page := registry.Page{Devices: []registry.Device{}}
+	var devs []registry.Device
 	for rows.Next() {
 		dev, err := s.scan(rows, f.ReadOptions)
 		if err != nil {
 			return registry.Page{}, fmt.Errorf("list devices: %w", err)
 		}
-		page.Devices = append(page.Devices, dev)
+		devs = append(devs, dev)
 	}
 	if err := rows.Err(); err != nil {
 		return registry.Page{}, fmt.Errorf("list devices: %w", mapErr(err))
 	}
-	if len(page.Devices) > limit {
-		page.Devices = page.Devices[:limit]
-		page.Next = encodeCursor(page.Devices[limit-1].SN)
-	}
-	return page, nil
-}
-
-func encodeCursor(sn string) string { return base64.RawURLEncoding.EncodeToString([]byte(sn)) }
-
-func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return "", fmt.Errorf("%w: bad cursor", registry.ErrInvalid)
-	}
-	return string(b), nil
+	return registry.PageOf(devs, limit), nil
 }
 
 // UpdateDevice implements registry.Store.

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"time"
 )
 
@@ -98,4 +100,32 @@ type ImportSummary struct {
 	Updated int `json:"updated"`
 	// Unchanged counts rows that matched the stored device exactly.
 	Unchanged int `json:"unchanged"`
+}
+
+// Cursor is the Next value of a page that ends with the device sn. Stores
+// list devices in SN order and resume after AfterCursor(cursor).
+func Cursor(sn string) string { return base64.RawURLEncoding.EncodeToString([]byte(sn)) }
+
+// AfterCursor returns the SN a page cursor points after.
+func AfterCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", fmt.Errorf("%w: bad cursor", ErrInvalid)
+	}
+	return string(b), nil
+}
+
+// PageOf makes a page of at most limit devices from devs, which a store
+// read with limit+1 rows: one more row than the page means there is a next
+// page, and Next points after the last device shown.
+func PageOf(devs []Device, limit int) Page {
+	p := Page{Devices: devs}
+	if p.Devices == nil {
+		p.Devices = []Device{}
+	}
+	if len(p.Devices) > limit {
+		p.Devices = p.Devices[:limit]
+		p.Next = Cursor(p.Devices[limit-1].SN)
+	}
+	return p
 }
