@@ -9,7 +9,7 @@ var (
 	// ErrExists means a device with the same serial number already exists.
 	ErrExists = errors.New("already exists")
 	// ErrInvalid means a value failed validation.
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = errors.New("invalid input")
 	// ErrTransition means a status change is not allowed from the current status.
 	ErrTransition = errors.New("status change not allowed")
 	// ErrConflict means the record changed since the caller read it.
