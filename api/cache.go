@@ -23,22 +23,33 @@ const (
 // for a short TTL, so hot lookups skip SQLite. Reads that reveal accounts,
 // listings and history always go to the store; not-found answers are
 // never cached (an enumeration must not fill memory).
+//
+// One read per SN goes to the store at a time: callers that miss while a
+// first read is in flight wait for it, and once an entry has expired the
+// caller that notices reloads it while the others keep getting the old
+// copy until the new one is in. Without this, every expiry sent each
+// in-flight request for that SN to the database at once.
 type cachedStore struct {
 	registry.Store
 	ttl time.Duration
 	now func() time.Time
 
 	mu      sync.RWMutex
-	devices map[string]cachedDevice
+	devices map[string]*cacheEntry
 }
 
-type cachedDevice struct {
+// cacheEntry is one SN's slot. loading is non-nil while a store read for
+// it is in flight and closed when that read ends; has says d is set.
+type cacheEntry struct {
 	d       registry.Device
+	has     bool
 	expires time.Time
+	loading chan struct{}
+	err     error
 }
 
 func newCachedStore(st registry.Store, ttl time.Duration) *cachedStore {
-	return &cachedStore{Store: st, ttl: ttl, now: time.Now, devices: map[string]cachedDevice{}}
+	return &cachedStore{Store: st, ttl: ttl, now: time.Now, devices: map[string]*cacheEntry{}}
 }
 
 // GetDevice implements registry.Store.
@@ -48,22 +59,64 @@ func (c *cachedStore) GetDevice(ctx context.Context, sn string, opt registry.Rea
 	}
 	now := c.now()
 	c.mu.RLock()
-	e, ok := c.devices[sn]
+	e := c.devices[sn]
+	if e != nil && e.has && now.Before(e.expires) {
+		d := copyDevice(e.d)
+		c.mu.RUnlock()
+		return d, nil
+	}
 	c.mu.RUnlock()
-	if ok && now.Before(e.expires) {
+
+	c.mu.Lock()
+	e = c.devices[sn]
+	switch {
+	case e != nil && e.has && (now.Before(e.expires) || e.loading != nil):
+		// Fresh after all, or being reloaded by another caller: the
+		// old copy is at most one store read older than the TTL.
+		d := copyDevice(e.d)
+		c.mu.Unlock()
+		return d, nil
+	case e != nil && e.loading != nil:
+		// A first read is in flight: wait for it.
+		wait := e.loading
+		c.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return registry.Device{}, ctx.Err()
+		}
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		if e.err != nil {
+			return registry.Device{}, e.err
+		}
 		return copyDevice(e.d), nil
 	}
-	d, err := c.Store.GetDevice(ctx, sn, opt)
-	if err != nil {
-		return d, err
+	if e == nil {
+		if len(c.devices) >= maxCachedDevices {
+			clear(c.devices)
+		}
+		e = &cacheEntry{}
+		c.devices[sn] = e
 	}
-	c.mu.Lock()
-	if len(c.devices) >= maxCachedDevices {
-		clear(c.devices)
-	}
-	c.devices[sn] = cachedDevice{d: copyDevice(d), expires: now.Add(c.ttl)}
+	e.loading = make(chan struct{})
 	c.mu.Unlock()
-	return d, nil
+
+	// The read does not end with this caller's context: others may be
+	// waiting for it. It is one indexed row, so it ends soon anyway.
+	d, err := c.Store.GetDevice(context.WithoutCancel(ctx), sn, opt)
+
+	c.mu.Lock()
+	e.err = err
+	if err == nil {
+		e.d, e.has, e.expires = copyDevice(d), true, c.now().Add(c.ttl)
+	} else if c.devices[sn] == e {
+		delete(c.devices, sn) // not found (or failed): nothing to keep
+	}
+	close(e.loading)
+	e.loading = nil
+	c.mu.Unlock()
+	return d, err
 }
 
 // copyDevice copies d and its registration, so callers cannot change the cache.

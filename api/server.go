@@ -214,7 +214,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.selector.Rules == nil {
 		s.selector.Rules = scan.DefaultRules()
 	}
-	s.metrics = newMetrics()
+	s.metrics = newMetrics(deps.Audit)
 	s.ipRate = newLimiter(cfg.RatePerIP, cfg.Burst)
 	s.keyRate = newLimiter(cfg.RatePerKey, cfg.Burst)
 	s.scans = newGate(cfg.MaxConcurrentScans, cfg.MaxQueuedScans, s.metrics)
@@ -234,6 +234,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		JSONEncoder:             jsonMarshal,
 		StrictRouting:           false,
 		CaseSensitive:           true,
+		// Strings from the request (path parameters, queries, headers)
+		// are copies, not views of fasthttp's reused buffers: they end
+		// up as cache keys, audit rows and risk evidence that outlive
+		// the request.
+		Immutable: true,
 	})
 	s.routes()
 	return s, nil
