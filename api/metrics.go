@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"posid/internal/audit"
 )
 
 // metrics are the server's Prometheus collectors, on a registry of its own
@@ -23,7 +25,10 @@ type metrics struct {
 	scanRejected prometheus.Counter
 }
 
-func newMetrics() *metrics {
+// batchStats is an audit log that counts its group commits (audit.Batcher).
+type batchStats interface{ Stats() audit.BatchStats }
+
+func newMetrics(log audit.Log) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -40,6 +45,13 @@ func newMetrics() *metrics {
 		scanQueue:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "posid_scan_queue_waiting", Help: "Scans waiting for a decode slot."}),
 		scanRunning:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "posid_scan_running", Help: "Decodes running."}),
 		scanRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "posid_scan_rejected_total", Help: "Scans refused with 503 because every decode slot was busy."}),
+	}
+	if b, ok := log.(batchStats); ok {
+		m.reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "posid_audit_commits_total", Help: "Audit log transactions (group commits)."},
+				func() float64 { return float64(b.Stats().Commits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "posid_audit_entries_total", Help: "Audit rows written; divided by commits, the mean batch size."},
+				func() float64 { return float64(b.Stats().Entries) }))
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.scanDuration, m.scanQueue, m.scanRunning, m.scanRejected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -26,6 +26,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// stmtCacheSize is how many prepared statements each connection keeps, so
+// hot queries (device reads, audit inserts) are parsed once per connection.
+const stmtCacheSize = 64
+
 // busyTimeout is how long a write waits for another writer before failing.
 const busyTimeout = 10 * time.Second
 
@@ -56,6 +60,7 @@ func Open(ctx context.Context, path string, box *secret.Box) (*DB, error) {
 	q.Set("_busy_timeout", strconv.Itoa(int(busyTimeout/time.Millisecond)))
 	q.Set("_txlock", "immediate")
 	q.Set("_synchronous", "NORMAL")
+	q.Set("_stmt_cache_size", strconv.Itoa(stmtCacheSize))
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
