@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/audit"
+	"posid/internal/auth"
 	"posid/internal/registry"
 )
 
@@ -249,6 +253,62 @@ func TestDeviceCacheKeysOwnTheirBytes(t *testing.T) {
 	for k, e := range c.devices {
 		if !slices.Contains(sns, k) || e.d.SN != k {
 			t.Errorf("cache key %q holds device %q", k, e.d.SN)
+		}
+	}
+}
+
+// TestQueuedAuditRowsOwnTheirBytes: with AsyncReadAudit a read answers
+// before its audit row is written, so the row must not point into the
+// request's buffers, which the next request on the connection reuses.
+func TestQueuedAuditRowsOwnTheirBytes(t *testing.T) {
+	env := newEnv(t, Config{})
+	batcher := audit.NewBatcher(env.db.Audit())
+	srv, err := New(Config{AsyncReadAudit: true, RatePerIP: -1, RatePerKey: -1}, Deps{
+		Registry: env.db.Store(), Keys: auth.NewCache(env.db.Keys(), 0), Audit: batcher,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.srv = srv
+	base := env.live(t)
+	sns := []string{"PAX0001", "PAX0002"} // both registered: admin reads are audited
+	const workers, each = 4, 100
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			for i := range each {
+				req, _ := http.NewRequest("GET", base+"/api/v1/devices/"+sns[(w+i)%2], nil)
+				req.Header.Set("Authorization", "Bearer "+env.tokens["admin"])
+				req.Header.Set("X-Request-ID", fmt.Sprintf("req-%d-%03d", w, i))
+				if resp, err := client.Do(req); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	batcher.Close() // writes what is queued
+	rows, _, err := env.db.Audit().List(context.Background(), audit.Filter{Action: audit.ActionReadDevice, Limit: audit.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != workers*each {
+		t.Fatalf("%d read rows, want %d", len(rows), workers*each)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		var w, i int
+		if _, err := fmt.Sscanf(r.RequestID, "req-%d-%03d", &w, &i); err != nil || seen[r.RequestID] {
+			t.Fatalf("row %d: request id %q (duplicate or garbled)", r.ID, r.RequestID)
+		}
+		seen[r.RequestID] = true
+		if want := sns[(w+i)%2]; r.Target != want {
+			t.Fatalf("row of request %s names %q, want %q", r.RequestID, r.Target, want)
 		}
 	}
 }
