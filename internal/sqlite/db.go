@@ -30,6 +30,10 @@ var migrations embed.FS
 // hot queries (device reads, audit inserts) are parsed once per connection.
 const stmtCacheSize = 64
 
+// maxConns bounds the connections to the database file (readers run in
+// parallel in WAL mode; writers take turns).
+const maxConns = 8
+
 // busyTimeout is how long a write waits for another writer before failing.
 const busyTimeout = 10 * time.Second
 
@@ -65,7 +69,11 @@ func Open(ctx context.Context, path string, box *secret.Box) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(8)
+	// Every open connection stays open: database/sql keeps only two idle
+	// by default, and a reopened SQLite connection parses the schema again
+	// and starts with an empty statement cache.
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
 	d := &DB{sql: db, box: box, now: func() time.Time { return time.Now().UTC() }}
 	if err := d.migrate(ctx); err != nil {
 		db.Close()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"posid/internal/registry"
@@ -102,5 +103,33 @@ func TestMigrationsIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 		db.Close()
+	}
+}
+
+// TestConnectionsStayOpen: concurrent reads must not close and reopen
+// connections (a reopened SQLite connection parses the schema again and
+// loses its prepared statements).
+func TestConnectionsStayOpen(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	if _, err := db.Store().CreateDevice(ctx, "t", registrytest.Device("PAX0001")); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 4 * maxConns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				if _, err := db.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if st := db.sql.Stats(); st.MaxIdleClosed > 0 || st.OpenConnections > maxConns {
+		t.Fatalf("pool: %d connections closed for want of idle slots, %d open (max %d)", st.MaxIdleClosed, st.OpenConnections, maxConns)
 	}
 }
