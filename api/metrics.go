@@ -2,6 +2,7 @@ package api
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,6 +24,7 @@ type metrics struct {
 	scanQueue    prometheus.Gauge
 	scanRunning  prometheus.Gauge
 	scanRejected prometheus.Counter
+	observers    sync.Map // requestKey → requestObservers
 }
 
 // batchStats is an audit log that counts its group commits (audit.Batcher).
@@ -60,8 +62,31 @@ func newMetrics(log audit.Log) *metrics {
 
 // observe records one finished request.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
+	k := requestKey{method, route, status}
+	o, ok := m.observers.Load(k)
+	if !ok {
+		// Methods, routes and statuses are few, so this map stays small.
+		o, _ = m.observers.LoadOrStore(k, requestObservers{
+			count:   m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+			latency: m.latency.WithLabelValues(method, route),
+		})
+	}
+	ro := o.(requestObservers)
+	ro.count.Inc()
+	ro.latency.Observe(d.Seconds())
+}
+
+// requestKey and requestObservers cache the labelled children of the
+// request metrics, which are otherwise found by hashing the labels on
+// every request.
+type requestKey struct {
+	method, route string
+	status        int
+}
+
+type requestObservers struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // handler serves the registry in the Prometheus text format.
