@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # API benchmark: starts "posid serve" (fresh SQLite with demo data, rate
 # limits and the risk monitor off) and a trivial Fiber server on loopback, then runs the load
-# generator bench/api for DURATION per scenario. Usage: bench/api.sh [DURATION]
-# [bench flags]; POSID_BENCH_SERVE_FLAGS adds serve flags (e.g. --async-read-audit).
+# generator bench/api: 3 rounds of DURATION per lookup scenario, each round
+# next to the trivial handler, then the scans. Usage: bench/api.sh [DURATION]
+# [bench flags, e.g. -rounds 5 -only trivial,lookup]; POSID_BENCH_SERVE_FLAGS
+# adds serve flags (e.g. --async-read-audit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10s}
@@ -27,4 +29,4 @@ for _ in $(seq 50); do [[ -s "$TMP/admin.key" ]] && curl -sf "http://127.0.0.1:$
 ADMIN=$(cat "$TMP/admin.key")
 WH=$("$TMP/posid" apikeys create --db "$TMP/posid.db" --role warehouse --name bench 2>/dev/null)
 echo "# $(go version | cut -d' ' -f3-), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
-"$TMP/apibench" -addr "127.0.0.1:$PORT" -trivial "127.0.0.1:$TPORT" -admin-key "$ADMIN" -warehouse-key "$WH" -d "$DUR" "${@:2}"
+"$TMP/apibench" -addr "127.0.0.1:$PORT" -trivial "127.0.0.1:$TPORT" -admin-key "$ADMIN" -warehouse-key "$WH" -server-pid "$SRV" -trivial-pid "$TRIV" -d "$DUR" "${@:2}"

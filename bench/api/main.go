@@ -1,12 +1,17 @@
 // Command api is the load generator of the posid API benchmark (run by
 // bench/api.sh). It drives a running posid server on loopback with a fixed
 // number of keep-alive connections for a bounded time per scenario and
-// prints requests per second and latency percentiles:
+// prints requests per second, latency percentiles and, given the servers'
+// pids, their CPU time per request:
 //
-//	trivial   GET on a one-line Fiber handler (the ceiling, same machine, same run)
-//	lookup    GET /api/v1/devices/{sn} as admin (full registration, audited)
-//	lookup-wh GET /api/v1/devices/{sn} as warehouse (no registration, not audited)
-//	scan      POST /api/v1/scans with a 2 MP JPEG photo of a printed label
+//	trivial    GET on a one-line Fiber handler (the ceiling, same machine)
+//	lookup-wh  GET /api/v1/devices/{sn} as warehouse (device facts, not audited)
+//	lookup     GET /api/v1/devices/{sn} as admin (full registration, audit row committed first)
+//	scan       POST /api/v1/scans with a 2 MP JPEG photo of a printed label
+//
+// The lookups run in rounds, each round next to the trivial handler, so
+// every ratio compares figures taken minutes apart at most; the summary
+// gives medians and the per-round ratios.
 //
 // "api trivial-server ADDR" serves the trivial handler, in its own process
 // like the real server.
@@ -27,6 +32,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -51,7 +57,10 @@ func main() {
 	trivial := flag.String("trivial", "127.0.0.1:8081", "trivial Fiber server (loopback only)")
 	adminKey := flag.String("admin-key", "", "admin API key")
 	whKey := flag.String("warehouse-key", "", "warehouse API key")
-	dur := flag.Duration("d", 10*time.Second, "duration of each scenario")
+	serverPID := flag.Int("server-pid", 0, "pid of the posid server, to report its CPU per request")
+	trivialPID := flag.Int("trivial-pid", 0, "pid of the trivial server, likewise")
+	dur := flag.Duration("d", 10*time.Second, "duration of each scenario in each round")
+	rounds := flag.Int("rounds", 3, "rounds of the lookup scenarios, interleaved with the trivial one")
 	conns := flag.Int("c", 32, "connections for lookups")
 	scanConns := flag.Int("scan-c", 4, "connections for scans")
 	only := flag.String("only", "", "comma-separated scenarios to run (default all)")
@@ -67,27 +76,54 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	fmt.Printf("# %d devices, %s per scenario, %d connections (scans: %d)\n", len(sns), *dur, *conns, *scanConns)
-	fmt.Printf("%-10s %10s %10s %10s %10s %8s\n", "scenario", "req/s", "p50 ms", "p99 ms", "max ms", "errors")
-	var trivialRate, lookupRate float64
-	if want("trivial") {
-		r := run(*trivial, *conns, *dur, func(i int, req *fasthttp.Request) { req.SetRequestURI("/hello") })
-		trivialRate = r.print("trivial")
-	}
 	lookup := func(key string) func(int, *fasthttp.Request) {
 		return func(i int, req *fasthttp.Request) {
 			req.SetRequestURI("/api/v1/devices/" + sns[i%len(sns)])
 			req.Header.Set("Authorization", "Bearer "+key)
 		}
 	}
-	if want("lookup") {
-		lookupRate = run(*addr, *conns, *dur, lookup(*adminKey)).print("lookup")
+	var scenarios []scenario
+	if want("trivial") {
+		scenarios = append(scenarios, scenario{"trivial", *trivial, *trivialPID, func(i int, req *fasthttp.Request) { req.SetRequestURI("/hello") }})
 	}
 	if want("lookup-wh") && *whKey != "" {
-		run(*addr, *conns, *dur, lookup(*whKey)).print("lookup-wh")
+		scenarios = append(scenarios, scenario{"lookup-wh", *addr, *serverPID, lookup(*whKey)})
 	}
-	if trivialRate > 0 && lookupRate > 0 {
-		fmt.Printf("# lookup / trivial = %.2f\n", lookupRate/trivialRate)
+	if want("lookup") {
+		scenarios = append(scenarios, scenario{"lookup", *addr, *serverPID, lookup(*adminKey)})
+	}
+	fmt.Printf("# %d devices, %d rounds of %s per scenario, %d connections (scans: %d)\n", len(sns), *rounds, *dur, *conns, *scanConns)
+	fmt.Printf("%-10s %5s %10s %8s %8s %8s %10s %6s\n", "scenario", "round", "req/s", "p50 ms", "p99 ms", "max ms", "cpu µs/req", "errors")
+	results := map[string][]result{}
+	for r := 1; r <= *rounds && len(scenarios) > 0; r++ {
+		for _, sc := range scenarios {
+			res := run(sc.addr, *conns, *dur, sc.pid, sc.build)
+			res.print(sc.name, strconv.Itoa(r))
+			results[sc.name] = append(results[sc.name], res)
+		}
+	}
+	if len(scenarios) > 0 {
+		fmt.Println("# medians over the rounds; ratio = req/s of the scenario / req/s of trivial (median of the per-round ratios)")
+		for _, sc := range scenarios {
+			rs := results[sc.name]
+			m := result{rate: median(rs, func(r result) float64 { return r.rate }), p50: median(rs, func(r result) float64 { return r.p50 }),
+				p99: median(rs, func(r result) float64 { return r.p99 }), max: median(rs, func(r result) float64 { return r.max }),
+				cpuPerReq: median(rs, func(r result) float64 { return r.cpuPerReq })}
+			for _, r := range rs {
+				m.errs += r.errs
+			}
+			m.printRow(sc.name, "median")
+			if tr := results["trivial"]; len(tr) == len(rs) && sc.name != "trivial" {
+				ratios := make([]string, len(rs))
+				var vals []float64
+				for i := range rs {
+					vals = append(vals, rs[i].rate/tr[i].rate)
+					ratios[i] = fmt.Sprintf("%.2f", vals[i])
+				}
+				sort.Float64s(vals)
+				fmt.Printf("# %s / trivial = %.2f (rounds: %s)\n", sc.name, vals[len(vals)/2], strings.Join(ratios, ", "))
+			}
+		}
 	}
 	if want("scan") {
 		photo, err := labelPhoto(*addr, *adminKey, sns[0])
@@ -110,14 +146,53 @@ func main() {
 			fail(fmt.Errorf("scan of the photo of %s found SN %q (%s)", sns[0], first.SN, first.Chosen.How))
 		}
 		fmt.Printf("# scan photo: %d×%d JPEG, %d KB; reads SN %s via %s, seal %s\n", photoW, photoH, len(photo)/1024, first.SN, first.Chosen.How, first.Seal.Verdict)
-		run(*addr, *scanConns, *dur, func(i int, req *fasthttp.Request) {
+		run(*addr, *scanConns, *dur, *serverPID, func(i int, req *fasthttp.Request) {
 			req.SetRequestURI("/api/v1/scans")
 			req.Header.SetMethod("POST")
 			req.Header.SetContentType("image/jpeg")
 			req.Header.Set("Authorization", "Bearer "+*adminKey)
 			req.SetBodyRaw(photo)
-		}).print("scan")
+		}).print("scan", "1")
 	}
+}
+
+// scenario is one kind of request driven at one server.
+type scenario struct {
+	name  string
+	addr  string
+	pid   int
+	build func(i int, req *fasthttp.Request)
+}
+
+// median returns the median of f over rs.
+func median(rs []result, f func(result) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+// cpuTime returns the user+system CPU time pid has used (Linux /proc), or
+// 0 when it cannot be read.
+func cpuTime(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }
 
 func fail(err error) {
@@ -140,9 +215,13 @@ type result struct {
 	elapsed  time.Duration
 	lat      []time.Duration
 	firstErr string
+	// Filled by summarize: successful requests per second, latency
+	// percentiles in ms, server CPU per request in µs.
+	rate, p50, p99, max, cpuPerReq float64
 }
 
-func (r result) print(name string) float64 {
+// summarize fills the figures from the raw measurements.
+func (r *result) summarize(cpu time.Duration) {
 	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
 	pct := func(p float64) float64 {
 		if len(r.lat) == 0 {
@@ -150,21 +229,37 @@ func (r result) print(name string) float64 {
 		}
 		return float64(r.lat[min(len(r.lat)-1, int(p*float64(len(r.lat))))].Microseconds()) / 1000
 	}
-	rate := float64(r.n-r.errs) / r.elapsed.Seconds() // successful requests only
-	fmt.Printf("%-10s %10.0f %10.2f %10.2f %10.2f %8d\n", name, rate, pct(0.50), pct(0.99), pct(1), r.errs)
+	r.rate = float64(r.n-r.errs) / r.elapsed.Seconds() // successful requests only
+	r.p50, r.p99, r.max = pct(0.50), pct(0.99), pct(1)
+	if r.n > 0 {
+		r.cpuPerReq = float64(cpu.Microseconds()) / float64(r.n)
+	}
+}
+
+func (r result) printRow(name, round string) {
+	cpu := "-"
+	if r.cpuPerReq > 0 {
+		cpu = fmt.Sprintf("%.1f", r.cpuPerReq)
+	}
+	fmt.Printf("%-10s %5s %10.0f %8.2f %8.2f %8.2f %10s %6d\n", name, round, r.rate, r.p50, r.p99, r.max, cpu, r.errs)
+}
+
+func (r result) print(name, round string) {
+	r.printRow(name, round)
 	if r.firstErr != "" {
 		fmt.Printf("#   first error: %s\n", r.firstErr)
 	}
-	return rate
 }
 
-// run sends requests built by build on conns connections for d.
-func run(addr string, conns int, d time.Duration, build func(i int, req *fasthttp.Request)) result {
+// run sends requests built by build on conns connections for d; pid is
+// the server's, for its CPU time.
+func run(addr string, conns int, d time.Duration, pid int, build func(i int, req *fasthttp.Request)) result {
 	hc := &fasthttp.HostClient{Addr: addr, MaxConns: conns, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, MaxResponseBodySize: 64 << 20}
 	deadline := time.Now().Add(d)
 	var mu sync.Mutex
 	var total result
 	var wg sync.WaitGroup
+	cpu0 := cpuTime(pid)
 	start := time.Now()
 	for w := 0; w < conns; w++ {
 		wg.Add(1)
@@ -202,6 +297,7 @@ func run(addr string, conns int, d time.Duration, build func(i int, req *fasthtt
 	}
 	wg.Wait()
 	total.elapsed = time.Since(start)
+	total.summarize(cpuTime(pid) - cpu0)
 	return total
 }
 
