@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,7 +98,10 @@ func (c *cachedStore) GetDevice(ctx context.Context, sn string, opt registry.Rea
 			clear(c.devices)
 		}
 		e = &cacheEntry{}
-		c.devices[sn] = e
+		// The key outlives the request: it must not share the bytes of
+		// a request buffer (the server runs Fiber with Immutable, this
+		// holds without it too).
+		c.devices[strings.Clone(sn)] = e
 	}
 	e.loading = make(chan struct{})
 	c.mu.Unlock()
