@@ -2,14 +2,12 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -51,30 +49,20 @@ func (s *Server) withRequestID(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// newRequestID returns a request id unique to this process run: a random
-// prefix chosen at start and a counter, 16 hex digits in all (cheaper than
-// reading the system's random source on every request).
+// newRequestID returns a random request id of 16 hex digits. math/rand/v2's
+// generator (ChaCha8, seeded by the system) is unpredictable enough for an
+// id and, unlike crypto/rand, needs no system call per request; a counter
+// would tell clients how busy the server is.
 func newRequestID() string {
-	n := requestSeq.Add(1)
-	var b [16]byte
-	copy(b[:8], requestPrefix[:])
 	const hexDigits = "0123456789abcdef"
-	for i := 15; i >= 8; i-- {
+	var b [16]byte
+	n := mrand.Uint64()
+	for i := range b {
 		b[i] = hexDigits[n&0xf]
 		n >>= 4
 	}
 	return string(b[:])
 }
-
-var (
-	requestPrefix = func() (p [8]byte) {
-		var r [4]byte
-		_, _ = rand.Read(r[:])
-		hex.Encode(p[:], r[:])
-		return p
-	}()
-	requestSeq atomic.Uint32
-)
 
 func saneID(id string) bool {
 	if id == "" || len(id) > maxRequestIDLen {
