@@ -24,13 +24,7 @@ test:
 
 # fuzz runs every fuzz target (images, seals, CSV rows, tokens ...) for FUZZTIME each.
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' .); do \
-	  pkg=$$(dirname $$f); \
-	  for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
-	  done; \
-	done
+	GO=$(GO) bash test/fuzz.sh $(FUZZTIME)
 
 bench:
 	bash bench/run.sh
