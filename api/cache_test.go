@@ -140,7 +140,7 @@ func TestDeviceCacheOneReadPerSN(t *testing.T) {
 
 	// A write through the cache drops the entry: the next read sees it.
 	st.release = nil
-	if _, err := c.UpdateDevice(ctx, "test", "PAX0001", registry.Patch{Model: ptr("A920Pro")}); err != nil {
+	if _, err := c.UpdateDevice(ctx, "test", "PAX0001", registry.Patch{Model: new("A920Pro")}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := c.GetDevice(ctx, "PAX0001", registry.ReadOptions{})
@@ -200,8 +200,6 @@ func TestDeviceCacheMisses(t *testing.T) {
 	}
 	close(st.release)
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // TestDeviceCacheKeysOwnTheirBytes drives lookups of different SNs over
 // keep-alive connections, where fasthttp reuses request buffers, and

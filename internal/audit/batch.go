@@ -133,41 +133,13 @@ func (b *Batcher) run() {
 	timer.Stop()
 	busy := false
 	for first := range b.queue {
-		batch := []pending{first}
-		n := len(first.entries)
-		open := true
-	fill:
-		for n < maxBatch {
-			select {
-			case p, ok := <-b.queue:
-				if !ok {
-					open = false
-					break fill
-				}
-				batch = append(batch, p)
-				n += len(p.entries)
-			default:
-				break fill
-			}
-		}
+		batch, n, open := b.gather([]pending{first}, len(first.entries), nil)
 		// Under load, hold the batch open a little longer: the requests
 		// being handled right now will want to join it, and one commit of
 		// many rows costs far less than many commits of one or two.
 		if linger := time.Duration(b.linger.Load()); busy && open && n < maxBatch && linger > 0 {
 			timer.Reset(linger)
-		hold:
-			for n < maxBatch {
-				select {
-				case p, ok := <-b.queue:
-					if !ok {
-						break hold
-					}
-					batch = append(batch, p)
-					n += len(p.entries)
-				case <-timer.C:
-					break hold
-				}
-			}
+			batch, n, _ = b.gather(batch, n, timer.C)
 			timer.Stop()
 		}
 		busy = len(batch) > 1
@@ -189,4 +161,33 @@ func (b *Batcher) run() {
 			b.OnError(err, len(all))
 		}
 	}
+}
+
+// gather adds queued entries to batch (n entries so far) until it holds
+// maxBatch, the queue is empty (stop nil) or stop fires. open is false
+// once the queue is closed.
+func (b *Batcher) gather(batch []pending, n int, stop <-chan time.Time) (_ []pending, _ int, open bool) {
+	for n < maxBatch {
+		var p pending
+		var ok bool
+		if stop == nil {
+			select {
+			case p, ok = <-b.queue:
+			default:
+				return batch, n, true
+			}
+		} else {
+			select {
+			case p, ok = <-b.queue:
+			case <-stop:
+				return batch, n, true
+			}
+		}
+		if !ok {
+			return batch, n, false
+		}
+		batch = append(batch, p)
+		n += len(p.entries)
+	}
+	return batch, n, true
 }

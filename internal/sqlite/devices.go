@@ -33,7 +33,7 @@ const deviceFrom = ` FROM devices d LEFT JOIN registrations r ON r.sn = d.sn`
 // deviceBySN reads one device. The CAST keeps SQLite from propagating the
 // bound SN into the join as a constant: a plan built on a parameter's value
 // is thrown away and prepared again whenever the parameter is bound, which
-// made every read parse and plan the query anew (30 µs instead of 8).
+// made every read parse and plan the query anew (40 µs a read instead of 11).
 const deviceBySN = `SELECT ` + deviceColumns + deviceFrom + ` WHERE d.sn = CAST(? AS TEXT)`
 
 // CreateDevice implements registry.Store.
