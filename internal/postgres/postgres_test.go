@@ -129,7 +129,7 @@ func TestAccountEncryptedAtRest(t *testing.T) {
 	if _, err := db2.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{RevealAccount: true}); !errors.Is(err, secret.ErrDecrypt) {
 		t.Fatalf("wrong key: %v", err)
 	}
-	if d, err := db2.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{}); err != nil || d.Registration.Account != "6222 **** **** 1234" {
+	if d, err := db2.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{}); err != nil || d.Registration.Account != "**** 1234" {
 		t.Fatalf("masked read: %+v, %v", d.Registration, err)
 	}
 }
