@@ -90,7 +90,51 @@ func Open(ctx context.Context, url string, box *secret.Box) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	if err := d.checkKey(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	return d, nil
+}
+
+// checkKey compares the key's check value with the one the database
+// stores, and stores it when the database has none: a new database, or
+// one from before check values, whose sealed accounts must then open under
+// the key. Any mismatch is secret.ErrWrongKey. Processes opening together
+// meet on the meta row: the first stores its value, the others compare.
+func (d *DB) checkKey(ctx context.Context) error {
+	return d.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE meta IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return fmt.Errorf("key check: %w", err)
+		}
+		var stored string
+		err := tx.QueryRow(ctx, `SELECT value FROM meta WHERE name = 'key_check'`).Scan(&stored)
+		if err == nil {
+			if stored != d.box.KeyCheck() {
+				return secret.ErrWrongKey
+			}
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("key check: %w", err)
+		}
+		var (
+			sn  string
+			enc []byte
+		)
+		err = tx.QueryRow(ctx, `SELECT sn, account_enc FROM registrations WHERE account_enc IS NOT NULL LIMIT 1`).Scan(&sn, &enc)
+		if err == nil {
+			if _, err := d.box.Open(enc, []byte(sn)); err != nil {
+				return secret.ErrWrongKey
+			}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("key check: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO meta (name, value) VALUES ('key_check', $1)`, d.box.KeyCheck()); err != nil {
+			return fmt.Errorf("key check: %w", err)
+		}
+		return nil
+	})
 }
 
 // Close closes every connection of the pool.

@@ -53,10 +53,8 @@ func Open(ctx context.Context, path string, box *secret.Box) (*DB, error) {
 	if box == nil {
 		return nil, errors.New("sqlite: no encryption key")
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
+	if err := prepareFiles(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -79,7 +77,88 @@ func Open(ctx context.Context, path string, box *secret.Box) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := d.checkKey(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
 	return d, nil
+}
+
+// File modes: the database holds merchant data, API key hashes and the
+// audit log, so only its owner may read it.
+const (
+	dirMode  = 0o700 // a data directory Open creates
+	fileMode = 0o600 // the database file and its -wal and -shm files
+)
+
+// prepareFiles creates the directory of path (dirMode) and the database
+// file (fileMode) when they do not exist, and takes group and other access
+// away from the database, -wal and -shm files that do. SQLite creates the
+// -wal and -shm files with the database file's mode.
+func prepareFiles(path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(name, st.Mode().Perm()&fileMode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkKey compares the key's check value with the one the database
+// stores, and stores it when the database has none: a new database, or
+// one from before check values, whose sealed accounts must then open under
+// the key. Any mismatch is secret.ErrWrongKey.
+func (d *DB) checkKey(ctx context.Context) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		var stored string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'key_check'`).Scan(&stored)
+		if err == nil {
+			if stored != d.box.KeyCheck() {
+				return secret.ErrWrongKey
+			}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("key check: %w", err)
+		}
+		var (
+			sn  string
+			enc []byte
+		)
+		err = tx.QueryRowContext(ctx, `SELECT sn, account_enc FROM registrations WHERE account_enc IS NOT NULL LIMIT 1`).Scan(&sn, &enc)
+		if err == nil {
+			if _, err := d.box.Open(enc, []byte(sn)); err != nil {
+				return secret.ErrWrongKey
+			}
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("key check: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES ('key_check', ?)`, d.box.KeyCheck()); err != nil {
+			return fmt.Errorf("key check: %w", err)
+		}
+		return nil
+	})
 }
 
 // Close closes the database.
