@@ -102,6 +102,25 @@ func testMasking(t *testing.T, s registry.Store) {
 	if page.Devices[0].Registration.Account != "**** 1234" {
 		t.Fatalf("list shows %q", page.Devices[0].Registration.Account)
 	}
+
+	// A short account shows at most a third of its digits, in reads and
+	// in history alike.
+	short := "123456789"
+	d, err = s.UpdateDevice(ctx, "tester", "PAX0001", registry.Patch{Registration: &registry.RegistrationPatch{Account: &short}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Registration.Account != "**** 789" {
+		t.Fatalf("9-digit account read shows %q", d.Registration.Account)
+	}
+	hist, err := s.History(ctx, "PAX0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := hist[len(hist)-1]
+	if last.Field != "registration.account" || last.Old != "**** 1234" || last.New != "**** 789" {
+		t.Fatalf("account history row %+v", last)
+	}
 }
 
 func testStatus(t *testing.T, s registry.Store) {
