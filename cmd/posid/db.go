@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -48,12 +50,24 @@ func (s *stores) Ping(ctx context.Context) error { return s.ping(ctx) }
 // Close closes the database.
 func (s *stores) Close() error { return s.close() }
 
-// open opens the database named by the flags.
+// open opens the database named by the flags. A key file it had to create
+// is removed again when the database turns out to belong to another key, so
+// a lost key is reported instead of being replaced.
 func (f *dbFlags) open(ctx context.Context, app *cli) (*stores, error) {
-	box, err := f.box(app)
+	box, createdKey, err := f.box(app)
 	if err != nil {
 		return nil, err
 	}
+	s, err := f.openStores(ctx, box)
+	if err != nil && createdKey != "" && errors.Is(err, secret.ErrWrongKey) {
+		os.Remove(createdKey)
+		return nil, fmt.Errorf("key file %s is missing and the database holds data sealed with another key: restore that key file or set POSID_SECRET_KEY", createdKey)
+	}
+	return s, err
+}
+
+// openStores opens the SQLite file or PostgreSQL database of the flags.
+func (f *dbFlags) openStores(ctx context.Context, box *secret.Box) (*stores, error) {
 	if strings.HasPrefix(f.db, "postgres://") || strings.HasPrefix(f.db, "postgresql://") {
 		return openPostgres(ctx, f.db, box)
 	}
@@ -65,14 +79,16 @@ func (f *dbFlags) open(ctx context.Context, app *cli) (*stores, error) {
 		SQLite: db, ping: db.Ping, close: db.Close}, nil
 }
 
-// box loads the account encryption key: POSID_SECRET_KEY, else the key file.
-func (f *dbFlags) box(app *cli) (*secret.Box, error) {
+// box loads the account encryption key: POSID_SECRET_KEY, else the key
+// file. createdKey names the key file when box had to create it.
+func (f *dbFlags) box(app *cli) (box *secret.Box, createdKey string, err error) {
 	if k := app.getenv("POSID_SECRET_KEY"); k != "" {
 		key, err := secret.ParseKey(k)
 		if err != nil {
-			return nil, fmt.Errorf("POSID_SECRET_KEY: %w", err)
+			return nil, "", fmt.Errorf("POSID_SECRET_KEY: %w", err)
 		}
-		return secret.NewBox(key)
+		box, err := secret.NewBox(key)
+		return box, "", err
 	}
 	path := f.secretKey
 	if path == "" {
@@ -82,11 +98,15 @@ func (f *dbFlags) box(app *cli) (*secret.Box, error) {
 		}
 		path = filepath.Join(dir, "secret.key")
 	}
-	key, err := secret.LoadOrCreateKeyFile(path)
+	key, created, err := secret.LoadOrCreateKeyFile(path)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return secret.NewBox(key)
+	if created {
+		createdKey = path
+	}
+	box, err = secret.NewBox(key)
+	return box, createdKey, err
 }
 
 // openPostgres is replaced when the PostgreSQL store lands.

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -68,6 +69,12 @@ type DB struct {
 // query parameter selects the schema) and applies pending migrations. box
 // encrypts settlement accounts.
 func Open(ctx context.Context, url string, box *secret.Box) (*DB, error) {
+	return openVersion(ctx, url, box, latest)
+}
+
+// openVersion opens the database at schema version upTo; below latest it
+// leaves the key check out (tests that build an older database).
+func openVersion(ctx context.Context, url string, box *secret.Box, upTo int) (*DB, error) {
 	if box == nil {
 		return nil, errors.New("postgres: no encryption key")
 	}
@@ -86,11 +93,58 @@ func Open(ctx context.Context, url string, box *secret.Box) (*DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	d := &DB{pool: pool, box: box, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrate(ctx, upTo); err != nil {
 		pool.Close()
 		return nil, err
 	}
+	if upTo < latest {
+		return d, nil
+	}
+	if err := d.checkKey(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
 	return d, nil
+}
+
+// checkKey compares the key's check value with the one the database
+// stores, and stores it when the database has none: a new database, or
+// one from before check values, whose sealed accounts must then open under
+// the key. Any mismatch is secret.ErrWrongKey. Processes opening together
+// meet on the meta row: the first stores its value, the others compare.
+func (d *DB) checkKey(ctx context.Context) error {
+	return d.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE meta IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return fmt.Errorf("key check: %w", err)
+		}
+		var stored string
+		err := tx.QueryRow(ctx, `SELECT value FROM meta WHERE name = 'key_check'`).Scan(&stored)
+		if err == nil {
+			if stored != d.box.KeyCheck() {
+				return secret.ErrWrongKey
+			}
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("key check: %w", err)
+		}
+		var (
+			sn  string
+			enc []byte
+		)
+		err = tx.QueryRow(ctx, `SELECT sn, account_enc FROM registrations WHERE account_enc IS NOT NULL LIMIT 1`).Scan(&sn, &enc)
+		if err == nil {
+			if _, err := d.box.Open(enc, []byte(sn)); err != nil {
+				return secret.ErrWrongKey
+			}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("key check: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO meta (name, value) VALUES ('key_check', $1)`, d.box.KeyCheck()); err != nil {
+			return fmt.Errorf("key check: %w", err)
+		}
+		return nil
+	})
 }
 
 // Close closes every connection of the pool.
@@ -108,10 +162,13 @@ func (d *DB) Pool() *pgxpool.Pool { return d.pool }
 // SetClock replaces the clock (tests).
 func (d *DB) SetClock(now func() time.Time) { d.now = now }
 
-// migrate applies every embedded migration not yet recorded, each in its
-// own transaction, while holding the migration advisory lock on one
+// latest stands for the newest migration in migrate.
+const latest = math.MaxInt
+
+// migrate applies every embedded migration up to version upTo not yet
+// recorded, each in its own transaction, while holding the migration advisory lock on one
 // connection so that concurrent Opens wait instead of racing.
-func (d *DB) migrate(ctx context.Context) error {
+func (d *DB) migrate(ctx context.Context, upTo int) error {
 	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: connect: %w", err)
@@ -134,6 +191,9 @@ func (d *DB) migrate(ctx context.Context) error {
 		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("postgres: migration %s: bad version", base)
+		}
+		if v > upTo {
+			break
 		}
 		if err := d.apply(ctx, conn.Conn(), v, name); err != nil {
 			return err

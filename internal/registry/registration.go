@@ -110,20 +110,27 @@ func NormalizeAccount(s string) (string, error) {
 	return acct, nil
 }
 
-// MaskAccount shows the first and last four digits of an account number
-// and hides the rest in groups of four: "6222 **** **** 1234".
+// Masking limits: a mask shows at most maxShownDigits of an account, and
+// never more than one digit in shownDigitsPer of it.
+const (
+	maxShownDigits = 4
+	shownDigitsPer = 3
+)
+
+// AccountMaskPrefix stands for the hidden digits of every masked account.
+// It has a fixed width, so a mask does not tell how long the account is.
+const AccountMaskPrefix = "****"
+
+// MaskAccount hides all but the last digits of an account number: at most
+// four, and never more than a third of them ("**** 1234" for 16 digits,
+// "**** 789" for 9, "**** 78" for 8).
 func MaskAccount(acct string) string {
 	if acct == "" {
 		return ""
 	}
-	if len(acct) <= 8 {
-		return strings.Repeat("*", len(acct)-4) + acct[len(acct)-4:]
+	shown := min(maxShownDigits, len(acct)/shownDigitsPer)
+	if shown == 0 {
+		return AccountMaskPrefix
 	}
-	hidden := len(acct) - 8
-	groups := (hidden + 3) / 4
-	parts := []string{acct[:4]}
-	for i := 0; i < groups; i++ {
-		parts = append(parts, "****")
-	}
-	return strings.Join(append(parts, acct[len(acct)-4:]), " ")
+	return AccountMaskPrefix + " " + acct[len(acct)-shown:]
 }

@@ -39,6 +39,25 @@ func TestNormalizeSN(t *testing.T) {
 	}
 }
 
+func TestNormalizeSNErrorNamesCharacter(t *testing.T) {
+	tests := []struct{ in, found string }{
+		{"PAXé1234", `found 'É'`},
+		{"序列号1234", `found '序'`},
+		{"PAX\u202e1234", `found '\u202e'`},
+		{"PAX\x001234", `found '\x00'`},
+		{"PAX\xff1234", "found '\ufffd'"},
+		{"PAX_1234", `found '_'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.found, func(t *testing.T) {
+			_, err := NormalizeSN(tt.in)
+			if err == nil || !strings.HasSuffix(err.Error(), tt.found) {
+				t.Fatalf("NormalizeSN(%q) = %v, want an error ending %s", tt.in, err, tt.found)
+			}
+		})
+	}
+}
+
 func TestStatusTransitions(t *testing.T) {
 	allowed := map[[2]Status]bool{
 		{StatusProvisioned, StatusShipped}: true, {StatusProvisioned, StatusRevoked}: true,
@@ -71,18 +90,24 @@ func TestStatusTransitions(t *testing.T) {
 
 func TestMaskAccount(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"6222021234561234", "6222 **** **** 1234"},
-		{"62220212345678901234", "6222 **** **** **** 1234"},
-		{"622202123451234", "6222 **** **** 1234"},
-		{"12345678", "****5678"},
+		{"6222021234561234", "**** 1234"},
+		{"62220212345678901234", "**** 1234"},
+		{"622202123451234", "**** 1234"},
+		{"123456789012", "**** 9012"},
+		{"12345678901", "**** 901"},
+		{"123456789", "**** 789"},
+		{"12345678", "**** 78"},
+		{"12", "****"},
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := MaskAccount(tt.in); got != tt.want {
+		got := MaskAccount(tt.in)
+		if got != tt.want {
 			t.Errorf("MaskAccount(%q) = %q, want %q", tt.in, got, tt.want)
 		}
-		if tt.in != "" && len(tt.in) > 8 && strings.Contains(MaskAccount(tt.in), tt.in[4:len(tt.in)-4]) {
-			t.Errorf("mask of %q shows the middle digits", tt.in)
+		shown := len(strings.TrimLeft(strings.TrimPrefix(got, AccountMaskPrefix), " "))
+		if shown > 4 || shown*3 > len(tt.in) {
+			t.Errorf("mask of %q shows %d of %d digits", tt.in, shown, len(tt.in))
 		}
 	}
 }
@@ -126,7 +151,7 @@ func TestPatchApplyAndDiff(t *testing.T) {
 	if cs[0].Field != "registration.merchant_name" || cs[0].Old != "老王餐馆" || cs[0].New != "王记餐馆" {
 		t.Errorf("change 0 = %+v", cs[0])
 	}
-	if cs[1].Field != "registration.account" || strings.Contains(cs[1].New, "999999") || cs[1].New != "6222 **** **** 1234" {
+	if cs[1].Field != "registration.account" || strings.Contains(cs[1].New, "999999") || cs[1].New != "**** 1234" {
 		t.Errorf("account change not masked: %+v", cs[1])
 	}
 	empty := ""

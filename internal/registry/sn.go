@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Limits of a serial number after normalization.
@@ -18,11 +19,18 @@ func NormalizeSN(s string) (string, error) {
 	if len(sn) < MinSNLen || len(sn) > MaxSNLen {
 		return "", fmt.Errorf("%w: serial number must be %d–%d characters, got %d", ErrInvalid, MinSNLen, MaxSNLen, len(sn))
 	}
-	for i := 0; i < len(sn); i++ {
-		c := sn[i]
+	for i, c := range sn {
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
-			return "", fmt.Errorf("%w: serial number may hold only A-Z, 0-9 and '-', found %q", ErrInvalid, rune(c))
+			return "", fmt.Errorf("%w: serial number may hold only A-Z, 0-9 and '-', found %s", ErrInvalid, quoteRuneAt(sn, i))
 		}
 	}
 	return sn, nil
+}
+
+// quoteRuneAt quotes the whole character that starts at byte i of s for an
+// error message, Go-escaped when it is not printable. (strings.ToUpper has
+// already turned bytes that are not UTF-8 into U+FFFD.)
+func quoteRuneAt(s string, i int) string {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return fmt.Sprintf("%q", r)
 }

@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -28,8 +30,19 @@ const format byte = 1
 // value, or a value moved to another record.
 var ErrDecrypt = errors.New("secret: cannot decrypt value (wrong key or tampered data)")
 
+// ErrWrongKey means the key is not the one a database's values were sealed
+// with: its key check value does not match, or it cannot open a sealed value.
+var ErrWrongKey = errors.New("secret: the encryption key is not the one this database was sealed with (restore its key file or POSID_SECRET_KEY)")
+
+// checkLabel is what the key check value authenticates; changing it
+// invalidates every stored check value.
+const checkLabel = "posid secret key check v1"
+
 // Box seals and opens values with one key. It is safe for concurrent use.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead  cipher.AEAD
+	check string
+}
 
 // NewBox returns a Box for a 32-byte key.
 func NewBox(key []byte) (*Box, error) {
@@ -44,8 +57,15 @@ func NewBox(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret: %w", err)
 	}
-	return &Box{aead: aead}, nil
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(checkLabel))
+	return &Box{aead: aead, check: hex.EncodeToString(mac.Sum(nil))}, nil
 }
+
+// KeyCheck returns the key check value: HMAC-SHA256 of a fixed label under
+// the key, in hex. A database stores it when it first meets a key and
+// refuses any other key later; it tells nothing about the key itself.
+func (b *Box) KeyCheck() string { return b.check }
 
 // Seal encrypts plain. context binds the ciphertext to its record (the
 // device SN): opening it under another context fails.
@@ -84,28 +104,32 @@ func ParseKey(s string) ([]byte, error) {
 }
 
 // LoadOrCreateKeyFile reads the key in path, creating the file (0600) with
-// a new random key when it does not exist.
-func LoadOrCreateKeyFile(path string) ([]byte, error) {
+// a new random key when it does not exist. created reports that it did:
+// a caller that finds the new key does not fit its database should remove
+// the file again (see ErrWrongKey), so that a lost key is never silently
+// replaced.
+func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
-		return ParseKey(string(data))
+		key, err := ParseKey(string(data))
+		return key, false, err
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("secret: read key: %w", err)
+		return nil, false, fmt.Errorf("secret: read key: %w", err)
 	}
-	key := make([]byte, KeySize)
+	key = make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("secret: %w", err)
+		return nil, false, fmt.Errorf("secret: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("secret: %w", err)
+		return nil, false, fmt.Errorf("secret: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		if errors.Is(err, fs.ErrExist) { // created by a concurrent process
 			return LoadOrCreateKeyFile(path)
 		}
-		return nil, fmt.Errorf("secret: create key: %w", err)
+		return nil, false, fmt.Errorf("secret: create key: %w", err)
 	}
 	_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
 	if cerr := f.Close(); werr == nil {
@@ -113,7 +137,7 @@ func LoadOrCreateKeyFile(path string) ([]byte, error) {
 	}
 	if werr != nil {
 		os.Remove(path)
-		return nil, fmt.Errorf("secret: write key: %w", werr)
+		return nil, false, fmt.Errorf("secret: write key: %w", werr)
 	}
-	return key, nil
+	return key, true, nil
 }

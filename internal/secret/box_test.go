@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -46,20 +47,32 @@ func TestSealOpen(t *testing.T) {
 
 func TestLoadOrCreateKeyFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "secret.key")
-	k1, err := LoadOrCreateKeyFile(path)
-	if err != nil {
-		t.Fatal(err)
+	k1, created, err := LoadOrCreateKeyFile(path)
+	if err != nil || !created {
+		t.Fatalf("first load: created=%v, %v", created, err)
 	}
 	st, err := os.Stat(path)
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file mode = %v, %v", st.Mode(), err)
 	}
-	k2, err := LoadOrCreateKeyFile(path)
-	if err != nil || !bytes.Equal(k1, k2) {
+	k2, created, err := LoadOrCreateKeyFile(path)
+	if err != nil || created || !bytes.Equal(k1, k2) {
 		t.Fatal("second load returned another key")
 	}
 	os.WriteFile(path, []byte("not a key"), 0o600)
-	if _, err := LoadOrCreateKeyFile(path); err == nil {
+	if _, _, err := LoadOrCreateKeyFile(path); err == nil {
 		t.Fatal("garbage key file accepted")
+	}
+}
+
+func TestKeyCheck(t *testing.T) {
+	a, _ := NewBox(bytes.Repeat([]byte{1}, KeySize))
+	a2, _ := NewBox(bytes.Repeat([]byte{1}, KeySize))
+	b, _ := NewBox(bytes.Repeat([]byte{2}, KeySize))
+	if a.KeyCheck() != a2.KeyCheck() || a.KeyCheck() == b.KeyCheck() || len(a.KeyCheck()) != 64 {
+		t.Fatalf("key checks: %s %s %s", a.KeyCheck(), a2.KeyCheck(), b.KeyCheck())
+	}
+	if strings.Contains(a.KeyCheck(), "0101010101") {
+		t.Fatal("key check shows the key")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,13 +51,17 @@ type DB struct {
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations. box encrypts settlement accounts.
 func Open(ctx context.Context, path string, box *secret.Box) (*DB, error) {
+	return openVersion(ctx, path, box, latest)
+}
+
+// openVersion opens the database at schema version upTo; below latest it
+// leaves the key check out (tests that build an older database).
+func openVersion(ctx context.Context, path string, box *secret.Box, upTo int) (*DB, error) {
 	if box == nil {
 		return nil, errors.New("sqlite: no encryption key")
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("sqlite: %w", err)
-		}
+	if err := prepareFiles(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -75,11 +80,95 @@ func Open(ctx context.Context, path string, box *secret.Box) (*DB, error) {
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	d := &DB{sql: db, box: box, now: func() time.Time { return time.Now().UTC() }}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrate(ctx, upTo); err != nil {
 		db.Close()
 		return nil, err
 	}
+	if upTo < latest {
+		return d, nil
+	}
+	if err := d.checkKey(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
 	return d, nil
+}
+
+// File modes: the database holds merchant data, API key hashes and the
+// audit log, so only its owner may read it.
+const (
+	dirMode  = 0o700 // a data directory Open creates
+	fileMode = 0o600 // the database file and its -wal and -shm files
+)
+
+// prepareFiles creates the directory of path (dirMode) and the database
+// file (fileMode) when they do not exist, and takes group and other access
+// away from the database, -wal and -shm files that do. SQLite creates the
+// -wal and -shm files with the database file's mode.
+func prepareFiles(path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, dirMode); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(name, st.Mode().Perm()&fileMode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkKey compares the key's check value with the one the database
+// stores, and stores it when the database has none: a new database, or
+// one from before check values, whose sealed accounts must then open under
+// the key. Any mismatch is secret.ErrWrongKey.
+func (d *DB) checkKey(ctx context.Context) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		var stored string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE name = 'key_check'`).Scan(&stored)
+		if err == nil {
+			if stored != d.box.KeyCheck() {
+				return secret.ErrWrongKey
+			}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("key check: %w", err)
+		}
+		var (
+			sn  string
+			enc []byte
+		)
+		err = tx.QueryRowContext(ctx, `SELECT sn, account_enc FROM registrations WHERE account_enc IS NOT NULL LIMIT 1`).Scan(&sn, &enc)
+		if err == nil {
+			if _, err := d.box.Open(enc, []byte(sn)); err != nil {
+				return secret.ErrWrongKey
+			}
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("key check: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES ('key_check', ?)`, d.box.KeyCheck()); err != nil {
+			return fmt.Errorf("key check: %w", err)
+		}
+		return nil
+	})
 }
 
 // Close closes the database.
@@ -94,9 +183,12 @@ func (d *DB) SQL() *sql.DB { return d.sql }
 // SetClock replaces the clock (tests).
 func (d *DB) SetClock(now func() time.Time) { d.now = now }
 
-// migrate applies every embedded migration not yet recorded, each in its
-// own transaction.
-func (d *DB) migrate(ctx context.Context) error {
+// latest stands for the newest migration in migrate.
+const latest = math.MaxInt
+
+// migrate applies every embedded migration up to version upTo not yet
+// recorded, each in its own transaction.
+func (d *DB) migrate(ctx context.Context, upTo int) error {
 	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("sqlite: migrations table: %w", err)
 	}
@@ -110,6 +202,9 @@ func (d *DB) migrate(ctx context.Context) error {
 		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("sqlite: migration %s: bad version", base)
+		}
+		if v > upTo {
+			break
 		}
 		if err := d.apply(ctx, v, name); err != nil {
 			return err

@@ -64,20 +64,14 @@ func TestAccountEncryptedAtRest(t *testing.T) {
 			t.Fatalf("sanity: %s does not hold the merchant name; the check reads the wrong file", filepath.Base(f))
 		}
 	}
-	// A different key cannot read the account, and says so.
+	// A different key is refused at open (see TestKeyCheck).
 	db.Close()
 	other, _ := secret.NewBox(bytes.Repeat([]byte{8}, secret.KeySize))
-	db2, err := Open(ctx, path, other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
-	if _, err := db2.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{RevealAccount: true}); !errors.Is(err, secret.ErrDecrypt) {
+	if db2, err := Open(ctx, path, other); !errors.Is(err, secret.ErrWrongKey) {
+		if err == nil {
+			db2.Close()
+		}
 		t.Fatalf("wrong key: %v", err)
-	}
-	// Masked reads do not need the key.
-	if d, err := db2.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{}); err != nil || d.Registration.Account != "6222 **** **** 1234" {
-		t.Fatalf("masked read: %+v, %v", d.Registration, err)
 	}
 }
 

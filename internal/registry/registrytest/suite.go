@@ -85,7 +85,7 @@ func testMasking(t *testing.T, s registry.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Registration.Account != "6222 **** **** 1234" || d.Registration.AccountRevealed {
+	if d.Registration.Account != "**** 1234" || d.Registration.AccountRevealed {
 		t.Fatalf("default read shows %q", d.Registration.Account)
 	}
 	d, err = s.GetDevice(ctx, "PAX0001", registry.ReadOptions{RevealAccount: true})
@@ -99,8 +99,27 @@ func testMasking(t *testing.T, s registry.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if page.Devices[0].Registration.Account != "6222 **** **** 1234" {
+	if page.Devices[0].Registration.Account != "**** 1234" {
 		t.Fatalf("list shows %q", page.Devices[0].Registration.Account)
+	}
+
+	// A short account shows at most a third of its digits, in reads and
+	// in history alike.
+	short := "123456789"
+	d, err = s.UpdateDevice(ctx, "tester", "PAX0001", registry.Patch{Registration: &registry.RegistrationPatch{Account: &short}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Registration.Account != "**** 789" {
+		t.Fatalf("9-digit account read shows %q", d.Registration.Account)
+	}
+	hist, err := s.History(ctx, "PAX0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := hist[len(hist)-1]
+	if last.Field != "registration.account" || last.Old != "**** 1234" || last.New != "**** 789" {
+		t.Fatalf("account history row %+v", last)
 	}
 }
 
@@ -152,7 +171,7 @@ func testUpdateHistory(t *testing.T, s registry.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Model != "A920Pro" || d.Registration.MerchantName != "王记餐馆" || d.Registration.Account != "6222 **** **** 5678" {
+	if d.Model != "A920Pro" || d.Registration.MerchantName != "王记餐馆" || d.Registration.Account != "**** 5678" {
 		t.Fatalf("updated = %+v", d)
 	}
 	full, _ := s.GetDevice(ctx, "PAX0001", registry.ReadOptions{RevealAccount: true})
@@ -176,7 +195,7 @@ func testUpdateHistory(t *testing.T, s registry.Store) {
 	if c := byField["registration.merchant_name"]; c.Old != "老王餐馆" || c.New != "王记餐馆" {
 		t.Fatalf("name change = %+v", c)
 	}
-	if c := byField["registration.account"]; c.Old != "6222 **** **** 1234" || c.New != "6222 **** **** 5678" {
+	if c := byField["registration.account"]; c.Old != "**** 1234" || c.New != "**** 5678" {
 		t.Fatalf("account change = %+v", c)
 	}
 	// A no-op patch writes no history.
