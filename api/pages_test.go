@@ -50,31 +50,38 @@ func TestDocsBilingual(t *testing.T) {
 	}
 }
 
-// TestDocsFitsPhone opens /docs in Chromium on a 390×844 phone screen: the
-// page must not be wider than the screen (no cut-off column).
-func TestDocsFitsPhone(t *testing.T) {
+// TestPagesFitPhone opens the server's pages in Chromium on a 390×844
+// phone screen: none may be wider than the screen (no cut-off column).
+func TestPagesFitPhone(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
 	}
 	browsertest.Path(t)
 	e := newRiskEnv(t)
 	base := (&testEnv{srv: e.s}).live(t)
+	seal := e.sealURL(knownSN, "A920")
 	const width, height = 390, 844
 	b := browsertest.New(t)
 	b.Step("phone viewport", chromedp.EmulateViewport(width, height, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
-	b.Step("open docs", chromedp.Navigate(base+"/docs"), chromedp.WaitVisible(chromedp.CSS("h1")))
-	sw, err := chromedp.Run(b.Context(), chromedp.Evaluate[int]("document.documentElement.scrollWidth"))
-	if err != nil {
-		t.Fatal(err)
+	for _, p := range []struct{ name, path, shows string }{
+		{"docs", "/docs", `document.body.innerText.includes("Get a device") && document.body.innerText.includes("查询一台设备")`},
+		{"verify", seal[strings.Index(seal, "/v/"):], `document.body.innerText.includes("` + knownSN + `")`},
+		{"scan", "/", `!!document.querySelector("#photo")`},
+	} {
+		b.Step("open "+p.path, chromedp.Navigate(base+p.path), chromedp.WaitVisible(chromedp.CSS("body")))
+		sw, err := chromedp.Run(b.Context(), chromedp.Evaluate[int]("document.documentElement.scrollWidth"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sw > width {
+			t.Errorf("%s is %d px wide on a %d px screen", p.path, sw, width)
+		}
+		shows, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](p.shows))
+		if err != nil || !shows {
+			t.Errorf("%s: %s is false (%v)", p.path, p.shows, err)
+		}
+		screenshot(t, b, p.name+"-"+strconv.Itoa(width)+".png")
 	}
-	if sw > width {
-		t.Errorf("/docs is %d px wide on a %d px screen", sw, width)
-	}
-	both, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](`document.body.innerText.includes("Get a device") && document.body.innerText.includes("查询一台设备")`))
-	if err != nil || !both {
-		t.Errorf("/docs does not show a route in both languages (%v)", err)
-	}
-	screenshot(t, b, "docs-"+strconv.Itoa(width)+".png")
 }
 
 // TestFavicon checks /favicon.ico: an ICO whose images are PNGs of the
