@@ -29,6 +29,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"metrics", "GET /metrics", get("/metrics"), all(200)},
 		{"openapi", "GET /openapi.json", get("/openapi.json"), all(200)},
 		{"docs", "GET /docs", get("/docs"), all(200)},
+		{"favicon", "GET /favicon.ico", get("/favicon.ico"), all(200)},
 		{"keyset", "GET /.well-known/posid-keys.json", get("/.well-known/posid-keys.json"), all(200)},
 		{"verify page", "GET /v/:payload", get("/v/" + payload), all(200)},
 		{"verify page junk", "GET /v/:payload", get("/v/123abc"), all(200)},

@@ -44,6 +44,7 @@ var routeQueries = map[string][]string{
 var routeResponses = map[string]map[string]any{
 	"GET /":                   {"text/html": map[string]any{"type": "string"}},
 	"GET /docs":               {"text/html": map[string]any{"type": "string"}},
+	"GET /favicon.ico":        {"image/x-icon": binary()},
 	"GET /v/:payload":         {"text/html": map[string]any{"type": "string"}},
 	"GET /metrics":            {"text/plain": map[string]any{"type": "string"}},
 	"POST /api/v1/labels":     {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"embed"
 	"html/template"
+	"io/fs"
 
 	"github.com/gofiber/fiber/v2"
 
+	"posid/api/web"
+	"posid/internal/auth"
 	"posid/labels"
 )
 
@@ -54,7 +57,127 @@ func verifyPageData(r VerifyResult) verifyPageView {
 	return verifyPageView{VerifyResult: r, Text: verdictTexts[r.Verdict]}
 }
 
-// docs serves GET /docs: the route table rendered as HTML (no scripts, no CDN).
+// docs serves GET /docs: the route table rendered as HTML in Chinese and
+// English, one card per route so it reads on a phone (no scripts, no CDN).
 func (s *Server) docs(c *fiber.Ctx) error {
-	return s.render(c, fiber.StatusOK, "docs.html", s.routeList())
+	return s.render(c, fiber.StatusOK, "docs.html", docsGroups(s.routeList()))
+}
+
+// docsTags names the route groups of the docs page, in page order. Routes
+// of a tag not listed here come last, under the tag itself.
+var docsTags = []struct{ Tag, Zh, En string }{
+	{"web", "网页", "Web pages"},
+	{"scans", "扫描查验", "Scans"},
+	{"devices", "设备", "Devices"},
+	{"labels", "标签打印", "Labels"},
+	{"verify", "防伪验证", "Seal verification"},
+	{"risk", "风险审核与投诉", "Risk review and complaints"},
+	{"audit", "审计日志", "Audit log"},
+	{"system", "系统", "System"},
+}
+
+// docsZh is the Chinese summary of each route, by "METHOD path"; the route
+// table's Summary is the English one. Every route needs a row (tested).
+var docsZh = map[string]string{
+	"GET /":                            "手机扫描页面：拍摄标签或输入序列号",
+	"GET /app.js":                      "扫描页面的脚本",
+	"GET /style.css":                   "扫描页面的样式",
+	"GET /favicon.ico":                 "网站图标",
+	"GET /healthz":                     "存活检查：进程可响应",
+	"GET /readyz":                      "就绪检查：数据库可响应",
+	"GET /metrics":                     "Prometheus 监控指标",
+	"GET /openapi.json":                "本 API 的 OpenAPI 3.1 描述",
+	"GET /docs":                        "API 文档页面（本页）",
+	"GET /.well-known/posid-keys.json": "标签签名公钥集",
+	"GET /v/:payload":                  "扫描标签二维码后打开的验证页面",
+	"POST /api/v1/verify":              "验证防伪码（二维码文本或照片）",
+	"POST /api/v1/scans":               "识别照片中的条码，选出序列号，返回设备信息",
+	"GET /api/v1/devices":              "设备列表",
+	"POST /api/v1/devices":             "登记新设备",
+	"GET /api/v1/devices/:sn":          "查询一台设备",
+	"PATCH /api/v1/devices/:sn":        "修改设备或其入网信息",
+	"POST /api/v1/devices/:sn/status":  "变更设备状态",
+	"GET /api/v1/devices/:sn/history":  "设备的变更记录",
+	"POST /api/v1/imports":             "从 CSV 导入设备",
+	"POST /api/v1/labels":              "生成标签（PDF、ZPL 或 PNG）",
+	"GET /api/v1/audit":                "查看审计日志",
+	"GET /api/v1/cases":                "审核案件列表（?status=&rule=&sn=&before=&limit=）",
+	"GET /api/v1/cases/:id":            "查看审核案件及其证据事件和投诉",
+	"POST /api/v1/cases/:id/assign":    "指派审核案件",
+	"POST /api/v1/cases/:id/resolve":   "结案：填写结论和说明",
+	"POST /api/v1/complaints":          "投诉设备（JSON，或带照片的 multipart）",
+	"GET /api/v1/complaints":           "投诉列表：商户看自己的，管理员看全部",
+	"GET /api/v1/complaints/:id/photo": "投诉所附照片",
+}
+
+// docsRoleZh is the Chinese name of each role on the docs page.
+var docsRoleZh = map[auth.Role]string{
+	auth.RoleMerchant:  "商户",
+	auth.RoleWarehouse: "仓库",
+	auth.RoleSupplier:  "供应商",
+	auth.RoleAdmin:     "管理员",
+}
+
+// docsGroup is one section of docs.html.
+type docsGroup struct {
+	Zh, En string
+	Routes []docsRoute
+}
+
+// docsRoute is one route card of docs.html.
+type docsRoute struct {
+	Method, Path, Zh, En string
+	// Roles are the callers, by name in both languages; none means public.
+	Roles []docsRole
+}
+
+// docsRole is a role named in both languages.
+type docsRole struct{ Zh, En string }
+
+// docsGroups sorts routes into the sections of the docs page.
+func docsGroups(routes []Route) []docsGroup {
+	index := map[string]int{}
+	groups := make([]docsGroup, 0, len(docsTags))
+	for _, t := range docsTags {
+		index[t.Tag] = len(groups)
+		groups = append(groups, docsGroup{Zh: t.Zh, En: t.En})
+	}
+	for _, r := range routes {
+		i, ok := index[r.Tag]
+		if !ok {
+			i = len(groups)
+			index[r.Tag] = i
+			groups = append(groups, docsGroup{Zh: r.Tag, En: r.Tag})
+		}
+		dr := docsRoute{Method: r.Method, Path: r.Path, Zh: docsZh[r.Method+" "+r.Path], En: r.Summary}
+		for _, role := range r.Roles {
+			dr.Roles = append(dr.Roles, docsRole{Zh: docsRoleZh[role], En: string(role)})
+		}
+		groups[i].Routes = append(groups[i].Routes, dr)
+	}
+	out := groups[:0]
+	for _, g := range groups {
+		if len(g.Routes) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// faviconMaxAge is how long browsers may cache /favicon.ico: a day, as the
+// icon changes only with a release.
+const faviconMaxAge = "public, max-age=86400"
+
+// favicon serves GET /favicon.ico from web.FS.
+func favicon() fiber.Handler {
+	body, err := fs.ReadFile(web.FS, "favicon.ico")
+	if err != nil {
+		panic("api: favicon: " + err.Error()) // embedded: a build error caught by the tests
+	}
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, "image/x-icon")
+		c.Set(fiber.HeaderCacheControl, faviconMaxAge)
+		c.Set("X-Content-Type-Options", "nosniff")
+		return c.Send(body)
+	}
 }

@@ -44,6 +44,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/metrics", "Prometheus metrics", nil, "system", s.metrics.handler()},
 		{"GET", "/openapi.json", "This API as OpenAPI 3.1", nil, "system", s.openapi},
 		{"GET", "/docs", "API documentation page", nil, "system", s.docs},
+		{"GET", "/favicon.ico", "Site icon", nil, "web", favicon()},
 		{"GET", "/.well-known/posid-keys.json", "Public label key set", nil, "verify", s.keySet},
 		{"GET", "/v/:payload", "Verify page opened from a label's QR code", nil, "verify", s.verifyPage},
 		{"POST", "/api/v1/verify", "Verify a seal (QR text or photo)", nil, "verify", s.verify},

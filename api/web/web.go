@@ -11,7 +11,8 @@ package web
 
 import "embed"
 
-// FS holds index.html, app.js and style.css at its root.
+// FS holds index.html, app.js, style.css and favicon.ico (white bars of a
+// barcode on posid blue, as PNG images of 16, 32 and 48 px) at its root.
 //
-//go:embed index.html app.js style.css
+//go:embed index.html app.js style.css favicon.ico
 var FS embed.FS

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -125,6 +126,93 @@ func TestScanPageInBrowser(t *testing.T) {
 	if !containsAll(rules, risk.RuleUnknownSerial, risk.RuleComplaint) {
 		t.Errorf("cases after the session: %v; want unknown_serial and complaint", rules)
 	}
+}
+
+// phoneWidth and phoneHeight are the CSS viewport of the phone the page
+// is checked on (an iPhone 12-15 class screen).
+const phoneWidth, phoneHeight = 390, 844
+
+// TestScanPageTypedAfterPhoto scans a photo, then types another SN, on a
+// phone-sized screen: the typed result must not keep the old photo, and its
+// seal badge must say the seal was not checked (neutral), not that the
+// label has none.
+func TestScanPageTypedAfterPhoto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test in -short mode")
+	}
+	browsertest.Path(t)
+	srv := newPageServer(t)
+	photo := filepath.Join(t.TempDir(), "label.png")
+	if err := os.WriteFile(photo, srv.labelPNG(t, testSN), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.New(t)
+	step, poll, text := b.Step, b.Poll, b.Text
+	eval := func(expr string) bool {
+		t.Helper()
+		ok, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return ok
+	}
+	const previewShown = `(() => { const r = document.querySelector("#preview").getBoundingClientRect(); return r.width > 0 && r.height > 0; })()`
+	fits := "document.documentElement.scrollWidth <= " + strconv.Itoa(phoneWidth)
+
+	step("phone viewport", chromedp.EmulateViewport(phoneWidth, phoneHeight, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	step("open page", chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible(chromedp.ID("key")))
+	step("save key", chromedp.SendKeys(chromedp.ID("key"), testToken), chromedp.Click(chromedp.CSS("#key-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.ID("key-saved")))
+	step("upload photo", chromedp.SetUploadFiles(chromedp.ID("photo"), []string{photo}), chromedp.WaitVisible(chromedp.ID("result")))
+	poll("photo preview shown", previewShown)
+	if got := text("#verdict"); got != "防伪验证通过" {
+		t.Fatalf("verdict after the photo %q, want 防伪验证通过 (status %q)", got, text("#status"))
+	}
+	screenshot(t, b, "scan-photo-390.png")
+
+	step("type SN", chromedp.SendKeys(chromedp.ID("sn"), "NOPE-0001"), chromedp.Click(chromedp.CSS("#sn-form button")))
+	poll("typed SN shown", `document.querySelector("#fields dd.sn").textContent === "NOPE-0001"`)
+	if eval(previewShown) {
+		t.Error("the photo of the earlier scan is still shown above the typed SN's result")
+	}
+	if got := text("#verdict"); got != "未扫描防伪码" {
+		t.Errorf("seal badge of a typed SN %q, want 未扫描防伪码 (seal not checked)", got)
+	}
+	if eval(`/\b(bad|warn)\b/.test(document.querySelector("#verdict").className)`) {
+		t.Errorf("seal badge of a typed SN is styled as a warning: %q", text("#verdict"))
+	}
+	if !eval(fits) {
+		t.Error("the page is wider than a 390 px screen")
+	}
+	screenshot(t, b, "scan-typed-390.png")
+
+	step("english", chromedp.Click(chromedp.ID("lang")))
+	if got := text("#verdict"); got != "Seal not checked" {
+		t.Errorf("seal badge of a typed SN in English %q, want Seal not checked", got)
+	}
+}
+
+// screenshot saves a full-page PNG of b's tab as name in $POSID_SCREENSHOTS
+// (default posid-screenshots under the system temp dir, which outlives the
+// test, unlike t.TempDir) and logs its path.
+func screenshot(t *testing.T, b *browsertest.Browser, name string) {
+	t.Helper()
+	shot, err := chromedp.Run(b.Context(), chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := os.Getenv("POSID_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "posid-screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
 }
 
 func containsAll(have []risk.Rule, want ...risk.Rule) bool {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -10,13 +11,30 @@ import (
 	"posid/internal/auth"
 )
 
+// roleHelp says what a key of each role may do, for "posid apikeys -h".
+var roleHelp = map[auth.Role]string{
+	auth.RoleMerchant:  "its own devices' registration (account masked); needs --merchant NO",
+	auth.RoleWarehouse: "provisions, imports, prints labels, changes status; no registration data",
+	auth.RoleSupplier:  "verifies units, reads its own supplier's devices; needs --supplier CODE",
+	auth.RoleAdmin:     "everything, including full settlement accounts and the audit log",
+}
+
+// apikeysUsage prints the usage of "posid apikeys" with every role.
+func (app *cli) apikeysUsage() {
+	fmt.Fprintln(app.stderr, "Usage: posid apikeys create --role ROLE [--merchant NO] [--supplier CODE] --name NAME\n       posid apikeys list\n       posid apikeys revoke ID\n\nRoles:")
+	for _, r := range auth.Roles {
+		fmt.Fprintf(app.stderr, "  %-10s %s\n", r, roleHelp[r])
+	}
+	fmt.Fprintln(app.stderr, "\nRun \"posid apikeys create -h\" for the database flags.")
+}
+
 // runApikeys manages API keys: create, list, revoke.
 func runApikeys(ctx context.Context, app *cli, args []string) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(app.stderr, "Usage: posid apikeys create --role ROLE [--merchant NO] [--supplier CODE] --name NAME\n       posid apikeys list\n       posid apikeys revoke ID")
-		if len(args) == 0 {
-			return usagef("missing subcommand")
-		}
+	if len(args) == 0 {
+		return missingf(app.apikeysUsage, "missing subcommand: create, list or revoke")
+	}
+	if args[0] == "-h" || args[0] == "--help" {
+		app.apikeysUsage()
 		return errHelp
 	}
 	switch args[0] {
@@ -27,11 +45,11 @@ func runApikeys(ctx context.Context, app *cli, args []string) error {
 	case "revoke":
 		return apikeysRevoke(ctx, app, args[1:])
 	}
-	return usagef("unknown subcommand %q (want create, list or revoke)", args[0])
+	return usagef("unknown subcommand %q: want create, list or revoke (run \"posid apikeys -h\" for usage)", args[0])
 }
 
 func apikeysCreate(ctx context.Context, app *cli, args []string) error {
-	fs := app.flagSet("apikeys create", "", "Create an API key and print its token once. Roles: merchant (needs --merchant), warehouse, supplier (needs --supplier), admin.")
+	fs := app.flagSet("apikeys create", "", "Create an API key and print its token once. Roles: "+roleList()+".")
 	var db dbFlags
 	db.register(app, fs)
 	var k auth.Key
@@ -42,6 +60,9 @@ func apikeysCreate(ctx context.Context, app *cli, args []string) error {
 	fs.StringVar(&k.Name, "name", "", "who holds the key")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if len(args) == 0 {
+		return missingf(fs.Usage, "missing --role and --name")
 	}
 	k.Role = auth.Role(role)
 	if err := k.Validate(); err != nil {
@@ -97,6 +118,9 @@ func apikeysRevoke(ctx context.Context, app *cli, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() == 0 {
+		return missingf(fs.Usage, "missing key ID")
+	}
 	if fs.NArg() != 1 {
 		return usagef("want one key id")
 	}
@@ -112,4 +136,22 @@ func apikeysRevoke(ctx context.Context, app *cli, args []string) error {
 	_ = st.Audit.Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: audit.ActionRevokeAPIKey, Target: k.ID})
 	fmt.Fprintf(app.stdout, "revoked %s (%s)\n", k.ID, k.Name)
 	return nil
+}
+
+// roleList names every role and the binding it needs, for help texts.
+func roleList() string {
+	var b strings.Builder
+	for i, r := range auth.Roles {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(r))
+		switch r {
+		case auth.RoleMerchant:
+			b.WriteString(" (needs --merchant)")
+		case auth.RoleSupplier:
+			b.WriteString(" (needs --supplier)")
+		}
+	}
+	return b.String()
 }

@@ -102,11 +102,14 @@ func runCases(ctx context.Context, app *cli, args []string) error {
 		"  assign ID ASSIGNEE       give a case to a reviewer\n" +
 		"  resolve ID -note TEXT    close a case (-outcome confirmed|dismissed)\n" +
 		"  prune                    delete scan events past the retention limits"
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	usage := func() {
 		fmt.Fprintf(app.stderr, "Usage: posid cases list|show|assign|resolve|prune ...\n\n%s\n", about)
-		if len(args) == 0 {
-			return usagef("missing subcommand")
-		}
+	}
+	if len(args) == 0 {
+		return missingf(usage, "missing subcommand: list, show, assign, resolve or prune")
+	}
+	if args[0] == "-h" || args[0] == "--help" {
+		usage()
 		return errHelp
 	}
 	sub, rest := args[0], args[1:]
@@ -128,7 +131,10 @@ func runCases(ctx context.Context, app *cli, args []string) error {
 	want := map[string]int{"list": 0, "show": 1, "assign": 2, "resolve": 1, "prune": 0}
 	n, ok := want[sub]
 	if !ok {
-		return usagef("unknown subcommand %q (want list, show, assign, resolve or prune)", sub)
+		return usagef("unknown subcommand %q: want list, show, assign, resolve or prune (run \"posid cases -h\" for usage)", sub)
+	}
+	if fs.NArg() < n {
+		return missingf(fs.Usage, "cases %s wants %d argument(s), got %d", sub, n, fs.NArg())
 	}
 	if fs.NArg() != n {
 		return usagef("cases %s wants %d argument(s), got %d", sub, n, fs.NArg())
@@ -270,6 +276,9 @@ func runComplain(ctx context.Context, app *cli, args []string) error {
 	photoPath := fs.String("photo", "", "image file to attach")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() == 0 {
+		return missingf(fs.Usage, "want one serial number")
 	}
 	if fs.NArg() != 1 {
 		return usagef("want one serial number")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -11,12 +12,23 @@ import (
 var errHelp = flag.ErrHelp
 
 // usageError marks an error in how a command was called (exit code 2).
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	// usage, when set, prints the command's usage to stderr before the
+	// error line: the call lacked its required arguments.
+	usage func()
+}
 
 func (e usageError) Error() string { return e.msg }
 
 // usagef returns a usage error.
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+func usagef(format string, a ...any) error { return usageError{msg: fmt.Sprintf(format, a...)} }
+
+// missingf returns a usage error for a call that lacks required arguments:
+// run prints usage (the command's usage text) and then the message.
+func missingf(usage func(), format string, a ...any) error {
+	return usageError{msg: fmt.Sprintf(format, a...), usage: usage}
+}
 
 func isUsage(err error) bool {
 	var u usageError
@@ -28,19 +40,24 @@ func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
-// flagSet returns a FlagSet for a subcommand that prints its usage to stderr
-// and reports parse errors as usage errors.
+// flagSet returns a FlagSet for a subcommand whose Usage prints the usage
+// to stderr. The set's own output is silenced: parse reports a bad flag as
+// one usage error line instead of the flag package's message and usage.
 func (app *cli) flagSet(name, argsUsage, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet("posid "+name, flag.ContinueOnError)
-	fs.SetOutput(app.stderr)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintf(app.stderr, "Usage: posid %s [flags] %s\n\n%s\n\nFlags:\n", name, argsUsage, about)
+		fs.SetOutput(app.stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }
 
-// parse parses args and maps parse failures to usage errors.
+// parse parses args and maps parse failures to usage errors: -h prints the
+// usage and returns errHelp; a bad flag returns one line that names the
+// flag and how to see the usage, with nothing printed.
 func parse(fs *flag.FlagSet, args []string) error {
 	// Allow flags after positional arguments: posid devices get SN --json.
 	var flags, pos []string
@@ -67,11 +84,16 @@ func parse(fs *flag.FlagSet, args []string) error {
 		}
 		pos = append(pos, a)
 	}
-	if err := fs.Parse(append(flags, append([]string{"--"}, pos...)...)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return usageError{err.Error()}
+	usage := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(append(flags, append([]string{"--"}, pos...)...))
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return errHelp
+	case err != nil:
+		return usagef("%v (run \"%s -h\" for usage)", err, fs.Name())
 	}
 	return nil
 }

@@ -80,7 +80,9 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 		fmt.Fprintf(app.stdout, "%s\t%sd\n", id, sub)
 		return nil
 	case sub == "":
-		return usagef("missing subcommand: new, list, retire KID or revoke KID")
+		return missingf(fs.Usage, "missing subcommand: new, list, retire KID or revoke KID")
+	case (sub == "retire" || sub == "revoke") && len(rest) == 1:
+		return missingf(fs.Usage, "%s wants a key id (KID)", sub)
 	default:
 		return usagef("unknown or incomplete subcommand %q: want new, list, retire KID or revoke KID", sub)
 	}

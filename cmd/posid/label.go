@@ -201,7 +201,7 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 		}
 	}
 	if input == nil {
-		return usagef("give --sn SN, --csv FILE or --batch ID")
+		return missingf(fs.Usage, "give --sn SN, --csv FILE or --batch ID")
 	}
 	if *out == "" {
 		return usagef("-o OUT is required")

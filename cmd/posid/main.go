@@ -84,6 +84,11 @@ func run(ctx context.Context, app *cli, args []string) int {
 	case errors.Is(err, errHelp):
 		return 0
 	case isUsage(err):
+		var u usageError
+		if errors.As(err, &u) && u.usage != nil {
+			u.usage()
+			fmt.Fprintln(app.stderr)
+		}
 		fmt.Fprintf(app.stderr, "posid %s: %v\n", args[0], err)
 		return 2
 	default:
@@ -109,6 +114,13 @@ func printUsage(w io.Writer) {
 }
 
 func runVersion(ctx context.Context, app *cli, args []string) error {
+	fs := app.flagSet("version", "", "Print the version of this posid binary.")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
 	fmt.Fprintln(app.stdout, "posid", version)
 	return nil
 }

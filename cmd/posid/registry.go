@@ -23,6 +23,9 @@ func runImport(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
+		if fs.NArg() == 0 {
+			return missingf(fs.Usage, "missing FILE.csv")
+		}
 		return usagef("want one CSV file, got %d arguments", fs.NArg())
 	}
 	f, err := os.Open(fs.Arg(0))
@@ -66,11 +69,12 @@ func runImport(ctx context.Context, app *cli, args []string) error {
 
 func runDevices(ctx context.Context, app *cli, args []string) error {
 	const about = "Subcommands:\n  get SN                 show one device and its registration\n  list                   list devices (filters: -status -merchant -supplier -batch)\n  set-status SN STATUS   move a device through its lifecycle"
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(app.stderr, "Usage: posid devices get|list|set-status ...\n\n%s\n", about)
-		if len(args) == 0 {
-			return usagef("missing subcommand")
-		}
+	usage := func() { fmt.Fprintf(app.stderr, "Usage: posid devices get|list|set-status ...\n\n%s\n", about) }
+	if len(args) == 0 {
+		return missingf(usage, "missing subcommand: get, list or set-status")
+	}
+	if args[0] == "-h" || args[0] == "--help" {
+		usage()
 		return errHelp
 	}
 	switch args[0] {
@@ -81,7 +85,7 @@ func runDevices(ctx context.Context, app *cli, args []string) error {
 	case "set-status":
 		return devicesSetStatus(ctx, app, args[1:])
 	}
-	return usagef("unknown subcommand %q (want get, list or set-status)", args[0])
+	return usagef("unknown subcommand %q: want get, list or set-status (run \"posid devices -h\" for usage)", args[0])
 }
 
 func devicesGet(ctx context.Context, app *cli, args []string) error {
@@ -92,6 +96,9 @@ func devicesGet(ctx context.Context, app *cli, args []string) error {
 	reveal := fs.Bool("reveal-account", false, "show the full settlement account number")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() == 0 {
+		return missingf(fs.Usage, "want one serial number")
 	}
 	if fs.NArg() != 1 {
 		return usagef("want one serial number")
@@ -184,7 +191,10 @@ func devicesSetStatus(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("want SN and STATUS")
+		if fs.NArg() < 2 {
+			return missingf(fs.Usage, "want SN and STATUS")
+		}
+		return usagef("want SN and STATUS, got %d arguments", fs.NArg())
 	}
 	to, err := registry.ParseStatus(fs.Arg(1))
 	if err != nil {
@@ -213,6 +223,9 @@ func runHistory(ctx context.Context, app *cli, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if fs.NArg() == 0 {
+		return missingf(fs.Usage, "want one serial number")
 	}
 	if fs.NArg() != 1 {
 		return usagef("want one serial number")

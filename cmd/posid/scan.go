@@ -51,10 +51,13 @@ func runScan(ctx context.Context, app *cli, args []string) error {
 		if err != nil {
 			return err
 		}
+		if len(more) == 0 {
+			return fmt.Errorf("folder %s has no images (looked for %s)", *dir, imageExtList())
+		}
 		files = append(files, more...)
 	}
 	if len(files) == 0 {
-		return usagef("want at least one PHOTO or --dir DIR")
+		return missingf(fs.Usage, "want at least one PHOTO or --dir DIR")
 	}
 	opts := scan.Options{Timeout: *timeout}
 	if *formats != "" {
@@ -180,6 +183,16 @@ func imageFiles(dir string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// imageExtList lists the extensions --dir reads, for messages.
+func imageExtList() string {
+	exts := make([]string, 0, len(scanImageExts))
+	for e := range scanImageExts {
+		exts = append(exts, e)
+	}
+	sort.Strings(exts)
+	return strings.Join(exts, " ")
 }
 
 // validFormat reports whether f names a scan format.

@@ -29,6 +29,9 @@ func runVerify(ctx context.Context, app *cli, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() == 0 {
+		return missingf(fs.Usage, "missing TEXT or PHOTO")
+	}
 	if fs.NArg() != 1 {
 		return usagef("want one TEXT or PHOTO argument, got %d", fs.NArg())
 	}
