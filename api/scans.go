@@ -126,7 +126,7 @@ func (s *Server) scan(c *fiber.Ctx) error {
 		}
 		res.Seal = sc
 	}
-	if res.Device != nil && res.Device.seesRegistration() {
+	if res.Device != nil && res.Device.SeesRegistration() {
 		if err := s.record(c, audit.ActionScan, res.SN, "via="+res.Chosen.How); err != nil {
 			return err
 		}

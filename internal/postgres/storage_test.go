@@ -31,9 +31,7 @@ func TestMigrationRewritesLegacyMasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.Store().CreateDevice(ctx, "t", registrytest.Device("PAX0001")); err != nil {
-		t.Fatal(err)
-	}
+	createLegacy(t, old, registrytest.Device("PAX0001"))
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := old.Pool().Exec(ctx, q, args...); err != nil {
@@ -167,9 +165,7 @@ func TestKeyCheck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := old.Store().CreateDevice(ctx, "t", registrytest.Device("PAX0001")); err != nil {
-			t.Fatal(err)
-		}
+		createLegacy(t, old, registrytest.Device("PAX0001"))
 		old.Close()
 		if err := open(u, boxB); !errors.Is(err, secret.ErrWrongKey) {
 			t.Fatalf("other key on accounts sealed with A: %v", err)
