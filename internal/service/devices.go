@@ -137,6 +137,9 @@ func (s *Service) History(ctx context.Context, c Caller, sn string) ([]registry.
 // allows c's role (statusRules); only admins create registered devices.
 // The device and its audit rows commit together.
 func (s *Service) Create(ctx context.Context, c Caller, d registry.Device) (DeviceView, error) {
+	if err := mayWrite(c); err != nil {
+		return DeviceView{}, err
+	}
 	if err := d.Validate(); err != nil {
 		return DeviceView{}, err
 	}
@@ -173,6 +176,9 @@ func (s *Service) Create(ctx context.Context, c Caller, d registry.Device) (Devi
 func (s *Service) Update(ctx context.Context, c Caller, sn string, p registry.Patch) (DeviceView, error) {
 	sn, err := registry.NormalizeSN(sn)
 	if err != nil {
+		return DeviceView{}, err
+	}
+	if err := mayWrite(c); err != nil {
 		return DeviceView{}, err
 	}
 	if p.Empty() {
@@ -218,6 +224,9 @@ func (s *Service) SetStatus(ctx context.Context, c Caller, sn string, to registr
 	if err != nil {
 		return DeviceView{}, err
 	}
+	if err := mayWrite(c); err != nil {
+		return DeviceView{}, err
+	}
 	var out registry.Device
 	err = s.store.InTx(ctx, func(tx registry.Tx) error {
 		old, err := tx.GetDevice(ctx, sn, registry.ReadOptions{})
@@ -243,6 +252,9 @@ func (s *Service) SetStatus(ctx context.Context, c Caller, sn string, to registr
 // admins import registrations or move devices to another supplier, and
 // new devices and status changes follow statusRules.
 func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, mode registry.ImportMode) (registry.ImportSummary, error) {
+	if err := mayWrite(c); err != nil {
+		return registry.ImportSummary{}, err
+	}
 	if c.Role != auth.RoleAdmin {
 		for _, rec := range recs {
 			if rec.Device.Registration != nil {
@@ -275,6 +287,15 @@ func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, 
 		return registry.ImportSummary{}, err
 	}
 	return sum, nil
+}
+
+// mayWrite admits the roles that change the registry: admins and the
+// warehouse. Merchants and suppliers only read.
+func mayWrite(c Caller) error {
+	if c.Role != auth.RoleAdmin && c.Role != auth.RoleWarehouse {
+		return forbidden("a %s may not change devices", c.Role)
+	}
+	return nil
 }
 
 // merchantOf is the merchant number of d's registration, "" without one.

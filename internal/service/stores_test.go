@@ -97,7 +97,10 @@ func backends(t *testing.T) []backend {
 // Fixture devices: OWN0001 registered to merchant M001 (supplier SUP1),
 // OTHER0001 registered to M002 (SUP2), BARE0001 unregistered (SUP1,
 // provisioned), GONE0001 revoked (SUP1).
-func seed(t *testing.T, b backend) {
+func seed(t *testing.T, b backend) { seedAs(t, b, "") }
+
+// seedAs stores the fixture devices with prefix before each SN.
+func seedAs(t *testing.T, b backend, prefix string) {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
@@ -109,6 +112,7 @@ func seed(t *testing.T, b backend) {
 		{SN: "BARE0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Batch: "B2"},
 		{SN: "GONE0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Batch: "B2", Status: registry.StatusRevoked},
 	} {
+		d.SN = prefix + d.SN
 		if _, err := b.store.CreateDevice(ctx, "seed", d); err != nil {
 			t.Fatal(err)
 		}
