@@ -104,7 +104,6 @@ var problemKinds = []problemKind{
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{auth.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
 	{service.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
-	{service.ErrUnregistered, http.StatusUnprocessableEntity, "unregistered-device", "Device not in the registry"},
 	{service.ErrNotPrintable, http.StatusConflict, "not-printable", "No labels in this status"},
 	{errRateLimited, http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	{errBusy, http.StatusServiceUnavailable, "busy", "Server busy"},

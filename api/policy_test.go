@@ -82,3 +82,34 @@ func TestWriteRollsBackWithoutAudit(t *testing.T) {
 		t.Errorf("audit rows %+v", es)
 	}
 }
+
+// TestLabelsOnlyForPrintableDevices checks that no key prints a fresh
+// seal for a revoked device, nor for a serial number the registry does
+// not hold.
+func TestLabelsOnlyForPrintableDevices(t *testing.T) {
+	e := newEnv(t, Config{})
+	if resp, body := e.do(t, "admin", jsonReq("POST", "/api/v1/devices/PAX0003/status", StatusRequest{Status: "revoked"})); resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	}
+	for _, tc := range []struct {
+		req  LabelRequest
+		want int
+	}{
+		{LabelRequest{SNs: []string{"PAX0003"}}, 409},
+		{LabelRequest{Batch: "B2"}, 409},
+		{LabelRequest{SNs: []string{"PAX0001", "PAX0003"}}, 409},
+		{LabelRequest{SNs: []string{"NOPE0000"}}, 404},
+		{LabelRequest{SNs: []string{"PAX0001"}, Format: "png"}, 200},
+	} {
+		for _, role := range []string{"warehouse", "admin"} {
+			resp, body := e.do(t, role, jsonReq("POST", "/api/v1/labels", tc.req))
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s %+v: %d, want %d: %.200s", role, tc.req, resp.StatusCode, tc.want, body)
+			}
+		}
+	}
+	es, _, _ := e.db.Audit().List(context.Background(), audit.Filter{Action: audit.ActionPrintLabels})
+	if len(es) != 2 || es[0].Target != "PAX0001" {
+		t.Errorf("label audit rows %+v, want the two printed runs", es)
+	}
+}

@@ -22,8 +22,8 @@ var (
 	// ErrForbidden means the caller's role or scope does not allow this.
 	ErrForbidden = errors.New("forbidden")
 	// ErrUnregistered means a label was asked for a serial number the
-	// registry does not hold.
-	ErrUnregistered = errors.New("not in the registry")
+	// registry does not hold; it is a registry.ErrNotFound.
+	ErrUnregistered = fmt.Errorf("%w: not in the registry", registry.ErrNotFound)
 	// ErrNotPrintable means the device's status allows no new label.
 	ErrNotPrintable = errors.New("no labels in this status")
 )
