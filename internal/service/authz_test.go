@@ -8,6 +8,7 @@ import (
 
 	"posid/internal/registry"
 	"posid/internal/service"
+	"posid/labels"
 )
 
 // TestAuthorizationMatrix runs every operation of the service as every
@@ -54,6 +55,39 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}, [3][4]string{{"ok", "403", "403", "403"}, {"ok", "403", "403", "403"}, {"409", "409", "403", "403"}}},
 		{"revoke", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
 			return write(s.SetStatus(ctx, c, sn, registry.StatusRevoked))
+		}, [3][4]string{{"ok", "403", "403", "403"}, {"ok", "403", "403", "403"}, {"ok", "403", "403", "403"}}},
+		{"list by merchant", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
+			d, err := s.Device(ctx, admin, sn, false)
+			if err != nil {
+				return "", err
+			}
+			f := registry.Filter{}
+			if d.Registration != nil {
+				f.MerchantNo = d.Registration.MerchantNo
+			}
+			p, err := s.Devices(ctx, c, f, "")
+			return fmt.Sprint(len(p.Devices) > 0), err
+		}, [3][4]string{{"true", "403", "true", "true"}, {"true", "403", "403", "false"}, {"true", "true", "true", "true"}}},
+		{"label", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
+			_, err := s.Label(ctx, c, sn, false, labels.Label{})
+			return "ok", err
+		}, [3][4]string{{"ok", "ok", "403", "403"}, {"ok", "ok", "403", "403"}, {"ok", "ok", "403", "403"}}},
+		{"create beside", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
+			return write(s.Create(ctx, c, registry.Device{SN: sn + "-N", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1"}))
+		}, [3][4]string{{"ok", "ok", "403", "403"}, {"ok", "ok", "403", "403"}, {"ok", "ok", "403", "403"}}},
+		{"import upsert batch", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
+			d, err := s.Device(ctx, admin, sn, false)
+			if err != nil {
+				return "", err
+			}
+			rec := registry.Record{Line: 2, KeepStatus: true, Device: registry.Device{SN: sn, Model: d.Model, Manufacturer: d.Manufacturer, SupplierCode: d.SupplierCode, Batch: "B9"}}
+			_, err = s.Import(ctx, c, []registry.Record{rec}, registry.ImportUpsert)
+			return "ok", err
+		}, [3][4]string{{"ok", "ok", "403", "403"}, {"ok", "ok", "403", "403"}, {"ok", "ok", "403", "403"}}},
+		{"import moves supplier", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
+			rec := registry.Record{Line: 2, KeepStatus: true, Device: registry.Device{SN: sn, Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP3"}}
+			_, err := s.Import(ctx, c, []registry.Record{rec}, registry.ImportUpsert)
+			return "ok", err
 		}, [3][4]string{{"ok", "403", "403", "403"}, {"ok", "403", "403", "403"}, {"ok", "403", "403", "403"}}},
 	}
 	records := []string{"OWN0001", "OTHER0001", "BARE0001"}
