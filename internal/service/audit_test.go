@@ -30,6 +30,19 @@ func TestWriteAndAuditCommitTogether(t *testing.T) {
 			if es := auditRows(t, b.log, audit.ActionUpdateDevice); len(es) != 1 || es[0].Actor != admin.Actor {
 				t.Fatalf("update audit rows: %+v", es)
 			}
+			recs := []registry.Record{
+				{Line: 2, KeepStatus: true, Device: registry.Device{SN: "BARE0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP2", Batch: "B9"}},
+				{Line: 3, Device: registry.Device{SN: "REG0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Registration: &registry.Registration{
+					MerchantNo: "M003", MerchantName: "n", TerminalID: "T3", Acquirer: "a", Access: registry.Access4G}}},
+			}
+			if _, err := svc.Import(ctx, admin, recs, registry.ImportUpsert); err != nil {
+				t.Fatal(err)
+			}
+			for action, want := range map[string]string{audit.ActionSetSupplier: "devices=1 sns=BARE0001", audit.ActionBindMerchant: "devices=1 sns=REG0001"} {
+				if es := auditRows(t, b.log, action); len(es) != 1 || es[0].Detail != want {
+					t.Errorf("import %s rows: %+v, want %q", action, es, want)
+				}
+			}
 			b.exec(t, breakAudit[b.name])
 			batch = "B10"
 			if _, err := svc.Update(ctx, admin, "BARE0001", registry.Patch{Batch: &batch}); err == nil {
@@ -45,7 +58,7 @@ func TestWriteAndAuditCommitTogether(t *testing.T) {
 				t.Error("import with the audit log down succeeded")
 			}
 			d, err := b.store.GetDevice(ctx, "BARE0001", registry.ReadOptions{})
-			if err != nil || d.Batch != "B9" || d.Status != registry.StatusProvisioned {
+			if err != nil || d.Batch != "B9" || d.SupplierCode != "SUP2" || d.Status != registry.StatusProvisioned {
 				t.Errorf("unaudited change stored: %+v %v", d, err)
 			}
 			for _, sn := range []string{"NEW0001", "NEW0002"} {

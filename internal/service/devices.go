@@ -262,12 +262,22 @@ func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, 
 			}
 		}
 	}
+	var moved, bound scopeChanges
 	check := func(old *registry.Device, dev registry.Device) error {
 		if old == nil {
+			if dev.Registration != nil {
+				bound.add(dev.SN)
+			}
 			return checkMove(c.Role, newDevice, dev.Status)
 		}
-		if dev.SupplierCode != old.SupplierCode && c.Role != auth.RoleAdmin {
-			return forbidden("%s: only admins may move a device to another supplier", dev.SN)
+		if dev.SupplierCode != old.SupplierCode {
+			if c.Role != auth.RoleAdmin {
+				return forbidden("%s: only admins may move a device to another supplier", dev.SN)
+			}
+			moved.add(dev.SN)
+		}
+		if merchantOf(*old) != merchantOf(dev) {
+			bound.add(dev.SN)
 		}
 		if dev.Status != old.Status {
 			return checkMove(c.Role, old.Status, dev.Status)
@@ -276,17 +286,50 @@ func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, 
 	}
 	var sum registry.ImportSummary
 	err := s.store.InTx(ctx, func(tx registry.Tx) error {
+		moved, bound = scopeChanges{}, scopeChanges{}
 		var err error
 		if sum, err = tx.Import(ctx, c.Actor, recs, mode, check); err != nil {
 			return err
 		}
+		now := s.now()
+		target := fmt.Sprintf("import(%d rows)", sum.Rows)
 		detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d", sum.Rows, sum.Created, sum.Updated, sum.Unchanged)
-		return tx.Audit(ctx, c.entry(s.now(), audit.ActionImport, fmt.Sprintf("import(%d rows)", sum.Rows), detail))
+		es := []audit.Entry{c.entry(now, audit.ActionImport, target, detail)}
+		if moved.n > 0 {
+			es = append(es, c.entry(now, audit.ActionSetSupplier, target, moved.String()))
+		}
+		if bound.n > 0 {
+			es = append(es, c.entry(now, audit.ActionBindMerchant, target, bound.String()))
+		}
+		return tx.Audit(ctx, es...)
 	})
 	if err != nil {
 		return registry.ImportSummary{}, err
 	}
 	return sum, nil
+}
+
+// maxListedSNs bounds the serial numbers an import's scope-change audit
+// row names; the row counts them all.
+const maxListedSNs = 20
+
+// scopeChanges counts the devices of an import that changed scope
+// (supplier or merchant) and lists the first maxListedSNs of them.
+type scopeChanges struct {
+	n   int
+	sns []string
+}
+
+func (sc *scopeChanges) add(sn string) {
+	sc.n++
+	if len(sc.sns) < maxListedSNs {
+		sc.sns = append(sc.sns, sn)
+	}
+}
+
+// String is the audit detail: "devices=N sns=A,B,...".
+func (sc scopeChanges) String() string {
+	return fmt.Sprintf("devices=%d sns=%s", sc.n, strings.Join(sc.sns, ","))
 }
 
 // mayWrite admits the roles that change the registry: admins and the
