@@ -20,15 +20,6 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// cliActor names the person running a CLI write in history rows.
-func (app *cli) cliActor() string {
-	u := app.getenv("USER")
-	if u == "" {
-		u = "unknown"
-	}
-	return "cli:" + u
-}
-
 // caller is the person running the CLI, as the service sees them: an
 // admin named "cli:USER@HOST" in history and audit rows.
 func (app *cli) caller() service.Caller {
