@@ -50,10 +50,10 @@ func (f *serveFlags) register(app *cli, fs interface {
 	DurationVar(*time.Duration, string, time.Duration, string)
 	Float64Var(*float64, string, float64, string)
 }) {
-	fs.StringVar(&f.addr, "addr", app.envOr("POSID_ADDR", "127.0.0.1:8080"), "listen address (env POSID_ADDR)")
+	fs.StringVar(&f.addr, "addr", app.envOr("POSID_ADDR", defaultAddr), "listen address (env POSID_ADDR; 0.0.0.0:8080 lets phones on the LAN in)")
 	fs.BoolVar(&f.demo, "demo", false, "load the demo fleet, make a label key and an admin API key if there are none")
 	fs.StringVar(&f.dataDir, "data-dir", app.envOr("POSID_DATA_DIR", "data"), "data directory (env POSID_DATA_DIR)")
-	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public https URL that label QR codes point to (env POSID_BASE_URL; default https://ADDR)")
+	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public URL that label QR codes point to: https://HOST, or http://HOST for loopback and private LAN hosts (env POSID_BASE_URL; default "+baseURLDefault+")")
 	fs.StringVar(&f.keysDir, "keys-dir", app.getenv("POSID_KEYS_DIR"), "label signing key directory (env POSID_KEYS_DIR; default DATA-DIR/keys)")
 	fs.StringVar(&f.logLevel, "log-level", app.envOr("POSID_LOG_LEVEL", "info"), "debug, info, warn or error (env POSID_LOG_LEVEL)")
 	fs.StringVar(&f.cfg.ProxyHeader, "proxy-header", app.getenv("POSID_PROXY_HEADER"), "header with the client address behind a reverse proxy, e.g. X-Forwarded-For (env POSID_PROXY_HEADER)")
@@ -95,9 +95,13 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		f.keysDir = filepath.Join(f.dataDir, "keys")
 	}
 	if f.baseURL == "" {
-		f.baseURL = "https://" + f.addr
+		f.baseURL = defaultBaseURL(f.addr, firstLANIPv4)
 	}
-	f.cfg.BaseURL = f.baseURL
+	base, err := labels.CheckBaseURL(f.baseURL)
+	if err != nil {
+		return usagef("--base-url: %v", err)
+	}
+	f.baseURL, f.cfg.BaseURL = base, base
 	for _, p := range strings.Split(f.trustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			f.cfg.TrustedProxies = append(f.cfg.TrustedProxies, p)
@@ -146,6 +150,11 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	fmt.Fprintf(app.stdout, "posid %s listening on http://%s (docs: http://%s/docs, seal links: %s)\n", version, ln.Addr(), ln.Addr(), f.baseURL)
+	if u := phoneURL(ln.Addr(), firstLANIPv4); u != "" {
+		fmt.Fprintf(app.stdout, "on a phone on the same network open %s\n", u)
+	} else {
+		fmt.Fprintln(app.stdout, "only this machine can reach it; --addr 0.0.0.0:8080 (make run ADDR=0.0.0.0:8080) lets phones on the LAN in")
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
