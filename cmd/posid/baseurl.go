@@ -82,3 +82,16 @@ func phoneURL(ln net.Addr, lanIP func() (netip.Addr, bool)) string {
 	}
 	return "http://" + netip.AddrPortFrom(ip, ap.Port()).String() + "/"
 }
+
+// localURL returns the http URL this machine opens for a server bound to
+// ln: 127.0.0.1 stands in for an unspecified host.
+func localURL(ln net.Addr) string {
+	ap, err := netip.ParseAddrPort(ln.String())
+	if err != nil {
+		return "http://" + ln.String()
+	}
+	if ap.Addr().IsUnspecified() {
+		ap = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port())
+	}
+	return "http://" + ap.String()
+}

@@ -105,3 +105,21 @@ func TestReadmeBaseURLDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalURL: the URL this machine opens for a bound address.
+func TestLocalURL(t *testing.T) {
+	for _, tc := range []struct{ ln, want string }{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"0.0.0.0:8080", "http://127.0.0.1:8080"},
+		{"[::]:8080", "http://127.0.0.1:8080"},
+		{"192.168.1.20:8080", "http://192.168.1.20:8080"},
+	} {
+		addr, err := net.ResolveTCPAddr("tcp", tc.ln)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := localURL(addr); got != tc.want {
+			t.Errorf("localURL(%s) = %q, want %q", tc.ln, got, tc.want)
+		}
+	}
+}

@@ -41,6 +41,8 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	cfg             api.Config
 	riskFlags       riskFlags
+	// localURL is the bound address as this machine opens it.
+	localURL string
 }
 
 func (f *serveFlags) register(app *cli, fs interface {
@@ -94,14 +96,13 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if f.keysDir == "" {
 		f.keysDir = filepath.Join(f.dataDir, "keys")
 	}
-	if f.baseURL == "" {
-		f.baseURL = defaultBaseURL(f.addr, firstLANIPv4)
+	if f.baseURL != "" {
+		base, err := labels.CheckBaseURL(f.baseURL)
+		if err != nil {
+			return usagef("--base-url: %v", err)
+		}
+		f.baseURL = base
 	}
-	base, err := labels.CheckBaseURL(f.baseURL)
-	if err != nil {
-		return usagef("--base-url: %v", err)
-	}
-	f.baseURL, f.cfg.BaseURL = base, base
 	for _, p := range strings.Split(f.trustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			f.cfg.TrustedProxies = append(f.cfg.TrustedProxies, p)
@@ -110,6 +111,19 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if f.cfg.ProxyHeader != "" && len(f.cfg.TrustedProxies) == 0 {
 		return usagef("--proxy-header needs --trusted-proxies")
 	}
+
+	// Listen first: the default seal base URL names the bound address
+	// (--addr HOST:0 picks a port).
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	if f.baseURL == "" {
+		f.baseURL = defaultBaseURL(ln.Addr().String(), firstLANIPv4)
+	}
+	f.cfg.BaseURL = f.baseURL
+	f.localURL = localURL(ln.Addr())
 
 	st, err := f.db.open(ctx, app)
 	if err != nil {
@@ -145,11 +159,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	fmt.Fprintf(app.stdout, "posid %s listening on http://%s (docs: http://%s/docs, seal links: %s)\n", version, ln.Addr(), ln.Addr(), f.baseURL)
+	fmt.Fprintf(app.stdout, "posid %s listening on %s (docs: %s/docs, seal links: %s)\n", version, ln.Addr(), f.localURL, f.baseURL)
 	if u := phoneURL(ln.Addr(), firstLANIPv4); u != "" {
 		fmt.Fprintf(app.stdout, "on a phone on the same network open %s\n", u)
 	} else {
@@ -219,6 +229,6 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(app.stdout, "admin API key (saved to %s):\n  %s\ntry: curl -H 'Authorization: Bearer %s' http://%s/api/v1/devices\n", path, tok, tok, f.addr)
+	fmt.Fprintf(app.stdout, "admin API key (saved to %s):\n  %s\ntry: curl -H 'Authorization: Bearer %s' %s/api/v1/devices\n", path, tok, tok, f.localURL)
 	return nil
 }
