@@ -41,6 +41,8 @@ type serveFlags struct {
 	shutdownTimeout time.Duration
 	cfg             api.Config
 	riskFlags       riskFlags
+	// localURL is the bound address as this machine opens it.
+	localURL string
 }
 
 func (f *serveFlags) register(app *cli, fs interface {
@@ -50,10 +52,10 @@ func (f *serveFlags) register(app *cli, fs interface {
 	DurationVar(*time.Duration, string, time.Duration, string)
 	Float64Var(*float64, string, float64, string)
 }) {
-	fs.StringVar(&f.addr, "addr", app.envOr("POSID_ADDR", "127.0.0.1:8080"), "listen address (env POSID_ADDR)")
+	fs.StringVar(&f.addr, "addr", app.envOr("POSID_ADDR", defaultAddr), "listen address (env POSID_ADDR; 0.0.0.0:8080 lets phones on the LAN in)")
 	fs.BoolVar(&f.demo, "demo", false, "load the demo fleet, make a label key and an admin API key if there are none")
 	fs.StringVar(&f.dataDir, "data-dir", app.envOr("POSID_DATA_DIR", "data"), "data directory (env POSID_DATA_DIR)")
-	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public https URL that label QR codes point to (env POSID_BASE_URL; default https://ADDR)")
+	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public URL that label QR codes point to: https://HOST, or http://HOST for loopback and private LAN hosts (env POSID_BASE_URL; default "+baseURLDefault+")")
 	fs.StringVar(&f.keysDir, "keys-dir", app.getenv("POSID_KEYS_DIR"), "label signing key directory (env POSID_KEYS_DIR; default DATA-DIR/keys)")
 	fs.StringVar(&f.logLevel, "log-level", app.envOr("POSID_LOG_LEVEL", "info"), "debug, info, warn or error (env POSID_LOG_LEVEL)")
 	fs.StringVar(&f.cfg.ProxyHeader, "proxy-header", app.getenv("POSID_PROXY_HEADER"), "header with the client address behind a reverse proxy, e.g. X-Forwarded-For (env POSID_PROXY_HEADER)")
@@ -94,10 +96,13 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if f.keysDir == "" {
 		f.keysDir = filepath.Join(f.dataDir, "keys")
 	}
-	if f.baseURL == "" {
-		f.baseURL = "https://" + f.addr
+	if f.baseURL != "" {
+		base, err := labels.CheckBaseURL(f.baseURL)
+		if err != nil {
+			return usagef("--base-url: %v", err)
+		}
+		f.baseURL = base
 	}
-	f.cfg.BaseURL = f.baseURL
 	for _, p := range strings.Split(f.trustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			f.cfg.TrustedProxies = append(f.cfg.TrustedProxies, p)
@@ -106,6 +111,19 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if f.cfg.ProxyHeader != "" && len(f.cfg.TrustedProxies) == 0 {
 		return usagef("--proxy-header needs --trusted-proxies")
 	}
+
+	// Listen first: the default seal base URL names the bound address
+	// (--addr HOST:0 picks a port).
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	if f.baseURL == "" {
+		f.baseURL = defaultBaseURL(ln.Addr().String(), firstLANIPv4)
+	}
+	f.cfg.BaseURL = f.baseURL
+	f.localURL = localURL(ln.Addr())
 
 	st, err := f.db.open(ctx, app)
 	if err != nil {
@@ -141,11 +159,12 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	fmt.Fprintf(app.stdout, "posid %s listening on %s (docs: %s/docs, seal links: %s)\n", version, ln.Addr(), f.localURL, f.baseURL)
+	if u := phoneURL(ln.Addr(), firstLANIPv4); u != "" {
+		fmt.Fprintf(app.stdout, "on a phone on the same network open %s\n", u)
+	} else {
+		fmt.Fprintln(app.stdout, "only this machine can reach it; --addr 0.0.0.0:8080 (make run ADDR=0.0.0.0:8080) lets phones on the LAN in")
 	}
-	fmt.Fprintf(app.stdout, "posid %s listening on http://%s (docs: http://%s/docs, seal links: %s)\n", version, ln.Addr(), ln.Addr(), f.baseURL)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -210,6 +229,6 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(app.stdout, "admin API key (saved to %s):\n  %s\ntry: curl -H 'Authorization: Bearer %s' http://%s/api/v1/devices\n", path, tok, tok, f.addr)
+	fmt.Fprintf(app.stdout, "admin API key (saved to %s):\n  %s\ntry: curl -H 'Authorization: Bearer %s' %s/api/v1/devices\n", path, tok, tok, f.localURL)
 	return nil
 }

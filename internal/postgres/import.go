@@ -41,7 +41,7 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 	sns := make([]string, 0, len(recs))
 	valid := make([]bool, len(recs))
 	for i := range recs {
-		if err := recs[i].Device.Validate(); err != nil {
+		if err := recs[i].Device.ValidateAll(); err != nil {
 			bad.Add(recs[i].Line, recs[i].Device.SN, err)
 			continue
 		}

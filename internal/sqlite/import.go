@@ -24,7 +24,7 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 				}
 			}
 			rec := &recs[i]
-			if err := rec.Device.Validate(); err != nil {
+			if err := rec.Device.ValidateAll(); err != nil {
 				bad.Add(rec.Line, rec.Device.SN, err)
 				continue
 			}
