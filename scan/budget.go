@@ -41,8 +41,9 @@ const (
 	// black points (2/4).
 	scanQuartersPerPixel = 10
 	// decoderFixedBytes covers a decoder's tables and buffers that do not
-	// grow with the image (Huffman tables, LZW and zlib windows).
-	decoderFixedBytes = 1 << 20
+	// grow with the image (Huffman tables, LZW and zlib windows; measured
+	// at 40–90 KB).
+	decoderFixedBytes = 256 << 10
 )
 
 // checkShape rejects absurd proportions before anything is allocated.
@@ -196,6 +197,9 @@ func jpegFrame(data []byte) (marker byte, comps []jpegComp, adobe bool, err erro
 			continue
 		}
 		n := int(binary.BigEndian.Uint16(data[o+2:]))
+		if n < 2 {
+			return 0, nil, false, fmt.Errorf("jpeg: segment length %d", n)
+		}
 		seg := data[o+4 : min(len(data), o+2+n)]
 		switch {
 		case m == 0xC0 || m == 0xC1 || m == 0xC2:

@@ -28,8 +28,9 @@ const (
 type header struct {
 	format string
 	w, h   int
-	// cost is the memory (bytes) decoding and scanning the image needs.
-	cost int64
+	// decode is the memory (bytes) the decoder needs; cost adds the
+	// scan's and is what the image is admitted and governed by.
+	decode, cost int64
 }
 
 // inspect checks data against the limits from its headers alone: size,
@@ -53,11 +54,10 @@ func inspect(data []byte, maxPixels, maxBytes int, maxMemory int64) (header, err
 	if int64(hd.w)*int64(hd.h) > int64(maxPixels) {
 		return hd, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrImageTooLarge, hd.w, hd.h, maxPixels)
 	}
-	dec, err := imageCost(data, format, hd.w, hd.h)
-	if err != nil {
+	if hd.decode, err = imageCost(data, format, hd.w, hd.h); err != nil {
 		return hd, err
 	}
-	hd.cost = dec + scanCost(hd.w, hd.h)
+	hd.cost = hd.decode + scanCost(hd.w, hd.h)
 	if hd.cost > maxMemory {
 		return hd, fmt.Errorf("%w: %dx%d %s needs %d MiB to decode and scan, limit %d MiB", ErrImageTooLarge, hd.w, hd.h, format, mib(hd.cost), mib(maxMemory))
 	}
@@ -121,6 +121,17 @@ func luminance(img image.Image) plane {
 			dst := p.pix[y*w : (y+1)*w]
 			for x := range dst {
 				dst[x] = src[2*x] // high byte
+			}
+		}
+		return p
+	case *image.CMYK:
+		p := newPlane(w, h)
+		for y := 0; y < h; y++ {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]
+			dst := p.pix[y*w : (y+1)*w]
+			for x := range dst {
+				r, g, bl := color.CMYKToRGB(src[4*x], src[4*x+1], src[4*x+2], src[4*x+3])
+				dst[x] = byte((299*int(r) + 587*int(g) + 114*int(bl)) / 1000)
 			}
 		}
 		return p
