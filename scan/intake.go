@@ -48,11 +48,11 @@ func inspect(data []byte, maxPixels, maxBytes int, maxMemory int64) (header, err
 		return header{}, fmt.Errorf("%w: %v", ErrCorruptImage, err)
 	}
 	hd := header{format: format, w: cfg.Width, h: cfg.Height}
+	if hd.w > 0 && hd.h > 0 && int64(hd.w)*int64(hd.h) > int64(maxPixels) {
+		return hd, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrImageTooLarge, hd.w, hd.h, maxPixels)
+	}
 	if err := checkShape(hd.w, hd.h); err != nil {
 		return hd, err
-	}
-	if int64(hd.w)*int64(hd.h) > int64(maxPixels) {
-		return hd, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrImageTooLarge, hd.w, hd.h, maxPixels)
 	}
 	if hd.decode, err = imageCost(data, format, hd.w, hd.h); err != nil {
 		return hd, err

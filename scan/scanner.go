@@ -116,11 +116,11 @@ func (s *Scanner) Scan(ctx context.Context, data []byte) (*Result, error) {
 // orientation is applied. Errors are as for Scan.
 func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*Result, error) {
 	b := img.Bounds()
-	if err := checkShape(b.Dx(), b.Dy()); err != nil {
-		return nil, err
-	}
 	if int64(b.Dx())*int64(b.Dy()) > int64(s.opts.MaxPixels) {
 		return nil, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrImageTooLarge, b.Dx(), b.Dy(), s.opts.MaxPixels)
+	}
+	if err := checkShape(b.Dx(), b.Dy()); err != nil {
+		return nil, err
 	}
 	cost := scanCost(b.Dx(), b.Dy())
 	if cost > s.opts.MaxMemory {
