@@ -95,6 +95,8 @@ var problemKinds = []problemKind{
 	{labels.ErrMalformed, http.StatusUnprocessableEntity, "malformed-seal", "Malformed seal"},
 	{labels.ErrNoActiveKey, http.StatusServiceUnavailable, "no-signing-key", "No label signing key"},
 	{scan.ErrImageTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Image too large"},
+	{scan.ErrImageShape, http.StatusUnprocessableEntity, "image-shape", "Unreasonable image shape"},
+	{scan.ErrBusy, http.StatusServiceUnavailable, "busy", "Server busy"},
 	{scan.ErrUnsupportedImage, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported image format"},
 	{scan.ErrCorruptImage, http.StatusUnprocessableEntity, "corrupt-image", "Corrupt image"},
 	{scan.ErrNoBarcode, http.StatusUnprocessableEntity, "no-barcode", "No barcode found"},

@@ -39,6 +39,7 @@ type serveFlags struct {
 	risk            bool
 	trustedProxies  string
 	shutdownTimeout time.Duration
+	decodeMemoryMiB int
 	cfg             api.Config
 	riskFlags       riskFlags
 	// localURL is the bound address as this machine opens it.
@@ -67,6 +68,7 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.IntVar(&f.cfg.MaxConcurrentScans, "max-scans", 0, "concurrent image decodes (default: number of CPUs)")
 	fs.IntVar(&f.cfg.MaxQueuedScans, "max-queued-scans", 0, "scans waiting for a decode slot before 503 (default: 2 × max-scans)")
 	fs.DurationVar(&f.cfg.ScanTimeout, "scan-timeout", api.DefaultScanTimeout, "time budget of one image decode")
+	fs.IntVar(&f.decodeMemoryMiB, "decode-memory", scan.DefaultDecodeMemory>>20, "MiB that all image decodes in flight may hold together; a scan that cannot get its share within the queue wait gets 503")
 	fs.DurationVar(&f.cfg.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "time budget of one request")
 	fs.Float64Var(&f.cfg.RatePerIP, "rate-per-ip", api.DefaultRatePerIP, "requests per second per client address (negative: no limit; per process)")
 	fs.Float64Var(&f.cfg.RatePerKey, "rate-per-key", api.DefaultRatePerKey, "requests per second per API key (negative: no limit; per process)")
@@ -87,6 +89,9 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
+	}
+	if f.decodeMemoryMiB <= 0 {
+		return usagef("--decode-memory must be positive (MiB); images needing more are refused with 413")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
@@ -146,11 +151,13 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		}
 		f.riskFlags.startPruner(ctx, mon)
 	}
+	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit,
+		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait})
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
 		Keys:      auth.NewCache(st.Keys, auth.DefaultCacheTTL),
 		Audit:     auditLog,
-		Scanner:   scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit}),
+		Scanner:   scanner,
 		LabelKeys: keyStore,
 		Risk:      mon,
 		Ping:      st.Ping,
