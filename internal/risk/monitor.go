@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"posid/internal/registry"
+	"posid/internal/text"
 )
 
 // Monitor records events, evaluates the rules and keeps the review queue.
@@ -80,7 +81,7 @@ func (m *Monitor) evaluate(ctx context.Context, e Event) ([]Flag, error) {
 	var flags []Flag
 	own := []int64{e.ID}
 	snFlag := func(r Rule, detail string, events []int64) {
-		flags = append(flags, Flag{Rule: r, SN: e.SN, Subject: e.SN, Detail: detail, Events: events})
+		flags = append(flags, Flag{Rule: r, SN: e.SN, Subject: subjectOf(e), Detail: detail, Events: events})
 	}
 	if e.SN != "" {
 		switch {
@@ -111,9 +112,15 @@ func (m *Monitor) evaluate(ctx context.Context, e Event) ([]Flag, error) {
 }
 
 // subjectOf returns the case subject of an SN rule for e: the SN, or the
-// actor when no SN was read.
+// actor when no SN was read. Anonymous callers (no API key) get one case
+// per client address and rule, whatever SNs they send: the case gains hits
+// and evidence, so a client cycling through made-up SNs cannot open cases
+// in bulk.
 func subjectOf(e Event) string {
-	if e.SN != "" {
+	switch {
+	case e.Actor == "":
+		return "ip:" + e.IP
+	case e.SN != "":
 		return e.SN
 	}
 	return "actor:" + e.Actor
@@ -243,7 +250,7 @@ func (m *Monitor) Case(ctx context.Context, id int64) (Case, error) {
 // Assign gives case id to assignee for review. Resolved cases cannot be
 // assigned (ErrConflict).
 func (m *Monitor) Assign(ctx context.Context, id int64, assignee string) (Case, error) {
-	assignee = strings.TrimSpace(assignee)
+	assignee = text.Clean(assignee, 0)
 	if assignee == "" || utf8.RuneCountInString(assignee) > maxEventField {
 		return Case{}, fmt.Errorf("risk: assign case %d: %w: assignee must be 1–%d characters", id, ErrInvalid, maxEventField)
 	}
@@ -258,7 +265,7 @@ func (m *Monitor) Assign(ctx context.Context, id int64, assignee string) (Case, 
 // Resolve closes case id with outcome and note, by the reviewer by. A
 // resolved case stays in history; a later flag opens a new case.
 func (m *Monitor) Resolve(ctx context.Context, id int64, by string, outcome Outcome, note string) (Case, error) {
-	note = strings.TrimSpace(note)
+	note = text.Clean(note, 0)
 	if note == "" || utf8.RuneCountInString(note) > maxNote {
 		return Case{}, fmt.Errorf("risk: resolve case %d: %w: note must be 1–%d characters", id, ErrInvalid, maxNote)
 	}
@@ -302,7 +309,7 @@ func (m *Monitor) checkComplaint(c *Complaint, photo *Photo) error {
 	if c.Category, err = ParseCategory(string(c.Category)); err != nil {
 		return err
 	}
-	c.Text = strings.TrimSpace(c.Text)
+	c.Text = text.Clean(c.Text, 0)
 	if n := utf8.RuneCountInString(c.Text); n > m.cfg.MaxComplaintText {
 		return fmt.Errorf("%w: text is %d characters, at most %d allowed", ErrInvalid, n, m.cfg.MaxComplaintText)
 	}
