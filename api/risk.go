@@ -32,6 +32,7 @@ var riskProblemKinds = []problemKind{
 	{risk.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
 	{risk.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{risk.ErrTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Too large"},
+	{risk.ErrQuota, http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 }
 
 func init() { problemKinds = append(problemKinds, riskProblemKinds...) }
@@ -247,6 +248,7 @@ func (h riskHandlers) complaintBody(c *fiber.Ctx) (complaintRequest, *risk.Photo
 }
 
 // photoOf types data by sniffing it; the client's claim is not trusted.
+// The monitor decodes the photo and stores it re-encoded.
 func photoOf(data []byte) *risk.Photo {
 	return &risk.Photo{Type: http.DetectContentType(data), Data: data}
 }
