@@ -24,7 +24,7 @@ const (
 	// complaints): a 12 MP JPEG is 3–8 MB, a PNG of one up to ~12 MB.
 	DefaultPhotoBodyLimit = 16 << 20
 	// DefaultMaxConnsPerIP bounds concurrent connections from one socket
-	// address (fasthttp MaxConnsPerIP). Behind a reverse proxy that is the
+	// address (perIPListener). Behind a reverse proxy that is the
 	// proxy's address: raise it to the proxy's connection pool.
 	DefaultMaxConnsPerIP = 32
 	// DefaultMaxBodyBytesPerIP bounds the request body bytes one client
@@ -191,4 +191,11 @@ func (b *bodyBudget) reserve(ip string, n int) (func(), error) {
 			delete(b.byIP, ip)
 		}
 	}, nil
+}
+
+// used returns the body bytes in flight over all clients.
+func (b *bodyBudget) used() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.inUse
 }

@@ -267,7 +267,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		// the request.
 		Immutable: true,
 	})
-	s.app.Server().MaxConnsPerIP = cfg.MaxConnsPerIP
 	s.app.Server().HeaderReceived = s.headerReceived
 	s.routes()
 	return s, nil
@@ -276,8 +275,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // App returns the Fiber app, for tests (app.Test) and custom listeners.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve accepts connections on ln until Shutdown, at most
+// Config.MaxConnsPerIP at once from one address.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.app.Listener(newPerIPListener(ln, s.cfg.MaxConnsPerIP))
+}
 
 // Shutdown stops accepting connections and waits for in-flight requests
 // until ctx ends.

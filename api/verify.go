@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,6 +41,19 @@ type VerifyResult struct {
 	Status     registry.Status `json:"status,omitempty"`
 	// Manufacturer comes from the registry.
 	Manufacturer string `json:"manufacturer,omitempty"`
+}
+
+// MarshalJSON writes the answer for a non-genuine verdict as the verdict
+// and reason alone (no "registered": false that would hint at the SN).
+func (r VerifyResult) MarshalJSON() ([]byte, error) {
+	type plain VerifyResult
+	if r.Verdict != labels.Genuine {
+		return json.Marshal(struct {
+			Verdict labels.Verdict `json:"verdict"`
+			Reason  string         `json:"reason,omitempty"`
+		}{r.Verdict, r.Reason})
+	}
+	return json.Marshal(plain(r))
 }
 
 // verify serves POST /api/v1/verify: {"qr": "https://…/v/…"} or a photo.
