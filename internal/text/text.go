@@ -22,7 +22,11 @@ func Clean(s string, max int) string {
 		return strings.TrimSpace(s)
 	}
 	var b strings.Builder
-	b.Grow(min(len(s), 4*max+4))
+	if max > 0 {
+		b.Grow(min(len(s), 4*max))
+	} else {
+		b.Grow(len(s))
+	}
 	n := 0
 	for _, r := range s { // ranging over a string yields U+FFFD for invalid bytes
 		if max > 0 && n >= max {
