@@ -24,9 +24,11 @@ const (
 	// complaints): a 12 MP JPEG is 3–8 MB, a PNG of one up to ~12 MB.
 	DefaultPhotoBodyLimit = 16 << 20
 	// DefaultMaxConnsPerIP bounds concurrent connections from one socket
-	// address (perIPListener). Behind a reverse proxy that is the
-	// proxy's address: raise it to the proxy's connection pool.
-	DefaultMaxConnsPerIP = 32
+	// address (perIPListener): high enough for the phones of a mall behind
+	// one carrier NAT address, low enough that one host cannot take the
+	// server's DefaultMaxConnections. Behind a reverse proxy the socket
+	// address is the proxy's: raise it to the proxy's pool, or turn it off.
+	DefaultMaxConnsPerIP = 128
 	// DefaultMaxBodyBytesPerIP bounds the request body bytes one client
 	// address (after proxy resolution) may have in flight, reserved from
 	// Content-Length before the body is read: four photos at the limit.

@@ -68,7 +68,8 @@ type Config struct {
 	// BodyLimit bounds request bodies in bytes (CSV imports); JSONBodyLimit
 	// and PhotoBodyLimit those of the other routes, each capped by BodyLimit.
 	BodyLimit, JSONBodyLimit, PhotoBodyLimit int
-	// MaxConnsPerIP bounds concurrent connections from one socket address.
+	// MaxConnsPerIP bounds concurrent connections from one socket address;
+	// negative: no cap.
 	MaxConnsPerIP int
 	// MaxBodyBytesPerIP bounds the body bytes one client address has in
 	// flight; MaxBodyBytes those of all clients.
@@ -123,7 +124,7 @@ func (c Config) withDefaults() Config {
 		d int
 	}{
 		{&c.BodyLimit, DefaultBodyLimit}, {&c.JSONBodyLimit, DefaultJSONBodyLimit}, {&c.PhotoBodyLimit, DefaultPhotoBodyLimit},
-		{&c.MaxConnsPerIP, DefaultMaxConnsPerIP}, {&c.MaxBodyBytesPerIP, DefaultMaxBodyBytesPerIP}, {&c.MaxBodyBytes, DefaultMaxBodyBytes},
+		{&c.MaxBodyBytesPerIP, DefaultMaxBodyBytesPerIP}, {&c.MaxBodyBytes, DefaultMaxBodyBytes},
 	} {
 		if *l.v <= 0 {
 			*l.v = l.d
@@ -134,6 +135,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxQueuedScans <= 0 {
 		c.MaxQueuedScans = 2 * c.MaxConcurrentScans
+	}
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = DefaultMaxConnections
@@ -278,7 +282,10 @@ func (s *Server) App() *fiber.App { return s.app }
 // Serve accepts connections on ln until Shutdown, at most
 // Config.MaxConnsPerIP at once from one address.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.app.Listener(newPerIPListener(ln, s.cfg.MaxConnsPerIP))
+	if s.cfg.MaxConnsPerIP > 0 {
+		ln = newPerIPListener(ln, s.cfg.MaxConnsPerIP)
+	}
+	return s.app.Listener(ln)
 }
 
 // Shutdown stops accepting connections and waits for in-flight requests

@@ -64,7 +64,7 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.IntVar(&f.cfg.BodyLimit, "body-limit", api.DefaultBodyLimit, "request body limit in bytes: CSV imports, and the cap of the limits below")
 	fs.IntVar(&f.cfg.JSONBodyLimit, "json-body-limit", api.DefaultJSONBodyLimit, "request body limit in bytes of routes that take JSON or a form")
 	fs.IntVar(&f.cfg.PhotoBodyLimit, "photo-body-limit", api.DefaultPhotoBodyLimit, "request body limit in bytes of routes that take a photo (scans, verify, complaints)")
-	fs.IntVar(&f.cfg.MaxConnsPerIP, "max-conns-per-ip", api.DefaultMaxConnsPerIP, "concurrent connections from one socket address (behind a proxy: the proxy's; raise it to the proxy's pool)")
+	fs.IntVar(&f.cfg.MaxConnsPerIP, "max-conns-per-ip", api.DefaultMaxConnsPerIP, "concurrent connections from one socket address (behind a proxy: the proxy's; raise it to the proxy's pool; negative: no cap)")
 	fs.IntVar(&f.cfg.MaxBodyBytesPerIP, "max-body-bytes-per-ip", api.DefaultMaxBodyBytesPerIP, "request body bytes one client address may have in flight")
 	fs.IntVar(&f.cfg.MaxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "request body bytes in flight over all clients")
 	fs.IntVar(&f.cfg.MaxConcurrentScans, "max-scans", 0, "concurrent image decodes (default: number of CPUs)")
