@@ -24,16 +24,23 @@ const (
 	maxAngleDiff = 0.2
 	// minRegionCells is the smallest region worth reading (cells).
 	minRegionCells = 4
-	// maxRegions bounds how many regions of each kind (bars, 2D) are read
-	// at full resolution. The kinds have separate budgets: on a sheet of
-	// labels the QR-and-text areas outnumber and outsize the bars, and one
-	// shared budget of 12 went to them alone. 32 covers an A4 sheet of 24
-	// labels with room for a few stray textures.
-	maxRegions = 32
+	// maxRegions is how many regions, largest first, are always read at
+	// full resolution.
+	maxRegions = 12
+	// sheetPeers is how many regions of one kind (bars, 2D), each at
+	// least 1/peerShare the size of the largest of that kind, make a
+	// photo look like a sheet of labels. Then up to maxSheetRegions of
+	// that kind are read, largest first: an A4 sheet of 24 labels has 24
+	// bars regions and 24 QR-and-text regions, and one budget of 12 went
+	// to the larger QR regions alone, so no Code 128 was read. A photo of
+	// one label keeps the budget of 12.
+	sheetPeers      = 10
+	peerShare       = 8
+	maxSheetRegions = 32
 	// maxMergeRegions bounds how many regions of each kind, largest
 	// first, take part in joining the pieces of split barcodes (a
 	// quadratic step).
-	maxMergeRegions = 4 * maxRegions
+	maxMergeRegions = 4 * maxSheetRegions
 	// maxBarGap is the widest gap (working-plane pixels) between two
 	// pieces of bars joined as one barcode: wider than the holes thin or
 	// wide bars leave (three cells on an A4 sheet at 203 dpi). Two codes
@@ -123,7 +130,34 @@ func locate(p plane, f int) []region {
 	if mergeBars(regions) {
 		bySize()
 	}
-	return capRegions(regions, maxRegions)
+	return keepRegions(regions)
+}
+
+// keepRegions keeps, from regions sorted largest first, the maxRegions
+// largest and, for a kind with sheetPeers similar regions, up to
+// maxSheetRegions of that kind; regions without cells go.
+func keepRegions(regions []region) []region {
+	largest, peers := map[bool]int{}, map[bool]int{}
+	for _, r := range regions {
+		largest[r.bars] = max(largest[r.bars], r.cells)
+	}
+	for _, r := range regions {
+		if r.cells > 0 && r.cells*peerShare >= largest[r.bars] {
+			peers[r.bars]++
+		}
+	}
+	out := regions[:0]
+	kept := map[bool]int{}
+	for _, r := range regions {
+		if r.cells == 0 || kept[r.bars] >= maxSheetRegions {
+			continue
+		}
+		if len(out) < maxRegions || peers[r.bars] >= sheetPeers {
+			kept[r.bars]++
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // mergeBars joins bars regions that are pieces of one barcode: bars of the
