@@ -175,12 +175,12 @@ func mergeBars(regions []region) bool {
 			if !a.bars || a.cells == 0 {
 				continue
 			}
+			cos, sin := math.Cos(a.angle), math.Sin(a.angle)
 			for j := range regions {
 				b := &regions[j]
 				if j == i || !b.bars || b.cells == 0 || angleDiff(a.angle, b.angle) > maxAngleDiff {
 					continue
 				}
-				cos, sin := math.Cos(a.angle), math.Sin(a.angle)
 				dx, dy := b.cx-a.cx, b.cy-a.cy
 				du, dv := dx*cos+dy*sin, -dx*sin+dy*cos
 				if math.Abs(du)-(a.lenU+b.lenU)/2 > maxBarGap || math.Abs(dv) > math.Min(a.lenV, b.lenV)/2 {

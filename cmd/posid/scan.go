@@ -166,7 +166,12 @@ func printScan(stdout, stderr io.Writer, rep scanReport) {
 		fmt.Fprintf(stdout, "  %d  %-11s %s\n", i, c.Format, strings.Join(strings.Fields(c.Text), " "))
 	}
 	if rep.Selection != nil {
-		fmt.Fprintf(stdout, "  SN %s (code %d, %s, rule %s)\n", rep.Selection.SN, rep.Selection.Code, rep.Selection.Method, rep.Selection.Rule)
+		sel := rep.Selection
+		how := sel.Method
+		if sel.Rule != "" && how != sel.Rule && how != "rule:"+sel.Rule {
+			how += ", rule " + sel.Rule // a JSON rule named apart from its kind
+		}
+		fmt.Fprintf(stdout, "  SN %s (code %d, %s)\n", sel.SN, sel.Code, how)
 	} else {
 		fmt.Fprintln(stdout, "  SN not found")
 	}

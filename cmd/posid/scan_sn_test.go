@@ -42,7 +42,7 @@ func TestCLIScanURLSegment(t *testing.T) {
 	f.Close()
 
 	code, out, errOut := runCLI(t, nil, "scan", file)
-	if code != 0 || !strings.Contains(out, "SN 00037629424041438305 (code 0, url_segment, rule url_segment)") {
+	if code != 0 || !strings.Contains(out, "SN 00037629424041438305 (code 0, url_segment)") {
 		t.Fatalf("scan: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, nil, "scan", "--json", file)
