@@ -62,21 +62,22 @@ func TestSelectNone(t *testing.T) {
 	sel := Selector{Rules: DefaultRules()}
 	for _, codes := range [][]Code{
 		nil,
-		{{Format: Code128, Text: "356938035643809"}},                                    // IMEI only
-		{{Format: QRCode, Text: "https://posid.example/"}},                              // URL without SN
-		{{Format: EAN13, Text: "4006381333931"}},                                        // product code
-		{{Format: Code128, Text: "ab"}},                                                 // too short
-		{{Format: Code128, Text: "SN:" + strings.Repeat("X", 41)}},                      // too long
-		{{Format: QRCode, Text: "https://pos.example.cn/t/v?m=A920"}},                   // words only
-		{{Format: QRCode, Text: "https://00037629424041438305.example.cn/t/"}},          // digits in the host
-		{{Format: QRCode, Text: "https://pos.example.cn/t/?id=00037629424041438305"}},   // query junk
-		{{Format: QRCode, Text: "https://pos.example.cn/#/00037629424041438305"}},       // fragment
-		{{Format: QRCode, Text: "https://pos.example.cn/models/A920/PAX-A920"}},         // model names
-		{{Format: QRCode, Text: "https://pos.example.cn/news/2026-12-06"}},              // a date
-		{{Format: QRCode, Text: "https://pos.example.cn/download-center/terminal-app"}}, // words with dashes
-		{{Format: QRCode, Text: "https://pos.example.cn/t/" + strings.Repeat("1", 41)}}, // too long
-		{{Format: QRCode, Text: "https://pos.example.cn/t/356938035643809"}},            // IMEI
-		{{Format: QRCode, Text: "pos.example.cn/t/00037629424041438305"}},               // not a URL
+		{{Format: Code128, Text: "356938035643809"}},                                     // IMEI only
+		{{Format: QRCode, Text: "https://posid.example/"}},                               // URL without SN
+		{{Format: EAN13, Text: "4006381333931"}},                                         // product code
+		{{Format: Code128, Text: "ab"}},                                                  // too short
+		{{Format: Code128, Text: "SN:" + strings.Repeat("X", 41)}},                       // too long
+		{{Format: QRCode, Text: "https://pos.example.cn/t/v?m=A920"}},                    // words only
+		{{Format: QRCode, Text: "https://00037629424041438305.example.cn/t/"}},           // digits in the host
+		{{Format: QRCode, Text: "https://pos.example.cn/t/?id=00037629424041438305"}},    // query junk
+		{{Format: QRCode, Text: "https://pos.example.cn/#/00037629424041438305"}},        // fragment
+		{{Format: QRCode, Text: "https://pos.example.cn/models/A920/PAX-A920"}},          // model names
+		{{Format: QRCode, Text: "https://pos.example.cn/news/2026-12-06"}},               // a date
+		{{Format: QRCode, Text: "https://pos.example.cn/download-center/terminal-app"}},  // words with dashes
+		{{Format: QRCode, Text: "https://pos.example.cn/t/" + strings.Repeat("1", 41)}},  // too long
+		{{Format: QRCode, Text: "https://pos.example.cn/t/356938035643809"}},             // IMEI
+		{{Format: QRCode, Text: "https://posid.example/v/1" + strings.Repeat("7", 120)}}, // a seal that did not parse
+		{{Format: QRCode, Text: "pos.example.cn/t/00037629424041438305"}},                // not a URL
 	} {
 		if got, err := sel.Select(codes); !errors.Is(err, ErrNoSN) {
 			t.Errorf("Select(%v) = %+v, %v; want ErrNoSN", codes, got, err)
