@@ -42,6 +42,7 @@ type Problem struct {
 // Errors the api package itself returns; mapped below like domain errors.
 var (
 	errBadRequest   = errors.New("bad request")
+	errTooLarge     = errors.New("request body too large")
 	errUnsupported  = errors.New("unsupported media type")
 	errBusy         = errors.New("server busy")
 	errRateLimited  = errors.New("rate limit exceeded")
@@ -90,12 +91,15 @@ var problemKinds = []problemKind{
 	{registry.ErrTransition, http.StatusConflict, "status-transition", "Status change not allowed"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
 	{errBadRequest, http.StatusBadRequest, "bad-request", "Bad request"},
+	{errTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
 	{registry.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{auth.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{labels.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{labels.ErrMalformed, http.StatusUnprocessableEntity, "malformed-seal", "Malformed seal"},
 	{labels.ErrNoActiveKey, http.StatusServiceUnavailable, "no-signing-key", "No label signing key"},
 	{scan.ErrImageTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Image too large"},
+	{scan.ErrImageShape, http.StatusUnprocessableEntity, "image-shape", "Unreasonable image shape"},
+	{scan.ErrBusy, http.StatusServiceUnavailable, "busy", "Server busy"},
 	{scan.ErrUnsupportedImage, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported image format"},
 	{scan.ErrCorruptImage, http.StatusUnprocessableEntity, "corrupt-image", "Corrupt image"},
 	{scan.ErrNoBarcode, http.StatusUnprocessableEntity, "no-barcode", "No barcode found"},

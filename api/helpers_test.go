@@ -181,21 +181,18 @@ func problem(t testing.TB, resp *http.Response, body []byte) Problem {
 	return p
 }
 
-// corpusDir finds shared/corpus by walking up from the working directory.
+// corpusDir returns the barcode photo corpus: $POSID_CORPUS, or the copy
+// in the repository (scan/testdata/corpus).
 func corpusDir(t testing.TB) string {
 	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		p := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared/corpus not found above the working directory")
-		}
-		dir = parent
+	d := os.Getenv("POSID_CORPUS")
+	if d == "" {
+		d = filepath.Join("..", "scan", "testdata", "corpus")
 	}
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		t.Fatalf("barcode corpus %s not found: %v", d, err)
+	}
+	return d
 }
 
 // live serves e on a free loopback port until the test ends and returns

@@ -85,7 +85,9 @@ func (l *limiter) sweep(now time.Time) {
 
 // gate bounds concurrent image decodes: slots run, a bounded number of
 // callers wait for a slot, the rest are refused at once. Nothing queues
-// without bound, so memory held by waiting uploads is bounded too.
+// without bound, so memory held by waiting uploads is bounded too. The
+// memory of the decodes themselves is bounded by the scanner's
+// scan.Governor, whose ErrBusy decode answers like a full gate.
 type gate struct {
 	slots   chan struct{}
 	waiting chan struct{}

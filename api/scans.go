@@ -35,6 +35,8 @@ type SNChoice struct {
 	How    string      `json:"how"`
 	Format scan.Format `json:"format,omitempty"`
 	Text   string      `json:"text,omitempty"`
+	// Rule names the selection rule that chose SN (see scan.Selection).
+	Rule string `json:"rule,omitempty"`
 }
 
 // SealCheck is the verdict on a seal found on the label.
@@ -136,7 +138,10 @@ func (s *Server) scan(c *fiber.Ctx) error {
 }
 
 // decode reads the photo of the request (multipart field or raw image
-// body) and runs the scanner under the decode gate and ScanTimeout.
+// body) and runs the scanner under the decode gate and ScanTimeout. The
+// gate bounds decodes by count; the scanner's Governor bounds them by
+// memory, and a decode it cannot fit in time is refused like a full gate:
+// 503 with Retry-After.
 func (s *Server) decode(c *fiber.Ctx, field string) (*scan.Result, error) {
 	if s.deps.Scanner == nil {
 		return nil, fmt.Errorf("%w: no scanner configured", errUnavailable)
@@ -169,6 +174,10 @@ func (s *Server) decode(c *fiber.Ctx, field string) (*scan.Result, error) {
 		outcome = "error"
 	}
 	s.metrics.scanDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
+	if errors.Is(err, scan.ErrBusy) {
+		s.metrics.scanRejected.Inc()
+		return nil, retryAfter(err, retryBusy)
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		// Under overload a decode runs out of time sharing the CPU: ask the
 		// client to come back later, as for a full decode gate.
@@ -208,5 +217,5 @@ func (s *Server) pickSN(codes []scan.Code) (string, SNChoice) {
 		return "", SNChoice{How: "none"}
 	}
 	c := codes[sel.Code]
-	return sel.SN, SNChoice{How: sel.Method, Format: c.Format, Text: c.Text}
+	return sel.SN, SNChoice{How: sel.Method, Format: c.Format, Text: c.Text, Rule: sel.Rule}
 }

@@ -31,9 +31,9 @@ type DevicePage = service.DevicePage
 func callerOf(c *fiber.Ctx) service.Caller {
 	k, ok := principal(c)
 	if !ok {
-		return service.Caller{Actor: "anonymous", IP: c.IP(), RequestID: requestID(c)}
+		return service.Caller{Actor: "anonymous", IP: clientIP(c), RequestID: requestID(c)}
 	}
-	return service.KeyCaller(k, c.IP(), requestID(c))
+	return service.KeyCaller(k, clientIP(c), requestID(c))
 }
 
 // viewOf shapes d for key k (service.Caller.View).

@@ -360,14 +360,14 @@ type Signer struct {
 
 // NewSigner returns a signer for key id; baseURL must be an https URL.
 func NewSigner(id KeyID, priv ed25519.PrivateKey, baseURL string) (*Signer, error) {
-	base := strings.TrimRight(strings.TrimSpace(baseURL), "/")
-	if !strings.HasPrefix(base, "https://") || len(base) <= len("https://") || strings.ContainsAny(base[len("https://"):], "/?#@ ") {
-		return nil, fmt.Errorf("%w: base URL %q: want https://HOST", ErrInvalid, baseURL)
+	base, err := CheckBaseURL(baseURL)
+	if err != nil {
+		return nil, err
 	}
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: private key is %d bytes", ErrKeyFile, len(priv))
 	}
-	return &Signer{id: id, priv: priv, baseURL: strings.ToLower(base)}, nil
+	return &Signer{id: id, priv: priv, baseURL: base}, nil
 }
 
 // KeyID returns the id of the signing key.

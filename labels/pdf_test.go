@@ -18,15 +18,15 @@ import (
 )
 
 // needTool returns the path of an external tool, skipping the test when it
-// is missing unless POSID_REQUIRE_TOOLS=1.
+// is missing unless POSID_REQUIRE_TOOLS is set.
 func needTool(t testing.TB, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("POSID_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("%s is required (POSID_REQUIRE_TOOLS=1): %v", name, err)
+		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
+			t.Fatalf("needs %s (poppler-utils), required by POSID_REQUIRE_TOOLS: %v", name, err)
 		}
-		t.Skipf("%s not installed", name)
+		t.Skipf("needs %s (apt-get install poppler-utils)", name)
 	}
 	return p
 }

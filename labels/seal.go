@@ -219,22 +219,29 @@ func SealURL(baseURL string, rec []byte) string {
 }
 
 // ParseSealURL splits a seal URL into its host and binary record without
-// checking the signature. Any host is accepted; scheme and host are
-// case-insensitive (some scanners upper-case them). Errors wrap ErrMalformed.
+// checking the signature. Any host is accepted over https, a development
+// host (DevHost) over http too; scheme and host are case-insensitive (some
+// scanners upper-case them). Errors wrap ErrMalformed.
 func ParseSealURL(text string) (host string, rec []byte, err error) {
 	text = strings.TrimSpace(text)
 	if len(text) > MaxSealURLLen {
 		return "", nil, fmt.Errorf("%w: text of %d bytes exceeds %d", ErrMalformed, len(text), MaxSealURLLen)
 	}
 	rest, ok := cutPrefixFold(text, "https://")
+	plain := false
 	if !ok {
-		return "", nil, fmt.Errorf("%w: not an https URL", ErrMalformed)
+		if rest, plain = cutPrefixFold(text, "http://"); !plain {
+			return "", nil, fmt.Errorf("%w: not an https URL", ErrMalformed)
+		}
 	}
 	slash := strings.IndexByte(rest, '/')
 	if slash <= 0 {
 		return "", nil, fmt.Errorf("%w: no host", ErrMalformed)
 	}
 	host = strings.ToLower(rest[:slash])
+	if plain && !DevHost(host) {
+		return "", nil, fmt.Errorf("%w: not an https URL (http is only for loopback and private LAN hosts)", ErrMalformed)
+	}
 	if strings.ContainsAny(host, "?#@ ") {
 		return "", nil, fmt.Errorf("%w: bad host %q", ErrMalformed, host)
 	}

@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,8 +11,8 @@ import (
 	"time"
 )
 
-// corpusReference is, per folder of the public corpus (shared/corpus, from
-// the ZXing black-box suite), how many images Java ZXing 3.x decodes at 0°
+// corpusReference is, per folder of the public corpus (testdata/corpus,
+// from the ZXing black-box suite), how many images Java ZXing 3.x decodes at 0°
 // with TRY_HARDER — the figures from the corpus README that posid must
 // match or beat. For falsepositives it is the most images allowed to yield
 // a code.
@@ -37,32 +38,47 @@ var corpusReference = []struct {
 	{"falsepositives", 22, 2},
 }
 
-// findCorpus returns the corpus directory: $POSID_CORPUS, or shared/corpus
-// in the nearest parent directory that has one.
+// corpusDirName is the in-repository copy of the corpus, relative to this
+// package; POSID_CORPUS names another copy with the same folders.
+const corpusDirName = "testdata/corpus"
+
+// findCorpus returns the corpus directory: $POSID_CORPUS, or the copy in
+// testdata/corpus.
 func findCorpus(t *testing.T) string {
-	if d := os.Getenv("POSID_CORPUS"); d != "" {
-		return d
+	t.Helper()
+	d := os.Getenv("POSID_CORPUS")
+	if d == "" {
+		d = corpusDirName
 	}
-	dir, err := os.Getwd()
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		t.Fatalf("barcode corpus %s not found: %v", d, err)
+	}
+	return d
+}
+
+// TestCorpusReadme checks that corpusReference is the table of the corpus
+// README, so the figures the test compares against cannot drift.
+func TestCorpusReadme(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(corpusDirName, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), "|")
+		if len(cells) == 3 {
+			rows[strings.TrimSpace(cells[0])] = strings.TrimSpace(cells[1]) + " " + strings.TrimSpace(cells[2])
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
+	}
+	for _, ref := range corpusReference {
+		want := fmt.Sprintf("%d %d", ref.images, ref.java)
+		if ref.dir == "falsepositives" {
+			want = fmt.Sprintf("%d at most %d false reads allowed", ref.images, ref.java)
 		}
-		dir = parent
+		if rows[ref.dir] != want {
+			t.Errorf("README row %s = %q, test reference %q", ref.dir, rows[ref.dir], want)
+		}
 	}
-	if os.Getenv("POSID_REQUIRE_TOOLS") == "1" {
-		t.Fatal("barcode corpus not found (set POSID_CORPUS)")
-	}
-	t.Skip("barcode corpus not found; set POSID_CORPUS")
-	return ""
 }
 
 // corpusImages lists the images of one folder with their expected text

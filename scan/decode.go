@@ -114,6 +114,9 @@ func (s *session) add(r *gozxing.Result, pts []Point, hits int) bool {
 	if !utf8.ValidString(text) {
 		text = latin1(text)
 	}
+	if f == Code39 {
+		text = code39FullASCII(text)
+	}
 	key := string(f) + "\x00" + text
 	if old, ok := s.found[key]; ok {
 		// Passes overlap, so their hits are not independent: keep the

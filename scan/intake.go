@@ -17,43 +17,70 @@ import (
 // Intake limits.
 const (
 	// DefaultMaxPixels bounds the pixel count of an image (40 MP): a 12 MP
-	// phone photo fits three times over, and a decoded 40 MP RGBA image
-	// stays under 200 MB.
+	// phone photo fits three times over. Pixels alone do not bound memory
+	// (a 40 MP 16-bit RGBA PNG decodes to 320 MB): Options.MaxMemory does.
 	DefaultMaxPixels = 40_000_000
 	// DefaultMaxBytes bounds the size of the encoded image (25 MB).
 	DefaultMaxBytes = 25 << 20
 )
 
-// decodeBytes checks data against the limits, decodes it and returns its
-// upright luminance plane, the format name and the EXIF orientation (1–8).
-func decodeBytes(data []byte, maxPixels, maxBytes int) (plane, string, int, error) {
+// header is what intake learns of an image before decoding it.
+type header struct {
+	format string
+	w, h   int
+	// decode is the memory (bytes) the decoder needs; cost adds the
+	// scan's and is what the image is admitted and governed by.
+	decode, cost int64
+}
+
+// inspect checks data against the limits from its headers alone: size,
+// shape, pixels and the memory its decode and scan would take. Nothing
+// image-sized is allocated.
+func inspect(data []byte, maxPixels, maxBytes int, maxMemory int64) (header, error) {
 	if len(data) > maxBytes {
-		return plane{}, "", 0, fmt.Errorf("%w: %d bytes, limit %d", ErrImageTooLarge, len(data), maxBytes)
+		return header{}, fmt.Errorf("%w: %d bytes, limit %d", ErrImageTooLarge, len(data), maxBytes)
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
-			return plane{}, "", 0, ErrUnsupportedImage
+			return header{}, ErrUnsupportedImage
 		}
-		return plane{}, "", 0, fmt.Errorf("%w: %v", ErrCorruptImage, err)
+		return header{}, fmt.Errorf("%w: %v", ErrCorruptImage, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return plane{}, format, 0, fmt.Errorf("%w: empty image %dx%d", ErrCorruptImage, cfg.Width, cfg.Height)
+	hd := header{format: format, w: cfg.Width, h: cfg.Height}
+	if hd.w > 0 && hd.h > 0 && int64(hd.w)*int64(hd.h) > int64(maxPixels) {
+		return hd, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrImageTooLarge, hd.w, hd.h, maxPixels)
 	}
-	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
-		return plane{}, format, 0, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrImageTooLarge, cfg.Width, cfg.Height, maxPixels)
+	if err := checkShape(hd.w, hd.h); err != nil {
+		return hd, err
 	}
+	if hd.decode, err = imageCost(data, format, hd.w, hd.h); err != nil {
+		return hd, err
+	}
+	hd.cost = hd.decode + scanCost(hd.w, hd.h)
+	if hd.cost > maxMemory {
+		return hd, fmt.Errorf("%w: %dx%d %s needs %d MiB to decode and scan, limit %d MiB", ErrImageTooLarge, hd.w, hd.h, format, mib(hd.cost), mib(maxMemory))
+	}
+	return hd, nil
+}
+
+// decodeBytes decodes data, already inspected, and returns its upright
+// luminance plane and the EXIF orientation (1–8).
+func decodeBytes(data []byte, hd header) (plane, int, error) {
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return plane{}, format, 0, corrupt(err)
+		return plane{}, 0, corrupt(err)
+	}
+	if b := img.Bounds(); b.Dx() > hd.w || b.Dy() > hd.h {
+		return plane{}, 0, fmt.Errorf("%w: decoded %dx%d, header says %dx%d", ErrCorruptImage, b.Dx(), b.Dy(), hd.w, hd.h)
 	}
 	p := luminance(img)
 	orient := 1
-	if format == "jpeg" {
+	if hd.format == "jpeg" {
 		orient = exifOrientation(data)
 		p = orientPlane(p, orient)
 	}
-	return p, format, orient, nil
+	return p, orient, nil
 }
 
 // corrupt wraps a decoder error as ErrCorruptImage.
@@ -80,9 +107,34 @@ func luminance(img image.Image) plane {
 		o := m.PixOffset(b.Min.X, b.Min.Y)
 		return plane{pix: m.Pix[o:], stride: m.Stride, w: w, h: h}
 	case *image.RGBA:
-		return rgbaPlane(m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h, false)
+		return rgbaPlane(m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h, 4, false)
 	case *image.NRGBA:
-		return rgbaPlane(m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h, true)
+		return rgbaPlane(m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h, 4, true)
+	case *image.RGBA64:
+		return rgbaPlane(m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h, 8, false)
+	case *image.NRGBA64:
+		return rgbaPlane(m.Pix[m.PixOffset(b.Min.X, b.Min.Y):], m.Stride, w, h, 8, true)
+	case *image.Gray16:
+		p := newPlane(w, h)
+		for y := 0; y < h; y++ {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:2*w]
+			dst := p.pix[y*w : (y+1)*w]
+			for x := range dst {
+				dst[x] = src[2*x] // high byte
+			}
+		}
+		return p
+	case *image.CMYK:
+		p := newPlane(w, h)
+		for y := 0; y < h; y++ {
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]
+			dst := p.pix[y*w : (y+1)*w]
+			for x := range dst {
+				r, g, bl := color.CMYKToRGB(src[4*x], src[4*x+1], src[4*x+2], src[4*x+3])
+				dst[x] = byte((299*int(r) + 587*int(g) + 114*int(bl)) / 1000)
+			}
+		}
+		return p
 	case *image.Paletted:
 		lut := paletteLuma(m.Palette)
 		p := newPlane(w, h)
@@ -111,15 +163,19 @@ func yPlane(m *image.YCbCr) plane {
 	return plane{pix: m.Y[o:], stride: m.YStride, w: b.Dx(), h: b.Dy()}
 }
 
-// rgbaPlane computes luminance from 8-bit RGBA rows; non-premultiplied
-// pixels are composed over white so transparent areas read as paper.
-func rgbaPlane(pix []byte, stride, w, h int, straight bool) plane {
+// rgbaPlane computes luminance from RGBA rows of bpp bytes a pixel (4:
+// 8-bit samples, 8: 16-bit big-endian samples, of which the high byte is
+// read); non-premultiplied pixels are composed over white so transparent
+// areas read as paper. It allocates nothing but the plane.
+func rgbaPlane(pix []byte, stride, w, h, bpp int, straight bool) plane {
 	p := newPlane(w, h)
+	c := bpp / 4 // bytes a sample
 	for y := 0; y < h; y++ {
-		src := pix[y*stride : y*stride+4*w]
+		src := pix[y*stride : y*stride+bpp*w]
 		dst := p.pix[y*w : (y+1)*w]
 		for x := range dst {
-			r, g, bl, a := int(src[4*x]), int(src[4*x+1]), int(src[4*x+2]), int(src[4*x+3])
+			o := bpp * x
+			r, g, bl, a := int(src[o]), int(src[o+c]), int(src[o+2*c]), int(src[o+3*c])
 			l := (299*r + 587*g + 114*bl) / 1000
 			if straight {
 				l = (l*a + 255*(255-a)) / 255

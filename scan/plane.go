@@ -265,3 +265,22 @@ func (s lumSource) RotateCounterClockwise45() (gozxing.LuminanceSource, error) {
 
 // String renders the source as ASCII art (for debugging).
 func (s lumSource) String() string { return gozxing.LuminanceSourceString(s) }
+
+// window sizes a rotated window of w×h image pixels sampled every step
+// pixels so that it holds at most limit pixels: when it would hold more,
+// the step grows. It returns the step and the window's size in samples;
+// a size of 0 means there is nothing to sample.
+func window(step, w, h float64, limit int64) (float64, int, int) {
+	if !(w >= 1 && h >= 1 && step > 0) || math.IsInf(w*h, 0) {
+		return step, 0, 0
+	}
+	if n := (w / step) * (h / step); n > float64(limit) {
+		step *= math.Sqrt(n / float64(limit))
+	}
+	iw, ih := max(1, int(w/step)), max(1, int(h/step))
+	for int64(iw)*int64(ih) > limit { // one side was held at 1
+		step *= 1.25
+		iw, ih = max(1, int(w/step)), max(1, int(h/step))
+	}
+	return step, iw, ih
+}

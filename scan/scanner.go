@@ -40,6 +40,16 @@ type Options struct {
 	// Timeout bounds one Scan (default DefaultTimeout); a shorter context
 	// deadline wins.
 	Timeout time.Duration
+	// MaxMemory rejects images whose decode and scan are estimated to need
+	// more bytes, before decoding (default DefaultMaxImageMemory).
+	MaxMemory int64
+	// Governor bounds the memory of all scans in flight; share one between
+	// the Scanners of a process. Nil means a Governor of its own, of
+	// DefaultDecodeMemory.
+	Governor *Governor
+	// MemoryWait is how long a Scan waits for its memory from the
+	// Governor before failing with ErrBusy (default DefaultMemoryWait).
+	MemoryWait time.Duration
 }
 
 // Scanner finds barcodes in images. It is safe for concurrent use.
@@ -59,25 +69,45 @@ func New(opts Options) *Scanner {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = DefaultMaxImageMemory
+	}
+	if opts.Governor == nil {
+		opts.Governor = NewGovernor(DefaultDecodeMemory)
+	}
+	if opts.MemoryWait <= 0 {
+		opts.MemoryWait = DefaultMemoryWait
+	}
 	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...)}
 }
 
 // Scan decodes an encoded image (JPEG, PNG, GIF or WebP) and returns every
 // barcode on it. When no code is found it returns the Result (with the
-// image size) and ErrNoBarcode. Errors: ErrImageTooLarge,
-// ErrUnsupportedImage, ErrCorruptImage, ErrNoBarcode, or the context's
-// error when it ended before anything was found.
+// image size) and ErrNoBarcode. The image's headers are checked, and the
+// memory its decode and scan need taken from the Governor, before any
+// pixel is decoded. Errors: ErrImageTooLarge, ErrImageShape,
+// ErrUnsupportedImage, ErrCorruptImage, ErrBusy, ErrNoBarcode, or the
+// context's error when it ended before anything was found.
 func (s *Scanner) Scan(ctx context.Context, data []byte) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("scan: %w", err)
 	}
-	p, format, orient, err := decodeBytes(data, s.opts.MaxPixels, s.opts.MaxBytes)
+	hd, err := inspect(data, s.opts.MaxPixels, s.opts.MaxBytes, s.opts.MaxMemory)
+	if err != nil {
+		return nil, err
+	}
+	release, err := s.opts.Governor.Acquire(ctx, hd.cost, s.opts.MemoryWait)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	p, orient, err := decodeBytes(data, hd)
 	if err != nil {
 		return nil, err
 	}
 	res, err := s.scanPlane(ctx, p)
 	if res != nil {
-		res.ImageFormat, res.Orientation = format, orient
+		res.ImageFormat, res.Orientation = hd.format, orient
 	}
 	return res, err
 }
@@ -89,9 +119,18 @@ func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*Result, erro
 	if int64(b.Dx())*int64(b.Dy()) > int64(s.opts.MaxPixels) {
 		return nil, fmt.Errorf("%w: %dx%d pixels, limit %d", ErrImageTooLarge, b.Dx(), b.Dy(), s.opts.MaxPixels)
 	}
-	if b.Empty() {
-		return nil, fmt.Errorf("%w: empty image", ErrCorruptImage)
+	if err := checkShape(b.Dx(), b.Dy()); err != nil {
+		return nil, err
 	}
+	cost := scanCost(b.Dx(), b.Dy())
+	if cost > s.opts.MaxMemory {
+		return nil, fmt.Errorf("%w: %dx%d needs %d MiB to scan, limit %d MiB", ErrImageTooLarge, b.Dx(), b.Dy(), mib(cost), mib(s.opts.MaxMemory))
+	}
+	release, err := s.opts.Governor.Acquire(ctx, cost, s.opts.MemoryWait)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return s.scanPlane(ctx, luminance(img))
 }
 
@@ -116,10 +155,7 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 // run executes the passes, cheapest first, and reports whether all the
 // passes it meant to run did run before ctx ended.
 func (ses *session) run(ctx context.Context, full plane) bool {
-	f := 1
-	for (full.w/f)*(full.h/f) > workPixels {
-		f++
-	}
+	f := workFactor(full.w, full.h)
 	low := full.downscaled(f)
 	half := float64(f-1) / 2
 	mLow := scaleOffset(float64(f), half, half)
@@ -198,14 +234,32 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 	return true
 }
 
+// workFactor is the integer factor a w×h plane is shrunk by to the
+// working copy of at most workPixels; it never shrinks a side below one
+// pixel, whatever the shape.
+func workFactor(w, h int) int {
+	f := 1
+	if int64(w)*int64(h) > workPixels {
+		f = int(math.Sqrt(float64(w) * float64(h) / workPixels))
+	}
+	for f < min(w, h) && int64(w/f)*int64(h/f) > workPixels {
+		f++
+	}
+	return max(1, min(f, w, h))
+}
+
 // rowStep is the row spacing of a 1D pass over a plane h rows high: about
 // 256 rows, as ZXing does when trying harder.
 func rowStep(h int) int { return max(1, h/256) }
 
 // rotated1D reads 1D codes along lines turned by angle over the whole plane.
 func (ses *session) rotated1D(p plane, m affine, angle float64) {
-	d := int(math.Hypot(float64(p.w), float64(p.h)))
-	q, mq := p.rotated(float64(p.w)/2, float64(p.h)/2, angle, 1, d, d)
+	d := math.Hypot(float64(p.w), float64(p.h))
+	step, w, h := window(1, d, d, rotPixels)
+	if w == 0 || h == 0 {
+		return
+	}
+	q, mq := p.rotated(float64(p.w)/2, float64(p.h)/2, angle, step, w, h)
 	ses.decode1D(q, mq.then(m), rowStep(q.h))
 }
 
@@ -250,7 +304,11 @@ func (ses *session) readBars(full plane, r region, cx, cy, fs float64, inv bool)
 		steps = steps[:1]
 	}
 	for _, step := range steps {
-		q, mq := full.rotated(cx, cy, r.angle, step, int(w/step), int(h/step))
+		step, iw, ih := window(step, w, h, maxWindowPixels)
+		if iw == 0 || ih == 0 {
+			return
+		}
+		q, mq := full.rotated(cx, cy, r.angle, step, iw, ih)
 		if step < 1 {
 			q = q.sharpened()
 		}
@@ -281,7 +339,11 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 		return
 	}
 	// Small symbols: modules of two pixels become four.
-	q, mq := full.rotated(cx, cy, 0, 0.5, int(2*side), int(2*side))
+	step, w, h := window(0.5, side, side, maxWindowPixels)
+	if w == 0 || h == 0 {
+		return
+	}
+	q, mq := full.rotated(cx, cy, 0, step, w, h)
 	if inv {
 		q = q.inverted()
 	}

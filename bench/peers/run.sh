@@ -5,13 +5,13 @@
 #
 #   bash bench/peers/run.sh [CORPUS_DIR [FOLDER...]]
 #
-# CORPUS_DIR defaults to ../shared/corpus beside the checkout; FOLDER
+# CORPUS_DIR defaults to the copy in scan/testdata/corpus; FOLDER
 # defaults to every folder the corpus README lists. PEERS_TIMEOUT bounds
 # each tool's time per image (seconds, default 10).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-corpus="${1:-$root/../shared/corpus}"
+corpus="${1:-$root/scan/testdata/corpus}"
 shift || true
 folders=("$@")
 if [ ${#folders[@]} -eq 0 ]; then

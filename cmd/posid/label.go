@@ -19,8 +19,6 @@ import (
 
 // Defaults and limits of "posid label".
 const (
-	// defaultBaseURL is the verify site printed into seal QR codes.
-	defaultBaseURL = "https://verify.posid.example"
 	// progressEvery is how often the progress bar is redrawn.
 	progressEvery = 100 * time.Millisecond
 	// progressMin is the batch size from which a progress bar is shown.
@@ -187,7 +185,7 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	out := fs.String("o", "", "output file, or - for stdout (required)")
 	dpi := fs.Int("dpi", labels.DPI203, "printer resolution to snap modules to: 203 or 300")
 	keysDir := fs.String("keys-dir", "", "key store directory (default $POSID_KEYS_DIR or "+defaultKeysDir+")")
-	baseURL := fs.String("base-url", "", "verify site in the QR (default $POSID_BASE_URL or "+defaultBaseURL+")")
+	baseURL := fs.String("base-url", "", "verify site in the QR (default $POSID_BASE_URL, else "+baseURLDefault+", ADDR from $POSID_ADDR or "+defaultAddr+")")
 	zplFont := fs.String("zpl-font", labels.DefaultZPLFont, "printer font for ZPL text")
 	progress := fs.Bool("progress", false, "show a progress bar even when stderr is not a terminal")
 	if err := parse(fs, args); err != nil {
@@ -226,7 +224,10 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	}
 	base := *baseURL
 	if base == "" {
-		base = app.envOr("POSID_BASE_URL", defaultBaseURL)
+		base = app.envOr("POSID_BASE_URL", defaultBaseURL(app.envOr("POSID_ADDR", defaultAddr), firstLANIPv4))
+	}
+	if _, err := labels.CheckBaseURL(base); err != nil {
+		return usagef("--base-url: %v", err)
 	}
 	signer, err := labels.OpenKeyStore(app.keysDir(*keysDir)).Signer(ctx, base)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"posid/scan/scantest"
 )
 
 // TestCLIScanAndVerifyLabel renders a label with "posid label", then reads
@@ -49,5 +51,23 @@ func TestCLIScanAndVerifyLabel(t *testing.T) {
 		if tt.code == 1 && strings.Count(strings.TrimSpace(errOut), "\n") > 0 && strings.HasPrefix(errOut, "posid") {
 			t.Errorf("%v: error is more than one line: %q", tt.args, errOut)
 		}
+	}
+}
+
+// TestCLIScanHostileImage: "posid scan" on a 2×19,999,999 PNG (60 KB on
+// disk) prints a one-line error and exits 1; it used to die of an
+// out-of-memory fatal error in the scan session.
+func TestCLIScanHostileImage(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "strip.png")
+	if err := os.WriteFile(file, scantest.PNG(2, 19_999_999, scantest.Gray, 8), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, nil, "scan", file)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	line := strings.TrimSpace(errOut)
+	if strings.Contains(line, "\n") || !strings.Contains(line, "unreasonable image shape") {
+		t.Fatalf("want one line naming the shape, got %q", errOut)
 	}
 }

@@ -39,8 +39,11 @@ type serveFlags struct {
 	risk            bool
 	trustedProxies  string
 	shutdownTimeout time.Duration
+	decodeMemoryMiB int
 	cfg             api.Config
 	riskFlags       riskFlags
+	// localURL is the bound address as this machine opens it.
+	localURL string
 }
 
 func (f *serveFlags) register(app *cli, fs interface {
@@ -50,10 +53,10 @@ func (f *serveFlags) register(app *cli, fs interface {
 	DurationVar(*time.Duration, string, time.Duration, string)
 	Float64Var(*float64, string, float64, string)
 }) {
-	fs.StringVar(&f.addr, "addr", app.envOr("POSID_ADDR", "127.0.0.1:8080"), "listen address (env POSID_ADDR)")
+	fs.StringVar(&f.addr, "addr", app.envOr("POSID_ADDR", defaultAddr), "listen address (env POSID_ADDR; 0.0.0.0:8080 lets phones on the LAN in)")
 	fs.BoolVar(&f.demo, "demo", false, "load the demo fleet, make a label key and an admin API key if there are none")
 	fs.StringVar(&f.dataDir, "data-dir", app.envOr("POSID_DATA_DIR", "data"), "data directory (env POSID_DATA_DIR)")
-	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public https URL that label QR codes point to (env POSID_BASE_URL; default https://ADDR)")
+	fs.StringVar(&f.baseURL, "base-url", app.getenv("POSID_BASE_URL"), "public URL that label QR codes point to: https://HOST, or http://HOST for loopback and private LAN hosts (env POSID_BASE_URL; default "+baseURLDefault+")")
 	fs.StringVar(&f.keysDir, "keys-dir", app.getenv("POSID_KEYS_DIR"), "label signing key directory (env POSID_KEYS_DIR; default DATA-DIR/keys)")
 	fs.StringVar(&f.logLevel, "log-level", app.envOr("POSID_LOG_LEVEL", "info"), "debug, info, warn or error (env POSID_LOG_LEVEL)")
 	fs.StringVar(&f.cfg.ProxyHeader, "proxy-header", app.getenv("POSID_PROXY_HEADER"), "header with the client address behind a reverse proxy, e.g. X-Forwarded-For (env POSID_PROXY_HEADER)")
@@ -61,10 +64,16 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.BoolVar(&f.cfg.AsyncReadAudit, "async-read-audit", false, "answer reads of registration data before their audit row is committed (queued, written within ms; a crash may lose the last few)")
 	fs.BoolVar(&f.risk, "risk", true, "watch scans and lookups for enumeration and forged labels (review queue, throttling)")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", defaultShutdownTimeout, "how long to drain in-flight requests on SIGINT/SIGTERM")
-	fs.IntVar(&f.cfg.BodyLimit, "body-limit", api.DefaultBodyLimit, "request body limit in bytes")
+	fs.IntVar(&f.cfg.BodyLimit, "body-limit", api.DefaultBodyLimit, "request body limit in bytes: CSV imports, and the cap of the limits below")
+	fs.IntVar(&f.cfg.JSONBodyLimit, "json-body-limit", api.DefaultJSONBodyLimit, "request body limit in bytes of routes that take JSON or a form")
+	fs.IntVar(&f.cfg.PhotoBodyLimit, "photo-body-limit", api.DefaultPhotoBodyLimit, "request body limit in bytes of routes that take a photo (scans, verify, complaints)")
+	fs.IntVar(&f.cfg.MaxConnsPerIP, "max-conns-per-ip", api.DefaultMaxConnsPerIP, "concurrent connections from one socket address (behind a proxy: the proxy's; raise it to the proxy's pool; negative: no cap)")
+	fs.IntVar(&f.cfg.MaxBodyBytesPerIP, "max-body-bytes-per-ip", api.DefaultMaxBodyBytesPerIP, "request body bytes one client address may have in flight")
+	fs.IntVar(&f.cfg.MaxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "request body bytes in flight over all clients")
 	fs.IntVar(&f.cfg.MaxConcurrentScans, "max-scans", 0, "concurrent image decodes (default: number of CPUs)")
 	fs.IntVar(&f.cfg.MaxQueuedScans, "max-queued-scans", 0, "scans waiting for a decode slot before 503 (default: 2 × max-scans)")
 	fs.DurationVar(&f.cfg.ScanTimeout, "scan-timeout", api.DefaultScanTimeout, "time budget of one image decode")
+	fs.IntVar(&f.decodeMemoryMiB, "decode-memory", scan.DefaultDecodeMemory>>20, "MiB that all image decodes in flight may hold together; a scan that cannot get its share within the queue wait gets 503")
 	fs.DurationVar(&f.cfg.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "time budget of one request")
 	fs.Float64Var(&f.cfg.RatePerIP, "rate-per-ip", api.DefaultRatePerIP, "requests per second per client address (negative: no limit; per process)")
 	fs.Float64Var(&f.cfg.RatePerKey, "rate-per-key", api.DefaultRatePerKey, "requests per second per API key (negative: no limit; per process)")
@@ -86,6 +95,9 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
 	}
+	if f.decodeMemoryMiB <= 0 {
+		return usagef("--decode-memory must be positive (MiB); images needing more are refused with 413")
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return usagef("--log-level: %v", err)
@@ -94,10 +106,13 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if f.keysDir == "" {
 		f.keysDir = filepath.Join(f.dataDir, "keys")
 	}
-	if f.baseURL == "" {
-		f.baseURL = "https://" + f.addr
+	if f.baseURL != "" {
+		base, err := labels.CheckBaseURL(f.baseURL)
+		if err != nil {
+			return usagef("--base-url: %v", err)
+		}
+		f.baseURL = base
 	}
-	f.cfg.BaseURL = f.baseURL
 	for _, p := range strings.Split(f.trustedProxies, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			f.cfg.TrustedProxies = append(f.cfg.TrustedProxies, p)
@@ -106,6 +121,19 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if f.cfg.ProxyHeader != "" && len(f.cfg.TrustedProxies) == 0 {
 		return usagef("--proxy-header needs --trusted-proxies")
 	}
+
+	// Listen first: the default seal base URL names the bound address
+	// (--addr HOST:0 picks a port).
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	if f.baseURL == "" {
+		f.baseURL = defaultBaseURL(ln.Addr().String(), firstLANIPv4)
+	}
+	f.cfg.BaseURL = f.baseURL
+	f.localURL = localURL(ln.Addr())
 
 	st, err := f.db.open(ctx, app)
 	if err != nil {
@@ -128,11 +156,13 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		}
 		f.riskFlags.startPruner(ctx, mon)
 	}
+	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: min(f.cfg.PhotoBodyLimit, f.cfg.BodyLimit),
+		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait})
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
 		Keys:      auth.NewCache(st.Keys, auth.DefaultCacheTTL),
 		Audit:     auditLog,
-		Scanner:   scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit}),
+		Scanner:   scanner,
 		LabelKeys: keyStore,
 		Risk:      mon,
 		Ping:      st.Ping,
@@ -141,11 +171,12 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+	fmt.Fprintf(app.stdout, "posid %s listening on %s (docs: %s/docs, seal links: %s)\n", version, ln.Addr(), f.localURL, f.baseURL)
+	if u := phoneURL(ln.Addr(), firstLANIPv4); u != "" {
+		fmt.Fprintf(app.stdout, "on a phone on the same network open %s\n", u)
+	} else {
+		fmt.Fprintln(app.stdout, "only this machine can reach it; --addr 0.0.0.0:8080 (make run ADDR=0.0.0.0:8080) lets phones on the LAN in")
 	}
-	fmt.Fprintf(app.stdout, "posid %s listening on http://%s (docs: http://%s/docs, seal links: %s)\n", version, ln.Addr(), ln.Addr(), f.baseURL)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -210,6 +241,6 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(app.stdout, "admin API key (saved to %s):\n  %s\ntry: curl -H 'Authorization: Bearer %s' http://%s/api/v1/devices\n", path, tok, tok, f.addr)
+	fmt.Fprintf(app.stdout, "admin API key (saved to %s):\n  %s\ntry: curl -H 'Authorization: Bearer %s' %s/api/v1/devices\n", path, tok, tok, f.localURL)
 	return nil
 }

@@ -46,7 +46,7 @@ func (t txStore) Import(ctx context.Context, actor string, recs []registry.Recor
 	sns := make([]string, 0, len(recs))
 	valid := make([]bool, len(recs))
 	for i := range recs {
-		if err := recs[i].Device.Validate(); err != nil {
+		if err := recs[i].Device.ValidateAll(); err != nil {
 			bad.Add(recs[i].Line, recs[i].Device.SN, err)
 			continue
 		}

@@ -38,9 +38,9 @@ func testURL(t testing.TB) string {
 	base := os.Getenv(envURL)
 	if base == "" {
 		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatalf("%s is not set", envURL)
+			t.Fatalf("needs PostgreSQL: %s is not set, required by POSID_REQUIRE_TOOLS", envURL)
 		}
-		t.Skipf("%s is not set", envURL)
+		t.Skipf("needs PostgreSQL: set %s=postgres://… (.ci/run starts one)", envURL)
 	}
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, base)

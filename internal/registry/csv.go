@@ -93,15 +93,22 @@ func (e *ImportError) Error() string {
 // Unwrap lets errors.Is(err, ErrInvalid) match an import error.
 func (e *ImportError) Unwrap() error { return ErrInvalid }
 
-// Add records a bad row.
+// Add records a bad row. An err joined from several (errors.Join) gives
+// every problem of the row in one Reason, separated by "; ".
 func (e *ImportError) Add(line int, sn string, err error) {
 	if len(e.Rows) >= maxRowErrors {
 		e.More++
 		return
 	}
-	reason := err.Error()
-	reason = strings.TrimPrefix(reason, ErrInvalid.Error()+": ")
-	e.Rows = append(e.Rows, RowError{Line: line, SN: sn, Reason: reason})
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	reasons := make([]string, 0, len(errs))
+	for _, err := range errs {
+		reasons = append(reasons, strings.ReplaceAll(err.Error(), ErrInvalid.Error()+": ", ""))
+	}
+	e.Rows = append(e.Rows, RowError{Line: line, SN: sn, Reason: strings.Join(reasons, "; ")})
 }
 
 // Err returns e when it holds rows, else nil.
@@ -231,27 +238,44 @@ func toUTF8(data []byte) ([]byte, error) {
 	return out, nil
 }
 
+// RequiredColumns are the columns every import file must have.
+var RequiredColumns = []string{"sn", "model", "manufacturer", "supplier_code"}
+
+// headerIndex maps canonical column names to their index in header. It
+// reports every unknown, repeated and missing column at once.
 func headerIndex(header []string) (map[string]int, error) {
 	idx := map[string]int{}
+	var problems, missing []string
 	for i, h := range header {
 		key := strings.ToLower(strings.TrimSpace(h))
 		key = strings.NewReplacer(" ", "_", "-", "_").Replace(key)
 		col, ok := columns[key]
 		if !ok {
-			if key == "" {
-				continue
+			if key != "" {
+				problems = append(problems, fmt.Sprintf("unknown column %q", h))
 			}
-			return nil, fmt.Errorf("%w: csv header: unknown column %q", ErrInvalid, h)
+			continue
 		}
 		if _, dup := idx[col]; dup {
-			return nil, fmt.Errorf("%w: csv header: column %q appears twice", ErrInvalid, col)
+			problems = append(problems, fmt.Sprintf("column %q appears twice", col))
+			continue
 		}
 		idx[col] = i
 	}
-	for _, col := range []string{"sn", "model", "manufacturer", "supplier_code"} {
+	for _, col := range RequiredColumns {
 		if _, ok := idx[col]; !ok {
-			return nil, fmt.Errorf("%w: csv header: column %q is missing", ErrInvalid, col)
+			missing = append(missing, fmt.Sprintf("%q", col))
 		}
+	}
+	switch len(missing) {
+	case 0:
+	case 1:
+		problems = append(problems, "required column "+missing[0]+" is missing")
+	default:
+		problems = append(problems, "required columns "+strings.Join(missing, ", ")+" are missing")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w: csv header: %s (required: %s)", ErrInvalid, strings.Join(problems, "; "), strings.Join(RequiredColumns, ", "))
 	}
 	return idx, nil
 }
@@ -273,7 +297,8 @@ func blank(row []string) bool {
 	return true
 }
 
-// rowDevice builds and validates the device of one row.
+// rowDevice builds and validates the device of one row. The error joins
+// every problem of the row (errors.Join), not only the first.
 func rowDevice(row []string, idx map[string]int, now time.Time) (Device, error) {
 	get := func(col string) string { return field(row, idx, col) }
 	d := Device{
@@ -283,13 +308,15 @@ func rowDevice(row []string, idx map[string]int, now time.Time) (Device, error) 
 		SupplierCode: get("supplier_code"),
 		Batch:        get("batch"),
 	}
+	var errs []error
 	var err error
 	if d.ProducedOn, err = ParseDate(get("produced_on")); err != nil {
-		return Device{}, fmt.Errorf("produced_on: %w", err)
+		errs = append(errs, fmt.Errorf("produced_on: %w", err))
 	}
 	if s := get("status"); s != "" {
 		if d.Status, err = ParseStatus(s); err != nil {
-			return Device{}, err
+			errs = append(errs, err)
+			d.Status = ""
 		}
 	}
 	hasReg := false
@@ -308,19 +335,17 @@ func rowDevice(row []string, idx map[string]int, now time.Time) (Device, error) 
 		}
 		if s := get("registered_at"); s != "" {
 			if r.RegisteredAt, err = parseTime(s); err != nil {
-				return Device{}, err
+				errs = append(errs, err)
 			}
-		}
-		if err := r.Validate(); err != nil {
-			return Device{}, err
 		}
 		d.Registration = &r
 		if d.Status == "" {
 			d.Status = StatusActive
 		}
 	}
-	if err := d.Validate(); err != nil {
-		return Device{}, err
+	errs = append(errs, d.problems()...)
+	if len(errs) > 0 {
+		return Device{}, errors.Join(errs...)
 	}
 	return d, nil
 }

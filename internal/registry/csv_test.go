@@ -134,3 +134,46 @@ func FuzzParseCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestParseCSVEveryProblem: a row with several problems reports them all,
+// and a header lacking several columns names them all, in one run.
+func TestParseCSVEveryProblem(t *testing.T) {
+	const header = "sn,model,manufacturer,supplier_code,produced_on,status,merchant_no,merchant_name,terminal_id,acquirer,account,access\n"
+	for _, tc := range []struct {
+		name string
+		data string
+		want []string // substrings of the one bad row's reason, or of the error
+	}{
+		{"device fields", header + "X,,PAX,,2026-13-45,flying,,,,,,\n",
+			[]string{"produced_on:", "status", "model is required", "supplier_code is required", "serial number"}},
+		{"registration without merchant_no", header + "PAX0001,A920,PAX,SUP1,,,,老王,T1,,62220abc,carrier pigeon\n",
+			[]string{"registration: merchant_no is required", "acquirer is required", "account", "access"}},
+		{"header missing three columns", "sn,batch\nPAX0001,B1\n",
+			[]string{`required columns "model", "manufacturer", "supplier_code" are missing`, "required: sn, model, manufacturer, supplier_code"}},
+		{"header unknown, repeated and missing", "sn,model,model,colour,manufacturer\nPAX0001,A,A,red,PAX\n",
+			[]string{`unknown column "colour"`, `column "model" appears twice`, `required column "supplier_code" is missing`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseCSV(strings.NewReader(tc.data), testNow)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			msg := err.Error()
+			var ie *ImportError
+			if errors.As(err, &ie) {
+				if len(ie.Rows) != 1 {
+					t.Fatalf("rows = %+v, want one", ie.Rows)
+				}
+				msg = ie.Rows[0].Reason
+				if strings.Contains(msg, "invalid input") {
+					t.Errorf("%q repeats the error class", msg)
+				}
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%q does not mention %q", msg, w)
+				}
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -97,13 +98,27 @@ const (
 )
 
 // Validate normalizes d in place (trimmed fields, normalized SN, default
-// status) and checks it, and its registration when it has one.
+// status) and checks it, and its registration when it has one. It returns
+// the first problem; ValidateAll returns them all.
 func (d *Device) Validate() error {
-	sn, err := NormalizeSN(d.SN)
-	if err != nil {
-		return err
+	if errs := d.problems(); len(errs) > 0 {
+		return errs[0]
 	}
-	d.SN = sn
+	return nil
+}
+
+// ValidateAll is Validate reporting every problem of d at once (joined with
+// errors.Join; each wraps ErrInvalid), as an import does for every row.
+func (d *Device) ValidateAll() error { return errors.Join(d.problems()...) }
+
+// problems normalizes d and returns every problem in field order.
+func (d *Device) problems() []error {
+	var errs []error
+	if sn, err := NormalizeSN(d.SN); err != nil {
+		errs = append(errs, err)
+	} else {
+		d.SN = sn
+	}
 	d.Model = strings.TrimSpace(d.Model)
 	d.Manufacturer = strings.TrimSpace(d.Manufacturer)
 	d.SupplierCode = strings.ToUpper(strings.TrimSpace(d.SupplierCode))
@@ -112,22 +127,20 @@ func (d *Device) Validate() error {
 		d.Status = StatusProvisioned
 	}
 	if _, ok := transitions[d.Status]; !ok {
-		return fmt.Errorf("%w: unknown status %q", ErrInvalid, d.Status)
+		errs = append(errs, fmt.Errorf("%w: unknown status %q", ErrInvalid, d.Status))
 	}
-	if err := firstErr(
+	errs = appendErrs(errs,
 		required("model", d.Model, maxShortField),
 		required("manufacturer", d.Manufacturer, maxShortField),
 		required("supplier_code", d.SupplierCode, maxShortField),
 		optional("batch", d.Batch, maxShortField),
-	); err != nil {
-		return err
-	}
+	)
 	if d.Registration != nil {
-		if err := d.Registration.Validate(); err != nil {
-			return fmt.Errorf("registration: %w", err)
+		for _, err := range d.Registration.problems() {
+			errs = append(errs, fmt.Errorf("registration: %w", err))
 		}
 	}
-	return nil
+	return errs
 }
 
 func required(name, v string, max int) error {
@@ -147,6 +160,16 @@ func optional(name, v string, max int) error {
 		}
 	}
 	return nil
+}
+
+// appendErrs appends the non-nil errors of more to errs.
+func appendErrs(errs []error, more ...error) []error {
+	for _, err := range more {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
 }
 
 func firstErr(errs ...error) error {

@@ -53,27 +53,37 @@ type Registration struct {
 	AccountRevealed bool `json:"account_revealed,omitempty"`
 }
 
-// Validate normalizes r in place and checks it.
+// Validate normalizes r in place and checks it, returning the first
+// problem.
 func (r *Registration) Validate() error {
+	if errs := r.problems(); len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}
+
+// problems normalizes r and returns every problem in field order.
+func (r *Registration) problems() []error {
+	var errs []error
 	r.MerchantNo = strings.TrimSpace(r.MerchantNo)
 	r.MerchantName = strings.TrimSpace(r.MerchantName)
 	r.TerminalID = strings.TrimSpace(r.TerminalID)
 	r.Acquirer = strings.TrimSpace(r.Acquirer)
 	r.BranchName = strings.TrimSpace(r.BranchName)
 	r.BranchAddress = strings.TrimSpace(r.BranchAddress)
-	acct, err := NormalizeAccount(r.Account)
-	if err != nil {
-		return err
+	if acct, err := NormalizeAccount(r.Account); err != nil {
+		errs = append(errs, err)
+	} else {
+		r.Account = acct
 	}
-	r.Account = acct
 	if r.Access != "" {
-		m, err := ParseAccessMethod(string(r.Access))
-		if err != nil {
-			return err
+		if m, err := ParseAccessMethod(string(r.Access)); err != nil {
+			errs = append(errs, err)
+		} else {
+			r.Access = m
 		}
-		r.Access = m
 	}
-	return firstErr(
+	return appendErrs(errs,
 		required("merchant_no", r.MerchantNo, maxShortField),
 		required("merchant_name", r.MerchantName, maxNameField),
 		required("terminal_id", r.TerminalID, maxShortField),

@@ -14,6 +14,7 @@ import (
 	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/internal/registry"
+	"posid/internal/text"
 )
 
 // Errors of the service; test with errors.Is. Registry errors
@@ -65,9 +66,18 @@ func CLICaller(user, host string) Caller {
 	return Caller{Role: auth.RoleAdmin, Actor: actor}
 }
 
-// entry is an audit row of c.
+// Limits of the text of an audit row, in characters; a target of
+// maxAuditTarget characters fits the stores' 200 bytes whole.
+const (
+	maxAuditTarget = 50
+	maxAuditDetail = 2000
+)
+
+// entry is an audit row of c. Actor, target and detail may hold what a
+// client sent (key names, query strings), so they are cleaned (text.Clean).
 func (c Caller) entry(at time.Time, action, target, detail string) audit.Entry {
-	return audit.Entry{At: at, Actor: c.Actor, Action: action, Target: target, ClientIP: c.IP, RequestID: c.RequestID, Detail: detail}
+	return audit.Entry{At: at, Actor: text.Clean(c.Actor, maxAuditTarget), Action: action, Target: text.Clean(target, maxAuditTarget),
+		ClientIP: c.IP, RequestID: c.RequestID, Detail: text.Clean(detail, maxAuditDetail)}
 }
 
 // enqueuer is an audit log that can queue entries without waiting for

@@ -26,7 +26,7 @@ func (t txStore) Import(ctx context.Context, actor string, recs []registry.Recor
 				}
 			}
 			rec := &recs[i]
-			if err := rec.Device.Validate(); err != nil {
+			if err := rec.Device.ValidateAll(); err != nil {
 				bad.Add(rec.Line, rec.Device.SN, err)
 				continue
 			}
