@@ -8,6 +8,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/labels"
 )
 
 // TestHistoryAfterMerchantMove moves PAX0001 from merchant M001 to a new
@@ -111,5 +112,48 @@ func TestLabelsOnlyForPrintableDevices(t *testing.T) {
 	es, _, _ := e.db.Audit().List(context.Background(), audit.Filter{Action: audit.ActionPrintLabels})
 	if len(es) != 2 || es[0].Target != "PAX0001" {
 		t.Errorf("label audit rows %+v, want the two printed runs", es)
+	}
+}
+
+// TestVerdictOfWithdrawnDevice checks that a genuine seal of a revoked
+// device is never answered as genuine, on the API or the verify page.
+func TestVerdictOfWithdrawnDevice(t *testing.T) {
+	e := newEnv(t, Config{})
+	if resp, body := e.do(t, "admin", jsonReq("POST", "/api/v1/devices/PAX0003/status", StatusRequest{Status: "revoked"})); resp.StatusCode != 200 {
+		t.Fatalf("revoke: %d %s", resp.StatusCode, body)
+	}
+	for sn, want := range map[string]string{"PAX0001": "genuine", "PAX0003": "withdrawn"} {
+		seal := e.sealFor(t, sn)
+		_, body := e.do(t, "", jsonReq("POST", "/api/v1/verify", ManualEntry{QR: seal}))
+		var res struct{ Verdict string }
+		if json.Unmarshal(body, &res); res.Verdict != want {
+			t.Errorf("verify %s: %s, want %s", sn, body, want)
+		}
+		_, page := e.do(t, "", req{method: "GET", path: "/v/" + seal[strings.Index(seal, "/v/")+3:]})
+		if green := strings.Contains(string(page), `class="card genuine"`); green != (want == "genuine") {
+			t.Errorf("verify page of %s green=%v, want verdict %s", sn, green, want)
+		}
+	}
+}
+
+// TestVerdictOfMovedSeal scans a label whose QR seal is for one device and
+// whose printed Code 128 is another's: verdict mismatch on scans and
+// photo verification.
+func TestVerdictOfMovedSeal(t *testing.T) {
+	e := newEnv(t, Config{})
+	png := labelPNG(t, labels.Label{SN: "PAX0002", Model: "A920", Supplier: "SUP1", SealURL: e.sealFor(t, "PAX0001")})
+	_, body := e.do(t, "admin", req{method: "POST", path: "/api/v1/scans", contentType: "image/png", body: png})
+	var res ScanResult
+	if err := json.Unmarshal(body, &res); err != nil || res.Seal == nil || res.Seal.Verdict != labels.Mismatch {
+		t.Errorf("scan: %s", body)
+	}
+	_, body = e.do(t, "", req{method: "POST", path: "/api/v1/verify", contentType: "image/png", body: png})
+	if !strings.Contains(string(body), `"verdict":"mismatch"`) {
+		t.Errorf("verify photo: %s", body)
+	}
+	good := labelPNG(t, labels.Label{SN: "PAX0001", Model: "A920", Supplier: "SUP1", SealURL: e.sealFor(t, "PAX0001")})
+	_, body = e.do(t, "", req{method: "POST", path: "/api/v1/verify", contentType: "image/png", body: good})
+	if !strings.Contains(string(body), `"verdict":"genuine"`) {
+		t.Errorf("verify a true label: %s", body)
 	}
 }

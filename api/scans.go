@@ -12,6 +12,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/registry"
+	"posid/internal/service"
 	"posid/labels"
 	"posid/scan"
 )
@@ -122,7 +123,7 @@ func (s *Server) scan(c *fiber.Ctx) error {
 		}
 	}
 	if res.Chosen.How == "seal" {
-		sc, err := s.checkSeal(c.UserContext(), res.Chosen.Text, dev)
+		sc, err := s.checkSeal(c.UserContext(), res.Chosen.Text, dev, printedSNs(res.Codes))
 		if err != nil {
 			return err
 		}
@@ -186,9 +187,10 @@ func (s *Server) decode(c *fiber.Ctx, field string) (*scan.Result, error) {
 	return r, err
 }
 
-// checkSeal verifies a seal URL against the label key set and compares it
-// with the registry's device, when there is one.
-func (s *Server) checkSeal(ctx context.Context, text string, dev *registry.Device) (*SealCheck, error) {
+// checkSeal verifies a seal URL against the label key set, judges it with
+// the registry's device (when there is one) and the SNs printed beside it
+// (service.Judge), and compares it with the device.
+func (s *Server) checkSeal(ctx context.Context, text string, dev *registry.Device, printed []string) (*SealCheck, error) {
 	if s.deps.LabelKeys == nil {
 		return nil, fmt.Errorf("%w: no label key set configured", errUnavailable)
 	}
@@ -196,7 +198,7 @@ func (s *Server) checkSeal(ctx context.Context, text string, dev *registry.Devic
 	if err != nil {
 		return nil, fmt.Errorf("key set: %w", err)
 	}
-	v := ks.Verify(text)
+	v := service.Judge(ks.Verify(text), dev, printed)
 	sc := &SealCheck{Verdict: v.Verdict, Reason: v.Reason}
 	if v.Verdict != labels.Malformed {
 		sc.KeyID, sc.Date = v.Seal.KeyID.String(), v.Seal.Date.Format(time.DateOnly)
@@ -206,6 +208,18 @@ func (s *Server) checkSeal(ctx context.Context, text string, dev *registry.Devic
 		sc.Matches = &m
 	}
 	return sc, nil
+}
+
+// printedSNs returns the texts of the Code 128 codes among codes: what a
+// posid label prints beside its seal is the SN in Code 128.
+func printedSNs(codes []scan.Code) []string {
+	var sns []string
+	for _, c := range codes {
+		if c.Format == scan.Code128 {
+			sns = append(sns, c.Text)
+		}
+	}
+	return sns
 }
 
 // pickSN chooses the serial number among codes with the scan selector: a

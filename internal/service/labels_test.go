@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"posid/internal/registry"
 	"posid/internal/service"
 	"posid/labels"
 )
@@ -54,5 +55,31 @@ func TestLabelRules(t *testing.T) {
 				t.Errorf("label audit rows: %+v", es)
 			}
 		})
+	}
+}
+
+// TestJudge checks the verdict on a genuine seal with the registry and
+// the printed SN.
+func TestJudge(t *testing.T) {
+	genuine := labels.Verification{Verdict: labels.Genuine, Seal: labels.Seal{SN: "PAX0001"}}
+	active := &registry.Device{SN: "PAX0001", Status: registry.StatusActive}
+	for _, tc := range []struct {
+		name    string
+		v       labels.Verification
+		d       *registry.Device
+		printed []string
+		want    labels.Verdict
+	}{
+		{"genuine", genuine, active, []string{"pax0001"}, labels.Genuine},
+		{"unregistered stays genuine", genuine, nil, nil, labels.Genuine},
+		{"revoked device", genuine, &registry.Device{SN: "PAX0001", Status: registry.StatusRevoked}, nil, labels.Withdrawn},
+		{"retired device", genuine, &registry.Device{SN: "PAX0001", Status: registry.StatusRetired}, nil, labels.Withdrawn},
+		{"printed SN differs", genuine, active, []string{"PAX0002"}, labels.Mismatch},
+		{"printed text that is no SN", genuine, active, []string{"#!"}, labels.Genuine},
+		{"forged stays forged", labels.Verification{Verdict: labels.Forged}, active, []string{"PAX0002"}, labels.Forged},
+	} {
+		if got := service.Judge(tc.v, tc.d, tc.printed); got.Verdict != tc.want {
+			t.Errorf("%s: %s (%s), want %s", tc.name, got.Verdict, got.Reason, tc.want)
+		}
 	}
 }
