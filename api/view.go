@@ -3,8 +3,6 @@ package api
 import (
 	"github.com/gofiber/fiber/v2"
 
-	"posid/internal/auth"
-	"posid/internal/registry"
 	"posid/internal/service"
 )
 
@@ -34,9 +32,4 @@ func callerOf(c *fiber.Ctx) service.Caller {
 		return service.Caller{Actor: "anonymous", IP: clientIP(c), RequestID: requestID(c)}
 	}
 	return service.KeyCaller(k, clientIP(c), requestID(c))
-}
-
-// viewOf shapes d for key k (service.Caller.View).
-func viewOf(k auth.Key, d registry.Device) DeviceView {
-	return service.KeyCaller(k, "", "").View(d)
 }

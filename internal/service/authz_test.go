@@ -31,6 +31,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"get", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
 			return view(s.Device(ctx, c, sn, false))
 		}, [3][4]string{{"full", "device", "full", "no-account"}, {"full", "device", "public", "public"}, {"full", "device", "public", "no-account"}}},
+		{"scan", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
+			out, err := s.Scan(ctx, c, sn, nil, nil, "manual")
+			if out.Device == nil {
+				return "none", err
+			}
+			return string(out.Device.Visibility), err
+		}, [3][4]string{{"full", "device", "full", "no-account"}, {"full", "device", "public", "public"}, {"full", "device", "public", "no-account"}}},
 		{"reveal", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
 			return view(s.Device(ctx, c, sn, true))
 		}, [3][4]string{{"full", "403", "403", "403"}, {"full", "403", "403", "403"}, {"full", "403", "403", "403"}}},

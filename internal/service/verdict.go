@@ -1,8 +1,12 @@
 package service
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strings"
 
+	"posid/internal/audit"
 	"posid/internal/registry"
 	"posid/labels"
 )
@@ -35,4 +39,53 @@ func Judge(v labels.Verification, d *registry.Device, printed []string) labels.V
 		v.Verdict, v.Reason = labels.Withdrawn, fmt.Sprintf("device %s is %s in the registry", d.SN, d.Status)
 	}
 	return v
+}
+
+// Scanned is what a scan tells its caller about the device it read.
+type Scanned struct {
+	// Device is the device as the caller may see it; nil when the
+	// registry does not hold the SN (or no SN was read).
+	Device *DeviceView
+	// Seal is the judged seal (Judge); nil when the scan read none.
+	Seal *labels.Verification
+	// SealMatches says whether a genuine seal names the registry's model
+	// and supplier; nil when there is nothing to compare.
+	SealMatches *bool
+}
+
+// Scan looks up for c the device a scan read (sn; "" for none), judges
+// the verification of the seal it read (nil for none) with the registry
+// and the SNs printed beside the seal, and, when the answer shows
+// registration data, audits the scan before it returns (via says how the
+// SN was read).
+func (s *Service) Scan(ctx context.Context, c Caller, sn string, seal *labels.Verification, printed []string, via string) (Scanned, error) {
+	var (
+		out Scanned
+		dev *registry.Device
+	)
+	if sn != "" {
+		d, err := s.store.GetDevice(ctx, sn, registry.ReadOptions{})
+		switch {
+		case err == nil:
+			dev = &d
+			v := c.View(d)
+			out.Device = &v
+		case !errors.Is(err, registry.ErrNotFound):
+			return Scanned{}, err
+		}
+	}
+	if seal != nil {
+		v := Judge(*seal, dev, printed)
+		out.Seal = &v
+		if dev != nil && v.Verdict == labels.Genuine {
+			m := strings.EqualFold(v.Seal.Model, dev.Model) && strings.EqualFold(v.Seal.Supplier, dev.SupplierCode)
+			out.SealMatches = &m
+		}
+	}
+	if out.Device != nil && out.Device.SeesRegistration() {
+		if err := s.record(ctx, c, audit.ActionScan, sn, "via="+via); err != nil {
+			return Scanned{}, err
+		}
+	}
+	return out, nil
 }
