@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/registry"
-	"posid/internal/service"
 	"posid/labels"
 )
 
@@ -122,16 +120,13 @@ func (s *Server) verifyText(ctx context.Context, text string, printed []string) 
 	}
 	res.SN, res.Model, res.Supplier, res.KeyID = v.Seal.SN, v.Seal.Model, v.Seal.Supplier, v.Seal.KeyID.String()
 	res.Date = v.Seal.Date.Format(time.DateOnly)
-	var dev *registry.Device
-	d, err := s.deps.Registry.GetDevice(ctx, v.Seal.SN, registry.ReadOptions{})
-	switch {
-	case err == nil:
-		dev = &d
-		res.Registered, res.Status, res.Manufacturer = true, d.Status, d.Manufacturer
-	case !errors.Is(err, registry.ErrNotFound):
+	v, facts, err := s.svc.Verify(ctx, v, printed)
+	if err != nil {
 		return res, err
 	}
-	v = service.Judge(v, dev, printed)
+	if facts != nil {
+		res.Registered, res.Status, res.Manufacturer = true, facts.Status, facts.Manufacturer
+	}
 	res.Verdict, res.Reason = v.Verdict, v.Reason
 	return res, nil
 }

@@ -89,3 +89,28 @@ func (s *Service) Scan(ctx context.Context, c Caller, sn string, seal *labels.Ve
 	}
 	return out, nil
 }
+
+// PublicFacts are what anyone may learn of a device whose genuine seal
+// they hold: the seal proves the SN was issued.
+type PublicFacts struct {
+	Status       registry.Status
+	Manufacturer string
+}
+
+// Verify judges the verification v of a seal read by anyone (no caller:
+// the verify page and POST /verify) with the registry and the SNs printed
+// beside it, and returns the device's public facts when the registry holds
+// the seal's SN (nil otherwise, and for a malformed seal).
+func (s *Service) Verify(ctx context.Context, v labels.Verification, printed []string) (labels.Verification, *PublicFacts, error) {
+	if v.Verdict == labels.Malformed {
+		return v, nil, nil
+	}
+	d, err := s.store.GetDevice(ctx, v.Seal.SN, registry.ReadOptions{})
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return Judge(v, nil, printed), nil, nil
+	case err != nil:
+		return v, nil, err
+	}
+	return Judge(v, &d, printed), &PublicFacts{Status: d.Status, Manufacturer: d.Manufacturer}, nil
+}
