@@ -171,8 +171,10 @@ func countCSVRows(r io.Reader) int {
 
 func runLabel(ctx context.Context, app *cli, args []string) error {
 	fs := app.flagSet("label", "",
-		"Render signed labels for new devices as PDF, ZPL or PNG. One label from --sn,\n"+
-			"or a batch from --csv or from a registry --batch. Output goes to a temp file renamed to -o on success.")
+		"Render signed labels for registered devices as PDF, ZPL or PNG. One label from --sn,\n"+
+			"or a batch from --csv or from a registry --batch. Model, supplier and manufacturer come from\n"+
+			"the registry (-db); revoked and retired devices get no label; serial numbers the registry does\n"+
+			"not hold need --unregistered. Output goes to a temp file renamed to -o on success.")
 	inputs := labelInputs()
 	for _, in := range inputs {
 		in.addFlags(fs)

@@ -1,8 +1,10 @@
 // Package service is posid's policy layer: who sees what of a device and
-// its history, what is audited, which changes each role may make, and
-// which labels may be issued. The HTTP API and the CLI both call it with
-// an explicit Caller; neither reads or writes the registry around it. It
-// imports no HTTP and no CLI package.
+// its history, what is audited, which changes each role may make, which
+// labels may be issued, and what a seal's verdict is once the registry
+// and the label's printed SN are known. The HTTP API and the CLI both call
+// it with an explicit Caller; neither reads or writes the registry around
+// it. Writes and their audit rows commit in one transaction
+// (registry.Tx). It imports no HTTP and no CLI package.
 package service
 
 import (
