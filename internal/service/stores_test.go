@@ -31,7 +31,7 @@ type backend struct {
 
 // backends opens a fresh SQLite database, and a PostgreSQL schema when
 // POSID_TEST_POSTGRES names a database.
-func backends(t *testing.T) []backend {
+func backends(t testing.TB) []backend {
 	t.Helper()
 	ctx := context.Background()
 	box, err := secret.NewBox(bytes.Repeat([]byte{7}, secret.KeySize))
@@ -97,10 +97,10 @@ func backends(t *testing.T) []backend {
 // Fixture devices: OWN0001 registered to merchant M001 (supplier SUP1),
 // OTHER0001 registered to M002 (SUP2), BARE0001 unregistered (SUP1,
 // provisioned), GONE0001 revoked (SUP1).
-func seed(t *testing.T, b backend) { seedAs(t, b, "") }
+func seed(t testing.TB, b backend) { seedAs(t, b, "") }
 
 // seedAs stores the fixture devices with prefix before each SN.
-func seedAs(t *testing.T, b backend, prefix string) {
+func seedAs(t testing.TB, b backend, prefix string) {
 	t.Helper()
 	ctx := context.Background()
 	at := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
