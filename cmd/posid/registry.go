@@ -246,13 +246,16 @@ func runHistory(ctx context.Context, app *cli, args []string) error {
 		return printJSON(app.stdout, h)
 	}
 	tw := tabwriter.NewWriter(app.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACTOR\tFIELD\tOLD → NEW")
+	fmt.Fprintln(tw, "TIME\tACTOR\tMERCHANT\tFIELD\tOLD → NEW")
 	for _, c := range h {
-		old := c.Old
+		old, m := c.Old, c.MerchantNo
 		if old == "" {
 			old = "∅"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s → %s\n", c.At.Format("2006-01-02 15:04:05"), c.Actor, c.Field, old, strings.ReplaceAll(c.New, "\n", " "))
+		if m == "" {
+			m = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s → %s\n", c.At.Format("2006-01-02 15:04:05"), c.Actor, m, c.Field, old, strings.ReplaceAll(c.New, "\n", " "))
 	}
 	return tw.Flush()
 }
