@@ -1,0 +1,486 @@
+package scan
+
+import (
+	"context"
+	"math"
+	"time"
+)
+
+// Escalation limits. When the fast passes leave a photo unexplained (no
+// code, or bar regions no code accounts for), the scan escalates through
+// slower stages, cheapest first, within a time budget.
+const (
+	// DefaultEscalationBudget is the time the stages after the fast path
+	// may take on a 12 MP photo; smaller photos get a share in proportion
+	// to their pixels (see escalationBudget).
+	DefaultEscalationBudget = 2 * time.Second
+	// escalationRefPixels is the photo size DefaultEscalationBudget is
+	// meant for.
+	escalationRefPixels = 12_000_000
+	// minEscalationShare is the least share of the budget a small photo
+	// gets: a 0.3 MP crop still deserves the retries it always had.
+	minEscalationShare = 0.25
+	// escWindowPixels bounds each window an escalation stage samples
+	// around a region (2 MP): a window and three filtered copies of it fit
+	// in one maxWindowPixels of the scan's memory estimate.
+	escWindowPixels = maxWindowPixels / 4
+	// escCachePixels bounds the region windows kept between stages (one
+	// maxWindowPixels).
+	escCachePixels = maxWindowPixels
+	// minExplainCells is the size (cells) from which a located bar region
+	// that no code explains keeps a scan going.
+	minExplainCells = 8
+	// minExplainLength is the least length across the bars (working
+	// pixels) of such a region, and minExplainShape the least ratio of
+	// that length to the bars' height: label borders and lines of text
+	// look like one long bar.
+	minExplainLength = 6 * cellSize
+	minExplainShape  = 0.6
+	// maxPieceAngle is how far apart (radians) the bar directions of two
+	// pieces of one code may be to be joined, and maxPieceGap the widest
+	// gap between them along the bars' normal, in units of their height.
+	maxPieceAngle = 0.12
+	maxPieceGap   = 1.5
+	// escRows is how many row bands of a region window the escalation
+	// stages read; each band averages the rows of its height.
+	escRows = 16
+	// fineModuleSpan is the length (image pixels) under which a bar
+	// region is upsampled ×2 before reading: short codes have modules of
+	// two or three pixels.
+	fineModuleSpan = 800
+)
+
+// StopReason says why a scan stopped.
+type StopReason string
+
+// Stop reasons.
+const (
+	// StopFound: the codes found explain the photo.
+	StopFound StopReason = "found"
+	// StopBudget: the escalation budget ran out.
+	StopBudget StopReason = "budget"
+	// StopExhausted: every stage ran.
+	StopExhausted StopReason = "exhausted"
+	// StopCancelled: the caller's context or the scan timeout ended.
+	StopCancelled StopReason = "cancelled"
+)
+
+// Trace records how a scan spent its time, stage by stage, so failures can
+// be studied.
+type Trace struct {
+	// Escalated is true when the fast path did not explain the photo and
+	// the escalation stages ran.
+	Escalated bool `json:"escalated"`
+	// BudgetMS is the escalation budget of this photo, in milliseconds.
+	BudgetMS float64 `json:"budget_ms"`
+	// Stop says why the scan stopped.
+	Stop StopReason `json:"stop"`
+	// Stages lists the stages that ran, in order; "fast" is the fast path.
+	Stages []StageTrace `json:"stages"`
+}
+
+// StageTrace is what one stage of a scan tried.
+type StageTrace struct {
+	Name string `json:"name"`
+	// MS is the time the stage took, in milliseconds.
+	MS float64 `json:"ms"`
+	// Tried counts the windows or passes the stage read.
+	Tried int `json:"tried"`
+	// Found counts the codes the stage confirmed that were not known
+	// before it.
+	Found int `json:"found"`
+}
+
+// escalationBudget is the budget for a w×h photo: opt (or the default) at
+// 12 MP and above, a share in proportion to the pixels below, never less
+// than minEscalationShare of it. A negative opt means no escalation.
+func escalationBudget(opt time.Duration, w, h int) time.Duration {
+	if opt < 0 {
+		return -1
+	}
+	if opt == 0 {
+		opt = DefaultEscalationBudget
+	}
+	share := math.Min(1, math.Max(minEscalationShare, float64(w)*float64(h)/escalationRefPixels))
+	return max(1, time.Duration(float64(opt)*share))
+}
+
+// stage is one step of the escalation.
+type stage struct {
+	name string
+	// regional stages read only the regions no code explains; the others
+	// read the whole photo and run only while no code is found at all.
+	regional bool
+	// extra stages read only the regions found by later stages.
+	extra bool
+	run   func(ctx context.Context) int // returns what it tried
+}
+
+// escalation is the state of the stages of one scan.
+type escalation struct {
+	ses     *session
+	full    plane
+	f       int
+	regions []region // from the fast path; these decide when a scan is done
+	extra   []region // found by later stages
+	trace   *Trace
+	cache   map[windowKey]cachedWindow
+	cached  int // pixels in cache
+}
+
+// windowKey names a cached region window.
+type windowKey struct {
+	region int // index in regions ++ extra
+	turn   float64
+	step   float64
+}
+
+// cachedWindow is a region window and its map to the image.
+type cachedWindow struct {
+	q plane
+	m affine
+}
+
+// unexplained returns the indexes (in regions ++ extra, when all) of bar
+// regions of at least minExplainCells that no confirmed 1D code covers.
+func (e *escalation) unexplained(all bool) []int {
+	var out []int
+	rs := e.regions
+	if all {
+		rs = append(append([]region(nil), e.regions...), e.extra...)
+	}
+	for i, r := range rs {
+		if !barLike(r) {
+			continue
+		}
+		cx, cy := e.centre(r)
+		if !e.ses.covers(cx, cy, false) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// pending reports whether bar regions are left to read: any, or with
+// extra only those later stages found.
+func (e *escalation) pending(extra bool) bool {
+	for _, i := range e.unexplained(true) {
+		if !extra || i >= len(e.regions) {
+			return true
+		}
+	}
+	return false
+}
+
+// barLike reports whether r is a bar region that a scan must explain.
+func barLike(r region) bool {
+	return r.bars && r.cells >= minExplainCells && r.lenU >= minExplainLength && r.lenU >= minExplainShape*r.lenV
+}
+
+// joinPieces joins bar regions that lie end to end along their normal at
+// one angle: wide bars and spaces leave cells without edges, which split
+// a code into pieces the width of a few characters. 2D regions pass
+// through.
+func joinPieces(rs []region) []region {
+	out := append([]region(nil), rs...)
+	for merged := true; merged; {
+		merged = false
+		for i := 0; i < len(out) && !merged; i++ {
+			for j := i + 1; j < len(out); j++ {
+				if r, ok := joined(out[i], out[j]); ok {
+					out[i] = r
+					out = append(out[:j], out[j+1:]...)
+					merged = true
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// joined returns the union of bar regions a and b when they are pieces
+// of one code.
+func joined(a, b region) (region, bool) {
+	if !a.bars || !b.bars || angleDiff(a.angle, b.angle) > maxPieceAngle {
+		return region{}, false
+	}
+	cos, sin := math.Cos(a.angle), math.Sin(a.angle)
+	dx, dy := b.cx-a.cx, b.cy-a.cy
+	du, dv := dx*cos+dy*sin, -dx*sin+dy*cos
+	h := math.Max(a.lenV, b.lenV)
+	if math.Abs(dv) > h/2 || math.Abs(du)-(a.lenU+b.lenU)/2 > maxPieceGap*h {
+		return region{}, false
+	}
+	u0, u1 := math.Min(-a.lenU/2, du-b.lenU/2), math.Max(a.lenU/2, du+b.lenU/2)
+	v0, v1 := math.Min(-a.lenV/2, dv-b.lenV/2), math.Max(a.lenV/2, dv+b.lenV/2)
+	mu, mv := (u0+u1)/2, (v0+v1)/2
+	return region{bars: true, angle: a.angle, cx: a.cx + mu*cos - mv*sin, cy: a.cy + mu*sin + mv*cos,
+		lenU: u1 - u0, lenV: v1 - v0, cells: a.cells + b.cells}, true
+}
+
+// region returns region i of regions ++ extra.
+func (e *escalation) region(i int) region {
+	if i < len(e.regions) {
+		return e.regions[i]
+	}
+	return e.extra[i-len(e.regions)]
+}
+
+// centre maps a region's centre to image pixels.
+func (e *escalation) centre(r region) (float64, float64) {
+	fs := float64(e.f)
+	half := float64(e.f-1) / 2
+	return r.cx*fs + half, r.cy*fs + half
+}
+
+// done reports whether the codes found explain the photo: some code was
+// found, and no sizeable bar region of the fast path is left unread (the
+// SN is most often a Code 128 beside an IMEI or a QR).
+func (e *escalation) done() bool {
+	if len(e.ses.codes()) == 0 {
+		return false
+	}
+	return !e.ses.formats.any1D() || len(e.unexplained(false)) == 0
+}
+
+// window returns region i sampled upright (bars vertical) at full
+// resolution, turned by turn radians from the localiser's angle, rows
+// averaged in escRows bands, and its map to the image. The window is a
+// strip along the bars' normal across the whole photo: a code the
+// localiser saw in pieces (wide bars leave cells without edges) is read
+// whole. Windows are cached while they fit in escCachePixels.
+func (e *escalation) window(i int, turn float64) (plane, affine, bool) {
+	r := e.region(i)
+	fs := float64(e.f)
+	cx, cy := e.centre(r)
+	angle := r.angle + turn
+	t0, t1 := lineSpan(cx, cy, angle, float64(e.full.w), float64(e.full.h))
+	mid := (t0 + t1) / 2
+	cx, cy = cx+mid*math.Cos(angle), cy+mid*math.Sin(angle)
+	w := t1 - t0
+	h := (r.lenV + 2*cellSize) * fs
+	step := 1.0
+	if r.lenU*fs < fineModuleSpan {
+		step = 0.5
+	}
+	step, iw, ih := window(step, w, h, escWindowPixels)
+	if iw < 20 || ih < 1 {
+		return plane{}, affine{}, false
+	}
+	k := windowKey{i, turn, step}
+	if c, ok := e.cache[k]; ok {
+		return c.q, c.m, true
+	}
+	q, mq := e.full.rotated(cx, cy, angle, step, iw, ih)
+	q = q.rowsAveraged(max(1, ih/escRows))
+	if e.cached+iw*ih <= escCachePixels {
+		e.cache[k] = cachedWindow{q, mq}
+		e.cached += iw * ih
+	}
+	return q, mq, true
+}
+
+// lineSpan returns the range [t0, t1] of t for which (x, y) + t·(cos a,
+// sin a) lies in the w×h image; (x, y) is inside it.
+func lineSpan(x, y, a, w, h float64) (float64, float64) {
+	t0, t1 := math.Inf(-1), math.Inf(1)
+	clip := func(p, d, hi float64) {
+		if math.Abs(d) < 1e-9 {
+			return
+		}
+		lo, up := (0-p)/d, (hi-p)/d
+		if lo > up {
+			lo, up = up, lo
+		}
+		t0, t1 = math.Max(t0, lo), math.Min(t1, up)
+	}
+	clip(x, math.Cos(a), w)
+	clip(y, math.Sin(a), h)
+	if t0 > t1 {
+		return 0, 0
+	}
+	return t0, t1
+}
+
+// readWindow reads the 1D codes of an upright region window; every
+// region stage reads through it, so another 1D reader plugs in here.
+func (e *escalation) readWindow(q plane, mq affine) int {
+	return e.ses.decode1D(q, mq, max(1, q.h/escRows))
+}
+
+// barStage returns a regional stage that reads every unexplained bar
+// region through filter, at each of turns; extra limits it to the regions
+// later stages found.
+func (e *escalation) barStage(name string, extra bool, turns []float64, filter func(plane) plane) stage {
+	return stage{name: name, regional: true, extra: extra, run: func(ctx context.Context) int {
+		tried := 0
+		for _, turn := range turns {
+			for _, i := range e.unexplained(true) {
+				if extra && i < len(e.regions) {
+					continue
+				}
+				if ctx.Err() != nil {
+					return tried
+				}
+				q, mq, ok := e.window(i, turn)
+				if !ok {
+					continue
+				}
+				if filter != nil {
+					q = filter(q)
+				}
+				tried++
+				e.readWindow(q, mq)
+			}
+		}
+		return tried
+	}}
+}
+
+// envelopeRadius is the half-width of the local min/max window of a
+// region window w samples wide: about ten modules of a label code.
+func envelopeRadius(w int) int { return max(4, w/30) }
+
+// stages lists the escalation stages, cheapest first. low is the working
+// copy, mLow its map to the image.
+func (e *escalation) stages(low plane, mLow affine) []stage {
+	ses, full, f := e.ses, e.full, e.f
+	deg := math.Pi / 180
+	// The working copy turned by 90° and inverted, made when first used.
+	var rot, inv plane
+	turned := func() plane {
+		if rot.w == 0 {
+			rot = low.rotatedCCW()
+		}
+		return rot
+	}
+	inverted := func() plane {
+		if inv.w == 0 {
+			inv = low.inverted()
+		}
+		return inv
+	}
+	// Pixel (u, v) of rot is pixel (w-1-v, u) of low.
+	mRot := affine{b: -1, c: float64(low.w - 1), d: 1}.then(mLow)
+	whole := func(name string, steps ...func()) stage {
+		return stage{name: name, run: func(ctx context.Context) int {
+			for i, s := range steps {
+				if ctx.Err() != nil {
+					return i
+				}
+				s()
+			}
+			return len(steps)
+		}}
+	}
+	st := []stage{
+		whole("rows-working",
+			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
+			func() { ses.decode1D(turned(), mRot, rowStep(low.w)) }),
+		e.barStage("bars-averaged", false, []float64{0}, nil),
+		e.barStage("bars-envelope", false, []float64{0}, func(q plane) plane { return q.envelopeNormalized(envelopeRadius(q.w)) }),
+		e.barStage("bars-angles", false, []float64{-3 * deg, 3 * deg, -6 * deg, 6 * deg}, nil),
+		e.barStage("bars-sauvola", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0.2) }),
+		e.barStage("bars-mean", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0) }),
+		e.barStage("bars-hybrid", false, []float64{0}, func(q plane) plane { return q.hybridBinarized() }),
+		e.barStage("bars-unsharp", false, []float64{0}, func(q plane) plane { return q.unsharp(2, 1.5).envelopeNormalized(envelopeRadius(q.w)) }),
+	}
+	st = append(st,
+		whole("2d-working",
+			func() { ses.decode2D(low, mLow, global, false) },
+			func() { ses.decode2D(low, mLow, hybrid, true) }),
+		stage{name: "pyramid", run: e.pyramid},
+	)
+	st = append(st, e.barStage("pyramid-bars", true, []float64{0}, nil),
+		e.barStage("pyramid-envelope", true, []float64{0}, func(q plane) plane { return q.envelopeNormalized(envelopeRadius(q.w)) }))
+	st = append(st,
+		whole("inverted",
+			func() { ses.decode2D(inverted(), mLow, hybrid, false) },
+			func() { ses.decode1D(inverted(), mLow, rowStep(low.h)) },
+			func() { ses.readRegions(context.Background(), full, e.regions, f, true, true) },
+			func() { ses.readRegions(context.Background(), full, e.regions, f, true, false) }),
+		whole("rows-dense",
+			func() { ses.decode1D(low, mLow, 1) },
+			func() { ses.decode1D(turned(), mRot, 1) }),
+		whole("rows-45",
+			func() { ses.rotated1D(low, mLow, math.Pi/4) },
+			func() { ses.rotated1D(low, mLow, -math.Pi/4) }),
+	)
+	if f > 1 {
+		st = append(st, whole("full-resolution",
+			func() { ses.decode2D(full, identity, hybrid, true) },
+			func() { ses.decode1D(full, identity, rowStep(full.h)) }))
+	}
+	return st
+}
+
+// pyramid locates regions again at a second, finer working scale and
+// with a lower texture threshold (small or soft labels), reads the 2D
+// ones and keeps the bar ones for the stages after it.
+func (e *escalation) pyramid(ctx context.Context) int {
+	f2 := max(1, e.f/2)
+	rs := locateWith(e.full, f2, minCellEnergy/3)
+	tried := 0
+	// Express the new regions in the fast path's scale.
+	s := float64(f2) / float64(e.f)
+	off := (float64(f2-1)/2 - float64(e.f-1)/2) / float64(e.f)
+	for _, r := range rs {
+		if ctx.Err() != nil {
+			break
+		}
+		r.cx, r.cy = r.cx*s+off, r.cy*s+off
+		r.lenU, r.lenV = r.lenU*s, r.lenV*s
+		r.cells = int(float64(r.cells) * s * s)
+		cx, cy := e.centre(r)
+		if r.bars {
+			if !e.ses.covers(cx, cy, false) {
+				e.extra = append(e.extra, r)
+			}
+			continue
+		}
+		if r.cells >= 9 && (e.ses.formats[QRCode] || e.ses.formats[DataMatrix]) && !e.ses.covers(cx, cy, true) {
+			tried++
+			e.ses.readMatrix(e.full, r, cx, cy, float64(e.f), false)
+		}
+	}
+	e.extra = joinPieces(e.extra)
+	return tried
+}
+
+// escalate runs the stages while the photo is unexplained and the budget
+// lasts, recording each in the trace.
+func (e *escalation) escalate(ctx context.Context, budget time.Duration, low plane, mLow affine) StopReason {
+	ectx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	for _, st := range e.stages(low, mLow) {
+		if ctx.Err() != nil {
+			return StopCancelled
+		}
+		if ectx.Err() != nil {
+			return StopBudget
+		}
+		if !st.regional && len(e.ses.codes()) > 0 {
+			continue
+		}
+		if st.regional && !e.pending(st.extra) {
+			continue
+		}
+		start, before := time.Now(), len(e.ses.codes())
+		tried := st.run(ectx)
+		e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})
+		if e.done() {
+			return StopFound
+		}
+	}
+	if ctx.Err() != nil {
+		return StopCancelled
+	}
+	if ectx.Err() != nil {
+		return StopBudget
+	}
+	return StopExhausted
+}
+
+// ms converts d to milliseconds.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
