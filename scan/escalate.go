@@ -40,6 +40,16 @@ const (
 	// pieces of one code may be to be joined, and maxPieceGap the widest
 	// gap between them along the bars' normal, in units of their height.
 	maxPieceAngle = 0.12
+	// minExplainedShare is the share of a bar region that codes must
+	// cover for it to count as read.
+	minExplainedShare = 0.5
+	// minBarHeight is the least height of a code's bars, as a share of
+	// its length, assumed when a region is checked against the codes read.
+	minBarHeight = 0.25
+	// maxCrossAngle is how far (radians) the direction of a bar region
+	// inside a code read may differ from the code's before the region
+	// counts as lines across it.
+	maxCrossAngle = 0.35
 	maxPieceGap   = 1.5
 	// escRows is how many row bands of a region window the escalation
 	// stages read; each band averages the rows of its height.
@@ -150,15 +160,90 @@ func (e *escalation) unexplained(all bool) []int {
 		rs = append(append([]region(nil), e.regions...), e.extra...)
 	}
 	for i, r := range rs {
-		if !barLike(r) {
-			continue
-		}
-		cx, cy := e.centre(r)
-		if !e.ses.covers(cx, cy, false) {
+		if barLike(r) && !e.explained(r) {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+// codeAngle is the direction of a 1D code's axis (across its bars).
+func codeAngle(c Code) float64 {
+	p := c.Points
+	return math.Atan2(p[1].Y-p[0].Y, p[1].X-p[0].X)
+}
+
+// barsGrown returns a 1D code with its outline grown along the bars to at
+// least minBarHeight of its length: the rows that read a code may span
+// only part of its bars.
+func barsGrown(c Code) Code {
+	if is2D(c.Format) || len(c.Points) != 4 {
+		return c
+	}
+	p := c.Points
+	top := Point{(p[0].X + p[1].X) / 2, (p[0].Y + p[1].Y) / 2}
+	bot := Point{(p[2].X + p[3].X) / 2, (p[2].Y + p[3].Y) / 2}
+	length := math.Hypot(p[1].X-p[0].X, p[1].Y-p[0].Y)
+	h := math.Hypot(bot.X-top.X, bot.Y-top.Y)
+	if length == 0 || h >= minBarHeight*length {
+		return c
+	}
+	// Unit normal to the code's axis, from top to bottom.
+	nx, ny := -(p[1].Y-p[0].Y)/length, (p[1].X-p[0].X)/length
+	if nx*(bot.X-top.X)+ny*(bot.Y-top.Y) < 0 {
+		nx, ny = -nx, -ny
+	}
+	g := (minBarHeight*length - h) / 2
+	c.Points = []Point{
+		{p[0].X - g*nx, p[0].Y - g*ny}, {p[1].X - g*nx, p[1].Y - g*ny},
+		{p[2].X + g*nx, p[2].Y + g*ny}, {p[3].X + g*nx, p[3].Y + g*ny},
+	}
+	return c
+}
+
+// explained reports whether confirmed codes cover at least
+// minExplainedShare of a grid of points over the inner part of region r:
+// one region may hold an SN and an IMEI stacked, or bars beside a QR.
+func (e *escalation) explained(r region) bool {
+	cx, cy := e.centre(r)
+	var outlines [][]Point
+	for _, k := range e.ses.order {
+		fd := e.ses.found[k]
+		if !e.ses.confirmed(fd) {
+			continue
+		}
+		c := barsGrown(fd.code)
+		o := outline(c)
+		if o == nil {
+			continue
+		}
+		if !is2D(c.Format) && inside(o, cx, cy) && angleDiff(codeAngle(c), r.angle) > maxCrossAngle {
+			// Lines across a code read (the ends of its bars, print
+			// around it) are no code of their own.
+			return true
+		}
+		outlines = append(outlines, o)
+	}
+	if len(outlines) == 0 {
+		return false
+	}
+	fs := float64(e.f)
+	cos, sin := math.Cos(r.angle), math.Sin(r.angle)
+	in, n := 0, 0
+	for _, a := range []float64{-0.3, 0, 0.3} {
+		for _, b := range []float64{-0.35, -0.175, 0, 0.175, 0.35} {
+			u, v := a*r.lenU*fs, b*r.lenV*fs
+			x, y := cx+u*cos-v*sin, cy+u*sin+v*cos
+			n++
+			for _, o := range outlines {
+				if inside(o, x, y) {
+					in++
+					break
+				}
+			}
+		}
+	}
+	return float64(in) >= minExplainedShare*float64(n)
 }
 
 // pending reports whether bar regions are left to read: any, or with
