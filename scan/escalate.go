@@ -51,6 +51,10 @@ const (
 	// counts as lines across it.
 	maxCrossAngle = 0.35
 	maxPieceGap   = 1.5
+	// maxPyramidSide bounds the side (image pixels) of a 2D region the
+	// pyramid stage reads: a low texture threshold also finds whole
+	// backgrounds, too large to be one label's code.
+	maxPyramidSide = 1200
 	// escRows is how many row bands of a region window the escalation
 	// stages read; each band averages the rows of its height.
 	escRows = 16
@@ -123,7 +127,11 @@ type stage struct {
 	regional bool
 	// extra stages read only the regions found by later stages.
 	extra bool
-	run   func(ctx context.Context) int // returns what it tried
+	// cost is what a whole-photo stage is expected to take, in units of
+	// the fast path's time: it does not start when less of the budget is
+	// left, since it cannot stop halfway.
+	cost float64
+	run  func(ctx context.Context) int // returns what it tried
 }
 
 // escalation is the state of the stages of one scan.
@@ -173,6 +181,17 @@ func codeAngle(c Code) float64 {
 	return math.Atan2(p[1].Y-p[0].Y, p[1].X-p[0].X)
 }
 
+// barTextured reports whether the cell of the working grid around image
+// point (x, y) holds parallel edges at about angle.
+func (e *escalation) barTextured(x, y, angle float64) bool {
+	x0, y0 := int(x)/e.f-cellSize/2, int(y)/e.f-cellSize/2
+	if x0 < 0 || y0 < 0 || (x0+cellSize)*e.f >= e.full.w || (y0+cellSize)*e.f >= e.full.h {
+		return false
+	}
+	st := cellTensor(e.full, e.f, x0, y0).stat(1)
+	return st.energy >= minCellEnergy/2 && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
+}
+
 // barsGrown returns a 1D code with its outline grown along the bars to at
 // least minBarHeight of its length: the rows that read a code may span
 // only part of its bars.
@@ -202,8 +221,9 @@ func barsGrown(c Code) Code {
 }
 
 // explained reports whether confirmed codes cover at least
-// minExplainedShare of a grid of points over the inner part of region r:
-// one region may hold an SN and an IMEI stacked, or bars beside a QR.
+// minExplainedShare of the points of a grid over region r that look like
+// bars: one region may hold an SN and an IMEI stacked, or bars beside a
+// QR, and its box takes in blank label and text too.
 func (e *escalation) explained(r region) bool {
 	cx, cy := e.centre(r)
 	var outlines [][]Point
@@ -230,10 +250,13 @@ func (e *escalation) explained(r region) bool {
 	fs := float64(e.f)
 	cos, sin := math.Cos(r.angle), math.Sin(r.angle)
 	in, n := 0, 0
-	for _, a := range []float64{-0.3, 0, 0.3} {
-		for _, b := range []float64{-0.35, -0.175, 0, 0.175, 0.35} {
+	for a := -0.4; a <= 0.41; a += 0.2 {
+		for b := -0.375; b <= 0.38; b += 0.125 {
 			u, v := a*r.lenU*fs, b*r.lenV*fs
 			x, y := cx+u*cos-v*sin, cy+u*sin+v*cos
+			if !e.barTextured(x, y, r.angle) {
+				continue
+			}
 			n++
 			for _, o := range outlines {
 				if inside(o, x, y) {
@@ -243,7 +266,7 @@ func (e *escalation) explained(r region) bool {
 			}
 		}
 	}
-	return float64(in) >= minExplainedShare*float64(n)
+	return n == 0 || float64(in) >= minExplainedShare*float64(n)
 }
 
 // pending reports whether bar regions are left to read: any, or with
@@ -448,8 +471,8 @@ func (e *escalation) stages(low plane, mLow affine) []stage {
 	}
 	// Pixel (u, v) of rot is pixel (w-1-v, u) of low.
 	mRot := affine{b: -1, c: float64(low.w - 1), d: 1}.then(mLow)
-	whole := func(name string, steps ...func()) stage {
-		return stage{name: name, run: func(ctx context.Context) int {
+	whole := func(name string, cost float64, steps ...func()) stage {
+		return stage{name: name, cost: cost, run: func(ctx context.Context) int {
 			for i, s := range steps {
 				if ctx.Err() != nil {
 					return i
@@ -460,7 +483,7 @@ func (e *escalation) stages(low plane, mLow affine) []stage {
 		}}
 	}
 	st := []stage{
-		whole("rows-working",
+		whole("rows-working", 0.3,
 			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
 			func() { ses.decode1D(turned(), mRot, rowStep(low.w)) }),
 		e.barStage("bars-averaged", false, []float64{0}, nil),
@@ -472,28 +495,28 @@ func (e *escalation) stages(low plane, mLow affine) []stage {
 		e.barStage("bars-unsharp", false, []float64{0}, func(q plane) plane { return q.unsharp(2, 1.5).envelopeNormalized(envelopeRadius(q.w)) }),
 	}
 	st = append(st,
-		whole("2d-working",
+		whole("2d-working", 0.5,
 			func() { ses.decode2D(low, mLow, global, false) },
 			func() { ses.decode2D(low, mLow, hybrid, true) }),
-		stage{name: "pyramid", run: e.pyramid},
+		stage{name: "pyramid", cost: 0.5, run: e.pyramid},
 	)
 	st = append(st, e.barStage("pyramid-bars", true, []float64{0}, nil),
 		e.barStage("pyramid-envelope", true, []float64{0}, func(q plane) plane { return q.envelopeNormalized(envelopeRadius(q.w)) }))
 	st = append(st,
-		whole("inverted",
+		whole("inverted", 1,
 			func() { ses.decode2D(inverted(), mLow, hybrid, false) },
 			func() { ses.decode1D(inverted(), mLow, rowStep(low.h)) },
 			func() { ses.readRegions(context.Background(), full, e.regions, f, true, true) },
 			func() { ses.readRegions(context.Background(), full, e.regions, f, true, false) }),
-		whole("rows-dense",
+		whole("rows-dense", 1.5,
 			func() { ses.decode1D(low, mLow, 1) },
 			func() { ses.decode1D(turned(), mRot, 1) }),
-		whole("rows-45",
+		whole("rows-45", 1,
 			func() { ses.rotated1D(low, mLow, math.Pi/4) },
 			func() { ses.rotated1D(low, mLow, -math.Pi/4) }),
 	)
 	if f > 1 {
-		st = append(st, whole("full-resolution",
+		st = append(st, whole("full-resolution", 4,
 			func() { ses.decode2D(full, identity, hybrid, true) },
 			func() { ses.decode1D(full, identity, rowStep(full.h)) }))
 	}
@@ -524,7 +547,8 @@ func (e *escalation) pyramid(ctx context.Context) int {
 			}
 			continue
 		}
-		if r.cells >= 9 && (e.ses.formats[QRCode] || e.ses.formats[DataMatrix]) && !e.ses.covers(cx, cy, true) {
+		side := math.Max(r.lenU, r.lenV) * float64(e.f)
+		if r.cells >= 9 && side <= maxPyramidSide && (e.ses.formats[QRCode] || e.ses.formats[DataMatrix]) && !e.ses.covers(cx, cy, true) {
 			tried++
 			e.ses.readMatrix(e.full, r, cx, cy, float64(e.f), false)
 		}
@@ -535,9 +559,10 @@ func (e *escalation) pyramid(ctx context.Context) int {
 
 // escalate runs the stages while the photo is unexplained and the budget
 // lasts, recording each in the trace.
-func (e *escalation) escalate(ctx context.Context, budget time.Duration, low plane, mLow affine) StopReason {
+func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, low plane, mLow affine) StopReason {
 	ectx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
+	end := time.Now().Add(budget)
 	for _, st := range e.stages(low, mLow) {
 		if ctx.Err() != nil {
 			return StopCancelled
@@ -550,6 +575,9 @@ func (e *escalation) escalate(ctx context.Context, budget time.Duration, low pla
 		}
 		if st.regional && !e.pending(st.extra) {
 			continue
+		}
+		if time.Until(end) < time.Duration(st.cost*float64(fast)) {
+			return StopBudget
 		}
 		start, before := time.Now(), len(e.ses.codes())
 		tried := st.run(ectx)

@@ -39,6 +39,7 @@ type serveFlags struct {
 	risk            bool
 	trustedProxies  string
 	shutdownTimeout time.Duration
+	escalation      time.Duration
 	decodeMemoryMiB int
 	cfg             api.Config
 	riskFlags       riskFlags
@@ -68,6 +69,7 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.IntVar(&f.cfg.MaxConcurrentScans, "max-scans", 0, "concurrent image decodes (default: number of CPUs)")
 	fs.IntVar(&f.cfg.MaxQueuedScans, "max-queued-scans", 0, "scans waiting for a decode slot before 503 (default: 2 × max-scans)")
 	fs.DurationVar(&f.cfg.ScanTimeout, "scan-timeout", api.DefaultScanTimeout, "time budget of one image decode")
+	fs.DurationVar(&f.escalation, "scan-escalation", scan.DefaultEscalationBudget, "extra time a 12 MP photo may take when the fast passes find no SN (smaller photos get less; within --scan-timeout; negative: none)")
 	fs.IntVar(&f.decodeMemoryMiB, "decode-memory", scan.DefaultDecodeMemory>>20, "MiB that all image decodes in flight may hold together; a scan that cannot get its share within the queue wait gets 503")
 	fs.DurationVar(&f.cfg.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "time budget of one request")
 	fs.Float64Var(&f.cfg.RatePerIP, "rate-per-ip", api.DefaultRatePerIP, "requests per second per client address (negative: no limit; per process)")
@@ -151,7 +153,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		}
 		f.riskFlags.startPruner(ctx, mon)
 	}
-	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit,
+	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: f.cfg.BodyLimit, EscalationBudget: f.escalation,
 		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait})
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
