@@ -36,6 +36,10 @@ const (
 	// look like one long bar.
 	minExplainLength = 6 * cellSize
 	minExplainShape  = 0.6
+	// minExplainFill is the least share of its box a bar region's cells
+	// fill: the two parallel edges of a label enclose a box of blank
+	// paper, a barcode's bars fill theirs.
+	minExplainFill = 0.35
 	// maxPieceAngle is how far apart (radians) the bar directions of two
 	// pieces of one code may be to be joined, and maxPieceGap the widest
 	// gap between them along the bars' normal, in units of their height.
@@ -159,16 +163,20 @@ type cachedWindow struct {
 	m affine
 }
 
-// unexplained returns the indexes (in regions ++ extra, when all) of bar
-// regions of at least minExplainCells that no confirmed 1D code covers.
+// unexplained returns the indexes of the bar regions no code read
+// explains. With all, these are the regions worth reading (regions ++
+// extra, any bar region longer across its bars than about its height);
+// without, those that keep a scan going (the fast path's, barLike).
 func (e *escalation) unexplained(all bool) []int {
 	var out []int
 	rs := e.regions
+	like := barLike
 	if all {
 		rs = append(append([]region(nil), e.regions...), e.extra...)
+		like = func(r region) bool { return r.bars && r.lenU >= minExplainShape*r.lenV }
 	}
 	for i, r := range rs {
-		if barLike(r) && !e.explained(r) {
+		if like(r) && !e.explained(r) {
 			out = append(out, i)
 		}
 	}
@@ -282,7 +290,9 @@ func (e *escalation) pending(extra bool) bool {
 
 // barLike reports whether r is a bar region that a scan must explain.
 func barLike(r region) bool {
-	return r.bars && r.cells >= minExplainCells && r.lenU >= minExplainLength && r.lenU >= minExplainShape*r.lenV
+	area := (r.lenU / cellSize) * (r.lenV / cellSize)
+	return r.bars && r.cells >= minExplainCells && r.lenU >= minExplainLength && r.lenU >= minExplainShape*r.lenV &&
+		float64(r.cells) >= minExplainFill*area
 }
 
 // joinPieces joins bar regions that lie end to end along their normal at
