@@ -456,6 +456,23 @@ func (e *escalation) barStage(name string, extra bool, turns []float64, filter f
 	}}
 }
 
+// negative wraps the stage reading bar regions as negatives: when it
+// reads a code the label is printed light on dark, so its 2D codes are
+// read as negatives too (then2D) before the scan can stop.
+func (e *escalation) negative(st stage, then2D func()) stage {
+	run := st.run
+	st.run = func(ctx context.Context) int {
+		before := len(e.ses.codes())
+		tried := run(ctx)
+		if len(e.ses.codes()) > before && ctx.Err() == nil && (e.ses.formats[QRCode] || e.ses.formats[DataMatrix]) {
+			then2D()
+			tried++
+		}
+		return tried
+	}
+	return st
+}
+
 // envelopeRadius is the half-width of the local min/max window of a
 // region window w samples wide: about ten modules of a label code.
 func envelopeRadius(w int) int { return max(4, w/30) }
@@ -492,39 +509,39 @@ func (e *escalation) stages(low plane, mLow affine) []stage {
 			return len(steps)
 		}}
 	}
+	envelope := func(q plane) plane { return q.envelopeNormalized(envelopeRadius(q.w)) }
 	st := []stage{
 		whole("rows-working", 0.3,
 			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
 			func() { ses.decode1D(turned(), mRot, rowStep(low.w)) }),
 		e.barStage("bars-averaged", false, []float64{0}, nil),
-		e.barStage("bars-envelope", false, []float64{0}, func(q plane) plane { return q.envelopeNormalized(envelopeRadius(q.w)) }),
-		e.barStage("bars-angles", false, []float64{-3 * deg, 3 * deg, -6 * deg, 6 * deg}, nil),
-		e.barStage("bars-sauvola", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0.2) }),
-		e.barStage("bars-mean", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0) }),
-		e.barStage("bars-hybrid", false, []float64{0}, func(q plane) plane { return q.hybridBinarized() }),
-		e.barStage("bars-unsharp", false, []float64{0}, func(q plane) plane { return q.unsharp(2, 1.5).envelopeNormalized(envelopeRadius(q.w)) }),
-	}
-	st = append(st,
+		e.negative(e.barStage("bars-inverted", false, []float64{0}, plane.inverted), func() {
+			ses.decode2D(inverted(), mLow, hybrid, false)
+			ses.readRegions(context.Background(), full, e.regions, f, true, false)
+		}),
 		whole("2d-working", 0.5,
 			func() { ses.decode2D(low, mLow, global, false) },
 			func() { ses.decode2D(low, mLow, hybrid, true) }),
-		stage{name: "pyramid", cost: 0.5, run: e.pyramid},
-	)
-	st = append(st, e.barStage("pyramid-bars", true, []float64{0}, nil),
-		e.barStage("pyramid-envelope", true, []float64{0}, func(q plane) plane { return q.envelopeNormalized(envelopeRadius(q.w)) }))
-	st = append(st,
 		whole("inverted", 1,
 			func() { ses.decode2D(inverted(), mLow, hybrid, false) },
 			func() { ses.decode1D(inverted(), mLow, rowStep(low.h)) },
-			func() { ses.readRegions(context.Background(), full, e.regions, f, true, true) },
 			func() { ses.readRegions(context.Background(), full, e.regions, f, true, false) }),
+		e.barStage("bars-envelope", false, []float64{0}, envelope),
+		e.barStage("bars-angles", false, []float64{-3 * deg, 3 * deg, -6 * deg, 6 * deg}, nil),
+		e.barStage("bars-sauvola", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0.2) }),
+		e.barStage("bars-mean", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0) }),
+		e.barStage("bars-hybrid", false, []float64{0}, plane.hybridBinarized),
+		e.barStage("bars-unsharp", false, []float64{0}, func(q plane) plane { return envelope(q.unsharp(2, 1.5)) }),
+		{name: "pyramid", cost: 0.5, run: e.pyramid},
+		e.barStage("pyramid-bars", true, []float64{0}, nil),
+		e.barStage("pyramid-envelope", true, []float64{0}, envelope),
 		whole("rows-dense", 1.5,
 			func() { ses.decode1D(low, mLow, 1) },
 			func() { ses.decode1D(turned(), mRot, 1) }),
 		whole("rows-45", 1,
 			func() { ses.rotated1D(low, mLow, math.Pi/4) },
 			func() { ses.rotated1D(low, mLow, -math.Pi/4) }),
-	)
+	}
 	if f > 1 {
 		st = append(st, whole("full-resolution", 4,
 			func() { ses.decode2D(full, identity, hybrid, true) },
