@@ -186,7 +186,8 @@ func (ses *session) run(ctx context.Context, full plane, budget time.Duration) *
 	if ctx.Err() == nil {
 		ses.readRegions(ctx, full, regions, f, false, false)
 	}
-	tr.Stages = append(tr.Stages, StageTrace{Name: "fast", MS: ms(time.Since(start)), Tried: len(regions) + 1, Found: len(ses.codes())})
+	fast := time.Since(start)
+	tr.Stages = append(tr.Stages, StageTrace{Name: "fast", MS: ms(fast), Tried: len(regions) + 1, Found: len(ses.codes())})
 	if ctx.Err() != nil {
 		tr.Stop = StopCancelled
 		return tr
@@ -200,7 +201,7 @@ func (ses *session) run(ctx context.Context, full plane, budget time.Duration) *
 		return tr
 	}
 	tr.Escalated = true
-	tr.Stop = e.escalate(ctx, budget, low, mLow)
+	tr.Stop = e.escalate(ctx, budget, fast, low, mLow)
 	return tr
 }
 
