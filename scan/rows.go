@@ -16,7 +16,8 @@ type span struct {
 // decode1D scans rows of p every step pixels with every 1D reader and
 // records what they read; m maps p to the image. Codes side by side on
 // one row are read by blanking each find and reading the rest of the row.
-// It returns how many codes were new.
+// It returns how many codes were new. When no row reader confirms a code,
+// the edge reader (edge1D) reads the same plane.
 func (s *session) decode1D(p plane, m affine, step int) int {
 	if len(s.rows) == 0 || p.w < 20 || p.h < 1 {
 		return 0
@@ -26,7 +27,7 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 	spans := map[string]*span{}
 	var order []string
 	row := gozxing.NewBitArray(p.w)
-	for y := step / 2; y < p.h; y += step {
+	for y := step / 2; y < p.h && rowStages&stageGozxing != 0; y += step {
 		var err error
 		row, err = bin.GetBlackRow(y, row)
 		if err != nil {
@@ -50,9 +51,10 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 			}
 		}
 	}
-	n := 0
+	n, confirmed := 0, false
 	for _, k := range order {
 		sp := spans[k]
+		confirmed = confirmed || sp.hits >= minRowHits
 		pts := []Point{
 			m.apply(sp.x0a, float64(sp.y0)), m.apply(sp.x0b, float64(sp.y0)),
 			m.apply(sp.x1b, float64(sp.y1)), m.apply(sp.x1a, float64(sp.y1)),
@@ -60,6 +62,9 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 		if s.add(sp.res, pts, sp.hits) {
 			n++
 		}
+	}
+	if !confirmed && rowStages&stageEdge != 0 {
+		n += s.edge1D(p, m, step)
 	}
 	return n
 }

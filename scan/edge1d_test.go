@@ -1,0 +1,310 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/oned"
+)
+
+// code128Modules returns the modules (true = bar) of data as Code 128,
+// encoded by zint when it is installed, else by gozxing's writer, so that
+// the reader is never tested against its own encoder.
+func code128Modules(t testing.TB, data string) []bool {
+	if _, err := exec.LookPath("zint"); err == nil {
+		out, err := exec.Command("zint", "-b", "20", "-d", data, "--dump").Output()
+		if err != nil {
+			t.Fatalf("zint %q: %v", data, err)
+		}
+		hx := strings.ReplaceAll(strings.TrimSpace(string(out)), " ", "")
+		if len(hx)%2 == 1 {
+			hx += "0"
+		}
+		b, err := hex.DecodeString(hx)
+		if err != nil {
+			t.Fatalf("zint dump %q: %v", out, err)
+		}
+		var mods []bool
+		for _, c := range b {
+			for k := 7; k >= 0; k-- {
+				mods = append(mods, c>>k&1 == 1)
+			}
+		}
+		for len(mods) > 0 && !mods[len(mods)-1] {
+			mods = mods[:len(mods)-1]
+		}
+		return mods
+	}
+	if os.Getenv("POSID_REQUIRE_TOOLS") == "1" {
+		t.Fatal("zint not installed")
+	}
+	m, err := oned.NewCode128Writer().Encode(data, gozxing.BarcodeFormat_CODE_128, 0, 1, map[gozxing.EncodeHintType]any{gozxing.EncodeHintType_MARGIN: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods := make([]bool, m.GetWidth())
+	for x := range mods {
+		mods[x] = m.Get(x, 0)
+	}
+	return mods
+}
+
+// blurShot describes one synthetic close-up of a Code 128 label.
+type blurShot struct {
+	module  float64 // pixels per module
+	sigma   float64 // Gaussian defocus blur, pixels
+	angle   float64 // radians
+	noise   float64 // Gaussian noise σ, grey levels
+	glare   bool
+	quality int // JPEG quality (4:2:0)
+}
+
+// shoot renders mods as a photo: a light label on a darker background,
+// turned by angle, blurred, unevenly lit, noisy, JPEG-encoded.
+func shoot(t testing.TB, rng *rand.Rand, mods []bool, sh blurShot) []byte {
+	qz := 12 * sh.module
+	codeW := float64(len(mods)) * sh.module
+	barH := math.Max(30, 0.15*codeW)
+	lw, lh := codeW+2*qz, barH+24
+	cos, sin := math.Cos(sh.angle), math.Sin(sh.angle)
+	bw := math.Abs(lw*cos) + math.Abs(lh*sin)
+	bh := math.Abs(lw*sin) + math.Abs(lh*cos)
+	W, H := int(bw)+60, int(bh)+60
+	cx, cy := float64(W)/2, float64(H)/2
+	img := make([]float64, W*H)
+	const ss = 2 // subsamples per axis
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			sum := 0.0
+			for sy := 0; sy < ss; sy++ {
+				for sx := 0; sx < ss; sx++ {
+					dx := float64(x) + (float64(sx)+0.5)/ss - cx
+					dy := float64(y) + (float64(sy)+0.5)/ss - cy
+					u, v := cos*dx+sin*dy+lw/2, -sin*dx+cos*dy+lh/2
+					switch {
+					case u < 0 || v < 0 || u >= lw || v >= lh:
+						sum += 90
+					case v >= 12 && v < 12+barH && u >= qz && u < qz+codeW && mods[int((u-qz)/sh.module)]:
+						sum += 35
+					default:
+						sum += 215
+					}
+				}
+			}
+			img[y*W+x] = sum / (ss * ss)
+		}
+	}
+	gaussBlur(img, W, H, sh.sigma)
+	gx, gy, gr := rng.Float64()*float64(W), rng.Float64()*float64(H), 0.2*float64(W)
+	ycc := image.NewYCbCr(image.Rect(0, 0, W, H), image.YCbCrSubsampleRatio420)
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			l := img[y*W+x] * (0.7 + 0.4*float64(x)/float64(W))
+			if sh.glare {
+				d := math.Hypot(float64(x)-gx, float64(y)-gy) / gr
+				l += 90 * math.Exp(-d*d)
+			}
+			l += rng.NormFloat64() * sh.noise
+			ycc.Y[y*ycc.YStride+x] = byte(math.Max(0, math.Min(255, l)))
+		}
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = 126, 131
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, ycc, &jpeg.Options{Quality: sh.quality}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// gaussBlur blurs a w×h float plane in place with a Gaussian of sigma.
+func gaussBlur(pix []float64, w, h int, sigma float64) {
+	if sigma <= 0 {
+		return
+	}
+	r := int(math.Ceil(3 * sigma))
+	k := make([]float64, 2*r+1)
+	sum := 0.0
+	for i := range k {
+		d := float64(i - r)
+		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
+		sum += k[i]
+	}
+	for i := range k {
+		k[i] /= sum
+	}
+	tmp := make([]float64, max(w, h))
+	for y := 0; y < h; y++ {
+		row := pix[y*w : (y+1)*w]
+		for x := range w {
+			s := 0.0
+			for i, kv := range k {
+				s += kv * row[min(w-1, max(0, x+i-r))]
+			}
+			tmp[x] = s
+		}
+		copy(row, tmp[:w])
+	}
+	for x := 0; x < w; x++ {
+		for y := range h {
+			s := 0.0
+			for i, kv := range k {
+				s += kv * pix[min(h-1, max(0, y+i-r))*w+x]
+			}
+			tmp[y] = s
+		}
+		for y := range h {
+			pix[y*w+x] = tmp[y]
+		}
+	}
+}
+
+// payload returns a 20-character serial: digits for even i, capitals and
+// digits for odd i.
+func payload(rng *rand.Rand, i int) string {
+	set := "0123456789"
+	if i%2 == 1 {
+		set = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+	}
+	b := make([]byte, 20)
+	for k := range b {
+		b[k] = set[rng.IntN(len(set))]
+	}
+	return string(b)
+}
+
+// gridCell is the outcome of one module size and blur.
+type gridCell struct{ read, wrong [3]int }
+
+// stageSets are the row-reader configurations compared: gozxing alone,
+// the edge reader alone, both.
+var stageSets = [3]int{stageGozxing, stageEdge, stageGozxing | stageEdge}
+
+// runCell scans n shots of one module size and blur with each stage set.
+func runCell(t *testing.T, module, sigma float64, n int, seed uint64) gridCell {
+	t.Helper()
+	defer func(old int) { rowStages = old }(rowStages)
+	rng := rand.New(rand.NewPCG(seed, uint64(module*100+sigma*10)))
+	s := New(Options{Formats: []Format{Code128}, Timeout: 3 * time.Second})
+	var c gridCell
+	for i := range n {
+		text := payload(rng, i)
+		sh := blurShot{module: module, sigma: sigma, angle: rng.Float64() * 2 * math.Pi,
+			noise: 3 + 3*rng.Float64(), glare: rng.IntN(3) == 0, quality: 70}
+		data := shoot(t, rng, code128Modules(t, text), sh)
+		for k, st := range stageSets {
+			rowStages = st
+			res, err := s.Scan(context.Background(), data)
+			if err != nil {
+				continue
+			}
+			for _, code := range res.Codes {
+				if code.Text == text {
+					c.read[k]++
+				} else {
+					c.wrong[k]++
+					t.Errorf("module %.1f sigma %.1f stages %d: read %q, want %q", module, sigma, st, code.Text, text)
+				}
+			}
+		}
+	}
+	return c
+}
+
+// TestEdge1DBlurred reads blurred Code 128 photos with small modules and
+// requires the edge reader to read most of those it clearly can, and never
+// to read a wrong text. POSID_EDGE_GRID=1 runs the whole grid and prints
+// it (about a minute per core).
+func TestEdge1DBlurred(t *testing.T) {
+	modules := []float64{2.5, 3}
+	sigmas := []float64{1.5, 2}
+	n := 4
+	if os.Getenv("POSID_EDGE_GRID") == "1" {
+		modules = []float64{1.5, 2, 2.5, 3, 4}
+		sigmas = []float64{0, 1, 1.5, 2, 2.5, 3}
+		n = 10
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "read rate: gozxing / edge / both, %d shots a cell\nmodule px", n)
+	for _, sg := range sigmas {
+		fmt.Fprintf(&sb, " | sigma %-11.1f", sg)
+	}
+	sb.WriteString("\n")
+	for _, md := range modules {
+		fmt.Fprintf(&sb, "%9.1f", md)
+		for _, sg := range sigmas {
+			c := runCell(t, md, sg, n, 1)
+			fmt.Fprintf(&sb, " | %3d %3d %3d     ", 100*c.read[0]/n, 100*c.read[1]/n, 100*c.read[2]/n)
+			if floor := edgeFloor(md, sg); 100*c.read[2] < floor*n {
+				t.Errorf("module %.1f sigma %.1f: combined read %d/%d, want at least %d%%", md, sg, c.read[2], n, floor)
+			}
+		}
+		sb.WriteString("\n")
+	}
+	t.Log("\n" + sb.String())
+}
+
+// edgeFloor is the read rate (percent) the combined readers must reach at
+// a module size and blur.
+func edgeFloor(module, sigma float64) int {
+	switch {
+	case module >= 2.5 && sigma <= 1.5:
+		return 75
+	default:
+		return 0
+	}
+}
+
+// TestEdge1DFalsePositives runs the edge reader over every row band of the
+// corpus photos that hold no barcode, upright and turned, and through the
+// whole Scanner: it must read nothing.
+func TestEdge1DFalsePositives(t *testing.T) {
+	dir := "testdata/corpus/falsepositives"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{})
+	n := 0
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".png") && !strings.HasSuffix(e.Name(), ".jpg") {
+			continue
+		}
+		n++
+		data, err := os.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, _, err := decodeBytes(data, DefaultMaxPixels, DefaultMaxBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ses := newSession(newFormatSet(nil))
+		for _, q := range []plane{p, p.rotatedCCW()} {
+			ses.edge1D(q, identity, 1)
+			ses.edge1D(q.inverted(), identity, 1)
+		}
+		for _, k := range ses.order {
+			t.Errorf("%s: edge reader read %q (%d bands)", e.Name(), ses.found[k].code.Text, ses.found[k].hits)
+		}
+		if res, err := s.Scan(context.Background(), data); err == nil {
+			t.Errorf("%s: scanner read %v", e.Name(), res.Codes)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no photos in " + dir)
+	}
+}
