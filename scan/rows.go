@@ -16,11 +16,29 @@ type span struct {
 // decode1D scans rows of p every step pixels with every 1D reader and
 // records what they read; m maps p to the image. Codes side by side on
 // one row are read by blanking each find and reading the rest of the row.
-// It returns how many codes were new. When no row reader confirms a code,
-// the edge reader (edge1D) reads the same plane.
+// It returns how many codes were new.
 func (s *session) decode1D(p plane, m affine, step int) int {
+	n, _ := s.readRows(p, m, step)
+	return n
+}
+
+// decodeBars reads a 1D region turned upright (bars vertical) like
+// decode1D and, when no row reader confirms a code there, with the edge
+// reader: bars of two or three pixels under blur that a row threshold
+// loses.
+func (s *session) decodeBars(p plane, m affine, step int) int {
+	n, confirmed := s.readRows(p, m, step)
+	if !confirmed && rowStages&stageEdge != 0 {
+		n += s.edge1D(p, m, step)
+	}
+	return n
+}
+
+// readRows is decode1D; confirmed reports whether some code, new or not,
+// was read on at least minRowHits rows.
+func (s *session) readRows(p plane, m affine, step int) (n int, confirmed bool) {
 	if len(s.rows) == 0 || p.w < 20 || p.h < 1 {
-		return 0
+		return 0, false
 	}
 	step = max(1, step)
 	bin := gozxing.NewGlobalHistgramBinarizer(lumSource{p})
@@ -51,7 +69,6 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 			}
 		}
 	}
-	n, confirmed := 0, false
 	for _, k := range order {
 		sp := spans[k]
 		confirmed = confirmed || sp.hits >= minRowHits
@@ -63,10 +80,7 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 			n++
 		}
 	}
-	if !confirmed && rowStages&stageEdge != 0 {
-		n += s.edge1D(p, m, step)
-	}
-	return n
+	return n, confirmed
 }
 
 // readRow reads up to maxPerRow codes of one reader from one row, calling

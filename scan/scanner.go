@@ -257,7 +257,7 @@ func (ses *session) readBars(full plane, r region, cx, cy, fs float64, inv bool)
 		if inv {
 			q = q.inverted()
 		}
-		if ses.decode1D(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
+		if ses.decodeBars(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
 			return
 		}
 	}
