@@ -38,6 +38,12 @@ const (
 	// edgeMinMargin is how much closer (in modules²) the best pattern must
 	// be than the second best.
 	edgeMinMargin = 0.2
+	// edgeLooseCost is the largest cost a character of a symbol parsed
+	// for voting may have.
+	edgeLooseCost = 2.5
+	// edgeVoteBands is how many bands must parse a symbol of one shape
+	// before their summed costs are decoded.
+	edgeVoteBands = 3
 	// edgeContrastRadius is the half-width, in pixels, of the window over
 	// which local contrast is measured for the edge threshold.
 	edgeContrastRadius = 24
@@ -194,13 +200,15 @@ func localRange(prof []float64, r int, out []float64) {
 	}
 }
 
-// c128Classify returns the value whose pattern, contracted by c, best fits
-// the six elements between edges e[0] and e[6], and whether the fit is
-// close and unambiguous.
-func c128Classify(e []edge, c float64) (int, bool) {
+// c128Costs sets cost[v] to the squared distance, in modules², between
+// the six elements from edge e[0] to e[6] and value v's pattern contracted
+// by c. Distances between t-distances (bar plus space, edge to similar
+// edge) weigh most: blur shifts both edges of a pair alike. They alone
+// tell every pattern apart, since the bars' total width is even.
+func c128Costs(e []edge, c float64, cost *[107]float64) bool {
 	w := e[6].x - e[0].x
 	if w <= 0 {
-		return 0, false
+		return false
 	}
 	m := w / 11
 	var meas [11]float64
@@ -213,38 +221,55 @@ func c128Classify(e []edge, c float64) (int, bool) {
 	// Blur pulls every width towards the mean: the templates are
 	// contracted the same way.
 	const meanT, meanW = 11.0 / 3, 11.0 / 6
-	best, second, bv := math.Inf(1), math.Inf(1), -1
 	for v := range c128T {
 		t := &c128T[v]
-		cost := 0.0
+		sum := 0.0
 		for k := 0; k < 5; k++ {
 			d := meas[k] - (meanT + c*(t[k]-meanT))
-			cost += d * d
+			sum += d * d
 		}
 		for k := 5; k < 11; k++ {
 			d := meas[k] - (meanW + c*(t[k]-meanW))
-			cost += 0.1 * d * d
+			sum += 0.1 * d * d
 		}
-		if cost < best {
-			best, second, bv = cost, best, v
-		} else if cost < second {
-			second = cost
+		cost[v] = sum
+	}
+	return true
+}
+
+// c128Pick returns the value of least cost in [lo, hi), its cost and the
+// second least cost.
+func c128Pick(cost *[107]float64, lo, hi int) (v int, best, second float64) {
+	best, second, v = math.Inf(1), math.Inf(1), -1
+	for k := lo; k < hi; k++ {
+		if c := cost[k]; c < best {
+			best, second, v = c, best, k
+		} else if c < second {
+			second = c
 		}
 	}
-	return bv, best <= edgeMaxCost && second-best >= edgeMinMargin
+	return v, best, second
 }
 
-// c128Read is one Code 128 symbol read from one band.
-type c128Read struct {
-	text   string
-	values []byte // start, data and check characters
-	x0, x1 float64
+// c128Close reports whether a character's best fit is close and clearly
+// better than the next; costs are per band.
+func c128Close(best, second float64) bool {
+	return best <= edgeMaxCost && second-best >= edgeMinMargin
 }
 
-// c128Decode reads the Code 128 symbols along edges es, which run left
-// to right; w is the profile's length and c the templates' contraction.
-func c128Decode(es []edge, w, c float64) []c128Read {
-	var out []c128Read
+// c128Cand is one Code 128 symbol parsed along one band: start and stop
+// in place, every character its best-fitting pattern, close or not.
+type c128Cand struct {
+	vals   []byte         // start, data and check characters
+	costs  [][107]float64 // per character, the cost of every value
+	strict bool           // every character fits closely (c128Close)
+	x0, x1 float64        // first and last edge
+}
+
+// c128Parse parses edges es, which run left to right, as Code 128 symbols
+// with templates contracted by c; w is the profile's length.
+func c128Parse(es []edge, w, c float64) []c128Cand {
+	var out []c128Cand
 	for i := 0; i+6 < len(es); i++ {
 		if !es[i].fall {
 			continue
@@ -257,70 +282,93 @@ func c128Decode(es []edge, w, c float64) []c128Read {
 		if es[i].x-prev < edgeQuiet*m {
 			continue
 		}
-		r, end, ok := c128From(es, i, w, c)
+		cd, end, ok := c128From(es, i, w, c)
 		if !ok {
 			continue
 		}
-		out = append(out, r)
+		out = append(out, cd)
 		i = end
 	}
 	return out
 }
 
-// c128From reads one symbol whose start character begins at edge i and
+// c128From parses one symbol whose start character begins at edge i and
 // returns it with the index of its last edge.
-func c128From(es []edge, i int, w, c float64) (c128Read, int, bool) {
-	start, ok := c128Classify(es[i:i+7], c)
-	if !ok || start < c128StartA {
-		return c128Read{}, 0, false
+func c128From(es []edge, i int, w, c float64) (c128Cand, int, bool) {
+	var cost [107]float64
+	if !c128Costs(es[i:i+7], c, &cost) {
+		return c128Cand{}, 0, false
 	}
-	vals := []byte{byte(start)}
+	// Most candidates are not a start character at all.
+	if _, best, _ := c128Pick(&cost, c128StartA, c128Stop); best > edgeLooseCost {
+		return c128Cand{}, 0, false
+	}
+	v, best, second := c128Pick(&cost, 0, len(cost))
+	if v < c128StartA || v == c128Stop {
+		return c128Cand{}, 0, false
+	}
+	cd := c128Cand{strict: true, x0: es[i].x}
+	keep := func(v int, best, second float64) {
+		cd.vals = append(cd.vals, byte(v))
+		cd.costs = append(cd.costs, cost)
+		cd.strict = cd.strict && c128Close(best, second)
+	}
+	keep(v, best, second)
 	lastW := es[i+6].x - es[i].x
-	for j := i + 6; j+6 < len(es) && len(vals) < edgeMaxChars; j += 6 {
+	for j := i + 6; j+6 < len(es) && len(cd.vals) < edgeMaxChars; j += 6 {
 		cw := es[j+6].x - es[j].x
-		if cw < 0.8*lastW || cw > 1.25*lastW {
-			return c128Read{}, 0, false
+		if cw < 0.8*lastW || cw > 1.25*lastW || !c128Costs(es[j:j+7], c, &cost) {
+			return c128Cand{}, 0, false
 		}
-		v, ok := c128Classify(es[j:j+7], c)
-		if !ok || v >= c128StartA && v < c128Stop {
-			return c128Read{}, 0, false
+		v, best, second := c128Pick(&cost, 0, len(cost))
+		if best > edgeLooseCost || v >= c128StartA && v < c128Stop {
+			return c128Cand{}, 0, false
 		}
 		if v != c128Stop {
-			vals = append(vals, byte(v))
+			keep(v, best, second)
 			lastW = cw
 			continue
 		}
 		// The stop character's seventh element: a bar of two modules,
 		// then the quiet zone.
 		m := cw / 11
-		if j+7 >= len(es) {
-			return c128Read{}, 0, false
+		if j+7 >= len(es) || len(cd.vals) < 3 {
+			return c128Cand{}, 0, false
 		}
 		bar := (es[j+7].x - es[j+6].x) / m
 		if bar < 1.2 || bar > 3.2 {
-			return c128Read{}, 0, false
+			return c128Cand{}, 0, false
 		}
 		next := w
 		if j+8 < len(es) {
 			next = es[j+8].x
 		}
-		if next-es[j+7].x < edgeQuiet*m || len(vals) < 3 {
-			return c128Read{}, 0, false
+		if next-es[j+7].x < edgeQuiet*m {
+			return c128Cand{}, 0, false
 		}
-		sum := int(vals[0])
-		for k := 1; k < len(vals)-1; k++ {
-			sum += k * int(vals[k])
-		}
-		if sum%103 != int(vals[len(vals)-1]) {
-			return c128Read{}, 0, false
-		}
-		text, ok := c128Text(vals[:len(vals)-1])
-		if !ok {
-			return c128Read{}, 0, false
-		}
-		return c128Read{text: text, values: vals, x0: es[i].x, x1: es[j+7].x}, j + 7, true
+		cd.x1 = es[j+7].x
+		return cd, j + 7, true
 	}
-	return c128Read{}, 0, false
+	return c128Cand{}, 0, false
+}
+
+// c128Checked returns the text of start, data and check values when the
+// check character is right.
+func c128Checked(vals []byte) (string, bool) {
+	if len(vals) < 3 || vals[0] < c128StartA || vals[0] >= c128Stop {
+		return "", false
+	}
+	sum := int(vals[0])
+	for k := 1; k < len(vals)-1; k++ {
+		if vals[k] >= c128StartA {
+			return "", false
+		}
+		sum += k * int(vals[k])
+	}
+	if sum%103 != int(vals[len(vals)-1]) {
+		return "", false
+	}
+	return c128Text(vals[:len(vals)-1])
 }
 
 // c128Text turns start and data values into text the way the row reader
@@ -393,10 +441,26 @@ func c128Text(vals []byte) (string, bool) {
 	return string(out), len(out) > 0
 }
 
+// edgeVote sums, per character, the costs of the symbols of one shape
+// (direction, length, contraction) parsed along several bands.
+type edgeVote struct {
+	sum   [][107]float64
+	bands int
+	sp    span // rows and ends of the first and last band
+}
+
+// edgeShape identifies symbols whose characters line up across bands.
+type edgeShape struct {
+	rev bool
+	n   int
+	c   float64
+}
+
 // edge1D reads Code 128 symbols in bands of rows of p with the edge
 // reader; m maps p to the image and step is the row spacing the row
-// readers used. A text read by at least edgeMinAgree bands is recorded.
-// It returns how many codes were new.
+// readers used. A text is recorded when edgeMinAgree bands read it alone
+// or when edgeVoteBands bands, whose per-character costs are summed, read
+// it together. It returns how many codes were new.
 func (s *session) edge1D(p plane, m affine, step int) int {
 	if !s.formats[Code128] || p.w < 40 || p.h < 1 {
 		return 0
@@ -406,48 +470,104 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 	prof := make([]float64, 0, p.w)
 	grad := make([]float64, p.w)
 	rng := make([]float64, p.w)
+	wf := float64(p.w)
 	var es, rev []edge
 	spans := map[string]*span{}
 	var order []string
+	hit := func(text string, vals []byte, y int, x0, x1 float64) {
+		sp, ok := spans[text]
+		if !ok {
+			res := gozxing.NewResult(text, vals, nil, gozxing.BarcodeFormat_CODE_128)
+			sp = &span{res: res, y0: y, x0a: x0, x0b: x1}
+			spans[text] = sp
+			order = append(order, text)
+		}
+		if sp.hits == 0 || sp.y1 != y {
+			sp.hits++
+		}
+		sp.y1, sp.x1a, sp.x1b = y, x0, x1
+	}
+	votes := map[edgeShape]*edgeVote{}
+	var shapes []edgeShape
 	for y := step / 2; y < p.h; y += step {
 		y0 := max(0, y-rows/2)
 		y1 := min(p.h, y0+rows)
 		prof = bandProfile(p, y0, y1, prof)
+		last, read := -1, false
 		for _, frac := range edgeThresholds {
 			es = profileEdges(prof, frac, grad, rng, es)
+			if len(es) == last || len(es) < 2*6+8 {
+				continue // the same edges as before, or too few for a symbol
+			}
+			last = len(es)
 			// Right to left: an upside-down symbol.
 			rev = rev[:0]
 			for k := len(es) - 1; k >= 0; k-- {
-				rev = append(rev, edge{x: float64(p.w-1) - es[k].x, fall: !es[k].fall})
+				rev = append(rev, edge{x: wf - 1 - es[k].x, fall: !es[k].fall})
 			}
-			var reads []c128Read
 			for _, c := range edgeContractions {
-				reads = append(reads, c128Decode(es, float64(p.w), c)...)
-				for _, r := range c128Decode(rev, float64(p.w), c) {
-					r.x0, r.x1 = float64(p.w-1)-r.x0, float64(p.w-1)-r.x1
-					reads = append(reads, r)
-				}
-				if len(reads) > 0 {
-					break
+				for d, list := range [2][]edge{es, rev} {
+					for _, cd := range c128Parse(list, wf, c) {
+						if d == 1 {
+							cd.x0, cd.x1 = wf-1-cd.x0, wf-1-cd.x1
+						}
+						if text, ok := c128Checked(cd.vals); ok && cd.strict {
+							hit(text, cd.vals, y, cd.x0, cd.x1)
+							read = true
+						}
+						k := edgeShape{d == 1, len(cd.vals), c}
+						v := votes[k]
+						if v == nil {
+							v = &edgeVote{sum: make([][107]float64, len(cd.vals)), sp: span{y0: y, x0a: cd.x0, x0b: cd.x1, y1: -1}}
+							votes[k] = v
+							shapes = append(shapes, k)
+						}
+						if v.sp.y1 == y {
+							continue // one symbol of a shape per band
+						}
+						for i := range v.sum {
+							for j := range v.sum[i] {
+								v.sum[i][j] += cd.costs[i][j]
+							}
+						}
+						v.bands++
+						v.sp.y1, v.sp.x1a, v.sp.x1b = y, cd.x0, cd.x1
+					}
 				}
 			}
-			for _, r := range reads {
-				sp, ok := spans[r.text]
-				if !ok {
-					res := gozxing.NewResult(r.text, r.values, nil, gozxing.BarcodeFormat_CODE_128)
-					sp = &span{res: res, y0: y, x0a: r.x0, x0b: r.x1}
-					spans[r.text] = sp
-					order = append(order, r.text)
-				}
-				if sp.hits == 0 || sp.y1 != y {
-					sp.hits++
-				}
-				sp.y1, sp.x1a, sp.x1b = y, r.x0, r.x1
-			}
-			if len(reads) > 0 {
+			if read {
 				break
 			}
 		}
+	}
+	// Bands read together: each character is the best fit of its summed
+	// costs, which must be close and unambiguous per band on average.
+	for _, k := range shapes {
+		v := votes[k]
+		if v.bands < edgeVoteBands {
+			continue
+		}
+		vals := make([]byte, len(v.sum))
+		ok := true
+		for i := range v.sum {
+			c, best, second := c128Pick(&v.sum[i], 0, len(v.sum[i]))
+			vals[i] = byte(c)
+			nb := float64(v.bands)
+			ok = ok && c128Close(best/nb, second/nb)
+		}
+		text, checked := c128Checked(vals)
+		if !ok || !checked {
+			continue
+		}
+		sp, seen := spans[text]
+		if !seen {
+			sp = &span{}
+			*sp = v.sp
+			sp.res = gozxing.NewResult(text, vals, nil, gozxing.BarcodeFormat_CODE_128)
+			spans[text] = sp
+			order = append(order, text)
+		}
+		sp.hits = max(sp.hits, v.bands)
 	}
 	n := 0
 	for _, k := range order {
