@@ -6,7 +6,7 @@ import "math"
 // normal) two pieces of one 1D region may lie to be joined: blur flattens
 // stretches of narrow bars below the localiser's energy threshold and
 // splits a code into pieces that no single region holds whole.
-const mergeGap = 4 * cellSize
+const mergeGap = 6 * cellSize
 
 // mergeCollinear joins 1D regions that lie end to end on one line with one
 // bar direction into one region covering them all.
@@ -39,7 +39,11 @@ func joinRegions(a, b region) (region, bool) {
 	cos, sin := math.Cos(a.angle), math.Sin(a.angle)
 	dx, dy := b.cx-a.cx, b.cy-a.cy
 	du, dv := dx*cos+dy*sin, -dx*sin+dy*cos
-	if math.Abs(dv) > math.Max(cellSize, 0.25*math.Min(a.lenV, b.lenV)) {
+	// The pieces share one band across the bars: most of the shorter
+	// piece's height lies within the taller one's (stacked codes, one
+	// above the other, share none of it).
+	overlap := math.Min(a.lenV/2, dv+b.lenV/2) - math.Max(-a.lenV/2, dv-b.lenV/2)
+	if overlap < 0.6*math.Min(a.lenV, b.lenV) {
 		return region{}, false
 	}
 	if math.Abs(du)-(a.lenU+b.lenU)/2 > mergeGap {
