@@ -2,6 +2,7 @@ package scan
 
 import (
 	"math"
+	"slices"
 
 	"github.com/makiuchi-d/gozxing"
 )
@@ -446,7 +447,8 @@ func c128Text(vals []byte) (string, bool) {
 type edgeVote struct {
 	sum   [][107]float64
 	bands int
-	sp    span // rows and ends of the first and last band
+	wave  []waveBand // the first bands' profiles, for waveDecode
+	sp    span       // rows and ends of the first and last band
 }
 
 // edgeShape identifies symbols whose characters line up across bands.
@@ -508,6 +510,7 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 			for _, c := range edgeContractions {
 				for d, list := range [2][]edge{es, rev} {
 					for _, cd := range c128Parse(list, wf, c) {
+						wb := waveBand{x0: cd.x0, x1: cd.x1}
 						if d == 1 {
 							cd.x0, cd.x1 = wf-1-cd.x0, wf-1-cd.x1
 						}
@@ -532,6 +535,13 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 						}
 						v.bands++
 						v.sp.y1, v.sp.x1a, v.sp.x1b = y, cd.x0, cd.x1
+						if len(v.wave) < waveMaxBands {
+							wb.prof = append([]float64(nil), prof...)
+							if d == 1 {
+								slices.Reverse(wb.prof)
+							}
+							v.wave = append(v.wave, wb)
+						}
 					}
 				}
 			}
@@ -542,9 +552,18 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 	}
 	// Bands read together: each character is the best fit of its summed
 	// costs, which must be close and unambiguous per band on average.
+	// Shapes differ in contraction alone read the same bands: the one
+	// most bands parsed is fitted first, and one read of a direction and
+	// length is enough.
+	slices.SortStableFunc(shapes, func(a, b edgeShape) int { return votes[b].bands - votes[a].bands })
+	type dirLen struct {
+		rev bool
+		n   int
+	}
+	done := map[dirLen]bool{}
 	for _, k := range shapes {
 		v := votes[k]
-		if v.bands < edgeVoteBands {
+		if v.bands < edgeVoteBands || done[dirLen{k.rev, k.n}] {
 			continue
 		}
 		vals := make([]byte, len(v.sum))
@@ -557,8 +576,17 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 		}
 		text, checked := c128Checked(vals)
 		if !ok || !checked {
-			continue
+			// The grey levels themselves, fitted with blurred patterns.
+			wv, wok := waveDecode(v.wave, vals)
+			if !wok {
+				continue
+			}
+			if text, checked = c128Checked(wv); !checked {
+				continue
+			}
+			vals = wv
 		}
+		done[dirLen{k.rev, k.n}] = true
 		sp, seen := spans[text]
 		if !seen {
 			sp = &span{}

@@ -1,0 +1,292 @@
+package scan
+
+import "math"
+
+// When blur has flattened the narrowest bars, their edges move and the
+// t-distances of neighbouring characters become alike. The wave fit then
+// compares the grey levels themselves with every character's pattern,
+// blurred: the edge parse has already placed the symbol (its first and last
+// edge, its length), so the module grid is known and each character's
+// window is fitted by least squares, levels free (uneven light, glare).
+
+// Wave fit limits.
+const (
+	// waveMaxBands bounds the bands of one symbol that are fitted.
+	waveMaxBands = 16
+	// waveMaxCost is the largest mean squared residual, as a fraction of
+	// the squared contrast, of a character's best fit.
+	waveMaxCost = 0.02
+	// waveMinRatio is how much larger the second-best fit's residual must
+	// be than the best one's, summed over the bands.
+	waveMinRatio = 1.5
+)
+
+// waveBlurs are the blur widths tried, Gaussian sigma in modules (the
+// pixel's own width included).
+var waveBlurs = []float64{0.35, 0.5, 0.65, 0.8, 0.95, 1.1}
+
+// waveShifts are the offsets (pixels) tried for a symbol's first and last
+// edge, which blur and noise move.
+var waveShifts = []float64{-0.5, 0, 0.5}
+
+// dataValues lists the values a character other than the stop may take.
+var dataValues = func() []int {
+	v := make([]int, c128Stop)
+	for i := range v {
+		v[i] = i
+	}
+	return v
+}()
+
+// waveBand is one band's view of a symbol: its profile, oriented so that
+// the symbol runs left to right, and the edge parse's placement and values.
+type waveBand struct {
+	prof   []float64
+	x0, x1 float64
+	vals   []byte // start, data and check characters
+}
+
+// phiTable holds the standard normal CDF on [-phiMax, phiMax].
+var phiTable = func() []float64 {
+	t := make([]float64, 2*phiMax*phiSteps+2)
+	for i := range t {
+		z := float64(i)/phiSteps - phiMax
+		t[i] = 0.5 * (1 + math.Erf(z/math.Sqrt2))
+	}
+	return t
+}()
+
+const (
+	phiMax   = 6
+	phiSteps = 64
+)
+
+// phi returns the standard normal CDF at z, interpolated.
+func phi(z float64) float64 {
+	if z <= -phiMax {
+		return 0
+	}
+	if z >= phiMax {
+		return 1
+	}
+	f := (z + phiMax) * phiSteps
+	i := int(f)
+	return phiTable[i] + (f-float64(i))*(phiTable[i+1]-phiTable[i])
+}
+
+// c128Bits returns the modules (true = bar) of value v.
+func c128Bits(v int) []bool {
+	var out []bool
+	for k, c := range c128Patterns[v] {
+		for range int(c - '0') {
+			out = append(out, k%2 == 0)
+		}
+	}
+	return out
+}
+
+// c128AllBits holds c128Bits of every value.
+var c128AllBits = func() (b [107][]bool) {
+	for v := range b {
+		b[v] = c128Bits(v)
+	}
+	return b
+}()
+
+// waveSymbol lays out the modules of a symbol: vals then the stop.
+func waveSymbol(vals []byte) []bool {
+	var mods []bool
+	for _, v := range vals {
+		mods = append(mods, c128AllBits[v]...)
+	}
+	return append(mods, c128AllBits[c128Stop]...)
+}
+
+// waveFit holds one band's scratch state for fitting characters.
+type waveFit struct {
+	b      waveBand
+	mw     float64 // module width, pixels
+	s      float64 // blur, pixels
+	x0     float64
+	mods   []bool
+	resp   []float64 // per pixel of the window, per module: coverage
+	contr2 float64   // squared contrast of the profile over the symbol
+}
+
+// newWaveFit prepares band b with its symbol placed from x0 to x1.
+func newWaveFit(b waveBand, x0, x1, blur float64) *waveFit {
+	n := 11*len(b.vals) + 13
+	mw := (x1 - x0) / float64(n)
+	f := &waveFit{b: b, mw: mw, s: blur * mw, x0: x0, mods: waveSymbol(b.vals)}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for x := max(0, int(x0)); x <= min(len(b.prof)-1, int(x1)+1); x++ {
+		lo, hi = math.Min(lo, b.prof[x]), math.Max(hi, b.prof[x])
+	}
+	f.contr2 = math.Max(1, (hi-lo)*(hi-lo))
+	return f
+}
+
+// charCosts sets out[v], for each v of vs, to the least-squares residual
+// of character j's window (module 11j on) against the blurred modules with
+// j's value v, per pixel and squared contrast; neighbours come from f.mods.
+func (f *waveFit) charCosts(j int, vs []int, out []float64) {
+	m0 := 11 * j
+	n := 11
+	if j == len(f.b.vals) {
+		n = 13
+	}
+	xa := int(math.Ceil(f.x0 + float64(m0)*f.mw))
+	xb := int(math.Floor(f.x0 + float64(m0+n)*f.mw))
+	xa, xb = max(0, xa), min(len(f.b.prof)-1, xb)
+	if xb-xa < 4 {
+		for _, v := range vs {
+			out[v] = math.Inf(1)
+		}
+		return
+	}
+	np := xb - xa + 1
+	reach := int(math.Ceil(3*f.s/f.mw)) + 1
+	// base[x] is the neighbours' coverage; cum[x*(n+1)+k] the coverage
+	// of the character's own modules before k.
+	base := make([]float64, np)
+	cum := make([]float64, np*(n+1))
+	var sy, syy float64
+	for i := range np {
+		fx := float64(xa + i)
+		for k := m0 - reach; k < m0+n+reach; k++ {
+			own := k >= m0 && k < m0+n
+			if !own && (k < 0 || k >= len(f.mods) || !f.mods[k]) {
+				continue
+			}
+			a := f.x0 + float64(k)*f.mw
+			r := phi((fx-a)/f.s) - phi((fx-a-f.mw)/f.s)
+			if own {
+				cum[i*(n+1)+k-m0+1] = r
+			} else {
+				base[i] += r
+			}
+		}
+		row := cum[i*(n+1) : (i+1)*(n+1)]
+		for k := 1; k <= n; k++ {
+			row[k] += row[k-1]
+		}
+		y := f.b.prof[xa+i]
+		sy, syy = sy+y, syy+y*y
+	}
+	npf := float64(np)
+	flat := syy - sy*sy/npf
+	for _, v := range vs {
+		p := c128Patterns[v]
+		var sr, srr, sry float64
+		for i := range np {
+			row := cum[i*(n+1) : (i+1)*(n+1)]
+			r, k := base[i], 0
+			for e := 0; e < len(p); e++ {
+				w := int(p[e] - '0')
+				if e%2 == 0 {
+					r += row[k+w] - row[k]
+				}
+				k += w
+			}
+			y := f.b.prof[xa+i]
+			sr, srr, sry = sr+r, srr+r*r, sry+r*y
+		}
+		res := flat
+		if den := npf*srr - sr*sr; den > 1e-9 {
+			if beta := (npf*sry - sr*sy) / den; beta < 0 { // bars darker than spaces
+				alpha := (sy - beta*sr) / npf
+				res = syy - alpha*sy - beta*sry
+			}
+		}
+		out[v] = math.Max(0, res) / (npf * f.contr2)
+	}
+}
+
+// charCost is charCosts for one value.
+func (f *waveFit) charCost(j, v int) float64 {
+	var out [107]float64
+	f.charCosts(j, []int{v}, out[:])
+	return out[v]
+}
+
+// total returns the summed cost of the current values of f.
+func (f *waveFit) total() float64 {
+	t := 0.0
+	for j, v := range f.b.vals {
+		t += f.charCost(j, int(v))
+	}
+	return t + f.charCost(len(f.b.vals), c128Stop)
+}
+
+// placed returns band b fitted with blur: its first and last edge moved
+// by the shifts that fit its current values best.
+func placed(b waveBand, blur float64) (*waveFit, float64) {
+	var best *waveFit
+	bc := math.Inf(1)
+	for _, d0 := range waveShifts {
+		for _, d1 := range waveShifts {
+			f := newWaveFit(b, b.x0+d0, b.x1+d1, blur)
+			if c := f.total(); c < bc {
+				best, bc = f, c
+			}
+		}
+	}
+	return best, bc
+}
+
+// waveDecode fits the bands of one symbol shape and returns its values
+// (start, data, check) when every character's summed fit is close and
+// unambiguous and the check character is right.
+func waveDecode(bands []waveBand, guess []byte) ([]byte, bool) {
+	if len(bands) == 0 {
+		return nil, false
+	}
+	bands = bands[:min(len(bands), waveMaxBands)]
+	for i := range bands {
+		bands[i].vals = guess
+	}
+	// The blur: the width that best fits the first bands' guesses.
+	blur, bc := waveBlurs[0], math.Inf(1)
+	for _, bl := range waveBlurs {
+		c := 0.0
+		for _, b := range bands[:min(3, len(bands))] {
+			_, t := placed(b, bl)
+			c += t
+		}
+		if c < bc {
+			blur, bc = bl, c
+		}
+	}
+	vals := append([]byte(nil), guess...)
+	fits := make([]*waveFit, len(bands))
+	for i, b := range bands {
+		fits[i], _ = placed(b, blur)
+	}
+	ok := false
+	for round := 0; round < 2; round++ {
+		ok = true
+		for j := range vals {
+			var sum, one [107]float64
+			for _, f := range fits {
+				f.charCosts(j, dataValues, one[:])
+				for v := range sum {
+					sum[v] += one[v]
+				}
+			}
+			v, best, second := c128Pick(&sum, 0, c128Stop)
+			nb := float64(len(fits))
+			if best/nb > waveMaxCost || second < waveMinRatio*best {
+				ok = false
+			}
+			vals[j] = byte(v)
+			for _, f := range fits {
+				f.b.vals = vals
+				f.mods = waveSymbol(vals)
+			}
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	return vals, true
+}
