@@ -1,6 +1,10 @@
 package scan
 
-import "math"
+import (
+	"cmp"
+	"math"
+	"slices"
+)
 
 // When blur has flattened the narrowest bars, their edges move and the
 // t-distances of neighbouring characters become alike. The wave fit then
@@ -257,9 +261,15 @@ func waveDecode(bands []waveBand, guess []byte) ([]byte, bool) {
 			blur, bc = bl, c
 		}
 	}
+	return waveDecodeAt(bands, guess, blur)
+}
+
+// waveDecodeAt is waveDecode with the blur given.
+func waveDecodeAt(bands []waveBand, guess []byte, blur float64) ([]byte, bool) {
 	vals := append([]byte(nil), guess...)
 	fits := make([]*waveFit, len(bands))
 	for i, b := range bands {
+		b.vals = vals
 		fits[i], _ = placed(b, blur)
 	}
 	ok := false
@@ -289,4 +299,177 @@ func waveDecode(bands []waveBand, guess []byte) ([]byte, bool) {
 		return nil, false
 	}
 	return vals, true
+}
+
+// Blind fit limits.
+const (
+	// blindMinRows is how many rows of bars a region needs for the blind
+	// fit: two halves of at least three rows each.
+	blindMinRows = 6
+	// blindQuietRatio is how much wider than the widest gap between the
+	// symbol's edges its margins must be: the quiet zone is 10 modules,
+	// the widest element 4, but blur merges narrow elements into gaps of
+	// up to 6.
+	blindQuietRatio = 1.5
+	// blindMinModule and blindMaxModule bound the module widths (pixels)
+	// tried.
+	blindMinModule, blindMaxModule = 1.2, 8.0
+	// blindTries is how many symbol lengths and blurs, best first by
+	// their start and stop characters' fit, are decoded in full.
+	blindTries = 3
+)
+
+// blindRead reads Code 128 from a region whose bars blur has flattened
+// so that no band parses by its edges: the rows with the most contrast
+// are averaged in two halves, each half's symbol is placed by its quiet
+// zones and fitted for every length and blur, and both halves must read
+// the same text. It returns the text, the values and where the symbol
+// lies: from x0 to x1, rows y0 to y1.
+func blindRead(p plane) (text string, vals []byte, x0, x1 float64, y0, y1 int, ok bool) {
+	if p.h < blindMinRows || p.w < 40 {
+		return
+	}
+	act := make([]float64, p.h)
+	top := 0.0
+	for y := range p.h {
+		r := p.row(y)
+		for x := 1; x < len(r); x++ {
+			act[y] += math.Abs(float64(r[x]) - float64(r[x-1]))
+		}
+		top = math.Max(top, act[y])
+	}
+	var rows []int
+	for y, a := range act {
+		if a >= 0.6*top {
+			rows = append(rows, y)
+		}
+	}
+	if len(rows) < blindMinRows {
+		return
+	}
+	half := len(rows) / 2
+	for h, part := range [2][]int{rows[:half], rows[half:]} {
+		prof := make([]float64, p.w)
+		for _, y := range part {
+			for x, v := range p.row(y) {
+				prof[x] += float64(v)
+			}
+		}
+		for x := range prof {
+			prof[x] /= float64(len(part))
+		}
+		t, v, a, b, found := blindProfile(prof)
+		if !found || h == 1 && t != text {
+			return "", nil, 0, 0, 0, 0, false
+		}
+		text, vals, x0, x1 = t, v, a, b
+	}
+	return text, vals, x0, x1, rows[0], rows[len(rows)-1], true
+}
+
+// blindProfile reads one symbol from an averaged profile, in either
+// direction.
+func blindProfile(prof []float64) (string, []byte, float64, float64, bool) {
+	w := float64(len(prof))
+	grad := make([]float64, len(prof))
+	rng := make([]float64, len(prof))
+	es := profileEdges(prof, 0.05, grad, rng, nil)
+	for d := range 2 {
+		list, pr := es, prof
+		if d == 1 {
+			list = make([]edge, len(es))
+			for k, e := range es {
+				list[len(es)-1-k] = edge{x: w - 1 - e.x, fall: !e.fall}
+			}
+			pr = slices.Clone(prof)
+			slices.Reverse(pr)
+		}
+		i, j, ok := blindExtent(list, w)
+		if !ok {
+			continue
+		}
+		if text, vals, ok := blindFit(pr, list[i].x, list[j].x); ok {
+			a, b := list[i].x, list[j].x
+			if d == 1 {
+				a, b = w-1-a, w-1-b
+			}
+			return text, vals, a, b, true
+		}
+	}
+	return "", nil, 0, 0, false
+}
+
+// blindExtent returns the first and last edge of the widest run of edges
+// framed by margins blindQuietRatio times its widest inner gap.
+func blindExtent(es []edge, w float64) (int, int, bool) {
+	bi, bj, bw := 0, 0, 0.0
+	for i := range es {
+		if !es[i].fall {
+			continue
+		}
+		before := es[i].x
+		if i > 0 {
+			before -= es[i-1].x
+		}
+		inner := 0.0
+		for j := i + 1; j < len(es); j++ {
+			inner = math.Max(inner, es[j].x-es[j-1].x)
+			if blindQuietRatio*inner > before {
+				break
+			}
+			after := w - es[j].x
+			if j+1 < len(es) {
+				after = es[j+1].x - es[j].x
+			}
+			if es[j].fall || after < blindQuietRatio*inner || j-i < 12 {
+				continue
+			}
+			if width := es[j].x - es[i].x; width > bw {
+				bi, bj, bw = i, j, width
+			}
+		}
+	}
+	return bi, bj, bw > 0
+}
+
+// blindFit decodes the symbol between x0 and x1 of prof, trying every
+// length whose module width is plausible.
+func blindFit(prof []float64, x0, x1 float64) (string, []byte, bool) {
+	type try struct {
+		n    int
+		blur float64
+		cost float64
+	}
+	var tries []try
+	for n := 1; ; n++ {
+		mw := (x1 - x0) / float64(11*n+13)
+		if mw < blindMinModule {
+			break
+		}
+		if mw > blindMaxModule {
+			continue
+		}
+		guess := make([]byte, n)
+		guess[0] = c128StartA + 1
+		for _, bl := range waveBlurs {
+			f := newWaveFit(waveBand{prof: prof, x0: x0, x1: x1, vals: guess}, x0, x1, bl)
+			var c [107]float64
+			f.charCosts(0, []int{c128StartA, c128StartA + 1, c128StartA + 2}, c[:])
+			start := min(c[c128StartA], c[c128StartA+1], c[c128StartA+2])
+			tries = append(tries, try{n, bl, start + f.charCost(n, c128Stop)})
+		}
+	}
+	slices.SortFunc(tries, func(a, b try) int { return cmp.Compare(a.cost, b.cost) })
+	for _, t := range tries[:min(blindTries, len(tries))] {
+		guess := make([]byte, t.n)
+		guess[0] = c128StartA + 1
+		vals, ok := waveDecodeAt([]waveBand{{prof: prof, x0: x0, x1: x1, vals: guess}}, guess, t.blur)
+		if !ok {
+			continue
+		}
+		if text, ok := c128Checked(vals); ok {
+			return text, vals, true
+		}
+	}
+	return "", nil, false
 }

@@ -91,7 +91,7 @@ func locate(p plane, f int) []region {
 		}
 		regions = append(regions, describe(stats, cells, cw, bars))
 	}
-	regions = mergeCollinear(regions)
+	regions = extendBars(p, f, regions)
 	sort.Slice(regions, func(a, b int) bool { return regions[a].cells > regions[b].cells })
 	if len(regions) > maxRegions {
 		regions = regions[:maxRegions]
