@@ -207,6 +207,11 @@ func localRange(prof []float64, r int, out []float64) {
 // edge) weigh most: blur shifts both edges of a pair alike. They alone
 // tell every pattern apart, since the bars' total width is even.
 func c128Costs(e []edge, c float64, cost *[107]float64) bool {
+	return c128CostsIn(e, c, cost, 0, len(cost))
+}
+
+// c128CostsIn is c128Costs for values [lo, hi) only.
+func c128CostsIn(e []edge, c float64, cost *[107]float64, lo, hi int) bool {
 	w := e[6].x - e[0].x
 	if w <= 0 {
 		return false
@@ -222,7 +227,7 @@ func c128Costs(e []edge, c float64, cost *[107]float64) bool {
 	// Blur pulls every width towards the mean: the templates are
 	// contracted the same way.
 	const meanT, meanW = 11.0 / 3, 11.0 / 6
-	for v := range c128T {
+	for v := lo; v < hi; v++ {
 		t := &c128T[v]
 		sum := 0.0
 		for k := 0; k < 5; k++ {
@@ -297,13 +302,14 @@ func c128Parse(es []edge, w, c float64) []c128Cand {
 // returns it with the index of its last edge.
 func c128From(es []edge, i int, w, c float64) (c128Cand, int, bool) {
 	var cost [107]float64
-	if !c128Costs(es[i:i+7], c, &cost) {
+	// Most candidates are not a start character at all.
+	if !c128CostsIn(es[i:i+7], c, &cost, c128StartA, c128Stop) {
 		return c128Cand{}, 0, false
 	}
-	// Most candidates are not a start character at all.
 	if _, best, _ := c128Pick(&cost, c128StartA, c128Stop); best > edgeLooseCost {
 		return c128Cand{}, 0, false
 	}
+	c128Costs(es[i:i+7], c, &cost)
 	v, best, second := c128Pick(&cost, 0, len(cost))
 	if v < c128StartA || v == c128Stop {
 		return c128Cand{}, 0, false

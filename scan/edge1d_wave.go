@@ -287,6 +287,9 @@ func waveDecodeAt(bands []waveBand, guess []byte, blur float64) ([]byte, bool) {
 			nb := float64(len(fits))
 			if best/nb > waveMaxCost || second < waveMinRatio*best {
 				ok = false
+				if round == 0 && best/nb > 3*waveMaxCost {
+					return nil, false // a character fits nothing
+				}
 			}
 			vals[j] = byte(v)
 			for _, f := range fits {
@@ -461,6 +464,9 @@ func blindFit(prof []float64, x0, x1 float64) (string, []byte, bool) {
 	}
 	slices.SortFunc(tries, func(a, b try) int { return cmp.Compare(a.cost, b.cost) })
 	for _, t := range tries[:min(blindTries, len(tries))] {
+		if t.cost > 2*waveMaxCost {
+			break // start and stop do not fit: not a symbol
+		}
 		guess := make([]byte, t.n)
 		guess[0] = c128StartA + 1
 		vals, ok := waveDecodeAt([]waveBand{{prof: prof, x0: x0, x1: x1, vals: guess}}, guess, t.blur)
