@@ -603,12 +603,18 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 		}
 		sp.hits = max(sp.hits, v.bands)
 	}
-	if len(order) == 0 && len(votes) == 0 {
-		// No band parses: the narrow bars may have blurred away.
+	agreed := false
+	for _, sp := range spans {
+		agreed = agreed || sp.hits >= edgeMinAgree
+	}
+	if !agreed {
+		// Nothing read: the narrow bars may have blurred away.
 		if text, vals, x0, x1, y0, y1, ok := blindRead(p); ok {
 			res := gozxing.NewResult(text, vals, nil, gozxing.BarcodeFormat_CODE_128)
+			if _, seen := spans[text]; !seen {
+				order = append(order, text)
+			}
 			spans[text] = &span{res: res, hits: 2, y0: y0, y1: y1, x0a: x0, x0b: x1, x1a: x0, x1b: x1}
-			order = append(order, text)
 		}
 	}
 	n := 0

@@ -11,9 +11,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
@@ -225,20 +227,36 @@ func runCell(t *testing.T, module, sigma float64, n int, seed uint64) gridCell {
 }
 
 // TestEdge1DBlurred reads blurred Code 128 photos with small modules and
-// requires the edge reader to read most of those it clearly can, and never
-// to read a wrong text. POSID_EDGE_GRID=1 runs the whole grid and prints
-// it (about a minute per core).
+// requires the readers together to read most of those the edge reader
+// clearly can, and never to read a wrong text. The row readers alone read
+// none of the default cells. POSID_EDGE_GRID=1 runs the whole grid of
+// module sizes and blurs and prints it (a few minutes).
 func TestEdge1DBlurred(t *testing.T) {
-	modules := []float64{2.5, 3}
-	sigmas := []float64{1.5, 2}
+	type cell struct{ module, sigma float64 }
+	cells := []cell{{3, 1.5}, {3, 2}, {2.5, 1.5}, {4, 2.5}}
+	modules, sigmas := []float64{3, 2.5, 4}, []float64{1.5, 2, 2.5}
 	n := 4
 	if os.Getenv("POSID_EDGE_GRID") == "1" {
 		modules = []float64{1.5, 2, 2.5, 3, 4}
 		sigmas = []float64{0, 1, 1.5, 2, 2.5, 3}
+		cells = nil
+		for _, md := range modules {
+			for _, sg := range sigmas {
+				cells = append(cells, cell{md, sg})
+			}
+		}
 		n = 10
 	}
+	got := map[cell]gridCell{}
+	for _, c := range cells {
+		r := runCell(t, c.module, c.sigma, n, 1)
+		got[c] = r
+		if floor := edgeFloor(c.module, c.sigma); 100*r.read[2] < floor*n {
+			t.Errorf("module %.1f sigma %.1f: read %d/%d, want at least %d%%", c.module, c.sigma, r.read[2], n, floor)
+		}
+	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "read rate: gozxing / edge / both, %d shots a cell\nmodule px", n)
+	fmt.Fprintf(&sb, "read rate %%: gozxing / edge / both, %d shots a cell\nmodule px", n)
 	for _, sg := range sigmas {
 		fmt.Fprintf(&sb, " | sigma %-11.1f", sg)
 	}
@@ -246,25 +264,138 @@ func TestEdge1DBlurred(t *testing.T) {
 	for _, md := range modules {
 		fmt.Fprintf(&sb, "%9.1f", md)
 		for _, sg := range sigmas {
-			c := runCell(t, md, sg, n, 1)
-			fmt.Fprintf(&sb, " | %3d %3d %3d     ", 100*c.read[0]/n, 100*c.read[1]/n, 100*c.read[2]/n)
-			if floor := edgeFloor(md, sg); 100*c.read[2] < floor*n {
-				t.Errorf("module %.1f sigma %.1f: combined read %d/%d, want at least %d%%", md, sg, c.read[2], n, floor)
+			r, ok := got[cell{md, sg}]
+			if !ok {
+				fmt.Fprintf(&sb, " | %-17s", "")
+				continue
 			}
+			fmt.Fprintf(&sb, " | %3d %3d %3d     ", 100*r.read[0]/n, 100*r.read[1]/n, 100*r.read[2]/n)
 		}
 		sb.WriteString("\n")
 	}
 	t.Log("\n" + sb.String())
 }
 
-// edgeFloor is the read rate (percent) the combined readers must reach at
-// a module size and blur.
+// edgeFloor is the read rate (percent) the readers together must reach at
+// a module size and blur: where blur is at least a pixel and at most two
+// thirds of a module. Sharp bars are left out: the localiser misjudges
+// their direction at some angles, which is not the readers' doing.
 func edgeFloor(module, sigma float64) int {
-	switch {
-	case module >= 2.5 && sigma <= 1.5:
+	if sigma >= 1 && sigma/module <= 0.67 {
 		return 75
-	default:
-		return 0
+	}
+	return 0
+}
+
+// profileOf renders modules as a blurred grey profile: quiet zones of 12
+// modules, module px pixels a module, Gaussian blur sigma, light 200 and
+// dark 40.
+func profileOf(mods []bool, module, sigma float64) []float64 {
+	qz := 12 * module
+	w := int(2*qz + float64(len(mods))*module)
+	img := make([]float64, w)
+	const ss = 8
+	for x := range img {
+		s := 0.0
+		for k := range ss {
+			u := (float64(x) + (float64(k)+0.5)/ss - qz) / module
+			if u >= 0 && int(u) < len(mods) && mods[int(u)] {
+				s += 40
+			} else {
+				s += 200
+			}
+		}
+		img[x] = s / ss
+	}
+	gaussBlur(img, w, 1, sigma)
+	return img
+}
+
+// TestEdge1DTexts decodes zint's Code 128 for texts that use every code
+// set, shifts and FNC4, from blurred profiles in both directions, through
+// the edge parse and through the blind fit, and checks the text is the
+// row reader's.
+func TestEdge1DTexts(t *testing.T) {
+	for _, text := range []string{
+		"12345678901234567890", "AB12cd", "SN-00042", "a\tb\x01C", "12ab34CD5", "Straße",
+	} {
+		mods := code128Modules(t, text)
+		prof := profileOf(mods, 2.5, 1)
+		rev := slices.Clone(prof)
+		slices.Reverse(rev)
+		for d, pr := range [][]float64{prof, rev} {
+			es := profileEdges(pr, 0.1, make([]float64, len(pr)), make([]float64, len(pr)), nil)
+			var got []string
+			for _, c := range edgeContractions {
+				for _, list := range [][]edge{es, reversed(es, float64(len(pr)))} {
+					for _, cd := range c128Parse(list, float64(len(pr)), c) {
+						if s, ok := c128Checked(cd.vals); ok && cd.strict {
+							got = append(got, utf8Text(s))
+						}
+					}
+				}
+			}
+			if len(got) == 0 || got[0] != text {
+				t.Errorf("%q direction %d: edge parse read %q", text, d, got)
+			}
+		}
+		// Blur of 0.8 modules: no band parses by its edges.
+		blurred := profileOf(mods, 2.5, 2)
+		if s, _, _, _, ok := blindProfile(blurred); !ok || utf8Text(s) != text {
+			t.Errorf("%q: blind fit read %q, %v", text, s, ok)
+		}
+	}
+}
+
+// utf8Text is s as the session reports it: ISO-8859-1 turned to UTF-8.
+func utf8Text(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return latin1(s)
+}
+
+// reversed returns es read right to left along a profile of length w.
+func reversed(es []edge, w float64) []edge {
+	out := make([]edge, len(es))
+	for k, e := range es {
+		out[len(es)-1-k] = edge{x: w - 1 - e.x, fall: !e.fall}
+	}
+	return out
+}
+
+// TestEdge1DCorrupt swaps one character of a symbol for another value and
+// checks that no stage reads the result, while the intact symbol is read:
+// the check character always catches a single substitution.
+func TestEdge1DCorrupt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	read := func(mods []bool, sigma float64) []Code {
+		prof := profileOf(mods, 2.5, sigma)
+		p := newPlane(len(prof), 24)
+		for y := range p.h {
+			for x, g := range prof {
+				p.pix[y*p.w+x] = byte(g)
+			}
+		}
+		ses := newSession(newFormatSet([]Format{Code128}))
+		ses.edge1D(p, identity, 4)
+		return ses.codes()
+	}
+	for i := range 12 {
+		text := payload(rng, i)
+		mods := code128Modules(t, text)
+		bad := slices.Clone(mods)
+		k := 1 + rng.IntN((len(mods)-13)/11-1) // a data or check character
+		v := rng.IntN(c128StartA)
+		copy(bad[11*k:], c128AllBits[v])
+		for _, sigma := range []float64{1, 2} {
+			if got := read(mods, sigma); len(got) != 1 || got[0].Text != text {
+				t.Errorf("payload %q, sigma %.0f: intact symbol read as %v", text, sigma, got)
+			}
+			if got := read(bad, sigma); len(got) > 0 {
+				t.Errorf("payload %q, character %d set to %d, sigma %.0f: read %v", text, k, v, sigma, got)
+			}
+		}
 	}
 }
 

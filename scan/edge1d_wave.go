@@ -29,10 +29,6 @@ const (
 // pixel's own width included).
 var waveBlurs = []float64{0.35, 0.5, 0.65, 0.8, 0.95, 1.1}
 
-// waveShifts are the offsets (pixels) tried for a symbol's first and last
-// edge, which blur and noise move.
-var waveShifts = []float64{-0.5, 0, 0.5}
-
 // dataValues lists the values a character other than the stop may take.
 var dataValues = func() []int {
 	v := make([]int, c128Stop)
@@ -223,15 +219,25 @@ func (f *waveFit) total() float64 {
 }
 
 // placed returns band b fitted with blur: its first and last edge moved
-// by the shifts that fit its current values best.
+// by the shifts that fit its current values best, found one end at a time.
 func placed(b waveBand, blur float64) (*waveFit, float64) {
-	var best *waveFit
-	bc := math.Inf(1)
-	for _, d0 := range waveShifts {
-		for _, d1 := range waveShifts {
-			f := newWaveFit(b, b.x0+d0, b.x1+d1, blur)
-			if c := f.total(); c < bc {
-				best, bc = f, c
+	best := newWaveFit(b, b.x0, b.x1, blur)
+	bc := best.total()
+	d0, d1 := 0.0, 0.0
+	for _, step := range []float64{0.5, 0.25} {
+		for end := range 2 {
+			c0, c1 := d0, d1
+			for _, k := range []float64{-2, -1, 1, 2} {
+				e0, e1 := c0, c1
+				if end == 0 {
+					e0 += k * step
+				} else {
+					e1 += k * step
+				}
+				f := newWaveFit(b, b.x0+e0, b.x1+e1, blur)
+				if c := f.total(); c < bc {
+					best, bc, d0, d1 = f, c, e0, e1
+				}
 			}
 		}
 	}
@@ -270,10 +276,18 @@ func waveDecodeAt(bands []waveBand, guess []byte, blur float64) ([]byte, bool) {
 	fits := make([]*waveFit, len(bands))
 	for i, b := range bands {
 		b.vals = vals
-		fits[i], _ = placed(b, blur)
+		fits[i] = newWaveFit(b, b.x0, b.x1, blur)
 	}
 	ok := false
-	for round := 0; round < 2; round++ {
+	for round := 0; round < 3; round++ {
+		if round == 1 {
+			// Place each band's ends by the first round's values.
+			for i, f := range fits {
+				b := f.b
+				b.x0, b.x1 = bands[i].x0, bands[i].x1
+				fits[i], _ = placed(b, blur)
+			}
+		}
 		ok = true
 		for j := range vals {
 			var sum, one [107]float64
@@ -312,8 +326,8 @@ const (
 	// blindQuietRatio is how much wider than the widest gap between the
 	// symbol's edges its margins must be: the quiet zone is 10 modules,
 	// the widest element 4, but blur merges narrow elements into gaps of
-	// up to 6.
-	blindQuietRatio = 1.5
+	// up to 8.
+	blindQuietRatio = 1.25
 	// blindMinModule and blindMaxModule bound the module widths (pixels)
 	// tried.
 	blindMinModule, blindMaxModule = 1.2, 8.0
