@@ -8,11 +8,21 @@ import (
 )
 
 // The edge reader reads Code 128 from grey levels rather than from a
-// thresholded row: it finds the bars' edges at sub-pixel positions from the
+// thresholded row, for blurred codes with bars of two or three pixels that
+// a row threshold turns into noise; it runs on a 1D region when the row
+// readers confirm nothing there (decodeBars). In bands of a few rows
+// averaged, it finds the bars' edges at sub-pixel positions from the
 // luminance gradient and classifies each character by its edge-to-similar-
-// edge ("t") distances, which blur shifts far less than bar widths. It reads
-// blurred codes with bars of two or three pixels that a row threshold turns
-// into noise, and runs when the row readers found nothing.
+// edge ("t") distances, which blur shifts far less than bar widths. A text
+// is reported when
+//   - two bands read it alone, every character close and unambiguous, or
+//   - three or more bands parse a symbol of one shape and their summed
+//     per-character costs decode it, or, failing that, the grey levels of
+//     those bands fit it (waveDecode, in edge1d_wave.go), or
+//   - no band parses at all and both halves of the region, averaged, fit
+//     it (blindRead).
+// Each way checks start, stop, quiet zones and the check character, which
+// catches every single wrong character.
 
 // Edge reader limits.
 const (
@@ -45,6 +55,9 @@ const (
 	// edgeVoteBands is how many bands must parse a symbol of one shape
 	// before their summed costs are decoded.
 	edgeVoteBands = 3
+	// edgeMaxShapes bounds the symbol shapes voted on in one plane; each
+	// keeps up to waveMaxBands copies of a band's profile.
+	edgeMaxShapes = 12
 	// edgeContrastRadius is the half-width, in pixels, of the window over
 	// which local contrast is measured for the edge threshold.
 	edgeContrastRadius = 24
@@ -65,8 +78,8 @@ const (
 	stageEdge                // the edge reader
 )
 
-// rowStages selects the stages decode1D runs; tests change it.
-var rowStages = stageGozxing | stageEdge
+// allStages is every row-reader stage, the Scanner's default.
+const allStages = stageGozxing | stageEdge
 
 // c128Patterns are the Code 128 bar/space widths in modules by value; 106
 // is the stop character (seven elements).
@@ -526,6 +539,9 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 						}
 						k := edgeShape{d == 1, len(cd.vals), c}
 						v := votes[k]
+						if v == nil && len(shapes) >= edgeMaxShapes {
+							continue
+						}
 						if v == nil {
 							v = &edgeVote{sum: make([][107]float64, len(cd.vals)), sp: span{y0: y, x0a: cd.x0, x0b: cd.x1, y1: -1}}
 							votes[k] = v

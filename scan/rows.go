@@ -28,7 +28,7 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 // loses.
 func (s *session) decodeBars(p plane, m affine, step int) int {
 	n, confirmed := s.readRows(p, m, step)
-	if !confirmed && rowStages&stageEdge != 0 {
+	if !confirmed && s.stages&stageEdge != 0 {
 		n += s.edge1D(p, m, step)
 	}
 	return n
@@ -45,7 +45,7 @@ func (s *session) readRows(p plane, m affine, step int) (n int, confirmed bool) 
 	spans := map[string]*span{}
 	var order []string
 	row := gozxing.NewBitArray(p.w)
-	for y := step / 2; y < p.h && rowStages&stageGozxing != 0; y += step {
+	for y := step / 2; y < p.h && s.stages&stageGozxing != 0; y += step {
 		var err error
 		row, err = bin.GetBlackRow(y, row)
 		if err != nil {

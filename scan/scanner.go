@@ -46,6 +46,7 @@ type Options struct {
 type Scanner struct {
 	opts    Options
 	formats []Format
+	stages  int // row-reader stages (allStages; tests compare them)
 }
 
 // New returns a Scanner with opts, defaults filled in.
@@ -59,7 +60,7 @@ func New(opts Options) *Scanner {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...)}
+	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...), stages: allStages}
 }
 
 // Scan decodes an encoded image (JPEG, PNG, GIF or WebP) and returns every
@@ -100,6 +101,7 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	ses := newSession(newFormatSet(s.formats))
+	ses.stages = s.stages
 	res := &Result{Width: full.w, Height: full.h}
 	res.Partial = !ses.run(ctx, full)
 	res.Codes = ses.codes()
