@@ -364,17 +364,22 @@ func blindRead(p plane) (text string, vals []byte, x0, x1 float64, y0, y1 int, o
 	if len(rows) < blindMinRows {
 		return
 	}
+	// The region's direction is off by a degree or so: averaged over
+	// many rows, the bars would smear. Measure how far they lean, from
+	// the first and last third of the rows, and follow them.
+	third := len(rows) / 3
+	upper := meanRows(p, rows[:third], 0, 0)
+	lower := meanRows(p, rows[len(rows)-third:], 0, 0)
+	ya := float64(rows[0]+rows[third-1]) / 2
+	yb := float64(rows[len(rows)-third]+rows[len(rows)-1]) / 2
+	slope := 0.0
+	if yb > ya {
+		slope = profileShift(upper, lower, int(0.05*(yb-ya))+2) / (yb - ya)
+	}
+	ym := (ya + yb) / 2
 	half := len(rows) / 2
 	for h, part := range [2][]int{rows[:half], rows[half:]} {
-		prof := make([]float64, p.w)
-		for _, y := range part {
-			for x, v := range p.row(y) {
-				prof[x] += float64(v)
-			}
-		}
-		for x := range prof {
-			prof[x] /= float64(len(part))
-		}
+		prof := meanRows(p, part, slope, ym)
 		t, v, a, b, found := blindProfile(prof)
 		if !found || h == 1 && t != text {
 			return "", nil, 0, 0, 0, 0, false
@@ -382,6 +387,59 @@ func blindRead(p plane) (text string, vals []byte, x0, x1 float64, y0, y1 int, o
 		text, vals, x0, x1 = t, v, a, b
 	}
 	return text, vals, x0, x1, rows[0], rows[len(rows)-1], true
+}
+
+// meanRows averages rows of p, row y sampled from x + slope·(y-ym)
+// (linear interpolation, edges repeated).
+func meanRows(p plane, rows []int, slope, ym float64) []float64 {
+	prof := make([]float64, p.w)
+	for _, y := range rows {
+		r := p.row(y)
+		d := slope * (float64(y) - ym)
+		for x := range prof {
+			u := float64(x) + d
+			i := int(math.Floor(u))
+			f := u - float64(i)
+			a, b := r[min(p.w-1, max(0, i))], r[min(p.w-1, max(0, i+1))]
+			prof[x] += float64(a)*(1-f) + float64(b)*f
+		}
+	}
+	for x := range prof {
+		prof[x] /= float64(len(rows))
+	}
+	return prof
+}
+
+// profileShift returns the shift s, within ±maxShift pixels, for which
+// b(x+s) best matches a(x), to a fraction of a pixel.
+func profileShift(a, b []float64, maxShift int) float64 {
+	ma, mb := 0.0, 0.0
+	for x := range a {
+		ma, mb = ma+a[x], mb+b[x]
+	}
+	ma, mb = ma/float64(len(a)), mb/float64(len(b))
+	corr := make([]float64, 2*maxShift+1)
+	for k := -maxShift; k <= maxShift; k++ {
+		c := 0.0
+		for x := max(0, -k); x < min(len(a), len(b)-k); x++ {
+			c += (a[x] - ma) * (b[x+k] - mb)
+		}
+		corr[k+maxShift] = c
+	}
+	bi := 0
+	for i, c := range corr {
+		if c > corr[bi] {
+			bi = i
+		}
+	}
+	s := float64(bi - maxShift)
+	if bi > 0 && bi < len(corr)-1 {
+		l, c, r := corr[bi-1], corr[bi], corr[bi+1]
+		if d := l - 2*c + r; d < 0 {
+			s += 0.5 * (l - r) / d
+		}
+	}
+	return s
 }
 
 // blindProfile reads one symbol from an averaged profile, in either
