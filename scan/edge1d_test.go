@@ -340,7 +340,7 @@ func TestEdge1DTexts(t *testing.T) {
 		}
 		// Blur of 0.8 modules: no band parses by its edges.
 		blurred := profileOf(mods, 2.5, 2)
-		if s, _, _, _, ok := blindProfile(blurred); !ok || utf8Text(s) != text {
+		if s, _, _, _, _, ok := blindProfile(blurred); !ok || utf8Text(s) != text {
 			t.Errorf("%q: blind fit read %q, %v", text, s, ok)
 		}
 	}

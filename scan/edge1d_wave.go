@@ -270,7 +270,8 @@ func waveDecode(bands []waveBand, guess []byte) ([]byte, bool) {
 	return waveDecodeAt(bands, guess, blur)
 }
 
-// waveDecodeAt is waveDecode with the blur given.
+// waveDecodeAt is waveDecode with the blur given. When a character's fit
+// is not close or not clear it still returns the best fits, with false.
 func waveDecodeAt(bands []waveBand, guess []byte, blur float64) ([]byte, bool) {
 	vals := append([]byte(nil), guess...)
 	fits := make([]*waveFit, len(bands))
@@ -312,10 +313,7 @@ func waveDecodeAt(bands []waveBand, guess []byte, blur float64) ([]byte, bool) {
 			}
 		}
 	}
-	if !ok {
-		return nil, false
-	}
-	return vals, true
+	return vals, ok
 }
 
 // Blind fit limits.
@@ -331,33 +329,42 @@ const (
 	// blindMinModule and blindMaxModule bound the module widths (pixels)
 	// tried.
 	blindMinModule, blindMaxModule = 1.2, 8.0
+	// blindMidRows is how many middle rows of a region stand for its bars
+	// when the rows of bars are picked.
+	blindMidRows = 5
+	// blindMinCorr is the least correlation with the middle rows of a row
+	// of bars.
+	blindMinCorr = 0.5
+	// blindMinAgree is the share of characters on which each half of a
+	// region's rows must agree with the read of all of them.
+	blindMinAgree = 0.8
 	// blindTries is how many symbol lengths and blurs, best first by
 	// their start and stop characters' fit, are decoded in full.
 	blindTries = 3
 )
 
 // blindRead reads Code 128 from a region whose bars blur has flattened
-// so that no band parses by its edges: the rows with the most contrast
-// are averaged in two halves, each half's symbol is placed by its quiet
-// zones and fitted for every length and blur, and both halves must read
-// the same text. It returns the text, the values and where the symbol
+// so that no band parses by its edges: the rows of bars are averaged, the
+// symbol is placed by its quiet zones and fitted for every length and
+// blur, and each half of the rows, fitted alone, must agree with most of
+// its characters. It returns the text, the values and where the symbol
 // lies: from x0 to x1, rows y0 to y1.
 func blindRead(p plane) (text string, vals []byte, x0, x1 float64, y0, y1 int, ok bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return
 	}
-	act := make([]float64, p.h)
-	top := 0.0
-	for y := range p.h {
-		r := p.row(y)
-		for x := 1; x < len(r); x++ {
-			act[y] += math.Abs(float64(r[x]) - float64(r[x-1]))
-		}
-		top = math.Max(top, act[y])
+	// The rows of bars: those whose grey levels follow the middle rows'
+	// (the region is centred on the bars), noise and light aside.
+	mid := make([]int, 0, blindMidRows)
+	for y := max(0, p.h/2-blindMidRows/2); y < min(p.h, p.h/2-blindMidRows/2+blindMidRows); y++ {
+		mid = append(mid, y)
 	}
+	// Over the middle half of the width only: the label's edges outside
+	// the bars would make every row of the label look alike.
+	ref := meanRows(p, mid, 0, 0)[p.w/4 : 3*p.w/4]
 	var rows []int
-	for y, a := range act {
-		if a >= 0.6*top {
+	for y := range p.h {
+		if correlation(ref, p.row(y)[p.w/4:3*p.w/4]) >= blindMinCorr {
 			rows = append(rows, y)
 		}
 	}
@@ -377,14 +384,31 @@ func blindRead(p plane) (text string, vals []byte, x0, x1 float64, y0, y1 int, o
 		slope = profileShift(upper, lower, int(0.05*(yb-ya))+2) / (yb - ya)
 	}
 	ym := (ya + yb) / 2
+	full := meanRows(p, rows, slope, ym)
+	text, vals, x0, x1, blur, ok := blindProfile(full)
+	if !ok {
+		return
+	}
+	// Agreement: each half of the rows, fitted at the same place with
+	// the same blur, must give the same values for most characters.
 	half := len(rows) / 2
-	for h, part := range [2][]int{rows[:half], rows[half:]} {
+	for _, part := range [2][]int{rows[:half], rows[half:]} {
 		prof := meanRows(p, part, slope, ym)
-		t, v, a, b, found := blindProfile(prof)
-		if !found || h == 1 && t != text {
+		a, b := x0, x1
+		if a > b {
+			slices.Reverse(prof)
+			a, b = float64(p.w-1)-a, float64(p.w-1)-b
+		}
+		got, _ := waveDecodeAt([]waveBand{{prof: prof, x0: a, x1: b, vals: vals}}, vals, blur)
+		same := 0
+		for k := range got {
+			if got[k] == vals[k] {
+				same++
+			}
+		}
+		if float64(same) < blindMinAgree*float64(len(vals)) {
 			return "", nil, 0, 0, 0, 0, false
 		}
-		text, vals, x0, x1 = t, v, a, b
 	}
 	return text, vals, x0, x1, rows[0], rows[len(rows)-1], true
 }
@@ -444,7 +468,7 @@ func profileShift(a, b []float64, maxShift int) float64 {
 
 // blindProfile reads one symbol from an averaged profile, in either
 // direction.
-func blindProfile(prof []float64) (string, []byte, float64, float64, bool) {
+func blindProfile(prof []float64) (string, []byte, float64, float64, float64, bool) {
 	w := float64(len(prof))
 	grad := make([]float64, len(prof))
 	rng := make([]float64, len(prof))
@@ -463,15 +487,15 @@ func blindProfile(prof []float64) (string, []byte, float64, float64, bool) {
 		if !ok {
 			continue
 		}
-		if text, vals, ok := blindFit(pr, list[i].x, list[j].x); ok {
+		if text, vals, blur, ok := blindFit(pr, list[i].x, list[j].x); ok {
 			a, b := list[i].x, list[j].x
 			if d == 1 {
 				a, b = w-1-a, w-1-b
 			}
-			return text, vals, a, b, true
+			return text, vals, a, b, blur, true
 		}
 	}
-	return "", nil, 0, 0, false
+	return "", nil, 0, 0, 0, false
 }
 
 // blindExtent returns the first and last edge of the widest run of edges
@@ -509,7 +533,7 @@ func blindExtent(es []edge, w float64) (int, int, bool) {
 
 // blindFit decodes the symbol between x0 and x1 of prof, trying every
 // length whose module width is plausible.
-func blindFit(prof []float64, x0, x1 float64) (string, []byte, bool) {
+func blindFit(prof []float64, x0, x1 float64) (string, []byte, float64, bool) {
 	type try struct {
 		n    int
 		blur float64
@@ -546,8 +570,24 @@ func blindFit(prof []float64, x0, x1 float64) (string, []byte, bool) {
 			continue
 		}
 		if text, ok := c128Checked(vals); ok {
-			return text, vals, true
+			return text, vals, t.blur, true
 		}
 	}
-	return "", nil, false
+	return "", nil, 0, false
+}
+
+// correlation returns the correlation coefficient of a and the grey
+// levels b (same length).
+func correlation(a []float64, b []byte) float64 {
+	var sa, sb, saa, sbb, sab float64
+	for i, x := range a {
+		y := float64(b[i])
+		sa, sb, saa, sbb, sab = sa+x, sb+y, saa+x*x, sbb+y*y, sab+x*y
+	}
+	n := float64(len(a))
+	va, vb := saa-sa*sa/n, sbb-sb*sb/n
+	if va <= 0 || vb <= 0 {
+		return 0
+	}
+	return (sab - sa*sb/n) / math.Sqrt(va*vb)
 }
