@@ -122,6 +122,7 @@ func locate(p plane, f int) []region {
 		}
 		regions = append(regions, describe(stats, cells, cw, bars))
 	}
+	regions = extendBars(p, f, regions)
 	bySize := func() {
 		sort.SliceStable(regions, func(a, b int) bool { return regions[a].cells > regions[b].cells })
 	}

@@ -56,6 +56,7 @@ type Options struct {
 type Scanner struct {
 	opts    Options
 	formats []Format
+	stages  int // row-reader stages (allStages; tests compare them)
 }
 
 // New returns a Scanner with opts, defaults filled in.
@@ -78,7 +79,7 @@ func New(opts Options) *Scanner {
 	if opts.MemoryWait <= 0 {
 		opts.MemoryWait = DefaultMemoryWait
 	}
-	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...)}
+	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...), stages: allStages}
 }
 
 // Scan decodes an encoded image (JPEG, PNG, GIF or WebP) and returns every
@@ -139,6 +140,7 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	ses := newSession(newFormatSet(s.formats))
+	ses.stages = s.stages
 	res := &Result{Width: full.w, Height: full.h}
 	res.Partial = !ses.run(ctx, full)
 	res.Codes = ses.codes()
@@ -315,7 +317,7 @@ func (ses *session) readBars(full plane, r region, cx, cy, fs float64, inv bool)
 		if inv {
 			q = q.inverted()
 		}
-		if ses.decode1D(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
+		if ses.decodeBars(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
 			return
 		}
 	}
