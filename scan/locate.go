@@ -122,7 +122,6 @@ func locate(p plane, f int) []region {
 		}
 		regions = append(regions, describe(stats, cells, cw, bars))
 	}
-	regions = extendBars(p, f, regions)
 	bySize := func() {
 		sort.SliceStable(regions, func(a, b int) bool { return regions[a].cells > regions[b].cells })
 	}
@@ -131,7 +130,7 @@ func locate(p plane, f int) []region {
 	if mergeBars(regions) {
 		bySize()
 	}
-	return keepRegions(regions)
+	return extendBars(p, f, keepRegions(regions))
 }
 
 // keepRegions keeps, from regions sorted largest first, the maxRegions
