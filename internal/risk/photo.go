@@ -92,11 +92,11 @@ func reencodePhoto(ctx context.Context, dec PhotoDecoder, data []byte) (*Photo, 
 	switch {
 	case err == nil:
 		return &Photo{Type: PhotoType, Data: out.Bytes()}, nil
-	case errors.Is(err, ErrInvalid), errors.Is(err, scan.ErrBusy), errors.Is(err, ctx.Err()) && ctx.Err() != nil:
-		return nil, err
 	case errors.Is(err, scan.ErrImageTooLarge):
 		return nil, fmt.Errorf("%w: photo: %w", ErrTooLarge, err)
-	default:
+	case errors.Is(err, scan.ErrImageShape), errors.Is(err, scan.ErrCorruptImage), errors.Is(err, scan.ErrUnsupportedImage):
 		return nil, fmt.Errorf("%w: photo cannot be decoded: %w", ErrInvalid, err)
+	default: // ErrInvalid from use, scan.ErrBusy, the context's end
+		return nil, err
 	}
 }
