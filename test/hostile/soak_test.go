@@ -375,6 +375,7 @@ func TestSoak(t *testing.T) {
 		}
 	})
 
+	var leak sync.Once
 	// Forged seals: verify floods, 2 clients; the second with header
 	// garbage (invalid UTF-8 app version and request ID, NaN location).
 	for c := range 2 {
@@ -395,7 +396,8 @@ func TestSoak(t *testing.T) {
 					delete(got, "verdict")
 					delete(got, "reason")
 					if len(got) > 0 {
-						status = fmt.Sprintf("LEAKED %v", got)
+						status = "LEAKED registry fields"
+						leak.Do(func() { t.Logf("forged seal answer tells %v", got) })
 					}
 				}
 				stats.add(name, status)
@@ -445,7 +447,8 @@ func TestSoak(t *testing.T) {
 		t.Errorf("server RSS reached %d MB (VmHWM %d MB), limit %d MB", peakRSS>>10, hwm>>10, maxRSS>>20)
 	}
 	if !alive || after != "200" {
-		t.Errorf("server after the attack: alive %v, /healthz %s\n%s", alive, after, s.out.String())
+		out := s.out.String()
+		t.Errorf("server after the attack: alive %v, /healthz %s; its output begins:\n%s", alive, after, out[:min(len(out), 2000)])
 	}
 	if healthBad > 0 {
 		t.Errorf("/healthz failed %d of %d polls: %s", healthBad, healthPolls, strings.Join(healthErrs, "; "))
