@@ -93,7 +93,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tally counts outcomes by client and status ("413", "429", "conn: …").
+// tally counts outcomes by client and status ("413", "429", "conn" when
+// no answer came, "dial error" …).
 type tally struct {
 	mu sync.Mutex
 	n  map[string]int
@@ -142,10 +143,28 @@ func outcome(resp *http.Response, err error) string {
 	return strconv.Itoa(resp.StatusCode)
 }
 
+// output collects a process's output; safe to read while it runs.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
 // server is the running `posid serve`.
 type server struct {
 	cmd  *exec.Cmd
-	out  bytes.Buffer
+	out  output
 	addr string
 	dir  string
 }
