@@ -11,7 +11,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -56,6 +59,8 @@ const (
 	floodConns  = 200
 	floodRounds = 6
 	floodHold   = 3 * time.Second
+	// photoClients clients of the busy neighbour post 12 MP photos.
+	photoClients = 6
 	// pace is the pause of a hostile client between requests, and
 	// maxRequests the most requests one client sends.
 	pace        = 10 * time.Millisecond
@@ -65,6 +70,7 @@ const (
 	hostileIP = "127.0.0.1"
 	legitIP   = "127.0.0.2"
 	healthIP  = "127.0.0.3"
+	busyIP    = "127.0.0.4" // the busy neighbour (POSID_SOAK_NEIGHBOUR)
 	// demoSN is a device that `posid serve --demo` registers.
 	demoSN = "PAXA92026090001"
 )
@@ -240,6 +246,22 @@ func labelPhoto(t *testing.T, s *server, sn string) []byte {
 	return buf.Bytes()
 }
 
+// noisePhoto returns a w×h JPEG of grey noise: costly to decode and to
+// search for codes, holding none.
+func noisePhoto(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(r.Uint32())
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 75}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 // forgedSeals returns n seals signed by a key the server does not hold.
 func forgedSeals(t *testing.T, s *server, n int) []string {
 	t.Helper()
@@ -394,6 +416,23 @@ func TestSoak(t *testing.T) {
 		}
 	})
 
+	// A busy neighbour (POSID_SOAK_NEIGHBOUR=1): clients on another
+	// address post 12 MP photos without a label as fast as the server takes
+	// them, keeping every decode slot busy. Off by default: the decode gate
+	// has no per-address share, so these starve the legitimate scans.
+	if os.Getenv("POSID_SOAK_NEIGHBOUR") != "" {
+		bigPhoto := noisePhoto(t, 4000, 3000)
+		for range photoClients {
+			run(func() {
+				d := dialer(busyIP)
+				for i := 0; i < maxRequests && sleep(pace); i++ {
+					status, _ := rawRequest(ctx, d, s.addr, post(s.addr, "/api/v1/verify", "image/jpeg", bigPhoto))
+					stats.add("neighbour photo", status)
+				}
+			})
+		}
+	}
+
 	var leak sync.Once
 	// Forged seals: verify floods, 2 clients; the second with header
 	// garbage (invalid UTF-8 app version and request ID, NaN location).
@@ -534,11 +573,12 @@ func rawRequest(ctx context.Context, d *net.Dialer, addr string, req []byte) (st
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(req); err != nil {
-		return "write error", nil
-	}
+	_, werr := c.Write(req) // on error the server may have answered early
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
+	switch {
+	case err != nil && werr != nil:
+		return "write error", nil
+	case err != nil:
 		return "conn", nil
 	}
 	defer resp.Body.Close()
