@@ -240,6 +240,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.selector.Rules == nil {
 		s.selector.Rules = scan.DefaultRules()
 	}
+	if d, ok := deps.Scanner.(risk.PhotoDecoder); ok && deps.Risk != nil {
+		// Complaint photos are decoded under the scans' intake budget and
+		// Governor: one bound on the memory of every decode in flight.
+		deps.Risk.SetPhotoDecoder(d)
+	}
 	s.metrics = newMetrics(deps.Audit)
 	s.ipRate = newLimiter(cfg.RatePerIP, cfg.Burst)
 	s.keyRate = newLimiter(cfg.RatePerKey, cfg.Burst)

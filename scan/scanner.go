@@ -113,6 +113,35 @@ func (s *Scanner) Scan(ctx context.Context, data []byte) (*Result, error) {
 	return res, err
 }
 
+// Decode decodes an encoded image under the same intake budget as Scan,
+// for callers that keep the image rather than scan it (complaint photos):
+// the headers are checked against MaxBytes, MaxPixels, the shape rules
+// and MaxMemory, and the memory the decode needs, plus extra bytes the
+// caller allocates while it uses the image, is taken from the Governor,
+// all before any pixel is decoded. use runs with the image and its format
+// (an image.RegisterFormat name); the memory is given back when it
+// returns. No EXIF orientation is applied. Errors: ErrImageTooLarge,
+// ErrImageShape, ErrUnsupportedImage, ErrCorruptImage, ErrBusy, or use's.
+func (s *Scanner) Decode(ctx context.Context, data []byte, extra int64, use func(img image.Image, format string) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	hd, err := inspectFor(data, s.opts.MaxPixels, s.opts.MaxBytes, s.opts.MaxMemory, "use", func(int, int) int64 { return max(extra, 0) })
+	if err != nil {
+		return err
+	}
+	release, err := s.opts.Governor.Acquire(ctx, hd.cost, s.opts.MemoryWait)
+	if err != nil {
+		return err
+	}
+	defer release()
+	img, err := decodeImage(data, hd)
+	if err != nil {
+		return err
+	}
+	return use(img, hd.format)
+}
+
 // ScanImage returns every barcode in an already decoded image; no EXIF
 // orientation is applied. Errors are as for Scan.
 func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*Result, error) {
