@@ -8,7 +8,6 @@ import (
 	"image/draw"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +58,7 @@ var labelKinds = []struct {
 // models are printed on labels and put in URLs and seals.
 var models = []string{"A920", "A80", "S920", "D210", "N910", "P2", "X990", "V240m"}
 
+// digits returns n random decimal digits.
 func digits(rng *rand.Rand, n int) string {
 	b := make([]byte, n)
 	for i := range b {
@@ -67,6 +67,7 @@ func digits(rng *rand.Rand, n int) string {
 	return string(b)
 }
 
+// letters returns n random capital letters (no I or O).
 func letters(rng *rand.Rand, n int) string {
 	const set = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 	b := make([]byte, n)
@@ -111,8 +112,8 @@ func imei(rng *rand.Rand) string {
 	return d + string(byte('0'+(10-sum%10)%10))
 }
 
-// sealSigner signs seal QR codes with a key derived from the photo's rng,
-// so seals are deterministic.
+// sealText returns a seal URL signed with a key drawn from rng, so seals
+// are deterministic.
 func sealText(rng *rand.Rand, sn, model string) (string, error) {
 	var seed [ed25519.SeedSize]byte
 	for i := range seed {
@@ -181,6 +182,7 @@ var (
 	fontErr  error
 )
 
+// face returns the label text face at px pixels.
 func face(px float64) (font.Face, error) {
 	fontOnce.Do(func() { fontData, fontErr = opentype.Parse(goregular.TTF) })
 	if fontErr != nil {
@@ -333,16 +335,3 @@ func truthCodes(spec labelSpec) []Code {
 	copy(out, spec.Codes)
 	return out
 }
-
-// longest1D returns the width in modules of the longest Code 128.
-func (l *layout) longest1D(spec labelSpec) int {
-	n := 0
-	for i, c := range spec.Codes {
-		if c.sym == Code128 {
-			n = max(n, l.mats[i].W)
-		}
-	}
-	return n
-}
-
-var _ = strings.TrimSpace

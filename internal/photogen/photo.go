@@ -90,8 +90,10 @@ type Options struct {
 	MP float64
 }
 
+// uniform returns a number drawn uniformly from [lo, hi).
 func uniform(rng *rand.Rand, lo, hi float64) float64 { return lo + (hi-lo)*rng.Float64() }
 
+// pick returns one of v at random.
 func pick[T any](rng *rand.Rand, v ...T) T { return v[rng.IntN(len(v))] }
 
 // conditions draws a tier's photo conditions (frame and module size are
@@ -218,6 +220,7 @@ func Generate(ctx context.Context, seed uint64, tier Tier, i int, opts Options) 
 // homography maps points with a 3×3 matrix.
 type homography [9]float64
 
+// apply maps (x, y).
 func (h *homography) apply(x, y float64) (float64, float64) {
 	w := h[6]*x + h[7]*y + h[8]
 	return (h[0]*x + h[1]*y + h[2]) / w, (h[3]*x + h[4]*y + h[5]) / w
@@ -460,6 +463,7 @@ func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Condition
 	return buf.Bytes(), nil
 }
 
+// clamp8 rounds v to a byte.
 func clamp8(v float64) uint8 {
 	if v < 0 {
 		return 0
