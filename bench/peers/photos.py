@@ -15,6 +15,8 @@ prints one Markdown row per folder and tool:
   codes       decoded codes / codes on the labels
   median ms   median time per photo (posid: its own per-photo figure;
               ZXing-C++: the readBarcodes call; zbarimg: process wall time)
+  cut short   photos where the tool ran out of time (posid: a partial
+              result at its own time limit; peers: --timeout)
 
   python3 bench/peers/photos.py --posid BIN [--timeout 10] [--label L] FOLDER...
 """
@@ -56,7 +58,8 @@ def run_posid(posid, folder, imgs, timeout):
         codes = ((d.get("result") or {}).get("codes")) or []
         sel = d.get("selection") or {}
         ms = d.get("ms")
-        out[img] = ([c.get("text", "") for c in codes], sel.get("sn"), float(ms) if ms is not None else wall)
+        partial = bool((d.get("result") or {}).get("partial")) or not d
+        out[img] = ([c.get("text", "") for c in codes], sel.get("sn"), float(ms) if ms is not None else wall, partial)
     return out
 
 
@@ -75,8 +78,8 @@ def main():
     ap.add_argument("--label", default="")
     ap.add_argument("folders", nargs="+")
     args = ap.parse_args()
-    print("| set | tier | photos | tool | SN chosen | SN decoded | all codes | codes | median ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| set | tier | photos | tool | SN chosen | SN decoded | all codes | codes | median ms | cut short |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     total = {}
     for folder in args.folders:
         truth = load_truth(folder)
@@ -95,9 +98,9 @@ def main():
         threads = [
             threading.Thread(target=go, args=("posid", lambda: run_posid(args.posid, folder, imgs, args.timeout))),
             threading.Thread(target=go, args=("ZXing-C++", lambda: {
-                k: (o.texts, None, o.ms) for k, o in peers.run_zxing(imgs, args.timeout).items()})),
+                k: (o.texts, None, o.ms, o.timeout) for k, o in peers.run_zxing(imgs, args.timeout).items()})),
             threading.Thread(target=go, args=("zbarimg", lambda: {
-                k: (o.texts, None, o.ms) for k, o in peers.run_zbar(imgs, args.timeout).items()})),
+                k: (o.texts, None, o.ms, o.timeout) for k, o in peers.run_zbar(imgs, args.timeout).items()})),
         ]
         for t in threads:
             t.start()
@@ -106,10 +109,11 @@ def main():
         tier = os.path.basename(folder.rstrip("/"))
         for tool in ("posid", "ZXing-C++", "zbarimg"):
             r = res.get(tool, {})
-            chosen = dec = allc = found = want = 0
+            chosen = dec = allc = found = want = cut = 0
             times = []
             for img in imgs:
-                texts, sn, ms = r.get(img, ([], None, args.timeout * 1000))
+                texts, sn, ms, timed_out = r.get(img, ([], None, args.timeout * 1000, True))
+                cut += timed_out
                 s, a, f, w = score(truth[img], texts)
                 dec += s
                 allc += a
@@ -123,12 +127,12 @@ def main():
             n = len(imgs)
             pc = lambda k: f"{k} ({100 * k / n:.1f} %)"
             print(f"| {args.label} | {tier} | {n} | {tool} | {pc(chosen) if tool == 'posid' else '–'} | {pc(dec)} | "
-                  f"{pc(allc)} | {found}/{want} | {statistics.median(times):.0f} |")
+                  f"{pc(allc)} | {found}/{want} | {statistics.median(times):.0f} | {cut} |")
             sys.stdout.flush()
     for tool, (n, chosen, dec, allc, found, want) in total.items():
         pc = lambda k: f"{k} ({100 * k / n:.1f} %)"
         print(f"| {args.label} | **all** | {n} | {tool} | {pc(chosen) if tool == 'posid' else '–'} | {pc(dec)} | "
-              f"{pc(allc)} | {found}/{want} | |")
+              f"{pc(allc)} | {found}/{want} | | |")
 
 
 if __name__ == "__main__":
