@@ -13,6 +13,7 @@
 #
 #   bash bench/photos.sh [PER_TIER]   (default 100 photos per tier and seed)
 #
+# PHOTOS_DETAIL names a file for one JSON line per photo and tool;
 # PHOTOS_DIR keeps the photos (default: a temp dir, removed at exit);
 # PHOTOS_SEEDS overrides the seeds ("1 20261206"); PEERS_TIMEOUT bounds each
 # tool's time per photo (seconds, default 10). The three tools run at once
@@ -47,7 +48,7 @@ for seed in $seeds; do
   [ "$seed" = 1 ] && label="tuning (seed 1)"
   [ "$seed" = 20261206 ] && label="held-out (seed 20261206)"
   "$work/photogen" -seed "$seed" -n "$per_tier" -o "$dir/$seed"
-  python3 "$here/peers/photos.py" --posid "$work/posid" --timeout "${PEERS_TIMEOUT:-10}" --label "$label" \
+  python3 "$here/peers/photos.py" --posid "$work/posid" --timeout "${PEERS_TIMEOUT:-10}" --label "$label" ${PHOTOS_DETAIL:+--out "$PHOTOS_DETAIL"} \
     "$dir/$seed/easy" "$dir/$seed/medium" "$dir/$seed/hard" 2>/dev/null
   echo
 done

@@ -76,11 +76,13 @@ def main():
     ap.add_argument("--posid", required=True)
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--label", default="")
+    ap.add_argument("--out", help="also write one JSON line per photo and tool to this file")
     ap.add_argument("folders", nargs="+")
     args = ap.parse_args()
     print("| set | tier | photos | tool | SN chosen | SN decoded | all codes | codes | median ms | cut short |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     total = {}
+    detail = open(args.out, "a") if args.out else None
     for folder in args.folders:
         truth = load_truth(folder)
         imgs = list(truth)
@@ -121,6 +123,10 @@ def main():
                 want += w
                 chosen += sn is not None and sn == truth[img]["sn"].upper()
                 times.append(ms)
+                if detail:
+                    detail.write(json.dumps({"file": img, "tool": tool, "texts": texts, "sn": sn, "sn_decoded": s,
+                                             "all_codes": a, "ms": ms, "cut_short": bool(timed_out),
+                                             "conditions": truth[img]["conditions"]}) + "\n")
             t = total.setdefault(tool, [0, 0, 0, 0, 0, 0])
             for i, v in enumerate((len(imgs), chosen, dec, allc, found, want)):
                 t[i] += v
