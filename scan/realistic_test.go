@@ -27,6 +27,8 @@ var realisticFloor = map[photogen.Tier]struct{ chosen, decoded, all int }{
 const (
 	realisticPerTier = 20
 	realistic12MP    = 1
+	// realisticTimeout bounds one Scan in the test (default: 5 s).
+	realisticTimeout = 30 * time.Second
 )
 
 // TestRealisticPhotos scans label photos made by internal/photogen (codes
@@ -65,7 +67,10 @@ func TestRealisticPhotos(t *testing.T) {
 		took                 time.Duration
 	}
 	out := make([]outcome, len(jobs))
-	sc := scan.New(scan.Options{})
+	// A time limit well above the default so that a loaded machine (go
+	// test runs packages side by side) does not cut passes short: the
+	// test measures what the decoder can read, not how fast.
+	sc := scan.New(scan.Options{Timeout: realisticTimeout})
 	sel := scan.Selector{Seal: labels.SealSN, Rules: scan.DefaultRules()}
 	// Two photos at a time: generation is single-threaded.
 	var wg sync.WaitGroup
