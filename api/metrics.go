@@ -46,7 +46,7 @@ func newMetrics(log audit.Log) *metrics {
 		}, []string{"outcome"}),
 		scanQueue:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "posid_scan_queue_waiting", Help: "Scans waiting for a decode slot."}),
 		scanRunning:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "posid_scan_running", Help: "Decodes running."}),
-		scanRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "posid_scan_rejected_total", Help: "Scans refused with 503 because every decode slot was busy."}),
+		scanRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "posid_scan_rejected_total", Help: "Scans refused with 503 because every decode slot was busy or the decode memory (--decode-memory) stayed taken."}),
 	}
 	if b, ok := log.(batchStats); ok {
 		m.reg.MustRegister(

@@ -42,6 +42,7 @@ type session struct {
 	qrMulti multi.MultipleBarcodeReader
 	dm      gozxing.Reader
 	rows    []rowDecoder
+	stages  int // row-reader stages run on 1D regions (allStages)
 	found   map[string]*finding
 	order   []string
 }
@@ -65,7 +66,8 @@ func newSession(formats formatSet) *session {
 			gozxing.DecodeHintType_POSSIBLE_FORMATS: possible,
 			gozxing.DecodeHintType_TRY_HARDER:       true,
 		},
-		found: map[string]*finding{},
+		stages: allStages,
+		found:  map[string]*finding{},
 	}
 	if formats[QRCode] {
 		s.qr = qrcode.NewQRCodeReader()
@@ -113,6 +115,9 @@ func (s *session) add(r *gozxing.Result, pts []Point, hits int) bool {
 	text := r.GetText()
 	if !utf8.ValidString(text) {
 		text = latin1(text)
+	}
+	if f == Code39 {
+		text = code39FullASCII(text)
 	}
 	key := string(f) + "\x00" + text
 	if old, ok := s.found[key]; ok {
