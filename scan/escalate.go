@@ -36,10 +36,15 @@ const (
 	// look like one long bar.
 	minExplainLength = 6 * cellSize
 	minExplainShape  = 0.6
-	// minExplainFill is the least share of its box a bar region's cells
-	// fill: the two parallel edges of a label enclose a box of blank
-	// paper, a barcode's bars fill theirs.
-	minExplainFill = 0.35
+	// minExplainFill is the least share of the points of a grid over a
+	// bar region (in the columns that cross bars at all) that must look
+	// like bars for the region to need explaining: a barcode's bars fill
+	// their columns from top to bottom, lines of text and a label's
+	// edges do not.
+	minExplainFill = 0.25
+	// maxExtentGap is how many cells without bars a code's stretch may
+	// hold (wide bars and spaces) when its extent is measured.
+	maxExtentGap = 2
 	// maxPieceAngle is how far apart (radians) the bar directions of two
 	// pieces of one code may be to be joined, and maxPieceGap the widest
 	// gap between them along the bars' normal, in units of their height.
@@ -132,8 +137,8 @@ type stage struct {
 	// extra stages read only the regions found by later stages.
 	extra bool
 	// cost is what a whole-photo stage is expected to take, in units of
-	// the fast path's time: it does not start when less of the budget is
-	// left, since it cannot stop halfway.
+	// the fast path's time (see escalate): it does not start when less of
+	// the budget is left, since it cannot stop halfway.
 	cost float64
 	run  func(ctx context.Context) int // returns what it tried
 }
@@ -176,7 +181,7 @@ func (e *escalation) unexplained(all bool) []int {
 		like = func(r region) bool { return r.bars && r.lenU >= minExplainShape*r.lenV }
 	}
 	for i, r := range rs {
-		if like(r) && !e.explained(r) {
+		if like(r) && !e.explained(r, !all) {
 			out = append(out, i)
 		}
 	}
@@ -187,6 +192,47 @@ func (e *escalation) unexplained(all bool) []int {
 func codeAngle(c Code) float64 {
 	p := c.Points
 	return math.Atan2(p[1].Y-p[0].Y, p[1].X-p[0].X)
+}
+
+// barExtent returns the longest stretch of region r along its bars'
+// normal, from u0 to u1 image pixels from its centre, where cells look
+// like bars on a line through the centre or a quarter of the bars'
+// height off it; ok is false when no stretch is minExplainLength long.
+// Regions may be drawn out past a code's ends, or be one long edge.
+func (e *escalation) barExtent(r region) (u0, u1 float64, ok bool) {
+	fs := float64(e.f)
+	cx, cy := e.centre(r)
+	cos, sin := math.Cos(r.angle), math.Sin(r.angle)
+	step := cellSize * fs
+	n := int(r.lenU*fs/step/2) + 1
+	best, start, gap := 0.0, math.NaN(), 0
+	for i := -n; i <= n+maxExtentGap+1; i++ {
+		u := float64(i) * step
+		hit := false
+		for _, v := range []float64{-0.25, 0, 0.25} {
+			vv := v * r.lenV * fs
+			if i <= n && e.barTextured(cx+u*cos-vv*sin, cy+u*sin+vv*cos, r.angle) {
+				hit = true
+				break
+			}
+		}
+		switch {
+		case hit && math.IsNaN(start):
+			start, gap = u, 0
+		case hit:
+			gap = 0
+		case !math.IsNaN(start):
+			gap++
+			if gap > maxExtentGap {
+				end := u - float64(gap)*step
+				if end-start > best {
+					best, u0, u1 = end-start, start-step/2, end+step/2
+				}
+				start = math.NaN()
+			}
+		}
+	}
+	return u0, u1, best+step >= minExplainLength*fs
 }
 
 // barTextured reports whether the cell of the working grid around image
@@ -231,8 +277,10 @@ func barsGrown(c Code) Code {
 // explained reports whether confirmed codes cover at least
 // minExplainedShare of the points of a grid over region r that look like
 // bars: one region may hold an SN and an IMEI stacked, or bars beside a
-// QR, and its box takes in blank label and text too.
-func (e *escalation) explained(r region) bool {
+// QR, and its box takes in blank label and text too. strict (the check
+// that keeps a scan going) also counts as explained a region with hardly
+// any points that look like bars.
+func (e *escalation) explained(r region, strict bool) bool {
 	cx, cy := e.centre(r)
 	var outlines [][]Point
 	for _, k := range e.ses.order {
@@ -257,11 +305,20 @@ func (e *escalation) explained(r region) bool {
 	}
 	fs := float64(e.f)
 	cos, sin := math.Cos(r.angle), math.Sin(r.angle)
-	in, n := 0, 0
-	for a := -0.4; a <= 0.41; a += 0.2 {
+	u0, u1 := -r.lenU*fs/2, r.lenU*fs/2
+	if b0, b1, ok := e.barExtent(r); ok {
+		u0, u1 = b0, b1
+	} else if strict {
+		// No stretch of bars as long as a code: lines of text, the
+		// edges of a label.
+		return true
+	}
+	in, n, all := 0, 0, 0
+	for a := 0.05; a < 1; a += 0.1 {
 		for b := -0.375; b <= 0.38; b += 0.125 {
-			u, v := a*r.lenU*fs, b*r.lenV*fs
+			u, v := u0+a*(u1-u0), b*r.lenV*fs
 			x, y := cx+u*cos-v*sin, cy+u*sin+v*cos
+			all++
 			if !e.barTextured(x, y, r.angle) {
 				continue
 			}
@@ -274,7 +331,13 @@ func (e *escalation) explained(r region) bool {
 			}
 		}
 	}
-	return n == 0 || float64(in) >= minExplainedShare*float64(n)
+	if strict && float64(n) < minExplainFill*float64(all) {
+		// Hardly any bars: blank paper between a label's edges, or bars
+		// too soft to keep a scan going (a scan escalated anyway still
+		// reads them).
+		return true
+	}
+	return n > 0 && float64(in) >= minExplainedShare*float64(n)
 }
 
 // pending reports whether bar regions are left to read: any, or with
@@ -290,9 +353,7 @@ func (e *escalation) pending(extra bool) bool {
 
 // barLike reports whether r is a bar region that a scan must explain.
 func barLike(r region) bool {
-	area := (r.lenU / cellSize) * (r.lenV / cellSize)
-	return r.bars && r.cells >= minExplainCells && r.lenU >= minExplainLength && r.lenU >= minExplainShape*r.lenV &&
-		float64(r.cells) >= minExplainFill*area
+	return r.bars && r.cells >= minExplainCells && r.lenU >= minExplainLength && r.lenU >= minExplainShape*r.lenV
 }
 
 // joinPieces joins bar regions that lie end to end along their normal at
@@ -590,6 +651,10 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	ectx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	end := time.Now().Add(budget)
+	// unit is the time a stage of cost 1 takes on this photo and machine:
+	// the fast path's time at first, then what the last whole-photo
+	// stage took over its cost.
+	unit := fast
 	for _, st := range e.stages(low, mLow) {
 		if ctx.Err() != nil {
 			return StopCancelled
@@ -603,11 +668,14 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 		if st.regional && !e.pending(st.extra) {
 			continue
 		}
-		if time.Until(end) < time.Duration(st.cost*float64(fast)) {
+		if time.Until(end) < time.Duration(st.cost*float64(unit)) {
 			return StopBudget
 		}
 		start, before := time.Now(), len(e.ses.codes())
 		tried := st.run(ectx)
+		if st.cost > 0 && ectx.Err() == nil {
+			unit = time.Duration(float64(time.Since(start)) / st.cost)
+		}
 		e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})
 		if e.done() {
 			return StopFound
