@@ -237,14 +237,22 @@ func (e *escalation) barExtent(r region) (u0, u1 float64, ok bool) {
 	return u0, u1, best+step >= minExplainLength*fs
 }
 
-// barTextured reports whether the cell of the working grid around image
-// point (x, y) holds parallel edges at about angle.
+// barTextured reports whether the cells of the working grid around image
+// point (x, y), pooled three by three as the localiser pools them, hold
+// parallel edges at about angle.
 func (e *escalation) barTextured(x, y, angle float64) bool {
-	x0, y0 := int(x)/e.f-cellSize/2, int(y)/e.f-cellSize/2
-	if x0 < 0 || y0 < 0 || (x0+cellSize)*e.f >= e.full.w || (y0+cellSize)*e.f >= e.full.h {
+	x0, y0 := int(x)/e.f-cellSize*3/2, int(y)/e.f-cellSize*3/2
+	if x0 < 0 || y0 < 0 || (x0+3*cellSize)*e.f >= e.full.w || (y0+3*cellSize)*e.f >= e.full.h {
 		return false
 	}
-	st := cellTensor(e.full, e.f, x0, y0).stat(1)
+	var t tensor
+	for dy := 0; dy < 3; dy++ {
+		for dx := 0; dx < 3; dx++ {
+			c := cellTensor(e.full, e.f, x0+dx*cellSize, y0+dy*cellSize)
+			t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
+		}
+	}
+	st := t.stat(9)
 	return st.energy >= minCellEnergy/2 && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
 }
 
