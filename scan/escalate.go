@@ -671,8 +671,8 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	defer cancel()
 	end := time.Now().Add(budget)
 	// unit is the time a stage of cost 1 takes on this photo and machine:
-	// the fast path's time at first, then what the last whole-photo
-	// stage took over its cost.
+	// the fast path's time at first, then the most a whole-photo stage
+	// took over its cost (busy photos make every pass slow).
 	unit := fast
 	for _, st := range e.stages(low, mLow) {
 		if ctx.Err() != nil {
@@ -693,7 +693,7 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 		start, before := time.Now(), len(e.ses.codes())
 		tried := st.run(ectx)
 		if st.cost > 0 && ectx.Err() == nil {
-			unit = time.Duration(float64(time.Since(start)) / st.cost)
+			unit = max(unit, time.Duration(float64(time.Since(start))/st.cost))
 		}
 		e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})
 		if e.done() {
