@@ -58,7 +58,9 @@ func TestServeMemoryLimit(t *testing.T) {
 			var out, errb lockedBuffer
 			app := &cli{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), getenv: func(k string) string { return env[k] }}
 			done := make(chan int, 1)
-			go func() { done <- run(ctx, app, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}, tc.flags...)) }()
+			go func() {
+				done <- run(ctx, app, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}, tc.flags...))
+			}()
 			for !strings.Contains(out.String(), "listening on") {
 				select {
 				case code := <-done:
