@@ -80,7 +80,7 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.IntVar(&f.cfg.PhotoBodyLimit, "photo-body-limit", api.DefaultPhotoBodyLimit, "request body limit in bytes of routes that take a photo (scans, verify, complaints)")
 	fs.IntVar(&f.cfg.MaxConnsPerIP, "max-conns-per-ip", api.DefaultMaxConnsPerIP, "concurrent connections from one socket address (behind a proxy: the proxy's; raise it to the proxy's pool; negative: no cap)")
 	fs.IntVar(&f.cfg.MaxBodyBytesPerIP, "max-body-bytes-per-ip", api.DefaultMaxBodyBytesPerIP, "request body bytes one client address may have in flight")
-	fs.IntVar(&f.cfg.MaxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "request body bytes in flight over all clients")
+	fs.IntVar(&f.cfg.MaxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "request body bytes in flight over all clients (256 MiB: 30+ photos of 3–8 MB); over it 503 with Retry-After")
 	fs.IntVar(&f.cfg.MaxConcurrentScans, "max-scans", 0, "concurrent image decodes (default: number of CPUs)")
 	fs.IntVar(&f.cfg.MaxQueuedScans, "max-queued-scans", 0, "scans waiting for a decode slot before 503 (default: 2 × max-scans)")
 	fs.IntVar(&f.cfg.MaxScansPerClient, "max-scans-per-client", 0, "scans one client address, and one API key, may have decoding or waiting; more get 429 so one client cannot starve the rest (default: max(1, max-scans/2); negative: no cap)")
