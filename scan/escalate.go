@@ -49,6 +49,7 @@ const (
 	// pieces of one code may be to be joined, and maxPieceGap the widest
 	// gap between them along the bars' normal, in units of their height.
 	maxPieceAngle = 0.12
+	maxPieceGap   = 1.5
 	// minExplainedShare is the share of a bar region that codes must
 	// cover for it to count as read.
 	minExplainedShare = 0.5
@@ -59,7 +60,6 @@ const (
 	// inside a code read may differ from the code's before the region
 	// counts as lines across it.
 	maxCrossAngle = 0.35
-	maxPieceGap   = 1.5
 	// maxPyramidSide bounds the side (image pixels) of a 2D region the
 	// pyramid stage reads: a low texture threshold also finds whole
 	// backgrounds, too large to be one label's code.
@@ -104,6 +104,8 @@ type Trace struct {
 
 // StageTrace is what one stage of a scan tried.
 type StageTrace struct {
+	// Name names the stage: "fast", "rows-working", "bars-averaged",
+	// "bars-envelope", "pyramid", "full-resolution"...
 	Name string `json:"name"`
 	// MS is the time the stage took, in milliseconds.
 	MS float64 `json:"ms"`
