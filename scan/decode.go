@@ -11,6 +11,7 @@ import (
 	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
 	"github.com/makiuchi-d/gozxing/oned"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	qrdec "github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
 // Decoding limits.
@@ -39,6 +40,7 @@ type session struct {
 	hints   map[gozxing.DecodeHintType]any
 	hard    map[gozxing.DecodeHintType]any
 	qr      gozxing.Reader
+	qrDec   *qrdec.Decoder
 	qrMulti multi.MultipleBarcodeReader
 	dm      gozxing.Reader
 	rows    []rowDecoder
@@ -69,6 +71,7 @@ func newSession(formats formatSet) *session {
 	}
 	if formats[QRCode] {
 		s.qr = qrcode.NewQRCodeReader()
+		s.qrDec = qrdec.NewDecoder()
 		s.qrMulti = multiqr.NewQRCodeMultiReader()
 	}
 	if formats[DataMatrix] {
