@@ -1,7 +1,6 @@
 package scan
 
 import (
-
 	"github.com/makiuchi-d/gozxing"
 )
 
