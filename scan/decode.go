@@ -7,6 +7,7 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
+	dmdec "github.com/makiuchi-d/gozxing/datamatrix/decoder"
 	"github.com/makiuchi-d/gozxing/multi"
 	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
 	"github.com/makiuchi-d/gozxing/oned"
@@ -43,6 +44,7 @@ type session struct {
 	qrDec   *qrdec.Decoder
 	qrMulti multi.MultipleBarcodeReader
 	dm      gozxing.Reader
+	dmDec   *dmdec.Decoder
 	rows    []rowDecoder
 	found   map[string]*finding
 	order   []string
@@ -76,6 +78,7 @@ func newSession(formats formatSet) *session {
 	}
 	if formats[DataMatrix] {
 		s.dm = datamatrix.NewDataMatrixReader()
+		s.dmDec = dmdec.NewDecoder()
 	}
 	add := func(name string, r gozxing.Reader) {
 		if d, ok := r.(oned.RowDecoder); ok {

@@ -72,6 +72,11 @@ func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine) int {
 	if ses.dm != nil {
 		var r *gozxing.Result
 		_ = safely(func() (err error) { r, err = ses.dm.Decode(bmp, ses.hard); return })
+		if r == nil {
+			if bm, err := bmp.GetBlackMatrix(); err == nil {
+				r, _ = dmRead(bm, ses.dmDec)
+			}
+		}
 		try(r)
 	}
 	return n
