@@ -63,8 +63,8 @@ func dmRead(img *gozxing.BitMatrix, dec *dmdec.Decoder) (*gozxing.Result, error)
 	}
 	type fit struct {
 		rows, cols, rot int
-		score         float64
-		h             homography
+		score           float64
+		h               homography
 	}
 	var fits []fit
 	for _, sz := range dmSizes {
