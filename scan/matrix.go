@@ -17,6 +17,11 @@ const (
 	// stretchTail is the fraction of darkest and of brightest pixels a
 	// contrast stretch saturates.
 	stretchTail = 0.01
+	// lowSpread is the level spread (between the stretchTail quantiles)
+	// under which a whole photo counts as low in contrast and gets the
+	// harder 2D reads too, though no 2D region was located in it: the
+	// localiser's edge-energy threshold misses faint symbols.
+	lowSpread = 128
 )
 
 // rescueMatrix reads a located 2D region that the plain reads missed:
@@ -45,6 +50,23 @@ func (ses *session) rescueMatrix(full plane, cx, cy, side float64, inv bool) int
 			if n := ses.readBitmap(q, b(q), mq); n > 0 {
 				return n
 			}
+		}
+	}
+	return 0
+}
+
+// rescueFaint reads 2D codes on the whole plane p (m maps it to the
+// image) when its contrast is low: stretched, then hybrid and Sauvola
+// binarized. Photos of normal contrast are left alone, so the cost falls
+// only on faint ones.
+func (ses *session) rescueFaint(p plane, m affine) int {
+	if lo, hi := p.levels(); hi-lo >= lowSpread || p.w < 21 || p.h < 21 {
+		return 0
+	}
+	q := p.stretched()
+	for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf} {
+		if n := ses.readBitmap(q, b(q), m); n > 0 {
+			return n
 		}
 	}
 	return 0
@@ -165,10 +187,9 @@ func (b *fixedBinarizer) GetWidth() int { return b.src.GetWidth() }
 // GetHeight returns the height.
 func (b *fixedBinarizer) GetHeight() int { return b.src.GetHeight() }
 
-// stretched returns a copy of p whose levels are stretched so the darkest
-// and brightest stretchTail of pixels saturate: low-contrast symbols then
-// pass the hybrid binarizer's minimum contrast.
-func (p plane) stretched() plane {
+// levels returns the grey levels below and above which lie the darkest
+// and the brightest stretchTail of p's pixels.
+func (p plane) levels() (lo, hi int) {
 	var hist [256]int
 	for y := 0; y < p.h; y++ {
 		for _, v := range p.row(y) {
@@ -176,16 +197,21 @@ func (p plane) stretched() plane {
 		}
 	}
 	tail := int(float64(p.w*p.h) * stretchTail)
-	lo, hi, acc := 0, 255, 0
-	for lo < 255 && acc+hist[lo] <= tail {
+	lo, hi = 0, 255
+	for acc := 0; lo < 255 && acc+hist[lo] <= tail; lo++ {
 		acc += hist[lo]
-		lo++
 	}
-	acc = 0
-	for hi > 0 && acc+hist[hi] <= tail {
+	for acc := 0; hi > 0 && acc+hist[hi] <= tail; hi-- {
 		acc += hist[hi]
-		hi--
 	}
+	return lo, hi
+}
+
+// stretched returns a copy of p whose levels are stretched so the darkest
+// and brightest stretchTail of pixels saturate: low-contrast symbols then
+// pass the hybrid binarizer's minimum contrast.
+func (p plane) stretched() plane {
+	lo, hi := p.levels()
 	if hi-lo < 8 {
 		return p
 	}

@@ -196,6 +196,7 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 		{
 			func() { ses.decode2D(low, mLow, global, false) },
 			func() { ses.decode2D(low, mLow, hybrid, true) },
+			func() { ses.rescueFaint(low, mLow) },
 		},
 		{
 			func() { low = low.inverted() },
