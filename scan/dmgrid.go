@@ -182,9 +182,10 @@ func dmOutline(img *gozxing.BitMatrix) ([4]pt, bool) {
 	dark := make([]bool, gw*gh)
 	for gy := 0; gy < gh; gy++ {
 		for gx := 0; gx < gw; gx++ {
+			// Every other pixel: modules are at least two pixels wide.
 		block:
-			for y := gy * b; y < (gy+1)*b; y++ {
-				for x := gx * b; x < (gx+1)*b; x++ {
+			for y := gy * b; y < (gy+1)*b; y += 2 {
+				for x := gx * b; x < (gx+1)*b; x += 2 {
 					if img.Get(x, y) {
 						dark[gy*gw+gx] = true
 						break block

@@ -1,6 +1,8 @@
 package scan
 
 import (
+	"math"
+
 	"github.com/makiuchi-d/gozxing"
 )
 
@@ -30,12 +32,15 @@ const (
 // global histogram); each bitmap is read by gozxing's QR and Data Matrix
 // readers and by posid's own grid samplers, which follow perspective and
 // curvature through the alignment patterns (QR) and the symbol's edges
-// (Data Matrix). It returns how many codes were new.
+// (Data Matrix). A region in whose first two bitmaps no reader finds a
+// symbol to sample (text, texture) is given up, so the cost falls on
+// symbols that could not be decoded. It returns how many codes were new.
 func (ses *session) rescueMatrix(full plane, cx, cy, side float64, inv bool) int {
 	steps := []float64{1}
 	if side < smallCrop {
 		steps = append(steps, 0.5)
 	}
+	tried, seen := 0, false
 	for _, step := range steps {
 		step, w, h := window(step, side, side, rescuePixels)
 		if w < 21 || h < 21 {
@@ -47,8 +52,14 @@ func (ses *session) rescueMatrix(full plane, cx, cy, side float64, inv bool) int
 		}
 		q = q.stretched()
 		for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf, globalOf} {
-			if n := ses.readBitmap(q, b(q), mq); n > 0 {
+			n, symbol := ses.readBitmap(q, b(q), mq)
+			if n > 0 {
 				return n
+			}
+			tried++
+			seen = seen || symbol
+			if tried >= 2 && !seen {
+				return 0
 			}
 		}
 	}
@@ -65,7 +76,7 @@ func (ses *session) rescueFaint(p plane, m affine) int {
 	}
 	q := p.stretched()
 	for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf} {
-		if n := ses.readBitmap(q, b(q), m); n > 0 {
+		if n, _ := ses.readBitmap(q, b(q), m); n > 0 {
 			return n
 		}
 	}
@@ -73,35 +84,38 @@ func (ses *session) rescueFaint(p plane, m affine) int {
 }
 
 // readBitmap runs the 2D readers on one binarized window; m maps the
-// window to the image.
-func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine) int {
+// window to the image. It returns how many codes were new, and whether a
+// reader found a symbol to sample, decoded or not.
+func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine) (int, bool) {
 	bmp, err := gozxing.NewBinaryBitmap(b)
 	if err != nil {
-		return 0
+		return 0, false
 	}
-	n := 0
-	try := func(r *gozxing.Result) {
+	bm, err := bmp.GetBlackMatrix()
+	if err != nil {
+		return 0, false
+	}
+	n, symbol := 0, false
+	try := func(r *gozxing.Result, err error) {
 		if r != nil && ses.add(r, mapPoints(r.GetResultPoints(), m), 1) {
 			n++
 		}
+		if _, notFound := err.(gozxing.NotFoundException); r != nil || err != nil && !notFound {
+			symbol = true
+		}
 	}
 	if ses.qr != nil {
-		if bm, err := bmp.GetBlackMatrix(); err == nil {
-			r, _ := qrRead(bm, ses.qrDec, ses.hard)
-			try(r)
-		}
+		try(qrRead(bm, ses.qrDec, ses.hard))
 	}
 	if ses.dm != nil {
 		var r *gozxing.Result
-		_ = safely(func() (err error) { r, err = ses.dm.Decode(bmp, ses.hard); return })
+		err := safely(func() (err error) { r, err = ses.dm.Decode(bmp, ses.hard); return })
+		try(r, err)
 		if r == nil {
-			if bm, err := bmp.GetBlackMatrix(); err == nil {
-				r, _ = dmRead(bm, ses.dmDec)
-			}
+			try(dmRead(bm, ses.dmDec))
 		}
-		try(r)
 	}
-	return n
+	return n, symbol
 }
 
 // hybridOf is gozxing's hybrid binarizer over q.
@@ -113,46 +127,59 @@ func globalOf(q plane) gozxing.Binarizer { return gozxing.NewGlobalHistgramBinar
 // sauvolaOf binarizes q with a Sauvola threshold over windows of about an
 // eighth of its side, which follows uneven light across a symbol.
 func sauvolaOf(q plane) gozxing.Binarizer {
-	return &fixedBinarizer{src: lumSource{q}, bits: sauvola(q, max(15, min(q.w, q.h)/8))}
+	return &fixedBinarizer{src: lumSource{q}, bits: sauvola(q, max(16, min(q.w, q.h)/8))}
 }
 
-// sauvola thresholds p over (2r+1)² windows, from integral images of the
-// pixels and of their squares. The test v < m·(1 + k·(s/R − 1)) is done
-// without a square root: v − m·(1−k) < m·k·s/R.
+// sauvolaTile is the side (pixels) of the tiles whose sums the Sauvola
+// threshold is computed from: one threshold per tile keeps its tables
+// small (12 bytes per tile).
+const sauvolaTile = 4
+
+// sauvola thresholds p with T = m·(1 + k·(s/R − 1)), m and s the mean
+// and deviation over the tiles within r pixels of each tile, from
+// integral tables of the tiles' sums and sums of squares.
 func sauvola(p plane, r int) *gozxing.BitMatrix {
-	w, h := p.w, p.h
-	sum := make([]uint32, (w+1)*(h+1))
-	sq := make([]uint64, (w+1)*(h+1))
-	for y := 0; y < h; y++ {
+	const t = sauvolaTile
+	tw, th := (p.w+t-1)/t, (p.h+t-1)/t
+	sum := make([]uint32, (tw+1)*(th+1))
+	sq := make([]uint64, (tw+1)*(th+1))
+	for ty := 0; ty < th; ty++ {
 		var rs uint32
 		var rq uint64
-		row := p.row(y)
-		o := (y+1)*(w+1) + 1
-		for x, v := range row {
-			rs += uint32(v)
-			rq += uint64(v) * uint64(v)
-			sum[o+x] = sum[o+x-(w+1)] + rs
-			sq[o+x] = sq[o+x-(w+1)] + rq
+		o := (ty+1)*(tw+1) + 1
+		for tx := 0; tx < tw; tx++ {
+			for y := ty * t; y < min(p.h, ty*t+t); y++ {
+				row := p.row(y)
+				for x := tx * t; x < min(p.w, tx*t+t); x++ {
+					v := row[x]
+					rs += uint32(v)
+					rq += uint64(v) * uint64(v)
+				}
+			}
+			sum[o+tx] = sum[o+tx-(tw+1)] + rs
+			sq[o+tx] = sq[o+tx-(tw+1)] + rq
 		}
 	}
-	bits, _ := gozxing.NewBitMatrix(w, h)
-	const kr = sauvolaK / sauvolaR
-	for y := 0; y < h; y++ {
-		y0, y1 := max(0, y-r), min(h, y+r+1)
-		row := p.row(y)
-		for x, pv := range row {
-			x0, x1 := max(0, x-r), min(w, x+r+1)
-			a, b, c, d := y0*(w+1)+x0, y0*(w+1)+x1, y1*(w+1)+x0, y1*(w+1)+x1
-			n := float64((x1 - x0) * (y1 - y0))
+	bits, _ := gozxing.NewBitMatrix(p.w, p.h)
+	rt := max(1, r/t)
+	for ty := 0; ty < th; ty++ {
+		y0, y1 := max(0, ty-rt), min(th, ty+rt+1)
+		for tx := 0; tx < tw; tx++ {
+			x0, x1 := max(0, tx-rt), min(tw, tx+rt+1)
+			a, b, c, d := y0*(tw+1)+x0, y0*(tw+1)+x1, y1*(tw+1)+x0, y1*(tw+1)+x1
+			// Pixels counted: whole tiles, less what the right and
+			// bottom edges cut off.
+			n := float64(min(p.w, x1*t)-x0*t) * float64(min(p.h, y1*t)-y0*t)
 			m := float64(sum[d]-sum[b]-sum[c]+sum[a]) / n
-			lhs := float64(pv) - m*(1-sauvolaK)
-			if lhs < 0 {
-				bits.Set(x, y)
-				continue
-			}
 			v := float64(sq[d]-sq[b]-sq[c]+sq[a])/n - m*m
-			if rhs := m * kr; lhs*lhs < rhs*rhs*v {
-				bits.Set(x, y)
+			thr := m * (1 + sauvolaK*(math.Sqrt(math.Max(0, v))/sauvolaR-1))
+			for y := ty * t; y < min(p.h, ty*t+t); y++ {
+				row := p.row(y)
+				for x := tx * t; x < min(p.w, tx*t+t); x++ {
+					if float64(row[x]) < thr {
+						bits.Set(x, y)
+					}
+				}
 			}
 		}
 	}
