@@ -48,6 +48,11 @@ type session struct {
 	rows    []rowDecoder
 	found   map[string]*finding
 	order   []string
+	// symbol is set when a 2D reader found a symbol it could not decode
+	// (an error other than NotFound), decoded when a 2D pass decoded a
+	// code, new or known: the harder reads of a region are worth their
+	// cost only where a symbol was seen and none was read.
+	symbol, decoded bool
 }
 
 // finding is one code as it is being confirmed.
@@ -108,6 +113,13 @@ func safely(f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// noteSymbol records whether err says a 2D reader located a symbol.
+func (s *session) noteSymbol(err error) {
+	if _, notFound := err.(gozxing.NotFoundException); err != nil && !notFound {
+		s.symbol = true
+	}
 }
 
 // add records a decoded result; pts are already in image coordinates.
@@ -230,7 +242,7 @@ func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
 			_ = safely(func() (err error) { rs, err = s.qrMulti.DecodeMultiple(bmp, hints); return })
 			if len(rs) == 0 {
 				var r *gozxing.Result
-				_ = safely(func() (err error) { r, err = s.qr.Decode(bmp, hints); return })
+				s.noteSymbol(safely(func() (err error) { r, err = s.qr.Decode(bmp, hints); return }))
 				if r != nil {
 					rs = append(rs, r)
 				}
@@ -244,7 +256,7 @@ func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
 		}
 		if s.dm != nil {
 			var r *gozxing.Result
-			_ = safely(func() (err error) { r, err = s.dm.Decode(bmp, hints); return })
+			s.noteSymbol(safely(func() (err error) { r, err = s.dm.Decode(bmp, hints); return }))
 			if r != nil {
 				if s.add(r, mapPoints(r.GetResultPoints(), m), 1) {
 					n++
@@ -255,6 +267,7 @@ func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
 		if len(got) == 0 {
 			return n
 		}
+		s.decoded = true
 		p = masked(p, got)
 	}
 	return n

@@ -32,10 +32,15 @@ const (
 // global histogram); each bitmap is read by gozxing's QR and Data Matrix
 // readers and by posid's own grid samplers, which follow perspective and
 // curvature through the alignment patterns (QR) and the symbol's edges
-// (Data Matrix). A region in whose first two bitmaps no reader finds a
-// symbol to sample (text, texture) is given up, so the cost falls on
-// symbols that could not be decoded. It returns how many codes were new.
+// (Data Matrix). Only regions where the plain reads saw a symbol they
+// could not decode, and no 2D code found so far reaches, are read so;
+// a region in whose first two bitmaps no reader finds a symbol to sample
+// is given up. The cost so falls on symbols that could not be decoded,
+// not on text and texture. It returns how many codes were new.
 func (ses *session) rescueMatrix(full plane, cx, cy, side float64, inv bool) int {
+	if !ses.symbol || ses.decoded || ses.near2D(cx, cy, side) {
+		return 0
+	}
 	steps := []float64{1}
 	if side < smallCrop {
 		steps = append(steps, 0.5)
@@ -81,6 +86,22 @@ func (ses *session) rescueFaint(p plane, m affine) int {
 		}
 	}
 	return 0
+}
+
+// near2D reports whether a 2D code already found reaches into the square
+// of the given side centred on (cx, cy): the symbol the plain reads saw
+// there may be that code, cut by the window's edge.
+func (ses *session) near2D(cx, cy, side float64) bool {
+	for _, c := range ses.codes() {
+		if !is2D(c.Format) {
+			continue
+		}
+		x0, y0, x1, y1 := bounds(outline(c))
+		if x1 >= cx-side/2 && x0 <= cx+side/2 && y1 >= cy-side/2 && y0 <= cy+side/2 {
+			return true
+		}
+	}
+	return false
 }
 
 // readBitmap runs the 2D readers on one binarized window; m maps the

@@ -20,50 +20,50 @@ const (
 	// perspective the module size near the finders misjudges the
 	// distance between them.
 	qrDimSpread = 1
+	// qrPairCands is how many of the strongest finder candidates are
+	// paired when one finder pattern is taken to be damaged.
+	qrPairCands = 5
 )
 
 // qrRead finds three finder patterns in img and reads the symbol they
 // frame, sampling its modules cell by cell between the finder patterns
 // and every alignment pattern found, so that perspective the three
-// finders cannot describe, and gentle curvature, are followed. Every
-// read is checked by the Reed–Solomon decoder.
+// finders cannot describe, and gentle curvature, are followed. When that
+// fails it assumes one finder pattern is damaged and infers it from each
+// pair of the others. Every read is checked by the Reed–Solomon decoder.
+// A NotFoundException means no three finder patterns were found.
 func qrRead(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any) (*gozxing.Result, error) {
+	finder := qrdet.NewFinderPatternFinder(img, nil)
 	var info *qrdet.FinderPatternInfo
-	if err := safely(func() (err error) {
+	err := safely(func() (err error) {
 		var nf gozxing.NotFoundException
-		info, nf = qrdet.NewFinderPatternFinder(img, nil).Find(hints)
+		info, nf = finder.Find(hints)
 		if nf != nil {
 			return nf
 		}
 		return nil
-	}); err != nil {
-		return nil, err
+	})
+	if err == nil {
+		res, err2 := qrReadTriple(img, dec, hints, info)
+		if err2 == nil {
+			return res, nil
+		}
+		err = err2
 	}
+	if res, ok := qrReadPairs(img, dec, hints, finder.GetPossibleCenters()); ok {
+		return res, nil
+	}
+	return nil, err
+}
+
+// qrReadTriple reads the symbol framed by the finder patterns of info.
+func qrReadTriple(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, info *qrdet.FinderPatternInfo) (*gozxing.Result, error) {
 	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
 	ms := (tl.GetEstimatedModuleSize() + tr.GetEstimatedModuleSize() + bl.GetEstimatedModuleSize()) / 3
 	if ms < 1 {
 		return nil, gozxing.NewNotFoundException("module size %v", ms)
 	}
 	corners := [3]pt{{tl.GetX(), tl.GetY()}, {tr.GetX(), tr.GetY()}, {bl.GetX(), bl.GetY()}}
-	// The dimension from the finders' own sizes: 7 modules beyond the
-	// distance between their centres, rounded to the nearest 4k+1.
-	across := (dist(corners[0], corners[1]) + dist(corners[0], corners[2])) / 2 / ms
-	est := 4*int(math.Round((across+7-21)/4)) + 21
-	decode := func(bits *gozxing.BitMatrix, points []gozxing.ResultPoint) (*gozxing.Result, error) {
-		var res *gozxing.Result
-		err := safely(func() error {
-			dr, err := dec.Decode(bits, hints)
-			if err != nil {
-				return err
-			}
-			if md, ok := dr.GetOther().(*qrdec.QRCodeDecoderMetaData); ok {
-				md.ApplyMirroredCorrection(points)
-			}
-			res = gozxing.NewResult(dr.GetText(), dr.GetRawBytes(), points, gozxing.BarcodeFormat_QR_CODE)
-			return nil
-		})
-		return res, err
-	}
 	// gozxing's own sampling first: one transform through the finders
 	// and the bottom-right alignment pattern.
 	var gz *common.DetectorResult
@@ -71,24 +71,116 @@ func qrRead(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.Decode
 	gzDim := 0
 	if gz != nil {
 		gzDim = gz.GetBits().GetWidth()
-		if res, err := decode(gz.GetBits(), gz.GetPoints()); err == nil {
+		if res, err := qrDecode(dec, hints, gz.GetBits(), gz.GetPoints()); err == nil {
 			return res, nil
 		}
 	}
+	return qrReadCorners(img, dec, hints, corners, ms, qrDims(gzDim, qrEstDim(corners, ms)))
+}
+
+// qrEstDim is the dimension the finder centres at corners suggest for
+// modules of ms pixels: 7 modules beyond the distance between the
+// centres, rounded to the nearest 4k+1.
+func qrEstDim(corners [3]pt, ms float64) int {
+	across := (dist(corners[0], corners[1]) + dist(corners[0], corners[2])) / 2 / ms
+	return 4*int(math.Round((across+7-21)/4)) + 21
+}
+
+// qrReadCorners samples and decodes the symbol with finder centres at
+// corners (top-left, top-right, bottom-left) at each of dims.
+func qrReadCorners(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, corners [3]pt, ms float64, dims []int) (*gozxing.Result, error) {
 	var lastErr error = gozxing.NewNotFoundException("no dimension")
-	for _, dim := range qrDims(gzDim, est) {
+	for _, dim := range dims {
 		bits, err := qrSample(img, corners, ms, dim)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		res, err := decode(bits, []gozxing.ResultPoint{bl, tl, tr})
+		var points []gozxing.ResultPoint
+		for _, c := range []pt{corners[2], corners[0], corners[1]} {
+			points = append(points, gozxing.NewResultPoint(c.x, c.y))
+		}
+		res, err := qrDecode(dec, hints, bits, points)
 		if err == nil {
 			return res, nil
 		}
 		lastErr = err
 	}
 	return nil, lastErr
+}
+
+// qrDecode decodes sampled modules; points are the finder (and alignment)
+// centres to report.
+func qrDecode(dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, bits *gozxing.BitMatrix, points []gozxing.ResultPoint) (*gozxing.Result, error) {
+	var res *gozxing.Result
+	err := safely(func() error {
+		dr, err := dec.Decode(bits, hints)
+		if err != nil {
+			return err
+		}
+		if md, ok := dr.GetOther().(*qrdec.QRCodeDecoderMetaData); ok {
+			md.ApplyMirroredCorrection(points)
+		}
+		res = gozxing.NewResult(dr.GetText(), dr.GetRawBytes(), points, gozxing.BarcodeFormat_QR_CODE)
+		return nil
+	})
+	return res, err
+}
+
+// qrReadPairs reads a symbol one of whose finder patterns is damaged:
+// each pair of the strongest finder candidates is taken as two corners
+// of the symbol (a side, either way round, or the diagonal), the third
+// finder centre put where a square symbol has it, and the grid sampled
+// with the alignment patterns correcting the perspective.
+func qrReadPairs(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, cands []*qrdet.FinderPattern) (*gozxing.Result, bool) {
+	var strong []*qrdet.FinderPattern
+	for _, c := range cands {
+		if c.GetCount() >= 2 {
+			strong = append(strong, c)
+		}
+	}
+	sort.SliceStable(strong, func(a, b int) bool { return strong[a].GetCount() > strong[b].GetCount() })
+	if len(strong) > qrPairCands {
+		strong = strong[:qrPairCands]
+	}
+	rot := func(v pt) pt { return pt{-v.y, v.x} } // a quarter turn, TL→TR onto TL→BL
+	inside := func(p pt) bool {
+		return p.x >= 0 && p.y >= 0 && p.x < float64(img.GetWidth()) && p.y < float64(img.GetHeight())
+	}
+	for i, a := range strong {
+		for _, b := range strong[i+1:] {
+			ma, mb := a.GetEstimatedModuleSize(), b.GetEstimatedModuleSize()
+			if ma < 1 || mb < 1 || ma > 1.4*mb || mb > 1.4*ma {
+				continue
+			}
+			ms := (ma + mb) / 2
+			A, B := pt{a.GetX(), a.GetY()}, pt{b.GetX(), b.GetY()}
+			if d := dist(A, B) / ms; d < 14 || d > 2*177 {
+				continue
+			}
+			var hyps [][3]pt // top-left, top-right, bottom-left
+			for _, p := range [2][2]pt{{A, B}, {B, A}} {
+				P, Q := p[0], p[1]
+				v := pt{Q.x - P.x, Q.y - P.y}
+				r := rot(v)
+				hyps = append(hyps,
+					[3]pt{P, Q, {P.x + r.x, P.y + r.y}},                     // P top-left, Q top-right
+					[3]pt{P, {P.x - r.x, P.y - r.y}, Q},                     // P top-left, Q bottom-left
+					[3]pt{{(P.x+Q.x)/2 + r.x/2, (P.y+Q.y)/2 + r.y/2}, P, Q}, // diagonal
+				)
+			}
+			for _, h := range hyps {
+				if !inside(h[0]) || !inside(h[1]) || !inside(h[2]) {
+					continue
+				}
+				est := qrEstDim(h, ms)
+				if res, err := qrReadCorners(img, dec, hints, h, ms, qrDims(0, est)); err == nil {
+					return res, true
+				}
+			}
+		}
+	}
+	return nil, false
 }
 
 // qrDims returns the dimensions to try, most likely first: gz, gozxing's

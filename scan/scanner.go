@@ -334,6 +334,7 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 	if inv {
 		q = q.inverted()
 	}
+	ses.symbol, ses.decoded = false, false
 	// Small photos have small modules: the finder search then needs
 	// every row (TRY_HARDER).
 	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, fs <= 2) > 0 {
