@@ -18,6 +18,7 @@ import (
 	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/internal/registry"
+	"posid/internal/text"
 )
 
 // maxJSONBody bounds JSON request bodies (devices, patches, label requests).
@@ -34,10 +35,19 @@ var readActions = map[string]bool{
 	audit.ActionReadDevice: true, audit.ActionListDevices: true, audit.ActionReadHistory: true, audit.ActionScan: true,
 }
 
+// Limits of the request-supplied text of an audit row, in characters. A
+// target of maxAuditTarget characters fits the stores' 200 bytes whole.
+const (
+	maxAuditTarget = 50
+	maxAuditDetail = 2000
+)
+
 // record appends one audit entry for the request; a failed audit write
-// fails the request (nothing is served unaudited).
+// fails the request (nothing is served unaudited). Target and detail may
+// hold what the client sent, so they are cleaned (text.Clean) first.
 func (s *Server) record(c *fiber.Ctx, action, target, detail string) error {
-	e := audit.Entry{At: s.now().UTC(), Actor: actorOf(c), Action: action, Target: target, ClientIP: c.IP(), RequestID: requestID(c), Detail: detail}
+	e := audit.Entry{At: s.now().UTC(), Actor: text.Clean(actorOf(c), maxAuditTarget), Action: action, Target: text.Clean(target, maxAuditTarget),
+		ClientIP: clientIP(c), RequestID: requestID(c), Detail: text.Clean(detail, maxAuditDetail)}
 	if q, ok := s.deps.Audit.(enqueuer); ok && s.cfg.AsyncReadAudit && readActions[action] {
 		if err := q.Enqueue(c.UserContext(), e); err != nil {
 			return fmt.Errorf("audit %s %s: %w", action, target, err)

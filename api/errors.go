@@ -41,6 +41,7 @@ type Problem struct {
 // Errors the api package itself returns; mapped below like domain errors.
 var (
 	errBadRequest   = errors.New("bad request")
+	errTooLarge     = errors.New("request body too large")
 	errUnsupported  = errors.New("unsupported media type")
 	errBusy         = errors.New("server busy")
 	errRateLimited  = errors.New("rate limit exceeded")
@@ -89,6 +90,7 @@ var problemKinds = []problemKind{
 	{registry.ErrTransition, http.StatusConflict, "status-transition", "Status change not allowed"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
 	{errBadRequest, http.StatusBadRequest, "bad-request", "Bad request"},
+	{errTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
 	{registry.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{auth.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{labels.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},

@@ -98,6 +98,11 @@ func (s *Server) withAccessLog(c *fiber.Ctx) error {
 			return herr
 		}
 	}
+	if c.Request().IsBodyStream() {
+		// Refused before withBody read the body: the rest of it is
+		// still on the connection, which cannot carry another request.
+		c.Context().SetConnectionClose()
+	}
 	status := c.Response().StatusCode()
 	route, _ := c.Locals(localRoute).(string)
 	if route == "" {
@@ -111,7 +116,7 @@ func (s *Server) withAccessLog(c *fiber.Ctx) error {
 	}
 	if ctx := c.UserContext(); s.log.Enabled(ctx, level) {
 		s.log.Log(ctx, level, "request", "request_id", requestID(c), "method", c.Method(), "path", c.Path(),
-			"route", route, "status", status, "duration_ms", float64(d.Microseconds())/1000, "ip", c.IP(), "actor", actorOf(c))
+			"route", route, "status", status, "duration_ms", float64(d.Microseconds())/1000, "ip", clientIP(c), "actor", actorOf(c))
 	}
 	return nil
 }
@@ -126,8 +131,8 @@ func (s *Server) withTimeout(c *fiber.Ctx) error {
 
 // withIPRate applies the per-client-address token bucket.
 func (s *Server) withIPRate(c *fiber.Ctx) error {
-	if wait, ok := s.ipRate.allow("ip:" + c.IP()); !ok {
-		return retryAfter(fmt.Errorf("%w: too many requests from %s", errRateLimited, c.IP()), wait)
+	if wait, ok := s.ipRate.allow("ip:" + clientIP(c)); !ok {
+		return retryAfter(fmt.Errorf("%w: too many requests from %s", errRateLimited, clientIP(c)), wait)
 	}
 	return c.Next()
 }

@@ -173,7 +173,7 @@ var schemas = map[string]any{
 	"LabelRequest": obj(map[string]any{"sns": map[string]any{"type": "array", "items": str}, "batch": str,
 		"format": map[string]any{"type": "string", "enum": []string{"pdf", "zpl", "png"}}, "size": str, "dpi": map[string]any{"type": "integer", "enum": []int{203, 300}}}),
 	"ScanResult": obj(map[string]any{"codes": map[string]any{"type": "array", "items": obj(map[string]any{"format": str, "text": str})},
-		"sn": str, "chosen": obj(map[string]any{"how": str, "format": str, "text": str}), "seal": obj(map[string]any{"verdict": str, "reason": str}),
+		"sn": str, "chosen": obj(map[string]any{"how": str, "format": str, "text": str, "rule": str}), "seal": obj(map[string]any{"verdict": str, "reason": str}),
 		"registered": map[string]any{"type": "boolean"}, "device": ref("DeviceView")}),
 	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed"}},
 		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),

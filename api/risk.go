@@ -16,6 +16,7 @@ import (
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/labels"
+	"posid/scan"
 )
 
 // Audit actions of the review queue.
@@ -32,6 +33,7 @@ var riskProblemKinds = []problemKind{
 	{risk.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
 	{risk.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{risk.ErrTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Too large"},
+	{risk.ErrQuota, http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 }
 
 func init() { problemKinds = append(problemKinds, riskProblemKinds...) }
@@ -197,6 +199,9 @@ func (h riskHandlers) fileComplaint(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := h.mon.FileComplaint(c.UserContext(), risk.Complaint{Actor: k.ID, MerchantNo: k.MerchantNo, SN: req.SN, Category: cat, Text: req.Text}, photo)
+	if errors.Is(err, scan.ErrBusy) {
+		return retryAfter(err, retryBusy) // the photo's decode memory stayed taken
+	}
 	if err != nil {
 		return err
 	}
@@ -247,6 +252,7 @@ func (h riskHandlers) complaintBody(c *fiber.Ctx) (complaintRequest, *risk.Photo
 }
 
 // photoOf types data by sniffing it; the client's claim is not trusted.
+// The monitor decodes the photo and stores it re-encoded.
 func photoOf(data []byte) *risk.Photo {
 	return &risk.Photo{Type: http.DetectContentType(data), Data: data}
 }
@@ -298,7 +304,7 @@ func (s *Server) riskGuard(mon *risk.Monitor) fiber.Handler {
 			return c.Next()
 		}
 		keyID := tokenKeyID(c)
-		if until := mon.ThrottledUntil(keyID, c.IP()); !until.IsZero() {
+		if until := mon.ThrottledUntil(keyID, clientIP(c)); !until.IsZero() {
 			return retryAfter(fmt.Errorf("%w: too many distinct serial numbers looked up; slowed down until %s",
 				errRateLimited, until.UTC().Format("15:04:05Z")), until.Sub(s.now()))
 		}
@@ -375,14 +381,14 @@ func (s *Server) recordRisk(c *fiber.Ctx, mon *risk.Monitor, kind risk.Kind, sta
 		return
 	}
 	for _, f := range flags {
-		s.log.Warn("risk flag", "request_id", requestID(c), "rule", f.Rule, "subject", f.Subject, "case", f.CaseID, "actor", actorOf(c), "ip", c.IP())
+		s.log.Warn("risk flag", "request_id", requestID(c), "rule", f.Rule, "subject", f.Subject, "case", f.CaseID, "actor", actorOf(c), "ip", clientIP(c))
 	}
 }
 
 // riskEvent reads what the handler answered into an event; ok is false
 // for answers that are not a scan or lookup (auth failures, overload).
 func (s *Server) riskEvent(c *fiber.Ctx, kind risk.Kind, status int) (ev risk.Event, ok bool) {
-	ev = risk.Event{At: s.now().UTC(), Kind: kind, Actor: tokenKeyID(c), IP: c.IP(), AppVersion: appVersion(c)}
+	ev = risk.Event{At: s.now().UTC(), Kind: kind, Actor: tokenKeyID(c), IP: clientIP(c), AppVersion: appVersion(c)}
 	if k, ok := principal(c); ok && k.Role == auth.RoleMerchant {
 		ev.MerchantNo = k.MerchantNo
 	}
@@ -414,17 +420,9 @@ func (s *Server) riskEvent(c *fiber.Ctx, kind risk.Kind, status int) (ev risk.Ev
 	case kind == risk.KindScan && status == http.StatusUnprocessableEntity:
 		return ev, true // a photo without a readable SN: recorded, no rules apply
 	case kind == kindVerify && status == http.StatusOK:
-		var res VerifyResult
-		if c.Method() == fiber.MethodGet { // the HTML verify page: verify again for the facts
-			payload := strings.TrimPrefix(c.Path(), labels.SealPath)
-			if len(payload) > maxPayloadLen {
-				return ev, false
-			}
-			var err error
-			if res, err = s.verifyText(c.UserContext(), "https://"+string(c.Request().Host())+labels.SealPath+payload); err != nil {
-				return ev, false
-			}
-		} else if err := json.Unmarshal(body, &res); err != nil {
+		// The handler left the full result (the answer may hold less).
+		res, ok := c.Locals(localVerify).(VerifyResult)
+		if !ok {
 			return ev, false
 		}
 		ev.SN, ev.Verdict, ev.SealModel, ev.Codes = res.SN, string(res.Verdict), res.Model, 1

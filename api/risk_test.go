@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"log/slog"
@@ -376,10 +378,10 @@ func TestReviewQueueOverHTTP(t *testing.T) {
 
 func TestComplaintsOverHTTP(t *testing.T) {
 	e := newRiskEnv(t)
-	photo := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 100)...)
+	photo := pngOf(t, image.NewGray(image.Rect(0, 0, 40, 30)))
 	body := multipartOf(t, map[string]string{"sn": knownSN, "category": "counterfeit", "text": "外壳与标签不符"}, "photo", "p.png", "image/png", photo)
 	var c risk.Complaint
-	if st := e.do("POST", "/api/v1/complaints", "m1", body, &c); st != http.StatusCreated || c.CaseID == 0 || c.PhotoType != "image/png" || c.MerchantNo != "M001" {
+	if st := e.do("POST", "/api/v1/complaints", "m1", body, &c); st != http.StatusCreated || c.CaseID == 0 || c.PhotoType != "image/jpeg" || c.MerchantNo != "M001" {
 		t.Fatalf("file complaint: %d %+v", st, c)
 	}
 	if st := e.do("POST", "/api/v1/complaints", "m2", map[string]string{"sn": knownSN, "category": "damaged_label", "text": "label peeling"}, nil); st != http.StatusCreated {
@@ -410,7 +412,7 @@ func TestComplaintsOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK || !bytes.Equal(got, photo) || res.Header.Get(fiber.HeaderContentType) != "image/png" {
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(got)); res.StatusCode != http.StatusOK || err != nil || cfg.Width != 40 || res.Header.Get(fiber.HeaderContentType) != "image/jpeg" {
 		t.Fatalf("photo: %d %q %d bytes", res.StatusCode, res.Header.Get(fiber.HeaderContentType), len(got))
 	}
 	if st := e.do("POST", fmt.Sprintf("/api/v1/cases/%d/resolve", c.CaseID), "admin", map[string]string{"note": "label replaced"}, nil); st != http.StatusOK {

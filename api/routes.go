@@ -67,7 +67,7 @@ func (s *Server) Routes() []Route {
 
 // routes registers the middleware chain and every route.
 func (s *Server) routes() {
-	s.app.Use(s.withRequestID, s.withAccessLog, s.withRecover, s.withIPRate, s.withTimeout, s.authenticate)
+	s.app.Use(s.withRequestID, s.withClientIP, s.withAccessLog, s.withRecover, s.withIPRate, s.withBody, s.withTimeout, s.authenticate)
 	if s.deps.Risk != nil {
 		s.app.Use(s.riskGuard(s.deps.Risk))
 	}

@@ -35,6 +35,8 @@ type SNChoice struct {
 	How    string      `json:"how"`
 	Format scan.Format `json:"format,omitempty"`
 	Text   string      `json:"text,omitempty"`
+	// Rule names the selection rule that chose SN (see scan.Selection).
+	Rule string `json:"rule,omitempty"`
 }
 
 // SealCheck is the verdict on a seal found on the label.
@@ -215,5 +217,5 @@ func (s *Server) pickSN(codes []scan.Code) (string, SNChoice) {
 		return "", SNChoice{How: "none"}
 	}
 	c := codes[sel.Code]
-	return sel.SN, SNChoice{How: sel.Method, Format: c.Format, Text: c.Text}
+	return sel.SN, SNChoice{How: sel.Method, Format: c.Format, Text: c.Text, Rule: sel.Rule}
 }

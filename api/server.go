@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"runtime"
@@ -27,8 +28,9 @@ import (
 
 // Defaults and limits of the server; Config fields override them.
 const (
-	// DefaultBodyLimit bounds every request body (photos, CSV imports): a
-	// 12 MP JPEG is 3–8 MB; larger imports go through "posid import".
+	// DefaultBodyLimit bounds every request body and is the limit of CSV
+	// imports; larger imports go through "posid import". Other routes have
+	// smaller limits (DefaultJSONBodyLimit, DefaultPhotoBodyLimit).
 	DefaultBodyLimit = 32 << 20
 	// DefaultRequestTimeout bounds the work of one request (the context
 	// handlers pass down).
@@ -63,13 +65,24 @@ const (
 type Config struct {
 	// BaseURL is the public https URL that seal links (label QR codes) point to.
 	BaseURL string
-	// BodyLimit bounds request bodies in bytes.
-	BodyLimit int
+	// BodyLimit bounds request bodies in bytes (CSV imports); JSONBodyLimit
+	// and PhotoBodyLimit those of the other routes, each capped by BodyLimit.
+	BodyLimit, JSONBodyLimit, PhotoBodyLimit int
+	// MaxConnsPerIP bounds concurrent connections from one socket address;
+	// negative: no cap.
+	MaxConnsPerIP int
+	// MaxBodyBytesPerIP bounds the body bytes one client address has in
+	// flight; MaxBodyBytes those of all clients.
+	MaxBodyBytesPerIP, MaxBodyBytes int
 	// MaxConcurrentScans bounds image decodes running at once (default: CPUs).
 	MaxConcurrentScans int
 	// MaxQueuedScans bounds scans waiting for a slot (default: 2 × MaxConcurrentScans);
 	// more are refused at once with 503.
 	MaxQueuedScans int
+	// MaxScansPerClient bounds the scans one client address, and one API
+	// key, may have decoding or waiting for a slot; more are refused at
+	// once with 429. Default: max(1, MaxConcurrentScans/2); negative: no cap.
+	MaxScansPerClient int
 	// QueueWait is how long a scan waits for a slot.
 	QueueWait time.Duration
 	// ScanTimeout bounds one decode; RequestTimeout one request.
@@ -110,14 +123,28 @@ func (c Config) withDefaults() Config {
 	if c.BaseURL == "" {
 		c.BaseURL = DefaultBaseURL
 	}
-	if c.BodyLimit <= 0 {
-		c.BodyLimit = DefaultBodyLimit
+	for _, l := range []struct {
+		v *int
+		d int
+	}{
+		{&c.BodyLimit, DefaultBodyLimit}, {&c.JSONBodyLimit, DefaultJSONBodyLimit}, {&c.PhotoBodyLimit, DefaultPhotoBodyLimit},
+		{&c.MaxBodyBytesPerIP, DefaultMaxBodyBytesPerIP}, {&c.MaxBodyBytes, DefaultMaxBodyBytes},
+	} {
+		if *l.v <= 0 {
+			*l.v = l.d
+		}
 	}
 	if c.MaxConcurrentScans <= 0 {
 		c.MaxConcurrentScans = runtime.NumCPU()
 	}
 	if c.MaxQueuedScans <= 0 {
 		c.MaxQueuedScans = 2 * c.MaxConcurrentScans
+	}
+	if c.MaxScansPerClient == 0 {
+		c.MaxScansPerClient = max(1, c.MaxConcurrentScans/clientScanShare)
+	}
+	if c.MaxConnsPerIP == 0 {
+		c.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = DefaultMaxConnections
@@ -190,6 +217,8 @@ type Server struct {
 	ipRate  *limiter
 	keyRate *limiter
 	scans   *gate
+	bodies  *bodyBudget
+	proxy   proxyTrust
 	// selector picks the SN among scanned codes.
 	selector scan.Selector
 }
@@ -200,7 +229,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, errors.New("api: Registry, Keys and Audit are required")
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
+	proxy, err := newProxyTrust(cfg.ProxyHeader, cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, proxy: proxy}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -214,32 +247,43 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.selector.Rules == nil {
 		s.selector.Rules = scan.DefaultRules()
 	}
+	if d, ok := deps.Scanner.(risk.PhotoDecoder); ok && deps.Risk != nil {
+		// Complaint photos are decoded under the scans' intake budget and
+		// Governor: one bound on the memory of every decode in flight.
+		deps.Risk.SetPhotoDecoder(d)
+	}
 	s.metrics = newMetrics(deps.Audit)
 	s.ipRate = newLimiter(cfg.RatePerIP, cfg.Burst)
 	s.keyRate = newLimiter(cfg.RatePerKey, cfg.Burst)
-	s.scans = newGate(cfg.MaxConcurrentScans, cfg.MaxQueuedScans, s.metrics)
+	s.scans = newGate(cfg.MaxConcurrentScans, cfg.MaxQueuedScans, cfg.MaxScansPerClient, s.metrics)
+	s.bodies = newBodyBudget(cfg.MaxBodyBytesPerIP, cfg.MaxBodyBytes)
 	s.app = fiber.New(fiber.Config{
-		AppName:                 "posid",
-		BodyLimit:               cfg.BodyLimit,
-		Concurrency:             cfg.MaxConnections,
-		ReadBufferSize:          maxHeaderBytes,
-		ProxyHeader:             cfg.ProxyHeader,
-		EnableTrustedProxyCheck: cfg.ProxyHeader != "",
-		TrustedProxies:          cfg.TrustedProxies,
-		ReadTimeout:             cfg.ReadTimeout,
-		WriteTimeout:            cfg.WriteTimeout,
-		IdleTimeout:             cfg.IdleTimeout,
-		ErrorHandler:            s.errorHandler,
-		DisableStartupMessage:   true,
-		JSONEncoder:             jsonMarshal,
-		StrictRouting:           false,
-		CaseSensitive:           true,
+		AppName:     "posid",
+		BodyLimit:   cfg.BodyLimit,
+		Concurrency: cfg.MaxConnections,
+		// Bodies are streamed: withBody checks the route's limit and the
+		// client's budget before reading them. Multipart forms are parsed
+		// from the body once read, never by fasthttp ahead of the handler.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		ReadBufferSize:               maxHeaderBytes,
+		// The proxy header is read by withClientIP (clientip.go), not by
+		// Fiber, whose c.IP() would believe its left-most, client-written entry.
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		ErrorHandler:          s.errorHandler,
+		DisableStartupMessage: true,
+		JSONEncoder:           jsonMarshal,
+		StrictRouting:         false,
+		CaseSensitive:         true,
 		// Strings from the request (path parameters, queries, headers)
 		// are copies, not views of fasthttp's reused buffers: they end
 		// up as cache keys, audit rows and risk evidence that outlive
 		// the request.
 		Immutable: true,
 	})
+	s.app.Server().HeaderReceived = s.headerReceived
 	s.routes()
 	return s, nil
 }
@@ -247,8 +291,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // App returns the Fiber app, for tests (app.Test) and custom listeners.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.app.Listener(ln) }
+// Serve accepts connections on ln until Shutdown, at most
+// Config.MaxConnsPerIP at once from one address.
+func (s *Server) Serve(ln net.Listener) error {
+	if s.cfg.MaxConnsPerIP > 0 {
+		ln = newPerIPListener(ln, s.cfg.MaxConnsPerIP)
+	}
+	return s.app.Listener(ln)
+}
 
 // Shutdown stops accepting connections and waits for in-flight requests
 // until ctx ends.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,8 +20,13 @@ const maxPayloadLen = labels.MaxSealURLLen
 // keySetMaxAge is how long clients may cache the public key set.
 const keySetMaxAge = 5 * time.Minute
 
+// localVerify is the Locals key of the full verify result, for riskGuard.
+const localVerify = "posid.verify"
+
 // VerifyResult is the answer of POST /api/v1/verify and the content of
-// the verify page. Seal fields are only to be trusted when Verdict is genuine.
+// the verify page. Callers see the seal's fields and the registry's facts
+// for genuine seals only (see public): a forged, revoked or malformed seal
+// gets its verdict and reason, and nothing that says whether its SN exists.
 type VerifyResult struct {
 	Verdict  labels.Verdict `json:"verdict"`
 	Reason   string         `json:"reason,omitempty"`
@@ -35,6 +41,19 @@ type VerifyResult struct {
 	Status     registry.Status `json:"status,omitempty"`
 	// Manufacturer comes from the registry.
 	Manufacturer string `json:"manufacturer,omitempty"`
+}
+
+// MarshalJSON writes the answer for a non-genuine verdict as the verdict
+// and reason alone (no "registered": false that would hint at the SN).
+func (r VerifyResult) MarshalJSON() ([]byte, error) {
+	type plain VerifyResult
+	if r.Verdict != labels.Genuine {
+		return json.Marshal(struct {
+			Verdict labels.Verdict `json:"verdict"`
+			Reason  string         `json:"reason,omitempty"`
+		}{r.Verdict, r.Reason})
+	}
+	return json.Marshal(plain(r))
 }
 
 // verify serves POST /api/v1/verify: {"qr": "https://…/v/…"} or a photo.
@@ -57,6 +76,7 @@ func (s *Server) verify(c *fiber.Ctx) error {
 		_, ch := s.pickSN(r.Codes)
 		if ch.How != "seal" {
 			res := VerifyResult{Verdict: labels.Malformed, Reason: fmt.Sprintf("no posid seal among the %d codes found", len(r.Codes))}
+			c.Locals(localVerify, res)
 			return c.JSON(res)
 		}
 		text = ch.Text
@@ -65,7 +85,20 @@ func (s *Server) verify(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(res)
+	c.Locals(localVerify, res)
+	return c.JSON(res.public())
+}
+
+// public is what any caller may learn from r: for a genuine seal, the
+// facts printed on the label and the device's registry status (the seal
+// proves the SN was issued); otherwise the verdict and reason only. A
+// signature is checked before anything else, so a made-up seal cannot be
+// used to probe the registry.
+func (r VerifyResult) public() VerifyResult {
+	if r.Verdict == labels.Genuine {
+		return r
+	}
+	return VerifyResult{Verdict: r.Verdict, Reason: r.Reason}
 }
 
 // verifyText verifies a seal URL and adds the registry's public facts.
@@ -107,9 +140,10 @@ func (s *Server) verifyPage(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		c.Locals(localVerify, res)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	return s.render(c, http.StatusOK, "verify.html", verifyPageData(res))
+	return s.render(c, http.StatusOK, "verify.html", verifyPageData(res.public()))
 }
 
 // keySet serves GET /.well-known/posid-keys.json.

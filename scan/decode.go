@@ -46,6 +46,7 @@ type session struct {
 	dm      gozxing.Reader
 	dmDec   *dmdec.Decoder
 	rows    []rowDecoder
+	stages  int // row-reader stages run on 1D regions (allStages)
 	found   map[string]*finding
 	order   []string
 	// symbol is set when a 2D reader found a symbol it could not decode
@@ -74,7 +75,8 @@ func newSession(formats formatSet) *session {
 			gozxing.DecodeHintType_POSSIBLE_FORMATS: possible,
 			gozxing.DecodeHintType_TRY_HARDER:       true,
 		},
-		found: map[string]*finding{},
+		stages: allStages,
+		found:  map[string]*finding{},
 	}
 	if formats[QRCode] {
 		s.qr = qrcode.NewQRCodeReader()
@@ -131,6 +133,9 @@ func (s *session) add(r *gozxing.Result, pts []Point, hits int) bool {
 	text := r.GetText()
 	if !utf8.ValidString(text) {
 		text = latin1(text)
+	}
+	if f == Code39 {
+		text = code39FullASCII(text)
 	}
 	key := string(f) + "\x00" + text
 	if old, ok := s.found[key]; ok {

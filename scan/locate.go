@@ -16,13 +16,36 @@ const (
 	// minCoherence is how strongly one gradient direction must dominate a
 	// cell for it to look like bars (1 = all edges parallel).
 	minCoherence = 0.75
+	// strongCoherence is the coherence at which a cell counts as bars on
+	// its own even when its pooled neighbourhood does not.
+	strongCoherence = 0.95
 	// maxAngleDiff is how far apart (radians) the bar directions of two
 	// neighbouring cells may be to join one region.
 	maxAngleDiff = 0.2
 	// minRegionCells is the smallest region worth reading (cells).
 	minRegionCells = 4
-	// maxRegions bounds how many regions are read at full resolution.
+	// maxRegions is how many regions, largest first, are always read at
+	// full resolution.
 	maxRegions = 12
+	// sheetPeers is how many regions of one kind (bars, 2D), each at
+	// least 1/peerShare the size of the largest of that kind, make a
+	// photo look like a sheet of labels. Then up to maxSheetRegions of
+	// that kind are read, largest first: an A4 sheet of 24 labels has 24
+	// bars regions and 24 QR-and-text regions, and one budget of 12 went
+	// to the larger QR regions alone, so no Code 128 was read. A photo of
+	// one label keeps the budget of 12.
+	sheetPeers      = 10
+	peerShare       = 8
+	maxSheetRegions = 32
+	// maxMergeRegions bounds how many regions of each kind, largest
+	// first, take part in joining the pieces of split barcodes (a
+	// quadratic step).
+	maxMergeRegions = 4 * maxSheetRegions
+	// maxBarGap is the widest gap (working-plane pixels) between two
+	// pieces of bars joined as one barcode: wider than the holes thin or
+	// wide bars leave (three cells on an A4 sheet at 203 dpi). Two codes
+	// side by side may join too; a region's rows read several codes.
+	maxBarGap = 4 * cellSize
 )
 
 // region is an area of the working plane that looks like a barcode.
@@ -73,7 +96,15 @@ func locate(p plane, f int) []region {
 					}
 				}
 			}
-			stats[cy*cw+cx] = t.stat(n)
+			st := t.stat(n)
+			if st.coherence < minCoherence {
+				// Short bars between text and a QR code: the pool mixes
+				// in their texture, the cell alone is clearly bars.
+				if own := raw[cy*cw+cx].stat(1); own.coherence >= strongCoherence && own.energy >= minCellEnergy {
+					st = own
+				}
+			}
+			stats[cy*cw+cx] = st
 		}
 	}
 	label := make([]int, cw*ch)
@@ -91,11 +122,103 @@ func locate(p plane, f int) []region {
 		}
 		regions = append(regions, describe(stats, cells, cw, bars))
 	}
-	sort.Slice(regions, func(a, b int) bool { return regions[a].cells > regions[b].cells })
-	if len(regions) > maxRegions {
-		regions = regions[:maxRegions]
+	bySize := func() {
+		sort.SliceStable(regions, func(a, b int) bool { return regions[a].cells > regions[b].cells })
 	}
-	return regions
+	bySize()
+	regions = capRegions(regions, maxMergeRegions)
+	if mergeBars(regions) {
+		bySize()
+	}
+	return extendBars(p, f, keepRegions(regions))
+}
+
+// keepRegions keeps, from regions sorted largest first, the maxRegions
+// largest and, for a kind with sheetPeers similar regions, up to
+// maxSheetRegions of that kind; regions without cells go.
+func keepRegions(regions []region) []region {
+	largest, peers := map[bool]int{}, map[bool]int{}
+	for _, r := range regions {
+		largest[r.bars] = max(largest[r.bars], r.cells)
+	}
+	for _, r := range regions {
+		if r.cells > 0 && r.cells*peerShare >= largest[r.bars] {
+			peers[r.bars]++
+		}
+	}
+	out := regions[:0]
+	kept := map[bool]int{}
+	for _, r := range regions {
+		if r.cells == 0 || kept[r.bars] >= maxSheetRegions {
+			continue
+		}
+		if len(out) < maxRegions || peers[r.bars] >= sheetPeers {
+			kept[r.bars]++
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// mergeBars joins bars regions that are pieces of one barcode: bars of the
+// same direction, side by side along the gradient with a gap of at most
+// maxBarGap and centred on one line. Thin bars sampled every f-th pixel
+// lose edges, and short bars between text and a neighbour's QR code pool
+// into incoherent cells, which splits a code into pieces too narrow to read.
+// Merged-away regions get zero cells. It reports whether any merged.
+func mergeBars(regions []region) bool {
+	merged := false
+	for again := true; again; {
+		again = false
+		for i := range regions {
+			a := &regions[i]
+			if !a.bars || a.cells == 0 {
+				continue
+			}
+			cos, sin := math.Cos(a.angle), math.Sin(a.angle)
+			for j := range regions {
+				b := &regions[j]
+				if j == i || !b.bars || b.cells == 0 || angleDiff(a.angle, b.angle) > maxAngleDiff {
+					continue
+				}
+				dx, dy := b.cx-a.cx, b.cy-a.cy
+				du, dv := dx*cos+dy*sin, -dx*sin+dy*cos
+				if math.Abs(du)-(a.lenU+b.lenU)/2 > maxBarGap || math.Abs(dv) > math.Min(a.lenV, b.lenV)/2 {
+					continue
+				}
+				u0, u1 := math.Min(-a.lenU/2, du-b.lenU/2), math.Max(a.lenU/2, du+b.lenU/2)
+				v0, v1 := math.Min(-a.lenV/2, dv-b.lenV/2), math.Max(a.lenV/2, dv+b.lenV/2)
+				mu, mv := (u0+u1)/2, (v0+v1)/2
+				a.cx, a.cy = a.cx+mu*cos-mv*sin, a.cy+mu*sin+mv*cos
+				a.lenU, a.lenV = u1-u0, v1-v0
+				a.cells += b.cells
+				b.cells = 0
+				merged, again = true, true
+			}
+		}
+	}
+	return merged
+}
+
+// capRegions keeps the first n regions of each kind, in order, and drops
+// regions without cells.
+func capRegions(regions []region, n int) []region {
+	out := regions[:0]
+	var bars, twoD int
+	for _, r := range regions {
+		if r.cells == 0 {
+			continue
+		}
+		k := &twoD
+		if r.bars {
+			k = &bars
+		}
+		if *k < n {
+			*k++
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // tensor is a structure tensor: sums of gx², gy² and gx·gy.

@@ -56,6 +56,7 @@ type Options struct {
 type Scanner struct {
 	opts    Options
 	formats []Format
+	stages  int // row-reader stages (allStages; tests compare them)
 }
 
 // New returns a Scanner with opts, defaults filled in.
@@ -78,7 +79,7 @@ func New(opts Options) *Scanner {
 	if opts.MemoryWait <= 0 {
 		opts.MemoryWait = DefaultMemoryWait
 	}
-	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...)}
+	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...), stages: allStages}
 }
 
 // Scan decodes an encoded image (JPEG, PNG, GIF or WebP) and returns every
@@ -112,6 +113,35 @@ func (s *Scanner) Scan(ctx context.Context, data []byte) (*Result, error) {
 	return res, err
 }
 
+// Decode decodes an encoded image under the same intake budget as Scan,
+// for callers that keep the image rather than scan it (complaint photos):
+// the headers are checked against MaxBytes, MaxPixels, the shape rules
+// and MaxMemory, and the memory the decode needs, plus extra bytes the
+// caller allocates while it uses the image, is taken from the Governor,
+// all before any pixel is decoded. use runs with the image and its format
+// (an image.RegisterFormat name); the memory is given back when it
+// returns. No EXIF orientation is applied. Errors: ErrImageTooLarge,
+// ErrImageShape, ErrUnsupportedImage, ErrCorruptImage, ErrBusy, or use's.
+func (s *Scanner) Decode(ctx context.Context, data []byte, extra int64, use func(img image.Image, format string) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	hd, err := inspectFor(data, s.opts.MaxPixels, s.opts.MaxBytes, s.opts.MaxMemory, "use", func(int, int) int64 { return max(extra, 0) })
+	if err != nil {
+		return err
+	}
+	release, err := s.opts.Governor.Acquire(ctx, hd.cost, s.opts.MemoryWait)
+	if err != nil {
+		return err
+	}
+	defer release()
+	img, err := decodeImage(data, hd)
+	if err != nil {
+		return err
+	}
+	return use(img, hd.format)
+}
+
 // ScanImage returns every barcode in an already decoded image; no EXIF
 // orientation is applied. Errors are as for Scan.
 func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*Result, error) {
@@ -139,6 +169,7 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	ses := newSession(newFormatSet(s.formats))
+	ses.stages = s.stages
 	res := &Result{Width: full.w, Height: full.h}
 	res.Partial = !ses.run(ctx, full)
 	res.Codes = ses.codes()
@@ -316,7 +347,7 @@ func (ses *session) readBars(full plane, r region, cx, cy, fs float64, inv bool)
 		if inv {
 			q = q.inverted()
 		}
-		if ses.decode1D(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
+		if ses.decodeBars(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
 			return
 		}
 	}

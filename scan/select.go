@@ -23,6 +23,13 @@ const (
 	// KindURL reads a URL's query parameters (sn=, serial=...) and path
 	// patterns (/sn/XXXX).
 	KindURL = "url"
+	// KindURLSegment reads a serial number standing alone in a URL path
+	// segment ("https://pos.example.cn/t/00037629424041438305?m=A920"):
+	// the last segment that matches Pattern (default 8–40 letters, digits
+	// and '-') and holds at least MinDigits digits (default 6), so words
+	// ("t", "v", "device"), model names and dates are not taken. Only the
+	// path is read: never the host, the query or the fragment.
+	KindURLSegment = "url_segment"
 	// KindRegex matches Pattern against the whole text; the SN is the group
 	// named "sn", else group 1, else the whole match.
 	KindRegex = "regex"
@@ -49,6 +56,9 @@ type Rule struct {
 	// Exclude skips candidates matching this expression (for example the
 	// 15 digits of an IMEI).
 	Exclude string `json:"exclude,omitempty"`
+	// MinDigits is how many digits a URL segment rule wants in a segment
+	// (default 6).
+	MinDigits int `json:"min_digits,omitempty"`
 
 	re, exclude *regexp.Regexp
 }
@@ -71,16 +81,21 @@ type Selection struct {
 	SN string `json:"sn"`
 	// Code is the index of the code in the slice given to Select.
 	Code int `json:"code"`
-	// Method is "seal", "gs1", "prefix", "url" or "rule:<name>".
+	// Method is "seal", "gs1", "prefix", "url", "url_segment" or
+	// "rule:<name>".
 	Method string `json:"method"`
+	// Rule is the name of the rule that chose the SN ("seal" for a seal).
+	Rule string `json:"rule"`
 }
 
 // DefaultRules returns the built-in rules, in precedence order: GS1 AI 21,
 // "SN:"-style prefixes, URL parameters and paths, then a Code 128 / Code 39
-// whose whole text is a serial number and not an IMEI (15 digits). So on a
-// label with SN, IMEI and TUSN lines, a line labelled inside the code
-// ("SN:...") wins, then the first plain line in reading order that is not
-// an IMEI — labels print the SN line first.
+// whose whole text is a serial number and not an IMEI (15 digits), then a
+// URL path segment that looks like a serial number. So on a label with SN,
+// IMEI and TUSN lines, a line labelled inside the code ("SN:...") wins, then
+// the first plain line in reading order that is not an IMEI — labels print
+// the SN line first — and a vendor URL whose path carries the SN serves
+// when no bar code does.
 func DefaultRules() []Rule {
 	rules := []Rule{
 		{Name: "gs1", Kind: KindGS1},
@@ -88,6 +103,7 @@ func DefaultRules() []Rule {
 		{Name: "url", Kind: KindURL},
 		{Name: "linear", Kind: KindRegex, Formats: []Format{Code128, Code39},
 			Pattern: `^\s*([A-Za-z0-9-]{4,40})\s*$`, Exclude: `^\d{15}$`},
+		{Name: "url_segment", Kind: KindURLSegment, Exclude: `^\d{15}$`},
 	}
 	for i := range rules {
 		_ = rules[i].Compile() // the built-in expressions are valid
@@ -115,7 +131,7 @@ func (r *Rule) Compile() error {
 	switch r.Kind {
 	case "":
 		r.Kind = KindRegex
-	case KindGS1, KindPrefix, KindURL, KindRegex:
+	case KindGS1, KindPrefix, KindURL, KindURLSegment, KindRegex:
 	default:
 		return fmt.Errorf("scan: rule %q: unknown kind %q", r.Name, r.Kind)
 	}
@@ -124,6 +140,14 @@ func (r *Rule) Compile() error {
 	}
 	if r.Kind == KindRegex && r.Pattern == "" {
 		return fmt.Errorf("scan: rule %q: regex rule without a pattern", r.Name)
+	}
+	if r.Kind == KindURLSegment {
+		if r.Pattern == "" {
+			r.Pattern = urlSegmentPattern
+		}
+		if r.MinDigits <= 0 {
+			r.MinDigits = urlSegmentDigits
+		}
 	}
 	var err error
 	if r.Pattern != "" {
@@ -154,11 +178,14 @@ func (s Selector) Select(codes []Code) (Selection, error) {
 		for _, i := range order {
 			if sn, ok := s.Seal(codes[i].Text); ok {
 				if n, err := registry.NormalizeSN(sn); err == nil {
-					return Selection{SN: n, Code: i, Method: "seal"}, nil
+					return Selection{SN: n, Code: i, Method: "seal", Rule: "seal"}, nil
 				}
 			}
 		}
 	}
+	// An IMEI that a rule takes from an unlabelled code is kept aside:
+	// it is the SN only when no rule finds anything else.
+	var imei *Selection
 	for _, r := range s.Rules {
 		if r.re == nil && r.exclude == nil {
 			if err := r.Compile(); err != nil {
@@ -169,17 +196,57 @@ func (s Selector) Select(codes []Code) (Selection, error) {
 			if !r.applies(codes[i].Format) {
 				continue
 			}
-			for _, cand := range r.candidates(codes[i].Text) {
-				if r.exclude != nil && r.exclude.MatchString(strings.TrimSpace(cand)) {
+			for _, cand := range r.candidates(codes[i].Text, r.MinDigits) {
+				cand = strings.TrimSpace(cand)
+				if r.exclude != nil && r.exclude.MatchString(cand) {
 					continue
 				}
-				if n, err := registry.NormalizeSN(cand); err == nil {
-					return Selection{SN: n, Code: i, Method: r.method()}, nil
+				n, err := registry.NormalizeSN(cand)
+				if err != nil {
+					continue
 				}
+				sel := Selection{SN: n, Code: i, Method: r.method(), Rule: r.Name}
+				if r.unlabelled() && isIMEI(n) {
+					if imei == nil {
+						imei = &sel
+					}
+					continue
+				}
+				return sel, nil
 			}
 		}
 	}
+	if imei != nil {
+		return *imei, nil
+	}
 	return Selection{}, ErrNoSN
+}
+
+// unlabelled reports whether the rule takes a code's text without a label
+// saying it is a serial number (a whole-text pattern or a bare URL
+// segment), so an IMEI printed beside the SN can match it.
+func (r *Rule) unlabelled() bool { return r.Kind == KindRegex || r.Kind == KindURLSegment }
+
+// isIMEI reports whether s is an IMEI: 15 digits with a valid Luhn check
+// digit.
+func isIMEI(s string) bool {
+	if len(s) != 15 {
+		return false
+	}
+	sum := 0
+	for i := 0; i < 15; i++ {
+		d := int(s[i] - '0')
+		if d < 0 || d > 9 {
+			return false
+		}
+		if i%2 == 1 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
 }
 
 // preferenceOrder lists code indexes 2D first, then in the given (reading)
@@ -217,9 +284,12 @@ func (r *Rule) method() string {
 	return r.Kind
 }
 
-// candidates returns the possible serial numbers the rule finds in text.
-func (r *Rule) candidates(text string) []string {
+// candidates returns the possible serial numbers the rule finds in text;
+// minDigits is the URL segment rule's MinDigits.
+func (r *Rule) candidates(text string, minDigits int) []string {
 	switch r.Kind {
+	case KindURLSegment:
+		return urlSegments(text, r.re, minDigits)
 	case KindGS1:
 		if sn, ok := gs1Serial(text); ok {
 			return []string{sn}
@@ -307,4 +377,50 @@ func urlSerials(text string, params []string, extra *regexp.Regexp) []string {
 		out = append(out, m[1])
 	}
 	return out
+}
+
+// URL segment rule defaults.
+const (
+	// urlSegmentPattern is what a path segment must look like to be read
+	// as a serial number: 8–40 letters, digits and '-' (shorter ones are
+	// words and model names such as "t", "v" or "A920").
+	urlSegmentPattern = `^[A-Za-z0-9-]{8,40}$`
+	// urlSegmentDigits is how many digits such a segment needs, so words
+	// ("download", "terminal-info") are not taken.
+	urlSegmentDigits = 6
+	// maxURLSegments bounds how many path segments are looked at, from
+	// the last.
+	maxURLSegments = 16
+)
+
+// isoDate matches a date segment (2026-12-06), never a serial number.
+var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+
+// urlSegments returns the last path segment of a URL that matches re and
+// holds at least minDigits digits; only the path is read.
+func urlSegments(text string, re *regexp.Regexp, minDigits int) []string {
+	u, err := url.Parse(strings.TrimSpace(text))
+	if err != nil || u.Scheme == "" || u.Host == "" || re == nil {
+		return nil
+	}
+	segs := strings.Split(u.EscapedPath(), "/")
+	for i, n := len(segs)-1, 0; i >= 0 && n < maxURLSegments; i-- {
+		seg := segs[i]
+		if seg == "" {
+			continue
+		}
+		n++
+		digits := 0
+		for _, c := range seg {
+			if c >= '0' && c <= '9' {
+				digits++
+			}
+		}
+		if digits >= minDigits && !isoDate.MatchString(seg) {
+			if m := submatch(re, seg); m != nil {
+				return m
+			}
+		}
+	}
+	return nil
 }

@@ -35,6 +35,14 @@ func TestSelect(t *testing.T) {
 		{"imei skipped", []Code{c128("356938035643809"), c128("KR60323630")}, "KR60323630", 1, "rule:linear"},
 		{"first plain line", []Code{c128("KR60323630"), c128("356938035643809"), c128("XCK917870292")}, "KR60323630", 0, "rule:linear"},
 		{"gs1 beats plain", []Code{c128("KR60323630"), c128("]C12112345678")}, "12345678", 1, "gs1"},
+		{"url segment", []Code{qr("https://pos.example.cn/t/00037629424041438305?m=A920")}, "00037629424041438305", 0, "url_segment"},
+		{"url segment trailing slash", []Code{qr("https://pos.example.cn/t/KR60323630/")}, "KR60323630", 0, "url_segment"},
+		{"url segment last of two", []Code{qr("https://vendor.example/2026-12-06/terminal/XCK917870292/info#top")}, "XCK917870292", 0, "url_segment"},
+		{"url segment after query word", []Code{qr("http://q.example/d/PX2611300000ABCD?sn=")}, "PX2611300000ABCD", 0, "url_segment"},
+		{"url query beats segment", []Code{qr("https://vendor.example/t/00037629424041438305?sn=Z1234567")}, "Z1234567", 0, "url"},
+		{"code 128 beats url segment", []Code{qr("https://pos.example.cn/t/00037629424041438305"), c128("KR60323630")}, "KR60323630", 1, "rule:linear"},
+		{"imei code 128 loses to url segment", []Code{c128("356938035643809"), qr("https://pos.example.cn/t/00037629424041438305")}, "00037629424041438305", 1, "url_segment"},
+		{"seal url not a segment", []Code{qr("https://posid.example/v/98765432"), c128("KR60323630")}, "SEAL9876", 0, "seal"},
 	}
 	sel := Selector{Seal: seal, Rules: DefaultRules()}
 	for _, tt := range tests {
@@ -43,7 +51,7 @@ func TestSelect(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Select: %v", err)
 			}
-			if got.SN != tt.sn || got.Code != tt.code || got.Method != tt.method {
+			if got.SN != tt.sn || got.Code != tt.code || got.Method != tt.method || got.Rule == "" {
 				t.Errorf("got %+v, want SN %q code %d method %q", got, tt.sn, tt.code, tt.method)
 			}
 		})
@@ -54,11 +62,22 @@ func TestSelectNone(t *testing.T) {
 	sel := Selector{Rules: DefaultRules()}
 	for _, codes := range [][]Code{
 		nil,
-		{{Format: Code128, Text: "356938035643809"}},               // IMEI only
-		{{Format: QRCode, Text: "https://posid.example/"}},         // URL without SN
-		{{Format: EAN13, Text: "4006381333931"}},                   // product code
-		{{Format: Code128, Text: "ab"}},                            // too short
-		{{Format: Code128, Text: "SN:" + strings.Repeat("X", 41)}}, // too long
+		{{Format: Code128, Text: "356938035643809"}},                                     // IMEI only
+		{{Format: QRCode, Text: "https://posid.example/"}},                               // URL without SN
+		{{Format: EAN13, Text: "4006381333931"}},                                         // product code
+		{{Format: Code128, Text: "ab"}},                                                  // too short
+		{{Format: Code128, Text: "SN:" + strings.Repeat("X", 41)}},                       // too long
+		{{Format: QRCode, Text: "https://pos.example.cn/t/v?m=A920"}},                    // words only
+		{{Format: QRCode, Text: "https://00037629424041438305.example.cn/t/"}},           // digits in the host
+		{{Format: QRCode, Text: "https://pos.example.cn/t/?id=00037629424041438305"}},    // query junk
+		{{Format: QRCode, Text: "https://pos.example.cn/#/00037629424041438305"}},        // fragment
+		{{Format: QRCode, Text: "https://pos.example.cn/models/A920/PAX-A920"}},          // model names
+		{{Format: QRCode, Text: "https://pos.example.cn/news/2026-12-06"}},               // a date
+		{{Format: QRCode, Text: "https://pos.example.cn/download-center/terminal-app"}},  // words with dashes
+		{{Format: QRCode, Text: "https://pos.example.cn/t/" + strings.Repeat("1", 41)}},  // too long
+		{{Format: QRCode, Text: "https://pos.example.cn/t/356938035643809"}},             // IMEI
+		{{Format: QRCode, Text: "https://posid.example/v/1" + strings.Repeat("7", 120)}}, // a seal that did not parse
+		{{Format: QRCode, Text: "pos.example.cn/t/00037629424041438305"}},                // not a URL
 	} {
 		if got, err := sel.Select(codes); !errors.Is(err, ErrNoSN) {
 			t.Errorf("Select(%v) = %+v, %v; want ErrNoSN", codes, got, err)
@@ -83,5 +102,47 @@ func TestParseRules(t *testing.T) {
 		if _, err := ParseRules([]byte(bad)); err == nil {
 			t.Errorf("ParseRules(%s) succeeded", bad)
 		}
+	}
+}
+
+// TestSelectIMEI checks that an IMEI (15 digits, Luhn-valid) matched by an
+// unlabelled rule is the SN only when no rule finds anything else.
+func TestSelectIMEI(t *testing.T) {
+	rules, err := ParseRules([]byte(`[{"name": "any", "formats": ["code_128", "code_39"], "pattern": "^([0-9A-Z]{8,20})$"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := Selector{Rules: rules}
+	c128 := func(s string) Code { return Code{Format: Code128, Text: s} }
+	for _, tt := range []struct {
+		name  string
+		codes []Code
+		sn    string
+	}{
+		{"imei first", []Code{c128("356938035643809"), c128("KR60323630")}, "KR60323630"},
+		{"imei first, code 39 sn", []Code{c128("356938035643809"), {Format: Code39, Text: "00112233"}}, "00112233"},
+		{"imei alone", []Code{c128("356938035643809")}, "356938035643809"},
+		{"15 digits failing luhn", []Code{c128("356938035643808"), c128("KR60323630")}, "356938035643808"},
+	} {
+		got, err := sel.Select(tt.codes)
+		if err != nil || got.SN != tt.sn || got.Rule != "any" {
+			t.Errorf("%s: got %+v, %v; want %s", tt.name, got, err, tt.sn)
+		}
+	}
+	for s, want := range map[string]bool{"356938035643809": true, "490154203237518": true, "356938035643808": false, "35693803564380": false, "35693803564380A": false} {
+		if isIMEI(s) != want {
+			t.Errorf("isIMEI(%s) = %v", s, !want)
+		}
+	}
+}
+
+func TestParseURLSegmentRule(t *testing.T) {
+	rules, err := ParseRules([]byte(`[{"name": "short", "kind": "url_segment", "pattern": "^T([0-9]{4,})$", "min_digits": 4}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Selector{Rules: rules}.Select([]Code{{Format: QRCode, Text: "https://pos.example.cn/q/T1234/x"}})
+	if err != nil || got.SN != "1234" || got.Method != "url_segment" || got.Rule != "short" {
+		t.Errorf("got %+v, %v", got, err)
 	}
 }

@@ -24,8 +24,12 @@ var scanImageExts = map[string]bool{".jpg": true, ".jpeg": true, ".png": true, "
 
 // scanReport is the JSON form of one scanned file.
 type scanReport struct {
-	File      string          `json:"file"`
-	Error     string          `json:"error,omitempty"`
+	File  string `json:"file"`
+	Error string `json:"error,omitempty"`
+	// SN is the serial number chosen ("" when none was found) and Rule
+	// the name of the rule that chose it ("seal" for a posid seal).
+	SN        string          `json:"sn"`
+	Rule      string          `json:"rule,omitempty"`
 	Result    *scan.Result    `json:"result,omitempty"`
 	Selection *scan.Selection `json:"selection,omitempty"`
 	Millis    float64         `json:"ms"`
@@ -35,8 +39,10 @@ func runScan(ctx context.Context, app *cli, args []string) error {
 	fs := app.flagSet("scan", "PHOTO...",
 		"Find every barcode in each photo and pick the device serial number.\n"+
 			"A signed posid seal QR wins; otherwise the rules decide (GS1 AI 21,\n"+
-			"\"SN:\" prefixes, URL parameters, then the first Code 128 line that is\n"+
-			"not an IMEI). Exits 1 when a photo cannot be read or has no barcode.")
+			"\"SN:\" prefixes, URL parameters, the first Code 128 line that is not\n"+
+			"an IMEI, then a URL path segment that looks like a serial number).\n"+
+			"--json gives the SN and the rule that chose it. Exits 1 when a photo\n"+
+			"cannot be read or has no barcode.")
 	asJSON := fs.Bool("json", false, "print one JSON object per photo")
 	dir := fs.String("dir", "", "scan every image in `DIR` and print a summary")
 	rulesPath := fs.String("rules", "", "JSON `FILE` with SN rules (replaces the defaults)")
@@ -134,7 +140,7 @@ func scanFile(ctx context.Context, s *scan.Scanner, sel scan.Selector, file stri
 		return rep
 	}
 	if choice, err := sel.Select(rep.Result.Codes); err == nil {
-		rep.Selection = &choice
+		rep.Selection, rep.SN, rep.Rule = &choice, choice.SN, choice.Rule
 	}
 	return rep
 }
@@ -163,7 +169,12 @@ func printScan(stdout, stderr io.Writer, rep scanReport) {
 		fmt.Fprintf(stdout, "  %d  %-11s %s\n", i, c.Format, strings.Join(strings.Fields(c.Text), " "))
 	}
 	if rep.Selection != nil {
-		fmt.Fprintf(stdout, "  SN %s (code %d, %s)\n", rep.Selection.SN, rep.Selection.Code, rep.Selection.Method)
+		sel := rep.Selection
+		how := sel.Method
+		if sel.Rule != "" && how != sel.Rule && how != "rule:"+sel.Rule {
+			how += ", rule " + sel.Rule // a JSON rule named apart from its kind
+		}
+		fmt.Fprintf(stdout, "  SN %s (code %d, %s)\n", sel.SN, sel.Code, how)
 	} else {
 		fmt.Fprintln(stdout, "  SN not found")
 	}

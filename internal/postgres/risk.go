@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"posid/internal/risk"
+	"posid/internal/text"
 )
 
 // RiskStore returns the risk store of d. Events, cases and complaints are
@@ -199,7 +200,7 @@ func scanEvent(row pgx.Row) (risk.Event, error) {
 	if formats != "" {
 		e.Formats = strings.Split(formats, ",")
 	}
-	if e.Lat == nil || e.Lon == nil {
+	if e.Lat == nil || e.Lon == nil || !text.Finite(*e.Lat, *e.Lon) { // NaN: rows from before it was refused
 		e.Lat, e.Lon = nil, nil
 	}
 	return e, nil

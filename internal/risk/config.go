@@ -36,8 +36,11 @@ type Config struct {
 	// RetainRows is the most events kept; the oldest go first (0: DefaultConfig's).
 	RetainRows int
 
-	// MaxPhotoBytes is the largest complaint photo accepted.
+	// MaxPhotoBytes is the largest complaint photo accepted, as sent.
 	MaxPhotoBytes int
+	// PhotosPerDay and PhotoBytesPerDay are the quota of complaint photos
+	// one merchant may file within a day (bytes as stored, re-encoded).
+	PhotosPerDay, PhotoBytesPerDay int
 	// MaxComplaintText is the longest complaint text accepted, in characters.
 	MaxComplaintText int
 }
@@ -55,7 +58,9 @@ func DefaultConfig() Config {
 		MaxEvidence:      100,
 		RetainAge:        180 * 24 * time.Hour,
 		RetainRows:       5_000_000,
-		MaxPhotoBytes:    5 << 20,
+		MaxPhotoBytes:    12 << 20,
+		PhotosPerDay:     DefaultPhotosPerDay,
+		PhotoBytesPerDay: DefaultPhotoBytesPerDay,
 		MaxComplaintText: 2000,
 	}
 }
@@ -74,6 +79,9 @@ func (c Config) withDefaults() Config {
 	setDur(&c.RetainAge, d.RetainAge)
 	setInt(&c.RetainRows, d.RetainRows)
 	setInt(&c.MaxPhotoBytes, d.MaxPhotoBytes)
+	setInt(&c.PhotosPerDay, d.PhotosPerDay)
+	setInt(&c.PhotoBytesPerDay, d.PhotoBytesPerDay)
+	c.PhotosPerDay = min(c.PhotosPerDay, MaxPageSize) // counted from one page of complaints
 	setInt(&c.MaxComplaintText, d.MaxComplaintText)
 	return c
 }

@@ -13,4 +13,7 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrTooLarge means a complaint photo exceeds Config.MaxPhotoBytes.
 	ErrTooLarge = errors.New("too large")
+	// ErrQuota means a merchant filed its Config.PhotosPerDay or
+	// Config.PhotoBytesPerDay of complaint photos.
+	ErrQuota = errors.New("quota exceeded")
 )

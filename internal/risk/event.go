@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"posid/internal/registry"
+	"posid/internal/text"
 )
 
 // Kind says what produced an event.
@@ -80,20 +81,28 @@ const (
 	maxFormats    = 16
 )
 
-// normalize trims the free-text fields of e to their limits.
+// normalize cleans the free-text fields of e (valid UTF-8, no control
+// characters, cut to their limits on character boundaries) and drops a
+// location that is not a finite position on Earth.
 func (e *Event) normalize() {
 	for _, p := range []*string{&e.Actor, &e.MerchantNo, &e.IP, &e.SN, &e.RegisteredMerchant, &e.Verdict, &e.SealModel, &e.RegistryModel, &e.AppVersion} {
-		if len(*p) > maxEventField {
-			*p = (*p)[:maxEventField]
-		}
+		*p = text.Clean(*p, maxEventField)
 	}
 	if len(e.Formats) > maxFormats {
 		e.Formats = e.Formats[:maxFormats]
 	}
+	for i := range e.Formats {
+		e.Formats[i] = text.Clean(e.Formats[i], maxEventField)
+	}
 	if e.Kind == "" {
 		e.Kind = KindScan
 	}
-	if e.Lat != nil && (*e.Lat < -90 || *e.Lat > 90) || e.Lon != nil && (*e.Lon < -180 || *e.Lon > 180) {
+	if (e.Lat == nil) != (e.Lon == nil) || e.Lat != nil && !validPosition(*e.Lat, *e.Lon) {
 		e.Lat, e.Lon = nil, nil
 	}
+}
+
+// validPosition reports whether lat, lon is a finite latitude and longitude.
+func validPosition(lat, lon float64) bool {
+	return text.Finite(lat, lon) && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180
 }

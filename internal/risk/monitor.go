@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"posid/internal/registry"
+	"posid/internal/text"
+	"posid/scan"
 )
 
 // Monitor records events, evaluates the rules and keeps the review queue.
@@ -23,6 +25,14 @@ type Monitor struct {
 
 	mu        sync.Mutex
 	throttled map[string]time.Time // actor or IP key → end of penalty
+
+	// photos decodes complaint photos under the image intake budget.
+	photos PhotoDecoder
+	// photoSlot is held while a re-encoded complaint photo is checked
+	// against its merchant's quota and stored, so that no two uploads are
+	// counted against the same quota at once. Decodes run outside it,
+	// bounded by photos' memory Governor.
+	photoSlot chan struct{}
 }
 
 // NewMonitor returns a Monitor on store with cfg (zero fields take their
@@ -31,8 +41,15 @@ func NewMonitor(store Store, cfg Config, log *slog.Logger) *Monitor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Monitor{store: store, cfg: cfg.withDefaults(), log: log, now: func() time.Time { return time.Now().UTC() }, throttled: map[string]time.Time{}}
+	return &Monitor{store: store, cfg: cfg.withDefaults(), log: log, now: func() time.Time { return time.Now().UTC() }, throttled: map[string]time.Time{},
+		photos: scan.New(scan.Options{}), photoSlot: make(chan struct{}, 1)}
 }
+
+// SetPhotoDecoder makes d decode complaint photos; a server passes its
+// Scanner so that photos and scans share one decode memory budget. Until
+// then the Monitor has a Scanner, and so a Governor, of its own. Call it
+// before the Monitor is used.
+func (m *Monitor) SetPhotoDecoder(d PhotoDecoder) { m.photos = d }
 
 // Config returns the effective configuration.
 func (m *Monitor) Config() Config { return m.cfg }
@@ -80,7 +97,7 @@ func (m *Monitor) evaluate(ctx context.Context, e Event) ([]Flag, error) {
 	var flags []Flag
 	own := []int64{e.ID}
 	snFlag := func(r Rule, detail string, events []int64) {
-		flags = append(flags, Flag{Rule: r, SN: e.SN, Subject: e.SN, Detail: detail, Events: events})
+		flags = append(flags, Flag{Rule: r, SN: e.SN, Subject: subjectOf(e), Detail: detail, Events: events})
 	}
 	if e.SN != "" {
 		switch {
@@ -111,9 +128,15 @@ func (m *Monitor) evaluate(ctx context.Context, e Event) ([]Flag, error) {
 }
 
 // subjectOf returns the case subject of an SN rule for e: the SN, or the
-// actor when no SN was read.
+// actor when no SN was read. Anonymous callers (no API key) get one case
+// per client address and rule, whatever SNs they send: the case gains hits
+// and evidence, so a client cycling through made-up SNs cannot open cases
+// in bulk.
 func subjectOf(e Event) string {
-	if e.SN != "" {
+	switch {
+	case e.Actor == "":
+		return "ip:" + e.IP
+	case e.SN != "":
 		return e.SN
 	}
 	return "actor:" + e.Actor
@@ -243,7 +266,7 @@ func (m *Monitor) Case(ctx context.Context, id int64) (Case, error) {
 // Assign gives case id to assignee for review. Resolved cases cannot be
 // assigned (ErrConflict).
 func (m *Monitor) Assign(ctx context.Context, id int64, assignee string) (Case, error) {
-	assignee = strings.TrimSpace(assignee)
+	assignee = text.Clean(assignee, 0)
 	if assignee == "" || utf8.RuneCountInString(assignee) > maxEventField {
 		return Case{}, fmt.Errorf("risk: assign case %d: %w: assignee must be 1–%d characters", id, ErrInvalid, maxEventField)
 	}
@@ -258,7 +281,7 @@ func (m *Monitor) Assign(ctx context.Context, id int64, assignee string) (Case, 
 // Resolve closes case id with outcome and note, by the reviewer by. A
 // resolved case stays in history; a later flag opens a new case.
 func (m *Monitor) Resolve(ctx context.Context, id int64, by string, outcome Outcome, note string) (Case, error) {
-	note = strings.TrimSpace(note)
+	note = text.Clean(note, 0)
 	if note == "" || utf8.RuneCountInString(note) > maxNote {
 		return Case{}, fmt.Errorf("risk: resolve case %d: %w: note must be 1–%d characters", id, ErrInvalid, maxNote)
 	}
@@ -277,19 +300,65 @@ func (m *Monitor) Resolve(ctx context.Context, id int64, by string, outcome Outc
 }
 
 // FileComplaint validates c and photo (optional), stores them and opens or
-// joins the complaint case of the SN. At, Status and CaseID are set by the
-// Monitor.
+// joins the complaint case of the SN. The photo is decoded and stored
+// re-encoded as JPEG (ErrInvalid when it is not an image, ErrTooLarge when
+// it has too many pixels or needs too much memory, scan.ErrBusy when the
+// decode memory stayed taken), within its merchant's daily quota (ErrQuota).
+// At, Status and CaseID are set by the Monitor.
 func (m *Monitor) FileComplaint(ctx context.Context, c Complaint, photo *Photo) (Complaint, error) {
 	if err := m.checkComplaint(&c, photo); err != nil {
 		return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
 	}
 	c.At, c.Status = m.now(), StatusOpen
+	if photo != nil {
+		// A merchant past its quota costs no decode; the quota is checked
+		// again, with the re-encoded size, while holding photoSlot.
+		if err := m.photoQuota(ctx, c, 0); err != nil {
+			return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
+		}
+		p, err := reencodePhoto(ctx, m.photos, photo.Data)
+		if err != nil {
+			return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
+		}
+		select {
+		case m.photoSlot <- struct{}{}:
+			defer func() { <-m.photoSlot }()
+		case <-ctx.Done():
+			return Complaint{}, fmt.Errorf("risk: complaint: %w", ctx.Err())
+		}
+		if err := m.photoQuota(ctx, c, len(p.Data)); err != nil {
+			return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
+		}
+		photo = p
+		c.PhotoType, c.PhotoSize = photo.Type, len(photo.Data)
+	}
 	out, err := m.store.AddComplaint(ctx, c, photo, m.cfg.MaxEvidence)
 	if err != nil {
 		return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
 	}
 	m.log.InfoContext(ctx, "risk complaint filed", "complaint", out.ID, "case", out.CaseID, "sn", out.SN, "merchant", out.MerchantNo, "category", out.Category)
 	return out, nil
+}
+
+// photoQuota checks the merchant of c has quota left for a photo of more
+// bytes (ErrQuota when not).
+func (m *Monitor) photoQuota(ctx context.Context, c Complaint, more int) error {
+	recent, err := m.store.ListComplaints(ctx, c.MerchantNo, MaxPageSize)
+	if err != nil {
+		return err
+	}
+	since := c.At.Add(-photoQuotaWindow)
+	n, size := 0, 0
+	for _, x := range recent {
+		if x.MerchantNo == c.MerchantNo && x.PhotoSize > 0 && x.At.After(since) {
+			n, size = n+1, size+x.PhotoSize
+		}
+	}
+	if n >= m.cfg.PhotosPerDay || size+more > m.cfg.PhotoBytesPerDay {
+		return fmt.Errorf("%w: merchant %s filed %d photos (%d bytes) within %s; at most %d photos or %d bytes allowed",
+			ErrQuota, c.MerchantNo, n, size, photoQuotaWindow, m.cfg.PhotosPerDay, m.cfg.PhotoBytesPerDay)
+	}
+	return nil
 }
 
 // checkComplaint normalizes and validates c and photo in place.
@@ -302,7 +371,7 @@ func (m *Monitor) checkComplaint(c *Complaint, photo *Photo) error {
 	if c.Category, err = ParseCategory(string(c.Category)); err != nil {
 		return err
 	}
-	c.Text = strings.TrimSpace(c.Text)
+	c.Text = text.Clean(c.Text, 0)
 	if n := utf8.RuneCountInString(c.Text); n > m.cfg.MaxComplaintText {
 		return fmt.Errorf("%w: text is %d characters, at most %d allowed", ErrInvalid, n, m.cfg.MaxComplaintText)
 	}
@@ -317,10 +386,6 @@ func (m *Monitor) checkComplaint(c *Complaint, photo *Photo) error {
 		if len(photo.Data) > m.cfg.MaxPhotoBytes {
 			return fmt.Errorf("%w: photo is %d bytes, at most %d allowed", ErrTooLarge, len(photo.Data), m.cfg.MaxPhotoBytes)
 		}
-		if !strings.HasPrefix(photo.Type, "image/") {
-			return fmt.Errorf("%w: photo type %q is not an image", ErrInvalid, photo.Type)
-		}
-		c.PhotoType, c.PhotoSize = photo.Type, len(photo.Data)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"posid/internal/risk"
+	"posid/internal/text"
 )
 
 // RiskStore returns the risk store of d.
@@ -196,7 +197,7 @@ func scanEvent(row interface{ Scan(...any) error }) (risk.Event, error) {
 	if formats != "" {
 		e.Formats = strings.Split(formats, ",")
 	}
-	if lat.Valid && lon.Valid {
+	if lat.Valid && lon.Valid && text.Finite(lat.Float64, lon.Float64) { // rows from before NaN was refused
 		e.Lat, e.Lon = &lat.Float64, &lon.Float64
 	}
 	return e, nil
