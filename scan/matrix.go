@@ -117,6 +117,11 @@ func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine) (int, boo
 		return 0, false
 	}
 	n, symbol := 0, false
+	// Readers run under safely: a panic on a strange bitmap is a miss.
+	guard := func(read func() (*gozxing.Result, error)) (r *gozxing.Result, err error) {
+		err = safely(func() (err error) { r, err = read(); return })
+		return r, err
+	}
 	try := func(r *gozxing.Result, err error) {
 		if r != nil && ses.add(r, mapPoints(r.GetResultPoints(), m), 1) {
 			n++
@@ -126,14 +131,13 @@ func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine) (int, boo
 		}
 	}
 	if ses.qr != nil {
-		try(qrRead(bm, ses.qrDec, ses.hard))
+		try(guard(func() (*gozxing.Result, error) { return qrRead(bm, ses.qrDec, ses.hard) }))
 	}
 	if ses.dm != nil {
-		var r *gozxing.Result
-		err := safely(func() (err error) { r, err = ses.dm.Decode(bmp, ses.hard); return })
+		r, err := guard(func() (*gozxing.Result, error) { return ses.dm.Decode(bmp, ses.hard) })
 		try(r, err)
 		if r == nil {
-			try(dmRead(bm, ses.dmDec))
+			try(guard(func() (*gozxing.Result, error) { return dmRead(bm, ses.dmDec) }))
 		}
 	}
 	return n, symbol

@@ -6,9 +6,14 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	dmdec "github.com/makiuchi-d/gozxing/datamatrix/decoder"
+	qrdec "github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
 // TestRescuePhotos decodes corpus photos that only the harder 2D reads
@@ -180,5 +185,48 @@ func TestFitHomography(t *testing.T) {
 	}
 	if _, ok := fitHomography(four[:2]); ok {
 		t.Error("two points fitted")
+	}
+}
+
+// TestGridReadersNoise feeds the grid samplers bitmaps with no symbol:
+// blank, black, and random noise of several densities. They must find
+// nothing, and not panic.
+func TestGridReadersNoise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 4))
+	cases := []struct {
+		name    string
+		w, h    int
+		density float64
+	}{
+		{"white", 200, 200, 0},
+		{"black", 200, 200, 1},
+		{"sparse", 300, 200, 0.1},
+		{"even", 240, 240, 0.5},
+		{"dense", 100, 300, 0.9},
+		{"tiny", 21, 21, 0.5},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k := 0; k < 5; k++ {
+				bm, err := gozxing.NewBitMatrix(c.w, c.h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for y := 0; y < c.h; y++ {
+					for x := 0; x < c.w; x++ {
+						if rng.Float64() < c.density {
+							bm.Set(x, y)
+						}
+					}
+				}
+				hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+				if r, err := qrRead(bm, qrdec.NewDecoder(), hints); r != nil || err == nil {
+					t.Errorf("QR from noise: %v", r)
+				}
+				if r, err := dmRead(bm, dmdec.NewDecoder()); r != nil || err == nil {
+					t.Errorf("Data Matrix from noise: %v", r)
+				}
+			}
+		})
 	}
 }
