@@ -91,20 +91,25 @@ func qrEstDim(corners [3]pt, ms float64) int {
 func qrReadCorners(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, corners [3]pt, ms float64, dims []int) (*gozxing.Result, error) {
 	var lastErr error = gozxing.NewNotFoundException("no dimension")
 	for _, dim := range dims {
-		bits, err := qrSample(img, corners, ms, dim)
-		if err != nil {
+		// A blob taken for an alignment pattern bends the grid more
+		// than a missing one: the grid from the finders alone is tried
+		// too.
+		for _, align := range []bool{true, false} {
+			bits, err := qrSample(img, corners, ms, dim, align)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			var points []gozxing.ResultPoint
+			for _, c := range []pt{corners[2], corners[0], corners[1]} {
+				points = append(points, gozxing.NewResultPoint(c.x, c.y))
+			}
+			res, err := qrDecode(dec, hints, bits, points)
+			if err == nil {
+				return res, nil
+			}
 			lastErr = err
-			continue
 		}
-		var points []gozxing.ResultPoint
-		for _, c := range []pt{corners[2], corners[0], corners[1]} {
-			points = append(points, gozxing.NewResultPoint(c.x, c.y))
-		}
-		res, err := qrDecode(dec, hints, bits, points)
-		if err == nil {
-			return res, nil
-		}
-		lastErr = err
 	}
 	return nil, lastErr
 }
@@ -226,7 +231,7 @@ type qrAnchor struct {
 
 // qrSample samples a dim×dim QR symbol whose finder pattern centres are
 // at corners (top-left, top-right, bottom-left).
-func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int) (*gozxing.BitMatrix, error) {
+func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align bool) (*gozxing.BitMatrix, error) {
 	ver, err := qrdec.Version_GetProvisionalVersionForDimension(dim)
 	if err != nil {
 		return nil, err
@@ -300,7 +305,7 @@ func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int) (*gozx
 		if !(local >= 1) {
 			local = ms
 		}
-		if ap, ok := findAlignment(img, a.p, local); ok {
+		if ap, ok := findAlignment(img, a.p, local); ok && align {
 			a.p, a.found = ap, true
 		}
 
