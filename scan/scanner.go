@@ -335,21 +335,23 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 	if inv {
 		q = q.inverted()
 	}
+	ses.symbol, ses.decoded = false, false
 	// Small photos have small modules: the finder search then needs
 	// every row (TRY_HARDER).
-	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, fs <= 2) > 0 || side >= smallCrop {
+	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, fs <= 2) > 0 {
 		return
 	}
 	// Small symbols: modules of two pixels become four.
-	step, w, h := window(0.5, side, side, maxWindowPixels)
-	if w == 0 || h == 0 {
-		return
+	if step, w, h := window(0.5, side, side, maxWindowPixels); side < smallCrop && w > 0 && h > 0 {
+		q, mq := full.rotated(cx, cy, 0, step, w, h)
+		if inv {
+			q = q.inverted()
+		}
+		if ses.decode2D(q, mq, hybrid, false) > 0 {
+			return
+		}
 	}
-	q, mq := full.rotated(cx, cy, 0, step, w, h)
-	if inv {
-		q = q.inverted()
-	}
-	ses.decode2D(q, mq, hybrid, false)
+	ses.rescueMatrix(full, cx, cy, side, inv)
 }
 
 // covers reports whether image point (x, y) lies in a confirmed code,

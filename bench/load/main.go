@@ -23,7 +23,6 @@ import (
 	"io"
 	"log"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,6 +36,8 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
+
+	"posid/internal/servetest"
 )
 
 // Limits of the run.
@@ -93,9 +94,8 @@ func run(clients, n int, duration time.Duration, w, h, quality int, posidBin, db
 	}
 	defer os.RemoveAll(dir)
 	if posidBin == "" {
-		posidBin = filepath.Join(dir, "posid")
-		if out, err := exec.Command("go", "build", "-o", posidBin, "./cmd/posid").CombinedOutput(); err != nil {
-			return fmt.Errorf("build posid: %v\n%s", err, out)
+		if posidBin, err = servetest.Build(dir); err != nil {
+			return err
 		}
 	}
 	if db == "" {
@@ -213,7 +213,7 @@ type server struct {
 
 // startServer starts posid serve on db and waits until it is ready.
 func startServer(posidBin, db, dataDir string, extra []string) (*server, error) {
-	addr, err := freeAddr()
+	addr, err := servetest.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func startServer(posidBin, db, dataDir string, extra []string) (*server, error) 
 	if err := srv.cmd.Start(); err != nil {
 		return nil, err
 	}
-	if err := waitReady(addr); err != nil {
+	if err := servetest.WaitReady(addr, readyTimeout); err != nil {
 		return srv, fmt.Errorf("server: %v\n%s", err, srv.out.String())
 	}
 	srv.baseRSS = readStatus(srv.cmd.Process.Pid, "VmRSS")
@@ -379,32 +379,6 @@ func command(bin string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "POSID_SECRET_KEY="+secretKey)
 	return cmd
-}
-
-// waitReady polls /readyz until it answers 200.
-func waitReady(addr string) error {
-	deadline := time.Now().Add(readyTimeout)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("not ready after %v", readyTimeout)
-}
-
-// freeAddr returns a free loopback address.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // readStatus returns a kB field of /proc/PID/status (VmRSS, VmHWM), 0 if unreadable.

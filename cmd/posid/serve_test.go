@@ -1,35 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"math"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"posid/internal/servetest"
 )
-
-// lockedBuffer is a bytes.Buffer safe to write from the server while the
-// test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestServeMemoryLimit checks that serve sets its soft memory limit while
 // it runs (--memory-limit, 768 MiB by default), leaves the limit alone
@@ -55,7 +36,7 @@ func TestServeMemoryLimit(t *testing.T) {
 			env := map[string]string{"POSID_DB": filepath.Join(dir, "posid.db"), "POSID_DATA_DIR": dir, "GOMEMLIMIT": tc.env}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			var out, errb lockedBuffer
+			var out, errb servetest.Output
 			app := &cli{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), getenv: func(k string) string { return env[k] }}
 			done := make(chan int, 1)
 			go func() {

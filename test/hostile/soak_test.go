@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"posid/internal/secret"
+	"posid/internal/servetest"
 	"posid/labels"
 	"posid/scan/scantest"
 )
@@ -83,23 +84,7 @@ var secretKey = strings.Repeat("3c", secret.KeySize)
 // posidBin is the binary built once for the package.
 var posidBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "posid-hostile")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	posidBin = filepath.Join(dir, "posid")
-	build := exec.Command("go", "build", "-o", posidBin, "posid/cmd/posid")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build posid:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { servetest.Main(m, &posidBin) }
 
 // tally counts outcomes by client and status ("413", "429", "conn" when
 // no answer came, "dial error" …).
@@ -151,28 +136,10 @@ func outcome(resp *http.Response, err error) string {
 	return strconv.Itoa(resp.StatusCode)
 }
 
-// output collects a process's output; safe to read while it runs.
-type output struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
-
 // server is the running `posid serve`.
 type server struct {
 	cmd  *exec.Cmd
-	out  output
+	out  servetest.Output
 	addr string
 	dir  string
 }
@@ -181,12 +148,10 @@ type server struct {
 // SQLite database with the demo fleet, and waits until it is ready.
 func startServer(t *testing.T) *server {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := servetest.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
 	s := &server{addr: addr, dir: t.TempDir()}
 	s.cmd = exec.Command(posidBin, "serve", "--db", filepath.Join(s.dir, "posid.db"), "--data-dir", s.dir,
 		"--demo", "--addr", addr, "--base-url", "http://"+addr, "--log-level", "error")
