@@ -314,6 +314,22 @@ func TestScanUploads(t *testing.T) {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
 	})
+	t.Run("trace only when asked", func(t *testing.T) {
+		for _, tc := range []struct {
+			path  string
+			trace bool
+		}{{"/api/v1/scans", false}, {"/api/v1/scans?trace=1", true}} {
+			resp, body := e.do(t, "admin", req{method: "POST", path: tc.path, contentType: "image/png", body: photo})
+			var r ScanResult
+			json.Unmarshal(body, &r)
+			if resp.StatusCode != 200 || (r.Trace != nil) != tc.trace {
+				t.Fatalf("%s: status %d: %s", tc.path, resp.StatusCode, body)
+			}
+			if tc.trace && (len(r.Trace.Stages) == 0 || r.Trace.Stages[0].Name != "fast" || r.Trace.Stop != scan.StopFound) {
+				t.Errorf("%s: trace %+v", tc.path, r.Trace)
+			}
+		}
+	})
 	t.Run("forged seal", func(t *testing.T) {
 		forged := seal[:len(seal)-3] + "000"
 		resp, body := e.do(t, "admin", jsonReq("POST", "/api/v1/scans", ManualEntry{QR: forged}))

@@ -50,6 +50,12 @@ type Options struct {
 	// MemoryWait is how long a Scan waits for its memory from the
 	// Governor before failing with ErrBusy (default DefaultMemoryWait).
 	MemoryWait time.Duration
+	// EscalationBudget is the time the slower stages after the fast path
+	// may take on a 12 MP photo when the fast path leaves it unexplained
+	// (default DefaultEscalationBudget); smaller photos get a share in
+	// proportion to their pixels. Negative: no escalation. Timeout and
+	// the context still bound the whole scan.
+	EscalationBudget time.Duration
 }
 
 // Scanner finds barcodes in images. It is safe for concurrent use.
@@ -171,7 +177,8 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	ses := newSession(newFormatSet(s.formats))
 	ses.stages = s.stages
 	res := &Result{Width: full.w, Height: full.h}
-	res.Partial = !ses.run(ctx, full)
+	res.Trace = ses.run(ctx, full, escalationBudget(s.opts.EscalationBudget, full.w, full.h))
+	res.Partial = res.Trace.Stop == StopCancelled || res.Trace.Stop == StopBudget
 	res.Codes = ses.codes()
 	sortCodes(res.Codes)
 	if len(res.Codes) == 0 {
@@ -183,17 +190,20 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	return res, nil
 }
 
-// run executes the passes, cheapest first, and reports whether all the
-// passes it meant to run did run before ctx ended.
-func (ses *session) run(ctx context.Context, full plane) bool {
+// run executes the fast path and, when it leaves the photo unexplained,
+// the escalation stages within budget (none when budget < 0). It returns
+// the trace; its Stop is StopCancelled when ctx ended first.
+func (ses *session) run(ctx context.Context, full plane, budget time.Duration) *Trace {
+	start := time.Now()
+	tr := &Trace{Stop: StopFound, BudgetMS: ms(max(0, budget))}
 	f := workFactor(full.w, full.h)
 	low := full.downscaled(f)
 	half := float64(f-1) / 2
 	mLow := scaleOffset(float64(f), half, half)
 
-	// Pass 1: 2D codes on the working copy, in a second goroutine, while
-	// this one reads the bar regions at full resolution; then the 2D
-	// regions the first pass did not explain.
+	// Fast path: 2D codes on the working copy, in a second goroutine,
+	// while this one reads the bar regions at full resolution; then the
+	// 2D regions the first pass did not explain.
 	twoD := newSession(ses.formats)
 	done := make(chan struct{})
 	go func() {
@@ -204,66 +214,26 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 	ses.readRegions(ctx, full, regions, f, false, true)
 	<-done
 	ses.absorb(twoD)
+	if ctx.Err() == nil {
+		ses.readRegions(ctx, full, regions, f, false, false)
+	}
+	fast := time.Since(start)
+	tr.Stages = append(tr.Stages, StageTrace{Name: "fast", MS: ms(fast), Tried: len(regions) + 1, Found: len(ses.codes())})
 	if ctx.Err() != nil {
-		return false
+		tr.Stop = StopCancelled
+		return tr
 	}
-	ses.readRegions(ctx, full, regions, f, false, false)
-	if ctx.Err() != nil {
-		return false
+	e := &escalation{ses: ses, full: full, f: f, regions: joinPieces(regions), trace: tr, cache: map[windowKey]cachedWindow{}}
+	if e.done() {
+		return tr
 	}
-	if len(ses.codes()) > 0 {
-		return true
+	if budget < 0 {
+		tr.Stop = StopExhausted
+		return tr
 	}
-	// Pass 2: harder ways, while time lasts. Each group of steps runs to
-	// its end, and the first group that finds a code ends the scan.
-	rot := low.rotatedCCW()
-	// Pixel (u, v) of rot is pixel (w-1-v, u) of low.
-	mRot := affine{b: -1, c: float64(low.w - 1), d: 1}.then(mLow)
-	groups := [][]func(){
-		{
-			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
-			func() { ses.decode1D(rot, mRot, rowStep(rot.h)) },
-		},
-		{
-			func() { ses.decode2D(low, mLow, global, false) },
-			func() { ses.decode2D(low, mLow, hybrid, true) },
-			func() { ses.rescueFaint(low, mLow) },
-		},
-		{
-			func() { low = low.inverted() },
-			func() { ses.decode2D(low, mLow, hybrid, false) },
-			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
-			func() { ses.readRegions(ctx, full, regions, f, true, true) },
-			func() { ses.readRegions(ctx, full, regions, f, true, false) },
-			func() { low = low.inverted() },
-		},
-		{
-			func() { ses.decode1D(low, mLow, 1) },
-			func() { ses.decode1D(rot, mRot, 1) },
-		},
-		{
-			func() { ses.rotated1D(low, mLow, math.Pi/4) },
-			func() { ses.rotated1D(low, mLow, -math.Pi/4) },
-		},
-	}
-	if f > 1 {
-		groups = append(groups, []func(){
-			func() { ses.decode2D(full, identity, hybrid, true) },
-			func() { ses.decode1D(full, identity, rowStep(full.h)) },
-		})
-	}
-	for _, g := range groups {
-		for _, step := range g {
-			if ctx.Err() != nil {
-				return false
-			}
-			step()
-		}
-		if len(ses.codes()) > 0 {
-			return true
-		}
-	}
-	return true
+	tr.Escalated = true
+	tr.Stop = e.escalate(ctx, budget, fast, low, mLow)
+	return tr
 }
 
 // workFactor is the integer factor a w×h plane is shrunk by to the
