@@ -314,6 +314,22 @@ func TestScanUploads(t *testing.T) {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}
 	})
+	t.Run("trace only when asked", func(t *testing.T) {
+		for _, tc := range []struct {
+			path  string
+			trace bool
+		}{{"/api/v1/scans", false}, {"/api/v1/scans?trace=1", true}} {
+			resp, body := e.do(t, "admin", req{method: "POST", path: tc.path, contentType: "image/png", body: photo})
+			var r ScanResult
+			json.Unmarshal(body, &r)
+			if resp.StatusCode != 200 || (r.Trace != nil) != tc.trace {
+				t.Fatalf("%s: status %d: %s", tc.path, resp.StatusCode, body)
+			}
+			if tc.trace && (len(r.Trace.Stages) == 0 || r.Trace.Stages[0].Name != "fast" || r.Trace.Stop != scan.StopFound) {
+				t.Errorf("%s: trace %+v", tc.path, r.Trace)
+			}
+		}
+	})
 	t.Run("forged seal", func(t *testing.T) {
 		forged := seal[:len(seal)-3] + "000"
 		resp, body := e.do(t, "admin", jsonReq("POST", "/api/v1/scans", ManualEntry{QR: forged}))
@@ -489,7 +505,7 @@ func (b blockingScanner) Scan(ctx context.Context, data []byte) (*scan.Result, e
 }
 
 func TestScanConcurrencyBound(t *testing.T) {
-	e := newEnv(t, Config{MaxConcurrentScans: 1, MaxQueuedScans: 1, QueueWait: 50 * time.Millisecond})
+	e := newEnv(t, Config{MaxConcurrentScans: 1, MaxQueuedScans: 1, MaxScansPerClient: -1, QueueWait: 50 * time.Millisecond})
 	bs := blockingScanner{started: make(chan struct{}, 4), release: make(chan struct{})}
 	e.srv.deps.Scanner = bs
 	photo := qrPNG(t, "hello", 2)
@@ -510,6 +526,94 @@ func TestScanConcurrencyBound(t *testing.T) {
 	if s := <-done; s != 422 {
 		t.Errorf("first scan: %d", s)
 	}
+}
+
+// TestScanShareOfClient checks that one client cannot take every decode
+// slot: with two slots, client A's first scan decodes, its further scans
+// (same address, same key, or either alone) are refused at once with 429,
+// and client B at another address with another key still gets a slot.
+func TestScanShareOfClient(t *testing.T) {
+	e := newEnv(t, Config{MaxConcurrentScans: 2, MaxQueuedScans: 2, QueueWait: 50 * time.Millisecond,
+		ProxyHeader: "X-Forwarded-For", TrustedProxies: []string{"0.0.0.0/0"}})
+	bs := blockingScanner{started: make(chan struct{}, 8), release: make(chan struct{})}
+	e.srv.deps.Scanner = bs
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(bs.release)
+		}
+	}
+	defer release()
+	photo := qrPNG(t, "hello", 2)
+	type answer struct {
+		resp *http.Response
+		body []byte
+	}
+	scan := func(ip, role, path string) chan answer {
+		out := make(chan answer, 1)
+		go func() {
+			resp, body := e.do(t, role, req{method: "POST", path: path, contentType: "image/png", body: photo,
+				header: map[string]string{"X-Forwarded-For": ip}})
+			out <- answer{resp, body}
+		}()
+		return out
+	}
+	const ipA, ipB, ipC = "203.0.113.1", "203.0.113.2", "203.0.113.3"
+	a1 := scan(ipA, "admin", "/api/v1/scans")
+	<-bs.started
+
+	for _, tc := range []struct{ name, ip, role, path string }{
+		{"same address and key", ipA, "admin", "/api/v1/scans"},
+		{"same address, no key", ipA, "", "/api/v1/verify"},
+		{"same key, other address", ipC, "admin", "/api/v1/scans"},
+	} {
+		select {
+		case a := <-scan(tc.ip, tc.role, tc.path):
+			if a.resp.StatusCode != 429 || a.resp.Header.Get("Retry-After") == "" {
+				t.Errorf("%s: %d Retry-After %q: %s, want 429 with Retry-After", tc.name, a.resp.StatusCode, a.resp.Header.Get("Retry-After"), a.body)
+			} else if p := problem(t, a.resp, a.body); p.Type != ProblemBase+"rate-limited" {
+				t.Errorf("%s: type %s", tc.name, p.Type)
+			}
+		case <-bs.started:
+			t.Errorf("%s: a second decode of client A started", tc.name)
+		}
+	}
+	b := scan(ipB, "warehouse", "/api/v1/scans")
+	select {
+	case <-bs.started:
+	case a := <-b:
+		t.Fatalf("client B refused while A decodes: %d %s", a.resp.StatusCode, a.body)
+	}
+	if n := counterValue(t, e.srv.metrics, "posid_scan_client_limited_total"); n != 3 {
+		t.Errorf("posid_scan_client_limited_total = %v, want 3", n)
+	}
+	release()
+	for name, ch := range map[string]chan answer{"A": a1, "B": b} {
+		if a := <-ch; a.resp.StatusCode != 422 {
+			t.Errorf("client %s: %d %s", name, a.resp.StatusCode, a.body)
+		}
+	}
+	// A's share is free again once its decode is done.
+	if a := <-scan(ipA, "admin", "/api/v1/scans"); a.resp.StatusCode != 422 {
+		t.Errorf("client A after its decode: %d %s", a.resp.StatusCode, a.body)
+	}
+}
+
+// counterValue reads the counter named name from m's registry.
+func counterValue(t *testing.T, m *metrics, name string) float64 {
+	t.Helper()
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no counter %s", name)
+	return 0
 }
 
 func TestAuditAppendOnly(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"posid/internal/tooltest"
 	"posid/labels"
 )
 
@@ -18,13 +19,7 @@ import (
 // resolution with pdftoppm, upload the PNG as a merchant photo, and get the
 // registration back with a genuine seal.
 func TestEndToEnd(t *testing.T) {
-	pdftoppm, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatal("needs pdftoppm (poppler-utils), required by POSID_REQUIRE_TOOLS")
-		}
-		t.Skip("needs pdftoppm (apt-get install poppler-utils)")
-	}
+	pdftoppm := tooltest.Pdftoppm(t)
 	e := newEnv(t, Config{})
 	base := e.live(t)
 	call := func(role, method, path, ct string, body []byte) (*http.Response, []byte) {

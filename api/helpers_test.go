@@ -41,7 +41,9 @@ var fixtures = []registry.Device{
 	{SN: "PAX0003", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Batch: "B2"},
 }
 
-func newEnv(t testing.TB, cfg Config) *testEnv {
+// newEnv builds a testEnv with cfg; each of with may change the server's
+// dependencies (e.g. add a risk Monitor on db) before it is built.
+func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -101,7 +103,7 @@ func newEnv(t testing.TB, cfg Config) *testEnv {
 	if os.Getenv("POSID_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	env.srv, err = New(cfg, Deps{
+	deps := Deps{
 		Registry:  db.Store(),
 		Keys:      auth.NewCache(db.Keys(), 0),
 		Audit:     db.Audit(),
@@ -109,7 +111,11 @@ func newEnv(t testing.TB, cfg Config) *testEnv {
 		LabelKeys: ks,
 		Ping:      db.Ping,
 		Logger:    log,
-	})
+	}
+	for _, fn := range with {
+		fn(db, &deps)
+	}
+	env.srv, err = New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +140,8 @@ func (e *testEnv) sealFor(t testing.TB, sn string) string {
 type req struct {
 	method, path, contentType string
 	body                      []byte
+	// header holds extra request headers, sent as they are.
+	header map[string]string
 }
 
 func jsonReq(method, path string, v any) req {
@@ -148,6 +156,9 @@ func (e *testEnv) do(t testing.TB, role string, r req) (*http.Response, []byte) 
 	hr := httptest.NewRequest(r.method, r.path, bytes.NewReader(r.body))
 	if r.contentType != "" {
 		hr.Header.Set("Content-Type", r.contentType)
+	}
+	for k, v := range r.header {
+		hr.Header[k] = []string{v}
 	}
 	if role != "" {
 		tok, ok := e.tokens[role]

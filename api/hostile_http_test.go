@@ -3,9 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -15,18 +13,16 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5"
-
 	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/internal/postgres"
+	"posid/internal/postgres/pgtest"
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/risk"
@@ -80,42 +76,9 @@ func testSecretBox(t *testing.T) *secret.Box {
 // postgresSchema makes a schema of its own in POSID_TEST_POSTGRES, dropped
 // when t ends, and returns a URL that selects it; skips without the variable.
 func postgresSchema(t *testing.T) string {
-	base := os.Getenv("POSID_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatal("POSID_TEST_POSTGRES is not set")
-		}
-		t.Skip("POSID_TEST_POSTGRES is not set")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "api_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Helper()
+	u, _ := pgtest.Schema(t, "api_")
+	return u
 }
 
 // liveEnv is a server with the risk monitor listening on loopback.

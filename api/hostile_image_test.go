@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/risk"
+	"posid/internal/sqlite"
 	"posid/scan"
 	"posid/scan/scantest"
 )
@@ -94,5 +96,30 @@ func TestDecodeMemoryBusy(t *testing.T) {
 	hold()
 	if status, _, p := postImage(t, base+"/api/v1/verify", "image/png", photo); status != 422 || p.Type != ProblemBase+"no-barcode" {
 		t.Fatalf("with the budget free: %d %s (%s)", status, p.Type, p.Detail)
+	}
+}
+
+// TestComplaintPhotoSharesDecodeMemory: complaint photos are decoded under
+// the server's Scanner, so with its decode memory taken by scans a photo
+// gets 503 with Retry-After too, instead of a decode of its own beside
+// them; once the memory is back it is filed.
+func TestComplaintPhotoSharesDecodeMemory(t *testing.T) {
+	gov := scan.NewGovernor(scan.DefaultDecodeMemory)
+	e := newEnv(t, Config{}, func(db *sqlite.DB, deps *Deps) {
+		deps.Scanner = scan.New(scan.Options{Governor: gov, MemoryWait: 50 * time.Millisecond})
+		deps.Risk = risk.NewMonitor(db.RiskStore(), risk.Config{}, nil)
+	})
+	photo := string(scantest.PNG(64, 64, scantest.Gray, 8))
+	hold, err := gov.Acquire(context.Background(), gov.Size()-1<<20, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := e.do(t, "merchant", complaintReq(photo))
+	hold()
+	if p := problem(t, resp, body); resp.StatusCode != 503 || p.Type != ProblemBase+"busy" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("with the decode memory taken: %d %s Retry-After %q (%s), want 503 busy with Retry-After", resp.StatusCode, p.Type, resp.Header.Get("Retry-After"), p.Detail)
+	}
+	if resp, body := e.do(t, "merchant", complaintReq(photo)); resp.StatusCode != 201 {
+		t.Fatalf("with the decode memory free: %d %s", resp.StatusCode, body)
 	}
 }

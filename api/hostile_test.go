@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/base64"
 	be "encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -14,18 +15,27 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"posid/internal/registry"
+	"posid/internal/risk"
+	"posid/internal/sqlite"
+	"posid/labels"
+	"posid/scan/scantest"
 )
 
 // TestHostileInputs sends inputs an attacker or a broken client would send.
 // Each gets a clear 4xx problem (or a 200 with a non-genuine verdict), never
 // a 500, and none changes a stored device or its history.
 func TestHostileInputs(t *testing.T) {
-	e := newEnv(t, Config{BodyLimit: 8 << 20})
+	e := newEnv(t, Config{BodyLimit: 8 << 20, PhotoBodyLimit: 4 << 20}, func(db *sqlite.DB, deps *Deps) {
+		deps.Risk = risk.NewMonitor(db.RiskStore(), risk.Config{}, nil)
+	})
 	before := e.snapshot(t)
 
 	seal := e.sealFor(t, "PAX0001")
+	forged := forgedSeal(t, "PAX0001")
+	garbage := map[string]string{"X-App-Version": "\xff\xfe", "X-Location": "NaN,NaN", "X-Request-Id": "\xc3"}
 	long := strings.Repeat("汉", 10<<10/3) // 10 KB of UTF-8
 	sqlish := `x'); DROP TABLE devices; --`
 	utf16 := append([]byte{0xff, 0xfe}, []byte("s\x00n\x00,\x00m\x00\n\x00")...)
@@ -46,6 +56,18 @@ func TestHostileInputs(t *testing.T) {
 		{"zero bytes", "admin", rawImage("image/jpeg", nil), 415, "unsupported-media-type"},
 		{"html as png", "admin", rawImage("image/png", []byte("<!doctype html><script>alert(1)</script>")), 415, "unsupported-media-type"},
 		{"10k-frame gif", "admin", rawImage("image/gif", manyFrameGIF(t, 10000)), 422, "no-barcode"},
+		{"png gray 2x19999999", "admin", rawImage("image/png", scantest.PNG(2, 19_999_999, scantest.Gray, 8)), 422, "image-shape"},
+		{"png rgba16 6300x6300", "admin", rawImage("image/png", scantest.PNG(6300, 6300, scantest.RGBA, 16)), 413, "too-large"},
+		{"jpeg progressive 4:4:4 6000x6000", "admin", rawImage("image/jpeg", scantest.JPEGHeader(6000, 6000, true, 0x11)), 413, "too-large"},
+		{"webp lossless 6300x6300", "admin", rawImage("image/webp", scantest.VP8LHeader(6300, 6300)), 413, "too-large"},
+		// Bodies over their route's limit (JSON 1 MB, photos 4 MB here),
+		// though under the server's (8 MB).
+		{"json body over its route limit", "admin", req{method: "PATCH", path: "/api/v1/devices/PAX0001", contentType: "application/json", body: bytes.Repeat([]byte(" "), 2<<20)}, 413, "too-large"},
+		{"photo body over the photo limit", "admin", rawImage("image/jpeg", make([]byte, 5<<20)), 413, "too-large"},
+		// Complaint photos: decoded under the scans' intake budget.
+		{"complaint photo not an image", "merchant", complaintReq("<!doctype html><script>alert(1)</script>"), 422, "invalid"},
+		{"complaint photo 2x8000000", "merchant", complaintReq(string(scantest.PNG(2, 8_000_000, scantest.Gray, 8))), 422, "image-shape"},
+		{"complaint photo 6000x6000 progressive", "merchant", complaintReq(string(scantest.JPEGHeader(6000, 6000, true, 0x11))), 413, "too-large"},
 		// CSV imports.
 		{"csv utf-16", "admin", req{method: "POST", path: "/api/v1/imports", contentType: "text/csv", body: utf16}, 422, "invalid"},
 		{"csv binary", "admin", req{method: "POST", path: "/api/v1/imports", contentType: "text/csv", body: []byte{0x00, 0x9f, 0xff, 0x80, 0xfe}}, 422, "invalid"},
@@ -68,6 +90,10 @@ func TestHostileInputs(t *testing.T) {
 		{"forged seal digit", "", jsonReq("POST", "/api/v1/verify", map[string]string{"qr": flipDigit(seal)}), 200, ""},
 		{"seal 10KB digits", "", jsonReq("POST", "/api/v1/verify", map[string]string{"qr": "https://x/v/" + strings.Repeat("9", 10<<10)}), 200, ""},
 		{"seal sql", "", jsonReq("POST", "/api/v1/verify", map[string]string{"qr": "https://x/v/1" + sqlish}), 200, ""},
+		{"forged seal of a registered sn", "", jsonReq("POST", "/api/v1/verify", map[string]string{"qr": forged}), 200, ""},
+		// Headers with invalid UTF-8 and a NaN location.
+		{"garbage headers on verify", "", withHeader(jsonReq("POST", "/api/v1/verify", map[string]string{"qr": forged}), garbage), 200, ""},
+		{"garbage headers on a lookup", "admin", withHeader(req{method: "GET", path: "/api/v1/devices/PAX0001"}, garbage), 200, ""},
 		// API keys.
 		{"tampered key", e.tokens["admin"][:len(e.tokens["admin"])-1] + flipChar(e.tokens["admin"]), req{method: "GET", path: "/api/v1/devices"}, 401, "unauthorized"},
 		{"truncated key", e.tokens["admin"][:20], req{method: "GET", path: "/api/v1/devices"}, 401, "unauthorized"},
@@ -86,9 +112,14 @@ func TestHostileInputs(t *testing.T) {
 				}
 			}
 			if strings.HasPrefix(tt.req.path, "/api/v1/verify") {
-				var v struct{ Verdict string }
-				if json.Unmarshal(body, &v) != nil || v.Verdict == "genuine" || v.Verdict == "" {
-					t.Fatalf("verdict %q for a hostile seal: %s", v.Verdict, body)
+				var v map[string]any
+				if json.Unmarshal(body, &v) != nil || v["verdict"] == "genuine" || v["verdict"] == nil {
+					t.Fatalf("verdict %v for a hostile seal: %s", v["verdict"], body)
+				}
+				delete(v, "verdict")
+				delete(v, "reason")
+				if len(v) > 0 {
+					t.Fatalf("a hostile seal's answer tells more than verdict and reason: %s", body)
 				}
 			}
 		})
@@ -139,6 +170,35 @@ func (e *testEnv) snapshot(t *testing.T) string {
 
 func rawImage(ct string, body []byte) req {
 	return req{method: "POST", path: "/api/v1/scans", contentType: ct, body: body}
+}
+
+// complaintReq files a complaint about PAX0001 with photo.
+func complaintReq(photo string) req {
+	return jsonReq("POST", "/api/v1/complaints", map[string]string{"sn": "PAX0001", "category": "other", "photo": base64.StdEncoding.EncodeToString([]byte(photo))})
+}
+
+// withHeader returns r with extra headers h.
+func withHeader(r req, h map[string]string) req {
+	r.header = h
+	return r
+}
+
+// forgedSeal signs a seal for sn with a key the server does not hold.
+func forgedSeal(t *testing.T, sn string) string {
+	t.Helper()
+	ks := labels.OpenKeyStore(t.TempDir())
+	if _, err := ks.NewKey(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	sg, err := ks.Signer(t.Context(), "https://verify.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := sg.Sign(labels.Seal{SN: sn, Model: "A920", Supplier: "SUP1", Date: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func csvReq(body string) req {

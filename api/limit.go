@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,26 +84,107 @@ func (l *limiter) sweep(now time.Time) {
 	}
 }
 
+// clientScanShare sets the default cap on one client's decodes: a client
+// (resolved address, or API key) may have at most 1/clientScanShare of the
+// decode slots running or waiting, and at least one. With the rest left
+// to others, a client posting photos as fast as it can cannot starve a
+// scanner at another address or with another key.
+const clientScanShare = 2
+
+// retryClientScans is the Retry-After sent with a 429 to a client that
+// has its share of decodes running or waiting.
+const retryClientScans = time.Second
+
 // gate bounds concurrent image decodes: slots run, a bounded number of
 // callers wait for a slot, the rest are refused at once. Nothing queues
-// without bound, so memory held by waiting uploads is bounded too. The
-// memory of the decodes themselves is bounded by the scanner's
+// without bound, so memory held by waiting uploads is bounded too. One
+// client may hold at most perClient of the running and waiting places
+// (per client address and per API key), so no client starves the others.
+// The memory of the decodes themselves is bounded by the scanner's
 // scan.Governor, whose ErrBusy decode answers like a full gate.
 type gate struct {
-	slots   chan struct{}
-	waiting chan struct{}
-	m       *metrics
+	slots     chan struct{}
+	waiting   chan struct{}
+	perClient int // <= 0: no cap
+	m         *metrics
+
+	mu   sync.Mutex
+	held map[string]int // client key → decodes running or waiting; no zero entries
 }
 
-func newGate(running, queued int, m *metrics) *gate {
-	return &gate{slots: make(chan struct{}, running), waiting: make(chan struct{}, queued), m: m}
+func newGate(running, queued, perClient int, m *metrics) *gate {
+	return &gate{slots: make(chan struct{}, running), waiting: make(chan struct{}, queued), perClient: perClient, m: m, held: map[string]int{}}
 }
 
 // retryBusy is the Retry-After sent with a 503 from a full gate.
 const retryBusy = 2 * time.Second
 
-// enter takes a slot, waiting at most wait; release it with the returned func.
+// scanClients names the clients a decode counts against: the resolved
+// client address and, when the request has one, its API key.
+func scanClients(c *fiber.Ctx) []string {
+	keys := []string{"ip:" + clientIP(c)}
+	if k, ok := principal(c); ok {
+		keys = append(keys, "key:"+k.ID)
+	}
+	return keys
+}
+
+// claim counts one decode against each of clients, or none when one of
+// them already holds perClient; it returns the client over its share.
+func (g *gate) claim(clients []string) (string, bool) {
+	if g.perClient <= 0 {
+		return "", true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, k := range clients {
+		if g.held[k] >= g.perClient {
+			return k, false
+		}
+	}
+	for _, k := range clients {
+		g.held[k]++
+	}
+	return "", true
+}
+
+// unclaim undoes claim.
+func (g *gate) unclaim(clients []string) {
+	if g.perClient <= 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, k := range clients {
+		if g.held[k]--; g.held[k] <= 0 {
+			delete(g.held, k)
+		}
+	}
+}
+
+// enter takes a slot, waiting at most wait; release it with the returned
+// func. A client that already has its share running or waiting is refused
+// at once with 429.
 func (g *gate) enter(c *fiber.Ctx, wait time.Duration) (func(), error) {
+	clients := scanClients(c)
+	if k, ok := g.claim(clients); !ok {
+		g.m.scanClientLimited.Inc()
+		who, _ := strings.CutPrefix(k, "ip:")
+		if id, isKey := strings.CutPrefix(k, "key:"); isKey {
+			who = "API key " + id
+		}
+		return nil, retryAfter(fmt.Errorf("%w: %s already has %d scans decoding or waiting, the most one client may", errRateLimited, who, g.perClient), retryClientScans)
+	}
+	release, err := g.take(c, wait)
+	if err != nil {
+		g.unclaim(clients)
+		return nil, err
+	}
+	return func() { release(); g.unclaim(clients) }, nil
+}
+
+// take takes a slot, waiting at most wait.
+func (g *gate) take(c *fiber.Ctx, wait time.Duration) (func(), error) {
 	select {
 	case g.slots <- struct{}{}:
 		return g.leave(), nil

@@ -24,7 +24,10 @@ type metrics struct {
 	scanQueue    prometheus.Gauge
 	scanRunning  prometheus.Gauge
 	scanRejected prometheus.Counter
-	observers    sync.Map // requestKey → requestObservers
+	// scanClientLimited counts scans refused with 429 because their client
+	// already had its share of decodes running or waiting.
+	scanClientLimited prometheus.Counter
+	observers         sync.Map // requestKey → requestObservers
 }
 
 // batchStats is an audit log that counts its group commits (audit.Batcher).
@@ -46,7 +49,9 @@ func newMetrics(log audit.Log) *metrics {
 		}, []string{"outcome"}),
 		scanQueue:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "posid_scan_queue_waiting", Help: "Scans waiting for a decode slot."}),
 		scanRunning:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "posid_scan_running", Help: "Decodes running."}),
-		scanRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "posid_scan_rejected_total", Help: "Scans refused with 503 because every decode slot was busy."}),
+		scanRejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "posid_scan_rejected_total", Help: "Scans refused with 503 because every decode slot was busy or the decode memory (--decode-memory) stayed taken."}),
+		scanClientLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "posid_scan_client_limited_total",
+			Help: "Scans refused with 429 because their client address or API key already had its share of decodes (--max-scans-per-client) running or waiting."}),
 	}
 	if b, ok := log.(batchStats); ok {
 		m.reg.MustRegister(
@@ -55,7 +60,7 @@ func newMetrics(log audit.Log) *metrics {
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "posid_audit_entries_total", Help: "Audit rows written; divided by commits, the mean batch size."},
 				func() float64 { return float64(b.Stats().Entries) }))
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.scanDuration, m.scanQueue, m.scanRunning, m.scanRejected,
+	m.reg.MustRegister(m.requests, m.latency, m.scanDuration, m.scanQueue, m.scanRunning, m.scanRejected, m.scanClientLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -37,6 +37,7 @@ var routeQueries = map[string][]string{
 	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal"},
 	"GET /api/v1/devices/:sn": {"reveal"},
 	"POST /api/v1/imports":    {"mode"},
+	"POST /api/v1/scans":      {"trace"},
 	"GET /api/v1/audit":       {"actor", "action", "target", "before", "limit"},
 }
 
@@ -174,7 +175,11 @@ var schemas = map[string]any{
 		"format": map[string]any{"type": "string", "enum": []string{"pdf", "zpl", "png"}}, "size": str, "dpi": map[string]any{"type": "integer", "enum": []int{203, 300}}}),
 	"ScanResult": obj(map[string]any{"codes": map[string]any{"type": "array", "items": obj(map[string]any{"format": str, "text": str})},
 		"sn": str, "chosen": obj(map[string]any{"how": str, "format": str, "text": str, "rule": str}), "seal": obj(map[string]any{"verdict": str, "reason": str}),
-		"registered": map[string]any{"type": "boolean"}, "device": ref("DeviceView")}),
+		"registered": map[string]any{"type": "boolean"}, "device": ref("DeviceView"),
+		"trace": obj(map[string]any{"escalated": map[string]any{"type": "boolean"}, "budget_ms": map[string]any{"type": "number"},
+			"stop": map[string]any{"type": "string", "enum": []string{"found", "budget", "exhausted", "cancelled"}},
+			"stages": map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "ms": map[string]any{"type": "number"},
+				"tried": map[string]any{"type": "integer"}, "found": map[string]any{"type": "integer"}})}})}),
 	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed", "withdrawn", "mismatch"}},
 		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),
 }

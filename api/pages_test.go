@@ -5,8 +5,6 @@ import (
 	"html"
 	"image/png"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -80,7 +78,7 @@ func TestPagesFitPhone(t *testing.T) {
 		if err != nil || !shows {
 			t.Errorf("%s: %s is false (%v)", p.path, p.shows, err)
 		}
-		screenshot(t, b, p.name+"-"+strconv.Itoa(width)+".png")
+		b.Screenshot(p.name + "-" + strconv.Itoa(width) + ".png")
 	}
 }
 
@@ -122,26 +120,3 @@ func TestFavicon(t *testing.T) {
 // le16 and le32 read the little-endian integers of an ICO directory.
 func le16(b []byte) uint16 { return uint16(b[0]) | uint16(b[1])<<8 }
 func le32(b []byte) uint32 { return uint32(le16(b)) | uint32(le16(b[2:]))<<16 }
-
-// screenshot saves a full-page PNG of b's tab as name in $POSID_SCREENSHOTS
-// (default posid-screenshots under the system temp dir, which outlives the
-// test, unlike t.TempDir) and logs its path.
-func screenshot(t *testing.T, b *browsertest.Browser, name string) {
-	t.Helper()
-	shot, err := chromedp.Run(b.Context(), chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := os.Getenv("POSID_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "posid-screenshots")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
-}

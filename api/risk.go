@@ -16,6 +16,7 @@ import (
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/labels"
+	"posid/scan"
 )
 
 // Audit actions of the review queue.
@@ -198,6 +199,9 @@ func (h riskHandlers) fileComplaint(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := h.mon.FileComplaint(c.UserContext(), risk.Complaint{Actor: k.ID, MerchantNo: k.MerchantNo, SN: req.SN, Category: cat, Text: req.Text}, photo)
+	if errors.Is(err, scan.ErrBusy) {
+		return retryAfter(err, retryBusy) // the photo's decode memory stayed taken
+	}
 	if err != nil {
 		return err
 	}

@@ -60,6 +60,9 @@ type ScanResult struct {
 	Device     *DeviceView `json:"device,omitempty"`
 	Image      *ImageInfo  `json:"image,omitempty"`
 	DurationMS float64     `json:"duration_ms"`
+	// Trace says which decoding stages ran and why the decode stopped;
+	// present only when the request asks for it with ?trace=1.
+	Trace *scan.Trace `json:"trace,omitempty"`
 }
 
 // ImageInfo describes the uploaded photo.
@@ -99,6 +102,9 @@ func (s *Server) scan(c *fiber.Ctx) error {
 			return err
 		}
 		res.Codes, res.Image = r.Codes, &ImageInfo{Width: r.Width, Height: r.Height, Format: r.ImageFormat, Orientation: r.Orientation, Partial: r.Partial}
+		if c.QueryBool("trace") {
+			res.Trace = r.Trace
+		}
 	}
 	if res.Chosen.How == "" {
 		res.SN, res.Chosen = s.pickSN(res.Codes)
@@ -131,7 +137,10 @@ func (s *Server) scan(c *fiber.Ctx) error {
 
 // decode reads the photo of the request (multipart field or raw image
 // body) and runs the scanner under the decode gate and ScanTimeout. The
-// gate bounds decodes by count; the scanner's Governor bounds them by
+// scanner's escalation budget (scan.Options.EscalationBudget) runs inside
+// ScanTimeout, so a slow photo holds its slot for at most that long and
+// waiting requests get 503 rather than queueing. The gate bounds decodes
+// by count; the scanner's Governor bounds them by
 // memory, and a decode it cannot fit in time is refused like a full gate:
 // 503 with Retry-After.
 func (s *Server) decode(c *fiber.Ctx, field string) (*scan.Result, error) {

@@ -80,6 +80,10 @@ type Config struct {
 	// MaxQueuedScans bounds scans waiting for a slot (default: 2 × MaxConcurrentScans);
 	// more are refused at once with 503.
 	MaxQueuedScans int
+	// MaxScansPerClient bounds the scans one client address, and one API
+	// key, may have decoding or waiting for a slot; more are refused at
+	// once with 429. Default: max(1, MaxConcurrentScans/2); negative: no cap.
+	MaxScansPerClient int
 	// QueueWait is how long a scan waits for a slot.
 	QueueWait time.Duration
 	// ScanTimeout bounds one decode; RequestTimeout one request.
@@ -136,6 +140,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxQueuedScans <= 0 {
 		c.MaxQueuedScans = 2 * c.MaxConcurrentScans
+	}
+	if c.MaxScansPerClient == 0 {
+		c.MaxScansPerClient = max(1, c.MaxConcurrentScans/clientScanShare)
 	}
 	if c.MaxConnsPerIP == 0 {
 		c.MaxConnsPerIP = DefaultMaxConnsPerIP
@@ -244,10 +251,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.selector.Rules == nil {
 		s.selector.Rules = scan.DefaultRules()
 	}
+	if d, ok := deps.Scanner.(risk.PhotoDecoder); ok && deps.Risk != nil {
+		// Complaint photos are decoded under the scans' intake budget and
+		// Governor: one bound on the memory of every decode in flight.
+		deps.Risk.SetPhotoDecoder(d)
+	}
 	s.metrics = newMetrics(deps.Audit)
 	s.ipRate = newLimiter(cfg.RatePerIP, cfg.Burst)
 	s.keyRate = newLimiter(cfg.RatePerKey, cfg.Burst)
-	s.scans = newGate(cfg.MaxConcurrentScans, cfg.MaxQueuedScans, s.metrics)
+	s.scans = newGate(cfg.MaxConcurrentScans, cfg.MaxQueuedScans, cfg.MaxScansPerClient, s.metrics)
 	s.bodies = newBodyBudget(cfg.MaxBodyBytesPerIP, cfg.MaxBodyBytes)
 	s.app = fiber.New(fiber.Config{
 		AppName:     "posid",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # API benchmark: starts "posid serve" (fresh SQLite with demo data, rate
-# limits and the risk monitor off) and a trivial Fiber server on loopback, then runs the load
+# limits, the per-address connection cap and the risk monitor off) and a trivial Fiber server on loopback, then runs the load
 # generator bench/api: 3 rounds of DURATION per lookup scenario, each round
 # next to the trivial handler, then the scans. Usage: bench/api.sh [DURATION]
 # [bench flags, e.g. -rounds 5 -only trivial,lookup]; POSID_BENCH_SERVE_FLAGS
@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 "$TMP/posid" serve --db "$TMP/posid.db" --data-dir "$TMP" --demo --addr "127.0.0.1:$PORT" ${POSID_BENCH_SERVE_FLAGS:-} \
-  --rate-per-ip -1 --rate-per-key -1 --risk=false --log-level warn >"$TMP/serve.out" 2>"$TMP/serve.log" &
+  --rate-per-ip -1 --rate-per-key -1 --max-conns-per-ip -1 --risk=false --log-level warn >"$TMP/serve.out" 2>"$TMP/serve.log" &
 SRV=$!
 "$TMP/apibench" trivial-server "127.0.0.1:$TPORT" &
 TRIV=$!

@@ -15,21 +15,9 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
-)
 
-// needTool returns the path of an external tool, skipping the test when it
-// is missing unless POSID_REQUIRE_TOOLS is set.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatalf("needs %s (poppler-utils), required by POSID_REQUIRE_TOOLS: %v", name, err)
-		}
-		t.Skipf("needs %s (apt-get install poppler-utils)", name)
-	}
-	return p
-}
+	"posid/internal/tooltest"
+)
 
 // fixedSigner signs with a key derived from a fixed seed, so output is
 // reproducible (Ed25519 signatures are deterministic).
@@ -58,7 +46,7 @@ func testLabel(t testing.TB, sg *Signer) Label {
 // rasterize renders page 1 of a PDF with pdftoppm at dpi.
 func rasterize(t testing.TB, pdf []byte, dpi string) image.Image {
 	t.Helper()
-	tool := needTool(t, "pdftoppm")
+	tool := tooltest.Pdftoppm(t)
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.pdf")
 	if err := os.WriteFile(in, pdf, 0o644); err != nil {
@@ -146,7 +134,7 @@ func TestPDFFontEmbedded(t *testing.T) {
 	if buf.Len() > 200<<10 {
 		t.Errorf("one-label PDF is %d bytes; font not subset?", buf.Len())
 	}
-	cmd := exec.Command(needTool(t, "pdftotext"), "-", "-")
+	cmd := exec.Command(tooltest.Path(t, "pdftotext", "poppler-utils"), "-", "-")
 	cmd.Stdin = &buf
 	out, err := cmd.Output()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/tooltest"
 	"posid/labels"
 	"posid/scan"
 )
@@ -20,13 +21,7 @@ import (
 // printer resolutions, read it back with posid/scan, verify the seal and
 // compare the Code 128 with the SN.
 func TestPDFScanRoundTrip(t *testing.T) {
-	tool, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatalf("needs pdftoppm (poppler-utils), required by POSID_REQUIRE_TOOLS: %v", err)
-		}
-		t.Skip("needs pdftoppm (apt-get install poppler-utils)")
-	}
+	tool := tooltest.Pdftoppm(t)
 	day := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
 	sg, err := labels.NewSigner(3, priv, "https://verify.posid.example")

@@ -301,10 +301,9 @@ func checkSupplier(s string) error {
 	if len(s) > MaxSupplierLen {
 		return fmt.Errorf("%w: supplier code longer than %d", ErrInvalid, MaxSupplierLen)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	for _, c := range s {
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return fmt.Errorf("%w: supplier code may hold only A-Z, 0-9 and '-', found %q", ErrInvalid, rune(c))
+			return fmt.Errorf("%w: supplier code may hold only A-Z, 0-9 and '-', found %q", ErrInvalid, c)
 		}
 	}
 	return nil

@@ -79,20 +79,26 @@ func TestSealSignInvalid(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(*Seal)
+		says string // the error names this, when set
 	}{
-		{"short SN", func(s *Seal) { s.SN = "AB" }},
-		{"bad SN char", func(s *Seal) { s.SN = "AB_CD" }},
-		{"long model", func(s *Seal) { s.Model = strings.Repeat("m", MaxModelLen+1) }},
-		{"control in model", func(s *Seal) { s.Model = "A\n920" }},
-		{"bad supplier", func(s *Seal) { s.Supplier = "S P" }},
-		{"date before epoch", func(s *Seal) { s.Date = time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC) }},
+		{"short SN", func(s *Seal) { s.SN = "AB" }, ""},
+		{"bad SN char", func(s *Seal) { s.SN = "AB_CD" }, ""},
+		{"long model", func(s *Seal) { s.Model = strings.Repeat("m", MaxModelLen+1) }, ""},
+		{"control in model", func(s *Seal) { s.Model = "A\n920" }, ""},
+		{"bad supplier", func(s *Seal) { s.Supplier = "S P" }, ""},
+		{"non-ASCII supplier", func(s *Seal) { s.Supplier = "SUP-é" }, "found 'É'"},
+		{"date before epoch", func(s *Seal) { s.Date = time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := testSeal()
 			tt.edit(&s)
-			if _, err := sg.Sign(s); !errors.Is(err, ErrInvalid) {
+			_, err := sg.Sign(s)
+			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if tt.says != "" && !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("err = %q, want it to name %s", err, tt.says)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/tooltest"
 	"posid/labels"
 	"posid/scan"
 )
@@ -21,13 +22,7 @@ import (
 // checks that one scan of the page finds every QR code and every Code 128,
 // each placed inside the label cell that holds it.
 func TestSheetScan(t *testing.T) {
-	tool, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		if os.Getenv("POSID_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("pdftoppm is required (POSID_REQUIRE_TOOLS=1): %v", err)
-		}
-		t.Skip("pdftoppm not installed")
-	}
+	tool := tooltest.Pdftoppm(t)
 	if testing.Short() {
 		t.Skip("rasterizes and scans full A4 pages")
 	}

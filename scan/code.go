@@ -55,6 +55,9 @@ type Result struct {
 	Orientation int `json:"orientation,omitempty"`
 	// Partial is true when the time budget ran out before every pass ran.
 	Partial bool `json:"partial,omitempty"`
+	// Trace says which stages ran, what each found and why the scan
+	// stopped.
+	Trace *Trace `json:"trace,omitempty"`
 }
 
 // gozxingFormat maps a scan format to its gozxing counterpart.

@@ -15,27 +15,31 @@ import (
 // from the ZXing black-box suite), how many images Java ZXing 3.x decodes at 0°
 // with TRY_HARDER — the figures from the corpus README that posid must
 // match or beat. For falsepositives it is the most images allowed to yield
-// a code.
+// a code. cpp is what ZXing-C++ (zxing-wasm 3.1.6, try harder) decodes
+// in bench/peers/run.sh, which posid must match too; floor is what posid
+// decodes now, so an improvement cannot silently regress.
 var corpusReference = []struct {
 	dir    string
 	images int
 	java   int
+	cpp    int
+	floor  int
 }{
-	{"qrcode-1", 20, 17},
-	{"qrcode-2", 35, 32},
-	{"qrcode-3", 42, 38},
-	{"qrcode-4", 48, 36},
-	{"qrcode-5", 19, 19},
-	{"qrcode-6", 15, 15},
-	{"datamatrix-1", 24, 23},
-	{"datamatrix-2", 18, 13},
-	{"code128-1", 7, 7},
-	{"code128-2", 40, 39},
-	{"code128-3", 2, 2},
-	{"code39-1", 4, 4},
-	{"ean13-1", 34, 32},
-	{"itf-1", 14, 14},
-	{"falsepositives", 22, 2},
+	{"qrcode-1", 20, 17, 20, 20},
+	{"qrcode-2", 35, 32, 31, 34},
+	{"qrcode-3", 42, 38, 42, 42},
+	{"qrcode-4", 48, 36, 38, 41},
+	{"qrcode-5", 19, 19, 19, 19},
+	{"qrcode-6", 15, 15, 15, 15},
+	{"datamatrix-1", 24, 23, 21, 23},
+	{"datamatrix-2", 18, 13, 18, 18},
+	{"code128-1", 7, 7, 7, 7},
+	{"code128-2", 40, 39, 39, 39},
+	{"code128-3", 2, 2, 2, 2},
+	{"code39-1", 4, 4, 4, 4},
+	{"ean13-1", 34, 32, 32, 33},
+	{"itf-1", 14, 14, 14, 14},
+	{"falsepositives", 22, 2, 0, 0},
 }
 
 // corpusDirName is the in-repository copy of the corpus, relative to this
@@ -141,15 +145,15 @@ func TestCorpus(t *testing.T) {
 					t.Logf("%s: not decoded (%v)", n, err)
 				}
 			}
-			t.Logf("%-15s posid %2d / %2d   java %2d   %v", ref.dir, got, len(names), ref.java, time.Since(start).Round(time.Millisecond))
+			t.Logf("%-15s posid %2d / %2d   java %2d   zxing-cpp %2d   %v", ref.dir, got, len(names), ref.java, ref.cpp, time.Since(start).Round(time.Millisecond))
 			if ref.dir == "falsepositives" {
-				if got > ref.java {
-					t.Errorf("%d false reads, at most %d allowed", got, ref.java)
+				if got > ref.floor {
+					t.Errorf("%d false reads, at most %d allowed", got, ref.floor)
 				}
 				return
 			}
-			if got < ref.java {
-				t.Errorf("decoded %d, Java ZXing decodes %d", got, ref.java)
+			if got < max(ref.java, ref.cpp, ref.floor) {
+				t.Errorf("decoded %d; Java ZXing decodes %d, ZXing-C++ %d, posid did %d", got, ref.java, ref.cpp, ref.floor)
 			}
 		})
 	}

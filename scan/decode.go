@@ -7,10 +7,12 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/datamatrix"
+	dmdec "github.com/makiuchi-d/gozxing/datamatrix/decoder"
 	"github.com/makiuchi-d/gozxing/multi"
 	multiqr "github.com/makiuchi-d/gozxing/multi/qrcode"
 	"github.com/makiuchi-d/gozxing/oned"
 	"github.com/makiuchi-d/gozxing/qrcode"
+	qrdec "github.com/makiuchi-d/gozxing/qrcode/decoder"
 )
 
 // Decoding limits.
@@ -39,11 +41,19 @@ type session struct {
 	hints   map[gozxing.DecodeHintType]any
 	hard    map[gozxing.DecodeHintType]any
 	qr      gozxing.Reader
+	qrDec   *qrdec.Decoder
 	qrMulti multi.MultipleBarcodeReader
 	dm      gozxing.Reader
+	dmDec   *dmdec.Decoder
 	rows    []rowDecoder
+	stages  int // row-reader stages run on 1D regions (allStages)
 	found   map[string]*finding
 	order   []string
+	// symbol is set when a 2D reader found a symbol it could not decode
+	// (an error other than NotFound), decoded when a 2D pass decoded a
+	// code, new or known: the harder reads of a region are worth their
+	// cost only where a symbol was seen and none was read.
+	symbol, decoded bool
 }
 
 // finding is one code as it is being confirmed.
@@ -65,14 +75,17 @@ func newSession(formats formatSet) *session {
 			gozxing.DecodeHintType_POSSIBLE_FORMATS: possible,
 			gozxing.DecodeHintType_TRY_HARDER:       true,
 		},
-		found: map[string]*finding{},
+		stages: allStages,
+		found:  map[string]*finding{},
 	}
 	if formats[QRCode] {
 		s.qr = qrcode.NewQRCodeReader()
+		s.qrDec = qrdec.NewDecoder()
 		s.qrMulti = multiqr.NewQRCodeMultiReader()
 	}
 	if formats[DataMatrix] {
 		s.dm = datamatrix.NewDataMatrixReader()
+		s.dmDec = dmdec.NewDecoder()
 	}
 	add := func(name string, r gozxing.Reader) {
 		if d, ok := r.(oned.RowDecoder); ok {
@@ -102,6 +115,13 @@ func safely(f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// noteSymbol records whether err says a 2D reader located a symbol.
+func (s *session) noteSymbol(err error) {
+	if _, notFound := err.(gozxing.NotFoundException); err != nil && !notFound {
+		s.symbol = true
+	}
 }
 
 // add records a decoded result; pts are already in image coordinates.
@@ -227,7 +247,7 @@ func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
 			_ = safely(func() (err error) { rs, err = s.qrMulti.DecodeMultiple(bmp, hints); return })
 			if len(rs) == 0 {
 				var r *gozxing.Result
-				_ = safely(func() (err error) { r, err = s.qr.Decode(bmp, hints); return })
+				s.noteSymbol(safely(func() (err error) { r, err = s.qr.Decode(bmp, hints); return }))
 				if r != nil {
 					rs = append(rs, r)
 				}
@@ -241,7 +261,7 @@ func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
 		}
 		if s.dm != nil {
 			var r *gozxing.Result
-			_ = safely(func() (err error) { r, err = s.dm.Decode(bmp, hints); return })
+			s.noteSymbol(safely(func() (err error) { r, err = s.dm.Decode(bmp, hints); return }))
 			if r != nil {
 				if s.add(r, mapPoints(r.GetResultPoints(), m), 1) {
 					n++
@@ -252,6 +272,7 @@ func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
 		if len(got) == 0 {
 			return n
 		}
+		s.decoded = true
 		p = masked(p, got)
 	}
 	return n

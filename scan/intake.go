@@ -37,6 +37,12 @@ type header struct {
 // shape, pixels and the memory its decode and scan would take. Nothing
 // image-sized is allocated.
 func inspect(data []byte, maxPixels, maxBytes int, maxMemory int64) (header, error) {
+	return inspectFor(data, maxPixels, maxBytes, maxMemory, "scan", scanCost)
+}
+
+// inspectFor is inspect for a decode followed by work (named by verb)
+// that needs work(w, h) bytes more than the decoded image.
+func inspectFor(data []byte, maxPixels, maxBytes int, maxMemory int64, verb string, work func(w, h int) int64) (header, error) {
 	if len(data) > maxBytes {
 		return header{}, fmt.Errorf("%w: %d bytes, limit %d", ErrImageTooLarge, len(data), maxBytes)
 	}
@@ -57,9 +63,9 @@ func inspect(data []byte, maxPixels, maxBytes int, maxMemory int64) (header, err
 	if hd.decode, err = imageCost(data, format, hd.w, hd.h); err != nil {
 		return hd, err
 	}
-	hd.cost = hd.decode + scanCost(hd.w, hd.h)
+	hd.cost = hd.decode + work(hd.w, hd.h)
 	if hd.cost > maxMemory {
-		return hd, fmt.Errorf("%w: %dx%d %s needs %d MiB to decode and scan, limit %d MiB", ErrImageTooLarge, hd.w, hd.h, format, mib(hd.cost), mib(maxMemory))
+		return hd, fmt.Errorf("%w: %dx%d %s needs %d MiB to decode and %s, limit %d MiB", ErrImageTooLarge, hd.w, hd.h, format, mib(hd.cost), verb, mib(maxMemory))
 	}
 	return hd, nil
 }
@@ -67,12 +73,9 @@ func inspect(data []byte, maxPixels, maxBytes int, maxMemory int64) (header, err
 // decodeBytes decodes data, already inspected, and returns its upright
 // luminance plane and the EXIF orientation (1–8).
 func decodeBytes(data []byte, hd header) (plane, int, error) {
-	img, _, err := image.Decode(bytes.NewReader(data))
+	img, err := decodeImage(data, hd)
 	if err != nil {
-		return plane{}, 0, corrupt(err)
-	}
-	if b := img.Bounds(); b.Dx() > hd.w || b.Dy() > hd.h {
-		return plane{}, 0, fmt.Errorf("%w: decoded %dx%d, header says %dx%d", ErrCorruptImage, b.Dx(), b.Dy(), hd.w, hd.h)
+		return plane{}, 0, err
 	}
 	p := luminance(img)
 	orient := 1
@@ -81,6 +84,19 @@ func decodeBytes(data []byte, hd header) (plane, int, error) {
 		p = orientPlane(p, orient)
 	}
 	return p, orient, nil
+}
+
+// decodeImage decodes data, already inspected, and checks it is no larger
+// than its header said.
+func decodeImage(data []byte, hd header) (image.Image, error) {
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, corrupt(err)
+	}
+	if b := img.Bounds(); b.Dx() > hd.w || b.Dy() > hd.h {
+		return nil, fmt.Errorf("%w: decoded %dx%d, header says %dx%d", ErrCorruptImage, b.Dx(), b.Dy(), hd.w, hd.h)
+	}
+	return img, nil
 }
 
 // corrupt wraps a decoder error as ErrCorruptImage.

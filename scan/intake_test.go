@@ -3,6 +3,8 @@ package scan
 import (
 	"context"
 	"errors"
+	"fmt"
+	"image"
 	"testing"
 	"time"
 
@@ -162,5 +164,48 @@ func TestScanBusy(t *testing.T) {
 	s := New(Options{Governor: g, MemoryWait: 10 * time.Millisecond})
 	if _, err := s.Scan(context.Background(), encodePNG(t, symbol(t, QRCode, "busy"))); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Scan with the budget taken: %v", err)
+	}
+}
+
+// TestDecodeBudget: Decode, for callers that keep the image, refuses the
+// hostile images as Scan does (with 64 MiB of the caller's work instead of
+// a scan's), takes nothing from the Governor for them, counts the caller's
+// extra bytes against MaxMemory, and waits for the Governor like Scan.
+func TestDecodeBudget(t *testing.T) {
+	ctx := context.Background()
+	g := NewGovernor(DefaultDecodeMemory)
+	s := New(Options{Governor: g, MemoryWait: 10 * time.Millisecond})
+	used := false
+	use := func(image.Image, string) error { used = true; return nil }
+	for _, tc := range hostileImages() {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.Decode(ctx, tc.data(), 64<<20, use); !errors.Is(err, tc.want) || used {
+				t.Fatalf("Decode: %v (image used: %v), want %v", err, used, tc.want)
+			}
+			all, err := g.Acquire(ctx, g.Size(), time.Millisecond)
+			if err != nil {
+				t.Fatalf("Governor after a refused image: %v", err)
+			}
+			all()
+		})
+	}
+	small := scantest.PNG(64, 48, scantest.Gray, 8)
+	var got string
+	if err := s.Decode(ctx, small, 1<<20, func(img image.Image, format string) error {
+		got = fmt.Sprintf("%s %dx%d", format, img.Bounds().Dx(), img.Bounds().Dy())
+		return nil
+	}); err != nil || got != "png 64x48" {
+		t.Fatalf("Decode of a small PNG: %q, %v", got, err)
+	}
+	if err := s.Decode(ctx, small, DefaultMaxImageMemory, use); !errors.Is(err, ErrImageTooLarge) || used {
+		t.Fatalf("Decode with extra past MaxMemory: %v (image used: %v)", err, used)
+	}
+	hold, err := g.Acquire(ctx, g.Size(), time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold()
+	if err := s.Decode(ctx, small, 0, use); !errors.Is(err, ErrBusy) || used {
+		t.Fatalf("Decode with the budget taken: %v (image used: %v)", err, used)
 	}
 }

@@ -67,7 +67,10 @@ type cellStat struct {
 // coordinates of p downscaled by f. Gradients are measured on p itself at
 // every f-th pixel: downscaling first would alias fine bars into patterns
 // of another direction.
-func locate(p plane, f int) []region {
+func locate(p plane, f int) []region { return locateWith(p, f, minCellEnergy) }
+
+// locateWith is locate with cells of at least energy counted as textured.
+func locateWith(p plane, f int, energy float64) []region {
 	cw, ch := p.w/f/cellSize, p.h/f/cellSize
 	if cw < 2 || ch < 2 {
 		return nil
@@ -111,12 +114,12 @@ func locate(p plane, f int) []region {
 	var regions []region
 	next := 0
 	for i := range stats {
-		if label[i] != 0 || stats[i].energy < minCellEnergy {
+		if label[i] != 0 || stats[i].energy < energy {
 			continue
 		}
 		bars := stats[i].coherence >= minCoherence
 		next++
-		cells := flood(stats, label, cw, ch, i, next, bars)
+		cells := flood(stats, label, cw, ch, i, next, bars, energy)
 		if len(cells) < minRegionCells {
 			continue
 		}
@@ -130,7 +133,7 @@ func locate(p plane, f int) []region {
 	if mergeBars(regions) {
 		bySize()
 	}
-	return keepRegions(regions)
+	return extendBars(p, f, keepRegions(regions))
 }
 
 // keepRegions keeps, from regions sorted largest first, the maxRegions
@@ -260,7 +263,7 @@ func cellTensor(p plane, f, x0, y0 int) tensor {
 }
 
 // flood labels the connected cells of one kind reachable from start.
-func flood(stats []cellStat, label []int, cw, ch, start, id int, bars bool) []int {
+func flood(stats []cellStat, label []int, cw, ch, start, id int, bars bool, energy float64) []int {
 	stack := []int{start}
 	label[start] = id
 	var cells []int
@@ -276,7 +279,7 @@ func flood(stats []cellStat, label []int, cw, ch, start, id int, bars bool) []in
 					continue
 				}
 				j := ny*cw + nx
-				if label[j] != 0 || stats[j].energy < minCellEnergy || (stats[j].coherence >= minCoherence) != bars {
+				if label[j] != 0 || stats[j].energy < energy || (stats[j].coherence >= minCoherence) != bars {
 					continue
 				}
 				if bars && angleDiff(stats[j].angle, stats[start].angle) > maxAngleDiff {

@@ -18,15 +18,34 @@ type span struct {
 // one row are read by blanking each find and reading the rest of the row.
 // It returns how many codes were new.
 func (s *session) decode1D(p plane, m affine, step int) int {
+	n, _ := s.readRows(p, m, step)
+	return n
+}
+
+// decodeBars reads a 1D region turned upright (bars vertical) like
+// decode1D and, when no row reader confirms a code there, with the edge
+// reader: bars of two or three pixels under blur that a row threshold
+// loses.
+func (s *session) decodeBars(p plane, m affine, step int) int {
+	n, confirmed := s.readRows(p, m, step)
+	if !confirmed && s.stages&stageEdge != 0 {
+		n += s.edge1D(p, m, step)
+	}
+	return n
+}
+
+// readRows is decode1D; confirmed reports whether some code, new or not,
+// was read on at least minRowHits rows.
+func (s *session) readRows(p plane, m affine, step int) (n int, confirmed bool) {
 	if len(s.rows) == 0 || p.w < 20 || p.h < 1 {
-		return 0
+		return 0, false
 	}
 	step = max(1, step)
 	bin := gozxing.NewGlobalHistgramBinarizer(lumSource{p})
 	spans := map[string]*span{}
 	var order []string
 	row := gozxing.NewBitArray(p.w)
-	for y := step / 2; y < p.h; y += step {
+	for y := step / 2; y < p.h && s.stages&stageGozxing != 0; y += step {
 		var err error
 		row, err = bin.GetBlackRow(y, row)
 		if err != nil {
@@ -50,9 +69,9 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 			}
 		}
 	}
-	n := 0
 	for _, k := range order {
 		sp := spans[k]
+		confirmed = confirmed || sp.hits >= minRowHits
 		pts := []Point{
 			m.apply(sp.x0a, float64(sp.y0)), m.apply(sp.x0b, float64(sp.y0)),
 			m.apply(sp.x1b, float64(sp.y1)), m.apply(sp.x1a, float64(sp.y1)),
@@ -61,7 +80,7 @@ func (s *session) decode1D(p plane, m affine, step int) int {
 			n++
 		}
 	}
-	return n
+	return n, confirmed
 }
 
 // readRow reads up to maxPerRow codes of one reader from one row, calling

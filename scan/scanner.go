@@ -50,12 +50,19 @@ type Options struct {
 	// MemoryWait is how long a Scan waits for its memory from the
 	// Governor before failing with ErrBusy (default DefaultMemoryWait).
 	MemoryWait time.Duration
+	// EscalationBudget is the time the slower stages after the fast path
+	// may take on a 12 MP photo when the fast path leaves it unexplained
+	// (default DefaultEscalationBudget); smaller photos get a share in
+	// proportion to their pixels. Negative: no escalation. Timeout and
+	// the context still bound the whole scan.
+	EscalationBudget time.Duration
 }
 
 // Scanner finds barcodes in images. It is safe for concurrent use.
 type Scanner struct {
 	opts    Options
 	formats []Format
+	stages  int // row-reader stages (allStages; tests compare them)
 }
 
 // New returns a Scanner with opts, defaults filled in.
@@ -78,7 +85,7 @@ func New(opts Options) *Scanner {
 	if opts.MemoryWait <= 0 {
 		opts.MemoryWait = DefaultMemoryWait
 	}
-	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...)}
+	return &Scanner{opts: opts, formats: append([]Format(nil), opts.Formats...), stages: allStages}
 }
 
 // Scan decodes an encoded image (JPEG, PNG, GIF or WebP) and returns every
@@ -112,6 +119,35 @@ func (s *Scanner) Scan(ctx context.Context, data []byte) (*Result, error) {
 	return res, err
 }
 
+// Decode decodes an encoded image under the same intake budget as Scan,
+// for callers that keep the image rather than scan it (complaint photos):
+// the headers are checked against MaxBytes, MaxPixels, the shape rules
+// and MaxMemory, and the memory the decode needs, plus extra bytes the
+// caller allocates while it uses the image, is taken from the Governor,
+// all before any pixel is decoded. use runs with the image and its format
+// (an image.RegisterFormat name); the memory is given back when it
+// returns. No EXIF orientation is applied. Errors: ErrImageTooLarge,
+// ErrImageShape, ErrUnsupportedImage, ErrCorruptImage, ErrBusy, or use's.
+func (s *Scanner) Decode(ctx context.Context, data []byte, extra int64, use func(img image.Image, format string) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	hd, err := inspectFor(data, s.opts.MaxPixels, s.opts.MaxBytes, s.opts.MaxMemory, "use", func(int, int) int64 { return max(extra, 0) })
+	if err != nil {
+		return err
+	}
+	release, err := s.opts.Governor.Acquire(ctx, hd.cost, s.opts.MemoryWait)
+	if err != nil {
+		return err
+	}
+	defer release()
+	img, err := decodeImage(data, hd)
+	if err != nil {
+		return err
+	}
+	return use(img, hd.format)
+}
+
 // ScanImage returns every barcode in an already decoded image; no EXIF
 // orientation is applied. Errors are as for Scan.
 func (s *Scanner) ScanImage(ctx context.Context, img image.Image) (*Result, error) {
@@ -139,8 +175,10 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	ses := newSession(newFormatSet(s.formats))
+	ses.stages = s.stages
 	res := &Result{Width: full.w, Height: full.h}
-	res.Partial = !ses.run(ctx, full)
+	res.Trace = ses.run(ctx, full, escalationBudget(s.opts.EscalationBudget, full.w, full.h))
+	res.Partial = res.Trace.Stop == StopCancelled || res.Trace.Stop == StopBudget
 	res.Codes = ses.codes()
 	sortCodes(res.Codes)
 	if len(res.Codes) == 0 {
@@ -152,17 +190,20 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	return res, nil
 }
 
-// run executes the passes, cheapest first, and reports whether all the
-// passes it meant to run did run before ctx ended.
-func (ses *session) run(ctx context.Context, full plane) bool {
+// run executes the fast path and, when it leaves the photo unexplained,
+// the escalation stages within budget (none when budget < 0). It returns
+// the trace; its Stop is StopCancelled when ctx ended first.
+func (ses *session) run(ctx context.Context, full plane, budget time.Duration) *Trace {
+	start := time.Now()
+	tr := &Trace{Stop: StopFound, BudgetMS: ms(max(0, budget))}
 	f := workFactor(full.w, full.h)
 	low := full.downscaled(f)
 	half := float64(f-1) / 2
 	mLow := scaleOffset(float64(f), half, half)
 
-	// Pass 1: 2D codes on the working copy, in a second goroutine, while
-	// this one reads the bar regions at full resolution; then the 2D
-	// regions the first pass did not explain.
+	// Fast path: 2D codes on the working copy, in a second goroutine,
+	// while this one reads the bar regions at full resolution; then the
+	// 2D regions the first pass did not explain.
 	twoD := newSession(ses.formats)
 	done := make(chan struct{})
 	go func() {
@@ -173,65 +214,26 @@ func (ses *session) run(ctx context.Context, full plane) bool {
 	ses.readRegions(ctx, full, regions, f, false, true)
 	<-done
 	ses.absorb(twoD)
+	if ctx.Err() == nil {
+		ses.readRegions(ctx, full, regions, f, false, false)
+	}
+	fast := time.Since(start)
+	tr.Stages = append(tr.Stages, StageTrace{Name: "fast", MS: ms(fast), Tried: len(regions) + 1, Found: len(ses.codes())})
 	if ctx.Err() != nil {
-		return false
+		tr.Stop = StopCancelled
+		return tr
 	}
-	ses.readRegions(ctx, full, regions, f, false, false)
-	if ctx.Err() != nil {
-		return false
+	e := &escalation{ses: ses, full: full, f: f, regions: joinPieces(regions), trace: tr, cache: map[windowKey]cachedWindow{}}
+	if e.done() {
+		return tr
 	}
-	if len(ses.codes()) > 0 {
-		return true
+	if budget < 0 {
+		tr.Stop = StopExhausted
+		return tr
 	}
-	// Pass 2: harder ways, while time lasts. Each group of steps runs to
-	// its end, and the first group that finds a code ends the scan.
-	rot := low.rotatedCCW()
-	// Pixel (u, v) of rot is pixel (w-1-v, u) of low.
-	mRot := affine{b: -1, c: float64(low.w - 1), d: 1}.then(mLow)
-	groups := [][]func(){
-		{
-			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
-			func() { ses.decode1D(rot, mRot, rowStep(rot.h)) },
-		},
-		{
-			func() { ses.decode2D(low, mLow, global, false) },
-			func() { ses.decode2D(low, mLow, hybrid, true) },
-		},
-		{
-			func() { low = low.inverted() },
-			func() { ses.decode2D(low, mLow, hybrid, false) },
-			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
-			func() { ses.readRegions(ctx, full, regions, f, true, true) },
-			func() { ses.readRegions(ctx, full, regions, f, true, false) },
-			func() { low = low.inverted() },
-		},
-		{
-			func() { ses.decode1D(low, mLow, 1) },
-			func() { ses.decode1D(rot, mRot, 1) },
-		},
-		{
-			func() { ses.rotated1D(low, mLow, math.Pi/4) },
-			func() { ses.rotated1D(low, mLow, -math.Pi/4) },
-		},
-	}
-	if f > 1 {
-		groups = append(groups, []func(){
-			func() { ses.decode2D(full, identity, hybrid, true) },
-			func() { ses.decode1D(full, identity, rowStep(full.h)) },
-		})
-	}
-	for _, g := range groups {
-		for _, step := range g {
-			if ctx.Err() != nil {
-				return false
-			}
-			step()
-		}
-		if len(ses.codes()) > 0 {
-			return true
-		}
-	}
-	return true
+	tr.Escalated = true
+	tr.Stop = e.escalate(ctx, budget, fast, low, mLow)
+	return tr
 }
 
 // workFactor is the integer factor a w×h plane is shrunk by to the
@@ -315,7 +317,7 @@ func (ses *session) readBars(full plane, r region, cx, cy, fs float64, inv bool)
 		if inv {
 			q = q.inverted()
 		}
-		if ses.decode1D(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
+		if ses.decodeBars(q, mq, max(1, q.h/regionRows)) > 0 || ses.covers(cx, cy, false) {
 			return
 		}
 	}
@@ -333,21 +335,23 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 	if inv {
 		q = q.inverted()
 	}
+	ses.symbol, ses.decoded = false, false
 	// Small photos have small modules: the finder search then needs
 	// every row (TRY_HARDER).
-	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, fs <= 2) > 0 || side >= smallCrop {
+	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, fs <= 2) > 0 {
 		return
 	}
 	// Small symbols: modules of two pixels become four.
-	step, w, h := window(0.5, side, side, maxWindowPixels)
-	if w == 0 || h == 0 {
-		return
+	if step, w, h := window(0.5, side, side, maxWindowPixels); side < smallCrop && w > 0 && h > 0 {
+		q, mq := full.rotated(cx, cy, 0, step, w, h)
+		if inv {
+			q = q.inverted()
+		}
+		if ses.decode2D(q, mq, hybrid, false) > 0 {
+			return
+		}
 	}
-	q, mq := full.rotated(cx, cy, 0, step, w, h)
-	if inv {
-		q = q.inverted()
-	}
-	ses.decode2D(q, mq, hybrid, false)
+	ses.rescueMatrix(full, cx, cy, side, inv)
 }
 
 // covers reports whether image point (x, y) lies in a confirmed code,

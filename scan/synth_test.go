@@ -19,6 +19,11 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
+// This file draws the "clean" synthetic label photos used by several scan
+// tests (TestSyntheticPhotos, the scan benchmarks, EXIF and intake tests).
+// They are easier than users' photos and drawn by the same library the
+// decoder uses; realistic photos come from internal/photogen.
+
 // labelSpec describes a synthetic device label.
 type labelSpec struct {
 	QR    string   // QR payload; empty for none

@@ -62,17 +62,7 @@ func TestFS(t *testing.T) {
 }
 
 func TestScanPageInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test in -short mode")
-	}
-	browsertest.Path(t)
-	srv := newPageServer(t)
-	photo := filepath.Join(t.TempDir(), "label.png")
-	if err := os.WriteFile(photo, srv.labelPNG(t, testSN), 0o644); err != nil {
-		t.Fatal(err)
-	}
-
-	b := browsertest.New(t)
+	srv, b, photo := startPage(t)
 	step, poll, text := b.Step, b.Poll, b.Text
 
 	step("open page", chromedp.Navigate(srv.url+"/"), chromedp.WaitVisible(chromedp.ID("key")))
@@ -137,16 +127,7 @@ const phoneWidth, phoneHeight = 390, 844
 // seal badge must say the seal was not checked (neutral), not that the
 // label has none.
 func TestScanPageTypedAfterPhoto(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test in -short mode")
-	}
-	browsertest.Path(t)
-	srv := newPageServer(t)
-	photo := filepath.Join(t.TempDir(), "label.png")
-	if err := os.WriteFile(photo, srv.labelPNG(t, testSN), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b := browsertest.New(t)
+	srv, b, photo := startPage(t)
 	step, poll, text := b.Step, b.Poll, b.Text
 	eval := func(expr string) bool {
 		t.Helper()
@@ -168,7 +149,7 @@ func TestScanPageTypedAfterPhoto(t *testing.T) {
 	if got := text("#verdict"); got != "防伪验证通过" {
 		t.Fatalf("verdict after the photo %q, want 防伪验证通过 (status %q)", got, text("#status"))
 	}
-	screenshot(t, b, "scan-photo-390.png")
+	b.Screenshot("scan-photo-390.png")
 
 	step("type SN", chromedp.SendKeys(chromedp.ID("sn"), "NOPE-0001"), chromedp.Click(chromedp.CSS("#sn-form button")))
 	poll("typed SN shown", `document.querySelector("#fields dd.sn").textContent === "NOPE-0001"`)
@@ -184,7 +165,7 @@ func TestScanPageTypedAfterPhoto(t *testing.T) {
 	if !eval(fits) {
 		t.Error("the page is wider than a 390 px screen")
 	}
-	screenshot(t, b, "scan-typed-390.png")
+	b.Screenshot("scan-typed-390.png")
 
 	step("english", chromedp.Click(chromedp.ID("lang")))
 	if got := text("#verdict"); got != "Seal not checked" {
@@ -192,27 +173,20 @@ func TestScanPageTypedAfterPhoto(t *testing.T) {
 	}
 }
 
-// screenshot saves a full-page PNG of b's tab as name in $POSID_SCREENSHOTS
-// (default posid-screenshots under the system temp dir, which outlives the
-// test, unlike t.TempDir) and logs its path.
-func screenshot(t *testing.T, b *browsertest.Browser, name string) {
+// startPage skips in -short mode or without Chromium; else it starts the
+// page's stand-in API and a browser, and writes a photo of testSN's label.
+func startPage(t *testing.T) (*pageServer, *browsertest.Browser, string) {
 	t.Helper()
-	shot, err := chromedp.Run(b.Context(), chromedp.FullScreenshot(100))
-	if err != nil {
+	if testing.Short() {
+		t.Skip("browser test in -short mode")
+	}
+	browsertest.Path(t)
+	srv := newPageServer(t)
+	photo := filepath.Join(t.TempDir(), "label.png")
+	if err := os.WriteFile(photo, srv.labelPNG(t, testSN), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir := os.Getenv("POSID_SCREENSHOTS")
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "posid-screenshots")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	return srv, browsertest.New(t), photo
 }
 
 func containsAll(have []risk.Rule, want ...risk.Rule) bool {

@@ -25,6 +25,12 @@ func TestCLIScanAndVerifyLabel(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"PAX-CLI-0001"`) || !strings.Contains(out, "qr_code") || !strings.Contains(out, "code_128") {
 		t.Fatalf("scan: exit %d\n%s%s", code, out, errOut)
 	}
+	if !strings.Contains(out, `"trace"`) || !strings.Contains(out, `"stop": "found"`) {
+		t.Errorf("scan --json shows no stage trace:\n%s", out)
+	}
+	if code, out, errOut := runCLI(t, env, "scan", png, "--json", "--escalation", "-1s"); code != 0 || !strings.Contains(out, `"trace"`) {
+		t.Errorf("scan --escalation -1s: exit %d\n%s%s", code, out, errOut)
+	}
 	keyset := filepath.Join(dir, "keys", "keyset.json")
 	if code, out, errOut := runCLI(t, env, "verify", png, "--keys", keyset); code != 0 || !strings.Contains(out, "genuine") {
 		t.Fatalf("verify: exit %d\n%s%s", code, out, errOut)

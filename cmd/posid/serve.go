@@ -7,8 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
-
 	"time"
 
 	"posid/api"
@@ -23,6 +23,16 @@ import (
 // defaultShutdownTimeout is how long serve waits for in-flight requests
 // after SIGINT/SIGTERM.
 const defaultShutdownTimeout = 20 * time.Second
+
+// serveMemoryLimit is the soft memory limit of the server, in MiB, unless
+// GOMEMLIMIT says otherwise: the Go runtime's heap target
+// (debug.SetMemoryLimit). Without it the garbage collector lets the heap
+// reach twice the live data (GOGC=100), so photos in flight
+// (--max-body-bytes) and decodes (--decode-memory) can take a 2 GB server
+// past 1 GB of RSS; with it the collector runs earlier as the heap nears
+// 768 MiB. It is soft: live data above it is kept, and the runtime caps
+// the collector's CPU share rather than thrash.
+const serveMemoryLimit = 768
 
 // adminKeyFile is where --demo saves the admin token it creates, under --data-dir.
 const adminKeyFile = "admin.key"
@@ -39,7 +49,9 @@ type serveFlags struct {
 	risk            bool
 	trustedProxies  string
 	shutdownTimeout time.Duration
+	escalation      time.Duration
 	decodeMemoryMiB int
+	memoryLimitMiB  int
 	cfg             api.Config
 	riskFlags       riskFlags
 	// localURL is the bound address as this machine opens it.
@@ -69,11 +81,14 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.IntVar(&f.cfg.PhotoBodyLimit, "photo-body-limit", api.DefaultPhotoBodyLimit, "request body limit in bytes of routes that take a photo (scans, verify, complaints)")
 	fs.IntVar(&f.cfg.MaxConnsPerIP, "max-conns-per-ip", api.DefaultMaxConnsPerIP, "concurrent connections from one socket address (behind a proxy: the proxy's; raise it to the proxy's pool; negative: no cap)")
 	fs.IntVar(&f.cfg.MaxBodyBytesPerIP, "max-body-bytes-per-ip", api.DefaultMaxBodyBytesPerIP, "request body bytes one client address may have in flight")
-	fs.IntVar(&f.cfg.MaxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "request body bytes in flight over all clients")
+	fs.IntVar(&f.cfg.MaxBodyBytes, "max-body-bytes", api.DefaultMaxBodyBytes, "request body bytes in flight over all clients (256 MiB: 30+ photos of 3–8 MB); over it 503 with Retry-After")
 	fs.IntVar(&f.cfg.MaxConcurrentScans, "max-scans", 0, "concurrent image decodes (default: number of CPUs)")
 	fs.IntVar(&f.cfg.MaxQueuedScans, "max-queued-scans", 0, "scans waiting for a decode slot before 503 (default: 2 × max-scans)")
+	fs.IntVar(&f.cfg.MaxScansPerClient, "max-scans-per-client", 0, "scans one client address, and one API key, may have decoding or waiting; more get 429 so one client cannot starve the rest (default: max(1, max-scans/2); negative: no cap)")
 	fs.DurationVar(&f.cfg.ScanTimeout, "scan-timeout", api.DefaultScanTimeout, "time budget of one image decode")
+	fs.DurationVar(&f.escalation, "scan-escalation", scan.DefaultEscalationBudget, "extra time a 12 MP photo may take when the fast passes find no SN (smaller photos get less; within --scan-timeout; negative: none)")
 	fs.IntVar(&f.decodeMemoryMiB, "decode-memory", scan.DefaultDecodeMemory>>20, "MiB that all image decodes in flight may hold together; a scan that cannot get its share within the queue wait gets 503")
+	fs.IntVar(&f.memoryLimitMiB, "memory-limit", serveMemoryLimit, "soft memory limit of the server in MiB: the garbage collector works harder as the heap nears it (ignored when GOMEMLIMIT is set; 0: none)")
 	fs.DurationVar(&f.cfg.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "time budget of one request")
 	fs.Float64Var(&f.cfg.RatePerIP, "rate-per-ip", api.DefaultRatePerIP, "requests per second per client address (negative: no limit; per process)")
 	fs.Float64Var(&f.cfg.RatePerKey, "rate-per-key", api.DefaultRatePerKey, "requests per second per API key (negative: no limit; per process)")
@@ -98,6 +113,9 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if f.decodeMemoryMiB <= 0 {
 		return usagef("--decode-memory must be positive (MiB); images needing more are refused with 413")
 	}
+	if f.memoryLimitMiB < 0 {
+		return usagef("--memory-limit must be 0 (none) or positive (MiB)")
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return usagef("--log-level: %v", err)
@@ -120,6 +138,10 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	if f.cfg.ProxyHeader != "" && len(f.cfg.TrustedProxies) == 0 {
 		return usagef("--proxy-header needs --trusted-proxies")
+	}
+
+	if f.memoryLimitMiB > 0 && app.getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(f.memoryLimitMiB) << 20))
 	}
 
 	// Listen first: the default seal base URL names the bound address
@@ -156,7 +178,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		}
 		f.riskFlags.startPruner(ctx, mon)
 	}
-	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: min(f.cfg.PhotoBodyLimit, f.cfg.BodyLimit),
+	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: min(f.cfg.PhotoBodyLimit, f.cfg.BodyLimit), EscalationBudget: f.escalation,
 		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait})
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,

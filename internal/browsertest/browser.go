@@ -92,18 +92,20 @@ func (b *Browser) Text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
-// Screenshot saves a full-page PNG as name in $POSID_ARTIFACTS (else a temp
-// dir), logs its path and returns it.
+// Screenshot saves a full-page PNG of the tab as name in $POSID_SCREENSHOTS
+// (default posid-screenshots under the system temp dir, which outlives the
+// test, unlike t.TempDir), logs its path and returns it.
 func (b *Browser) Screenshot(name string) string {
 	b.t.Helper()
 	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	dir := os.Getenv("POSID_ARTIFACTS")
+	dir := os.Getenv("POSID_SCREENSHOTS")
 	if dir == "" {
-		dir = b.t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		dir = filepath.Join(os.TempDir(), "posid-screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
 	path := filepath.Join(dir, name)

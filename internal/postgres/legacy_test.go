@@ -14,11 +14,18 @@ import (
 // their merchant (schema version 6 and older), for migration tests.
 func createLegacy(t testing.TB, db *DB, d registry.Device) {
 	t.Helper()
-	ctx := context.Background()
-	if err := d.Validate(); err != nil {
+	if err := insertLegacy(db, d); err != nil {
 		t.Fatal(err)
 	}
-	err := db.inTx(ctx, func(tx pgx.Tx) error {
+}
+
+// insertLegacy is createLegacy returning its error.
+func insertLegacy(db *DB, d registry.Device) error {
+	ctx := context.Background()
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx pgx.Tx) error {
 		now := db.now()
 		if _, err := tx.Exec(ctx, `INSERT INTO devices (sn, model, manufacturer, supplier_code, batch, produced_on, status, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, d.SN, d.Model, d.Manufacturer, d.SupplierCode, d.Batch, dateArg(d.ProducedOn), string(d.Status), now); err != nil {
@@ -36,9 +43,6 @@ func createLegacy(t testing.TB, db *DB, d registry.Device) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestMigrationStampsHistoryMerchants is the SQLite test of the same name

@@ -3,26 +3,18 @@ package postgres
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"posid/internal/postgres/pgtest"
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/secret"
 )
-
-// envURL names the database the tests may create schemas in.
-const envURL = "POSID_TEST_POSTGRES"
 
 func testBox(t testing.TB) *secret.Box {
 	box, err := secret.NewBox(bytes.Repeat([]byte{7}, secret.KeySize))
@@ -35,44 +27,9 @@ func testBox(t testing.TB) *secret.Box {
 // testURL creates a schema of its own for t, dropped when t ends, and
 // returns a URL whose search_path selects it. Tests skip without POSID_TEST_POSTGRES.
 func testURL(t testing.TB) string {
-	base := os.Getenv(envURL)
-	if base == "" {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatalf("needs PostgreSQL: %s is not set, required by POSID_REQUIRE_TOOLS", envURL)
-		}
-		t.Skipf("needs PostgreSQL: set %s=postgres://… (.ci/run starts one)", envURL)
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Helper()
+	u, _ := pgtest.Schema(t, "t_")
+	return u
 }
 
 func openTest(t testing.TB) (*DB, string) {

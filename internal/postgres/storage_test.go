@@ -9,20 +9,9 @@ import (
 	"testing"
 
 	"posid/internal/audit"
-	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/secret"
 )
-
-// legacyMasks are account masks as version 3 wrote them, and what the
-// account mask migration turns them into.
-var legacyMasks = []struct{ old, want string }{
-	{"6222 **** **** 1234", "**** 1234"},      // 13–16 digits
-	{"6222 **** **** **** 1234", "**** 1234"}, // 17–20 digits
-	{"1234 **** 6789", "**** 789"},            // 9–12 digits: 9 may show only 3
-	{"****5678", "**** 78"},                   // 8 digits
-	{"", ""},                                  // account added or removed
-}
 
 func TestMigrationRewritesLegacyMasks(t *testing.T) {
 	ctx := context.Background()
@@ -39,8 +28,8 @@ func TestMigrationRewritesLegacyMasks(t *testing.T) {
 		}
 	}
 	exec(`UPDATE registrations SET account_mask = '6222 **** **** 1234'`)
-	for _, m := range legacyMasks {
-		exec(`INSERT INTO history (sn, actor, at, field, old, new) VALUES ('PAX0001', 't', now(), 'registration.account', $1, $1)`, m.old)
+	for _, m := range registrytest.LegacyMasks {
+		exec(`INSERT INTO history (sn, actor, at, field, old, new) VALUES ('PAX0001', 't', now(), 'registration.account', $1, $1)`, m.Old)
 	}
 	// A field that is not an account keeps its text.
 	exec(`INSERT INTO history (sn, actor, at, field, old, new) VALUES ('PAX0001', 't', now(), 'registration.merchant_name', '1234 **** 6789', '')`)
@@ -51,33 +40,7 @@ func TestMigrationRewritesLegacyMasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	d, err := db.Store().GetDevice(ctx, "PAX0001", registry.ReadOptions{})
-	if err != nil || d.Registration.Account != "**** 1234" {
-		t.Fatalf("registration mask after migration: %+v, %v", d.Registration, err)
-	}
-	hist, err := db.Store().History(ctx, "PAX0001")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var accounts []registry.Change
-	for _, c := range hist {
-		switch c.Field {
-		case "registration.account":
-			accounts = append(accounts, c)
-		case "registration.merchant_name":
-			if c.Old != "1234 **** 6789" {
-				t.Errorf("merchant name history rewritten: %q", c.Old)
-			}
-		}
-	}
-	if len(accounts) != len(legacyMasks) {
-		t.Fatalf("%d account history rows, want %d", len(accounts), len(legacyMasks))
-	}
-	for i, m := range legacyMasks {
-		if accounts[i].Old != m.want || accounts[i].New != m.want {
-			t.Errorf("history mask %q → %q/%q, want %q", m.old, accounts[i].Old, accounts[i].New, m.want)
-		}
-	}
+	registrytest.CheckMaskMigration(t, db.Store())
 	// history is append-only again after the migration.
 	if _, err := db.Pool().Exec(ctx, `UPDATE history SET old = 'x'`); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Fatalf("update after migration: %v", err)
@@ -146,37 +109,18 @@ func TestKeyCheck(t *testing.T) {
 		return err
 	}
 
-	t.Run("new database binds its first key", func(t *testing.T) {
-		u := testURL(t)
-		if err := open(u, boxA); err != nil {
-			t.Fatal(err)
-		}
-		if err := open(u, boxB); !errors.Is(err, secret.ErrWrongKey) {
-			t.Fatalf("other key on a database without accounts: %v", err)
-		}
-		if err := open(u, boxA); err != nil {
-			t.Fatalf("own key: %v", err)
-		}
-	})
-
-	t.Run("database from before key checks", func(t *testing.T) {
-		u := testURL(t)
-		old, err := openVersion(ctx, u, boxA, 3)
-		if err != nil {
-			t.Fatal(err)
-		}
-		createLegacy(t, old, registrytest.Device("PAX0001"))
-		old.Close()
-		if err := open(u, boxB); !errors.Is(err, secret.ErrWrongKey) {
-			t.Fatalf("other key on accounts sealed with A: %v", err)
-		}
-		if err := open(u, boxA); err != nil {
-			t.Fatalf("own key: %v", err)
-		}
-		if err := open(u, boxB); !errors.Is(err, secret.ErrWrongKey) {
-			t.Fatalf("other key after the check was stored: %v", err)
-		}
-	})
+	registrytest.KeyCheck(t, registrytest.KeyDatabases{
+		New:  func(t *testing.T) string { return testURL(t) },
+		Open: open,
+		OpenV3: func(u string, box *secret.Box) error {
+			old, err := openVersion(ctx, u, box, 3)
+			if err != nil {
+				return err
+			}
+			defer old.Close()
+			return insertLegacy(old, registrytest.Device("PAX0001"))
+		},
+	}, boxA, boxB)
 
 	// Processes starting together on a new database with different keys:
 	// one key wins, every process with another is refused.

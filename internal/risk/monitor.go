@@ -12,6 +12,7 @@ import (
 
 	"posid/internal/registry"
 	"posid/internal/text"
+	"posid/scan"
 )
 
 // Monitor records events, evaluates the rules and keeps the review queue.
@@ -25,9 +26,12 @@ type Monitor struct {
 	mu        sync.Mutex
 	throttled map[string]time.Time // actor or IP key → end of penalty
 
-	// photoSlot is held while a complaint photo is checked against its
-	// merchant's quota, decoded and stored: one photo decode at a time,
-	// and no two uploads counted against the same quota at once.
+	// photos decodes complaint photos under the image intake budget.
+	photos PhotoDecoder
+	// photoSlot is held while a re-encoded complaint photo is checked
+	// against its merchant's quota and stored, so that no two uploads are
+	// counted against the same quota at once. Decodes run outside it,
+	// bounded by photos' memory Governor.
 	photoSlot chan struct{}
 }
 
@@ -38,8 +42,14 @@ func NewMonitor(store Store, cfg Config, log *slog.Logger) *Monitor {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Monitor{store: store, cfg: cfg.withDefaults(), log: log, now: func() time.Time { return time.Now().UTC() }, throttled: map[string]time.Time{},
-		photoSlot: make(chan struct{}, 1)}
+		photos: scan.New(scan.Options{}), photoSlot: make(chan struct{}, 1)}
 }
+
+// SetPhotoDecoder makes d decode complaint photos; a server passes its
+// Scanner so that photos and scans share one decode memory budget. Until
+// then the Monitor has a Scanner, and so a Governor, of its own. Call it
+// before the Monitor is used.
+func (m *Monitor) SetPhotoDecoder(d PhotoDecoder) { m.photos = d }
 
 // Config returns the effective configuration.
 func (m *Monitor) Config() Config { return m.cfg }
@@ -296,7 +306,8 @@ func (m *Monitor) Resolve(ctx context.Context, id int64, by string, outcome Outc
 // FileComplaint validates c and photo (optional), stores them and opens or
 // joins the complaint case of the SN. The photo is decoded and stored
 // re-encoded as JPEG (ErrInvalid when it is not an image, ErrTooLarge when
-// it has too many pixels), within its merchant's daily quota (ErrQuota).
+// it has too many pixels or needs too much memory, scan.ErrBusy when the
+// decode memory stayed taken), within its merchant's daily quota (ErrQuota).
 // At, Status and CaseID are set by the Monitor.
 func (m *Monitor) FileComplaint(ctx context.Context, c Complaint, photo *Photo) (Complaint, error) {
 	if err := m.checkComplaint(&c, photo); err != nil {
@@ -304,16 +315,25 @@ func (m *Monitor) FileComplaint(ctx context.Context, c Complaint, photo *Photo) 
 	}
 	c.At, c.Status = m.now(), StatusOpen
 	if photo != nil {
+		// A merchant past its quota costs no decode; the quota is checked
+		// again, with the re-encoded size, while holding photoSlot.
+		if err := m.photoQuota(ctx, c, 0); err != nil {
+			return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
+		}
+		p, err := reencodePhoto(ctx, m.photos, photo.Data)
+		if err != nil {
+			return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
+		}
 		select {
 		case m.photoSlot <- struct{}{}:
 			defer func() { <-m.photoSlot }()
 		case <-ctx.Done():
 			return Complaint{}, fmt.Errorf("risk: complaint: %w", ctx.Err())
 		}
-		var err error
-		if photo, err = m.admitPhoto(ctx, c, photo); err != nil {
+		if err := m.photoQuota(ctx, c, len(p.Data)); err != nil {
 			return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
 		}
+		photo = p
 		c.PhotoType, c.PhotoSize = photo.Type, len(photo.Data)
 	}
 	out, err := m.store.AddComplaint(ctx, c, photo, m.cfg.MaxEvidence)
@@ -324,13 +344,12 @@ func (m *Monitor) FileComplaint(ctx context.Context, c Complaint, photo *Photo) 
 	return out, nil
 }
 
-// admitPhoto checks the merchant of c has quota left for a photo, and
-// returns the photo re-encoded (reencodePhoto) if the re-encoded bytes fit
-// the quota too. Hold photoSlot.
-func (m *Monitor) admitPhoto(ctx context.Context, c Complaint, photo *Photo) (*Photo, error) {
+// photoQuota checks the merchant of c has quota left for a photo of more
+// bytes (ErrQuota when not).
+func (m *Monitor) photoQuota(ctx context.Context, c Complaint, more int) error {
 	recent, err := m.store.ListComplaints(ctx, c.MerchantNo, MaxPageSize)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	since := c.At.Add(-photoQuotaWindow)
 	n, size := 0, 0
@@ -339,24 +358,11 @@ func (m *Monitor) admitPhoto(ctx context.Context, c Complaint, photo *Photo) (*P
 			n, size = n+1, size+x.PhotoSize
 		}
 	}
-	quota := func(more int) error {
-		if n >= m.cfg.PhotosPerDay || size+more > m.cfg.PhotoBytesPerDay {
-			return fmt.Errorf("%w: merchant %s filed %d photos (%d bytes) within %s; at most %d photos or %d bytes allowed",
-				ErrQuota, c.MerchantNo, n, size, photoQuotaWindow, m.cfg.PhotosPerDay, m.cfg.PhotoBytesPerDay)
-		}
-		return nil
+	if n >= m.cfg.PhotosPerDay || size+more > m.cfg.PhotoBytesPerDay {
+		return fmt.Errorf("%w: merchant %s filed %d photos (%d bytes) within %s; at most %d photos or %d bytes allowed",
+			ErrQuota, c.MerchantNo, n, size, photoQuotaWindow, m.cfg.PhotosPerDay, m.cfg.PhotoBytesPerDay)
 	}
-	if err := quota(0); err != nil {
-		return nil, err
-	}
-	p, err := reencodePhoto(photo.Data)
-	if err != nil {
-		return nil, err
-	}
-	if err := quota(len(p.Data)); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return nil
 }
 
 // checkComplaint normalizes and validates c and photo in place.

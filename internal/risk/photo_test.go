@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"posid/internal/risk"
+	"posid/scan"
+	"posid/scan/scantest"
 )
 
 // smallPNG is a w×h gradient PNG.
@@ -130,4 +132,66 @@ func TestComplaintPhotoQuota(t *testing.T) {
 	if !errors.Is(err, risk.ErrQuota) {
 		t.Fatalf("photo over the byte quota: %v", err)
 	}
+}
+
+// TestComplaintPhotoDecodeBudget: complaint photos are decoded under the
+// image intake budget and Governor the server's scans use. A photo of an
+// absurd shape, or needing more memory than the budget allows, is refused
+// before decoding and takes nothing from the Governor; with the Governor
+// taken by other decodes a photo waits no longer than the wait, and is
+// refused with scan.ErrBusy.
+func TestComplaintPhotoDecodeBudget(t *testing.T) {
+	ctx := context.Background()
+	gov := scan.NewGovernor(256 << 20)
+	dec := scan.New(scan.Options{Governor: gov, MaxMemory: 64 << 20, MemoryWait: 20 * time.Millisecond})
+	file := func(e *env, data []byte) error {
+		_, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther}, &risk.Photo{Data: data})
+		return err
+	}
+	tests := []struct {
+		name  string
+		data  []byte
+		wants []error
+	}{
+		// 16 MP, under MaxPhotoPixels, but 2 pixels wide.
+		{"png gray 2x8000000", scantest.PNG(2, 8_000_000, scantest.Gray, 8), []error{risk.ErrInvalid, scan.ErrImageShape}},
+		// 16.7 MP, under MaxPhotoPixels, but 134 MB decoded.
+		{"png rgba16 4096x4096", scantest.PNG(4096, 4096, scantest.RGBA, 16), []error{risk.ErrTooLarge, scan.ErrImageTooLarge}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, risk.Config{})
+			e.mon.SetPhotoDecoder(dec)
+			err := file(e, tc.data)
+			for _, want := range tc.wants {
+				if !errors.Is(err, want) {
+					t.Fatalf("err = %v, want %v", err, want)
+				}
+			}
+			all, err := gov.Acquire(ctx, gov.Size(), time.Millisecond)
+			if err != nil {
+				t.Fatalf("Governor after a refused photo: %v", err)
+			}
+			all()
+			if cs, _ := e.mon.Complaints(ctx, "M001"); len(cs) != 0 {
+				t.Fatalf("refused photo stored: %+v", cs)
+			}
+		})
+	}
+	t.Run("governor taken", func(t *testing.T) {
+		e := newEnv(t, risk.Config{})
+		e.mon.SetPhotoDecoder(dec)
+		hold, err := gov.Acquire(ctx, gov.Size(), time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = file(e, smallPNG(t, 64, 48))
+		hold()
+		if !errors.Is(err, scan.ErrBusy) {
+			t.Fatalf("with the decode memory taken: %v, want scan.ErrBusy", err)
+		}
+		if err := file(e, smallPNG(t, 64, 48)); err != nil {
+			t.Fatalf("with the decode memory free: %v", err)
+		}
+	})
 }

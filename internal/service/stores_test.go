@@ -3,17 +3,14 @@ package service_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"posid/internal/audit"
 	"posid/internal/postgres"
+	"posid/internal/postgres/pgtest"
 	"posid/internal/registry"
 	"posid/internal/secret"
 	"posid/internal/service"
@@ -48,41 +45,11 @@ func backends(t testing.TB) []backend {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}}}
-	base := os.Getenv("POSID_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatal("POSID_TEST_POSTGRES is not set")
-		}
-		return bs
+	if os.Getenv(pgtest.EnvURL) == "" && os.Getenv("POSID_REQUIRE_TOOLS") == "" {
+		return bs // SQLite only
 	}
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, base)
-		if err == nil {
-			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(ctx)
-		}
-	})
-	cfg, err := pgx.ParseConfig(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = cfg
-	sep := "?"
-	if bytes.ContainsRune([]byte(base), '?') {
-		sep = "&"
-	}
-	pg, err := postgres.Open(ctx, base+sep+"search_path="+schema, box)
+	u, _ := pgtest.Schema(t, "svc_")
+	pg, err := postgres.Open(ctx, u, box)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,11 +14,18 @@ import (
 // their merchant (schema version 6 and older), for migration tests.
 func createLegacy(t testing.TB, db *DB, d registry.Device) {
 	t.Helper()
-	ctx := context.Background()
-	if err := d.Validate(); err != nil {
+	if err := insertLegacy(db, d); err != nil {
 		t.Fatal(err)
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+}
+
+// insertLegacy is createLegacy returning its error.
+func insertLegacy(db *DB, d registry.Device) error {
+	ctx := context.Background()
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
 		now := fmtTime(db.now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO devices (sn, model, manufacturer, supplier_code, batch, produced_on, status, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.SN, d.Model, d.Manufacturer, d.SupplierCode, d.Batch, d.ProducedOn.String(), string(d.Status), now, now); err != nil {
@@ -36,9 +43,6 @@ func createLegacy(t testing.TB, db *DB, d registry.Device) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestMigrationStampsHistoryMerchants builds a version-6 history with a

@@ -6,11 +6,8 @@ package faults
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,7 +21,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"posid/internal/postgres/pgtest"
 	"posid/internal/secret"
+	"posid/internal/servetest"
 	"posid/internal/sqlite"
 )
 
@@ -37,23 +36,7 @@ var secretKey = strings.Repeat("07", secret.KeySize)
 // posidBin is the binary built once for the package.
 var posidBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "posid-faults")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	posidBin = filepath.Join(dir, "posid")
-	build := exec.Command("go", "build", "-o", posidBin, "posid/cmd/posid")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build posid:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { servetest.Main(m, &posidBin) }
 
 // posid returns a command running the binary with the test's key.
 func posid(args ...string) *exec.Cmd {
@@ -219,31 +202,16 @@ func sqliteDatabase(t *testing.T) database {
 
 // postgresDatabase makes a schema of its own in POSID_TEST_POSTGRES.
 func postgresDatabase(t *testing.T) database {
-	base := os.Getenv("POSID_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatal("needs PostgreSQL: POSID_TEST_POSTGRES is not set, required by POSID_REQUIRE_TOOLS")
-		}
-		t.Skip("needs PostgreSQL: set POSID_TEST_POSTGRES=postgres://… (.ci/run starts one)")
-	}
+	base := pgtest.BaseURL(t)
+	arg, schema := pgtest.Schema(t, "faults_")
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(ctx) })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "faults_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE") })
-	u, _ := url.Parse(base)
+	u, _ := url.Parse(arg)
 	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	arg := u.String()
 	q.Set("application_name", schema)
 	u.RawQuery = q.Encode()
 	// copying is the kill point "the import's COPY into table is running":
@@ -412,7 +380,7 @@ func TestServeRestartAfterKill(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if err := waitReady(addr, 20*time.Second); err != nil {
+		if err := servetest.WaitReady(addr, 20*time.Second); err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
 			t.Fatalf("round %d: server not ready: %v\n%s", round, err, out.String())
@@ -439,33 +407,13 @@ func TestServeRestartAfterKill(t *testing.T) {
 	}
 }
 
-// waitReady polls /readyz until it answers 200.
-func waitReady(addr string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	var last error
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		last = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	return last
-}
-
 // freeAddr returns a loopback address with a free port.
 func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := servetest.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 func firstLine(b []byte) string {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"posid/internal/servetest"
 )
 
 // TestTwoServersOnePostgres runs two `posid serve` processes on one
@@ -39,7 +41,7 @@ func TestTwoServersOnePostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		if err := waitReady(addr, 20*time.Second); err != nil {
+		if err := servetest.WaitReady(addr, 20*time.Second); err != nil {
 			t.Fatalf("server %d: %v\n%s", i, err, log.String())
 		}
 		addrs = append(addrs, addr)

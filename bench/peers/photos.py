@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Score barcode readers on generated label photos with full truth.
+
+Each folder (one per tier) holds NAME.jpg and NAME.json as written by
+bench/photogen: the SN and every code's format, text and role. posid,
+ZXing-C++ (zxing-wasm, try-harder) and zbarimg run on the same photos, the
+three tools at once (each on its own photos one after another), and this
+prints one Markdown row per folder and tool:
+
+  SN chosen   posid only: the SN posid's selector picked is the label's SN
+  SN decoded  some decoded text is the full text of a code that carries
+              the SN (the SN Code 128, the Data Matrix, the URL or seal QR):
+              an upper bound on what SN selection could reach
+  all codes   every code on the label was decoded
+  codes       decoded codes / codes on the labels
+  median ms   median time per photo (posid: its own per-photo figure;
+              ZXing-C++: the readBarcodes call; zbarimg: process wall time)
+  cut short   photos where the tool ran out of time (posid: a partial
+              result at its own time limit; peers: --timeout)
+
+  python3 bench/peers/photos.py --posid BIN [--timeout 10] [--label L] FOLDER...
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peers  # noqa: E402
+
+
+def load_truth(folder):
+    out = {}
+    for f in sorted(os.listdir(folder)):
+        if f.endswith(".jpg"):
+            with open(os.path.join(folder, f[:-4] + ".json")) as fh:
+                out[os.path.join(folder, f)] = json.load(fh)
+    return out
+
+
+def run_posid(posid, folder, imgs, timeout):
+    """{img: (texts, chosen_sn, ms)} from one `posid scan --dir --json`."""
+    import subprocess
+    import time
+    start = time.perf_counter()
+    p = subprocess.run([posid, "scan", "--dir", folder, "--json"], capture_output=True,
+                       timeout=timeout * len(imgs) + 60)
+    wall = (time.perf_counter() - start) * 1000 / max(1, len(imgs))
+    by_name = {}
+    for d in peers.json_docs(p.stdout):
+        if isinstance(d, dict) and isinstance(d.get("file"), str):
+            by_name[os.path.basename(d["file"])] = d
+    out = {}
+    for img in imgs:
+        d = by_name.get(os.path.basename(img), {})
+        codes = ((d.get("result") or {}).get("codes")) or []
+        sel = d.get("selection") or {}
+        ms = d.get("ms")
+        partial = bool((d.get("result") or {}).get("partial")) or not d
+        out[img] = ([c.get("text", "") for c in codes], sel.get("sn"), float(ms) if ms is not None else wall, partial)
+    return out
+
+
+def score(truth, texts):
+    got = set(texts)
+    wanted = [c["text"] for c in truth["codes"]]
+    sn_texts = {c["text"] for c in truth["codes"] if c["carries_sn"]} | {truth["sn"]}
+    found = sum(1 for w in wanted if w in got)
+    return bool(sn_texts & got), found == len(wanted), found, len(wanted)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--posid", required=True)
+    ap.add_argument("--timeout", type=float, default=10)
+    ap.add_argument("--label", default="")
+    ap.add_argument("--out", help="also write one JSON line per photo and tool to this file")
+    ap.add_argument("folders", nargs="+")
+    args = ap.parse_args()
+    print("| set | tier | photos | tool | SN chosen | SN decoded | all codes | codes | median ms | cut short |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    total = {}
+    detail = open(args.out, "a") if args.out else None
+    for folder in args.folders:
+        truth = load_truth(folder)
+        imgs = list(truth)
+        if not imgs:
+            continue
+        res = {}
+
+        def go(name, fn):
+            try:
+                res[name] = fn()
+            except Exception as e:  # a tool that fails scores nothing
+                print(f"{name} failed on {folder}: {e}", file=sys.stderr)
+                res[name] = {}
+
+        threads = [
+            threading.Thread(target=go, args=("posid", lambda: run_posid(args.posid, folder, imgs, args.timeout))),
+            threading.Thread(target=go, args=("ZXing-C++", lambda: {
+                k: (o.texts, None, o.ms, o.timeout) for k, o in peers.run_zxing(imgs, args.timeout).items()})),
+            threading.Thread(target=go, args=("zbarimg", lambda: {
+                k: (o.texts, None, o.ms, o.timeout) for k, o in peers.run_zbar(imgs, args.timeout).items()})),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        tier = os.path.basename(folder.rstrip("/"))
+        for tool in ("posid", "ZXing-C++", "zbarimg"):
+            r = res.get(tool, {})
+            chosen = dec = allc = found = want = cut = 0
+            times = []
+            for img in imgs:
+                texts, sn, ms, timed_out = r.get(img, ([], None, args.timeout * 1000, True))
+                cut += timed_out
+                s, a, f, w = score(truth[img], texts)
+                dec += s
+                allc += a
+                found += f
+                want += w
+                chosen += sn is not None and sn == truth[img]["sn"].upper()
+                times.append(ms)
+                if detail:
+                    detail.write(json.dumps({"file": img, "tool": tool, "texts": texts, "sn": sn, "sn_decoded": s,
+                                             "all_codes": a, "ms": ms, "cut_short": bool(timed_out),
+                                             "conditions": truth[img]["conditions"]}) + "\n")
+            t = total.setdefault(tool, [0, 0, 0, 0, 0, 0])
+            for i, v in enumerate((len(imgs), chosen, dec, allc, found, want)):
+                t[i] += v
+            n = len(imgs)
+            pc = lambda k: f"{k} ({100 * k / n:.1f} %)"
+            print(f"| {args.label} | {tier} | {n} | {tool} | {pc(chosen) if tool == 'posid' else '–'} | {pc(dec)} | "
+                  f"{pc(allc)} | {found}/{want} | {statistics.median(times):.0f} | {cut} |")
+            sys.stdout.flush()
+    for tool, (n, chosen, dec, allc, found, want) in total.items():
+        pc = lambda k: f"{k} ({100 * k / n:.1f} %)"
+        print(f"| {args.label} | **all** | {n} | {tool} | {pc(chosen) if tool == 'posid' else '–'} | {pc(dec)} | "
+              f"{pc(allc)} | {found}/{want} | | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+package photogen
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+)
+
+// needZint skips a test without zint, or fails it when POSID_REQUIRE_TOOLS
+// is set.
+func needZint(t *testing.T) {
+	t.Helper()
+	if HaveZint() {
+		return
+	}
+	if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
+		t.Fatal("zint not installed (Debian package zint)")
+	}
+	t.Skip("zint not installed")
+}
+
+func TestParseDump(t *testing.T) {
+	tests := []struct {
+		name   string
+		dump   string
+		linear bool
+		w, h   int
+		dark   string // row-major, '1' dark
+	}{
+		{"code128 padded nibble", "D3 8\n", true, 9, 1, "110100111"},
+		{"square 2D", "A\n5\n8\n0\n", false, 4, 4, "1010010110000000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := parseDump(tt.dump, tt.linear)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for _, d := range m.Dark {
+				b.WriteByte("01"[btoi(d)])
+			}
+			if m.W != tt.w || m.H != tt.h || b.String() != tt.dark {
+				t.Errorf("got %dx%d %s, want %dx%d %s", m.W, m.H, b.String(), tt.w, tt.h, tt.dark)
+			}
+		})
+	}
+	if _, err := parseDump("D3 XZ", true); err == nil {
+		t.Error("bad hex digit accepted")
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestEncodeCode128(t *testing.T) {
+	needZint(t)
+	m, err := Encode(context.Background(), Code128, "00037629424041438305")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Start C, 10 pairs, check, stop: 12 symbols of 11 modules and a
+	// 13-module stop.
+	if m.W != 12*11+13 || m.H != 1 {
+		t.Errorf("Code 128 of 20 digits is %dx%d modules, want 145x1", m.W, m.H)
+	}
+}
+
+func TestGenerateDeterministic(t *testing.T) {
+	needZint(t)
+	ctx := context.Background()
+	for _, tier := range Tiers {
+		a, err := Generate(ctx, TuningSeed, tier, 3, Options{MP: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Generate(ctx, TuningSeed, tier, 3, Options{MP: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.JPEG, b.JPEG) || a.Truth.SN != b.Truth.SN {
+			t.Errorf("%s: same seed and index gave different photos", tier)
+		}
+		c, err := Generate(ctx, HeldOutSeed, tier, 3, Options{MP: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(a.JPEG, c.JPEG) {
+			t.Errorf("%s: the two seeds gave the same photo", tier)
+		}
+		if a.Truth.SN == "" || len(a.Truth.Codes) == 0 || a.Truth.Codes[len(a.Truth.Codes)-1].Format != "code_128" {
+			t.Errorf("%s: truth %+v", tier, a.Truth)
+		}
+		if px := a.Truth.Width * a.Truth.Height; px < 1_900_000 || px > 2_100_000 {
+			t.Errorf("%s: %d pixels at 2 MP", tier, px)
+		}
+	}
+}

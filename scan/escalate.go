@@ -1,0 +1,716 @@
+package scan
+
+import (
+	"context"
+	"math"
+	"time"
+)
+
+// Escalation limits. When the fast passes leave a photo unexplained (no
+// code, or bar regions no code accounts for), the scan escalates through
+// slower stages, cheapest first, within a time budget.
+const (
+	// DefaultEscalationBudget is the time the stages after the fast path
+	// may take on a 12 MP photo; smaller photos get a share in proportion
+	// to their pixels (see escalationBudget).
+	DefaultEscalationBudget = 2 * time.Second
+	// escalationRefPixels is the photo size DefaultEscalationBudget is
+	// meant for.
+	escalationRefPixels = 12_000_000
+	// minEscalationShare is the least share of the budget a small photo
+	// gets: a 0.3 MP crop still deserves the retries it always had.
+	minEscalationShare = 0.25
+	// escWindowPixels bounds each window an escalation stage samples
+	// around a region (2 MP): a window and three filtered copies of it fit
+	// in one maxWindowPixels of the scan's memory estimate.
+	escWindowPixels = maxWindowPixels / 4
+	// escCachePixels bounds the region windows kept between stages (one
+	// maxWindowPixels).
+	escCachePixels = maxWindowPixels
+	// minExplainCells is the size (cells) from which a located bar region
+	// that no code explains keeps a scan going.
+	minExplainCells = 8
+	// minExplainLength is the least length across the bars (working
+	// pixels) of such a region, and minExplainShape the least ratio of
+	// that length to the bars' height: label borders and lines of text
+	// look like one long bar.
+	minExplainLength = 6 * cellSize
+	minExplainShape  = 0.6
+	// minExplainFill is the least share of the points of a grid over a
+	// bar region (in the columns that cross bars at all) that must look
+	// like bars for the region to need explaining: a barcode's bars fill
+	// their columns from top to bottom, lines of text and a label's
+	// edges do not.
+	minExplainFill = 0.25
+	// maxExtentGap is how many cells without bars a code's stretch may
+	// hold (wide bars and spaces) when its extent is measured.
+	maxExtentGap = 2
+	// maxPieceAngle is how far apart (radians) the bar directions of two
+	// pieces of one code may be to be joined, and maxPieceGap the widest
+	// gap between them along the bars' normal, in units of their height.
+	maxPieceAngle = 0.12
+	maxPieceGap   = 1.5
+	// minExplainedShare is the share of a bar region that codes must
+	// cover for it to count as read.
+	minExplainedShare = 0.5
+	// minBarHeight is the least height of a code's bars, as a share of
+	// its length, assumed when a region is checked against the codes read.
+	minBarHeight = 0.25
+	// maxCrossAngle is how far (radians) the direction of a bar region
+	// inside a code read may differ from the code's before the region
+	// counts as lines across it.
+	maxCrossAngle = 0.35
+	// maxPyramidSide bounds the side (image pixels) of a 2D region the
+	// pyramid stage reads: a low texture threshold also finds whole
+	// backgrounds, too large to be one label's code.
+	maxPyramidSide = 1200
+	// escRows is how many row bands of a region window the escalation
+	// stages read; each band averages the rows of its height.
+	escRows = 16
+	// fineModuleSpan is the length (image pixels) under which a bar
+	// region is upsampled ×2 before reading: short codes have modules of
+	// two or three pixels.
+	fineModuleSpan = 800
+)
+
+// StopReason says why a scan stopped.
+type StopReason string
+
+// Stop reasons.
+const (
+	// StopFound: the codes found explain the photo.
+	StopFound StopReason = "found"
+	// StopBudget: the escalation budget ran out.
+	StopBudget StopReason = "budget"
+	// StopExhausted: every stage ran.
+	StopExhausted StopReason = "exhausted"
+	// StopCancelled: the caller's context or the scan timeout ended.
+	StopCancelled StopReason = "cancelled"
+)
+
+// Trace records how a scan spent its time, stage by stage, so failures can
+// be studied.
+type Trace struct {
+	// Escalated is true when the fast path did not explain the photo and
+	// the escalation stages ran.
+	Escalated bool `json:"escalated"`
+	// BudgetMS is the escalation budget of this photo, in milliseconds.
+	BudgetMS float64 `json:"budget_ms"`
+	// Stop says why the scan stopped.
+	Stop StopReason `json:"stop"`
+	// Stages lists the stages that ran, in order; "fast" is the fast path.
+	Stages []StageTrace `json:"stages"`
+}
+
+// StageTrace is what one stage of a scan tried.
+type StageTrace struct {
+	// Name names the stage: "fast", "rows-working", "bars-averaged",
+	// "bars-envelope", "pyramid", "full-resolution"...
+	Name string `json:"name"`
+	// MS is the time the stage took, in milliseconds.
+	MS float64 `json:"ms"`
+	// Tried counts the windows or passes the stage read.
+	Tried int `json:"tried"`
+	// Found counts the codes the stage confirmed that were not known
+	// before it.
+	Found int `json:"found"`
+}
+
+// escalationBudget is the budget for a w×h photo: opt (or the default) at
+// 12 MP and above, a share in proportion to the pixels below, never less
+// than minEscalationShare of it. A negative opt means no escalation.
+func escalationBudget(opt time.Duration, w, h int) time.Duration {
+	if opt < 0 {
+		return -1
+	}
+	if opt == 0 {
+		opt = DefaultEscalationBudget
+	}
+	share := math.Min(1, math.Max(minEscalationShare, float64(w)*float64(h)/escalationRefPixels))
+	return max(1, time.Duration(float64(opt)*share))
+}
+
+// stage is one step of the escalation.
+type stage struct {
+	name string
+	// regional stages read only the regions no code explains; the others
+	// read the whole photo and run only while no code is found at all.
+	regional bool
+	// extra stages read only the regions found by later stages.
+	extra bool
+	// read reads one window of a bar stage (default readWindow).
+	read func(q plane, mq affine)
+	// cost is what a whole-photo stage is expected to take, in units of
+	// the fast path's time (see escalate): it does not start when less of
+	// the budget is left, since it cannot stop halfway.
+	cost float64
+	run  func(ctx context.Context) int // returns what it tried
+}
+
+// escalation is the state of the stages of one scan.
+type escalation struct {
+	ses     *session
+	full    plane
+	f       int
+	regions []region // from the fast path; these decide when a scan is done
+	extra   []region // found by later stages
+	trace   *Trace
+	cache   map[windowKey]cachedWindow
+	cached  int // pixels in cache
+}
+
+// windowKey names a cached region window.
+type windowKey struct {
+	region int // index in regions ++ extra
+	turn   float64
+	step   float64
+}
+
+// cachedWindow is a region window and its map to the image.
+type cachedWindow struct {
+	q plane
+	m affine
+}
+
+// unexplained returns the indexes of the bar regions no code read
+// explains. With all, these are the regions worth reading (regions ++
+// extra, any bar region longer across its bars than about its height);
+// without, those that keep a scan going (the fast path's, barLike).
+func (e *escalation) unexplained(all bool) []int {
+	var out []int
+	rs := e.regions
+	like := barLike
+	if all {
+		rs = append(append([]region(nil), e.regions...), e.extra...)
+		like = func(r region) bool { return r.bars && r.lenU >= minExplainShape*r.lenV }
+	}
+	for i, r := range rs {
+		if like(r) && !e.explained(r, !all) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// codeAngle is the direction of a 1D code's axis (across its bars).
+func codeAngle(c Code) float64 {
+	p := c.Points
+	return math.Atan2(p[1].Y-p[0].Y, p[1].X-p[0].X)
+}
+
+// barExtent returns the longest stretch of region r along its bars'
+// normal, from u0 to u1 image pixels from its centre, where cells look
+// like bars on a line through the centre or a quarter of the bars'
+// height off it; ok is false when no stretch is minExplainLength long.
+// Regions may be drawn out past a code's ends, or be one long edge.
+func (e *escalation) barExtent(r region) (u0, u1 float64, ok bool) {
+	fs := float64(e.f)
+	cx, cy := e.centre(r)
+	cos, sin := math.Cos(r.angle), math.Sin(r.angle)
+	step := cellSize * fs
+	n := int(r.lenU*fs/step/2) + 1
+	best, start, gap := 0.0, math.NaN(), 0
+	for i := -n; i <= n+maxExtentGap+1; i++ {
+		u := float64(i) * step
+		hit := false
+		for _, v := range []float64{-0.25, 0, 0.25} {
+			vv := v * r.lenV * fs
+			if i <= n && e.barTextured(cx+u*cos-vv*sin, cy+u*sin+vv*cos, r.angle) {
+				hit = true
+				break
+			}
+		}
+		switch {
+		case hit && math.IsNaN(start):
+			start, gap = u, 0
+		case hit:
+			gap = 0
+		case !math.IsNaN(start):
+			gap++
+			if gap > maxExtentGap {
+				end := u - float64(gap)*step
+				if end-start > best {
+					best, u0, u1 = end-start, start-step/2, end+step/2
+				}
+				start = math.NaN()
+			}
+		}
+	}
+	return u0, u1, best+step >= minExplainLength*fs
+}
+
+// barTextured reports whether the cells of the working grid around image
+// point (x, y), pooled three by three as the localiser pools them, hold
+// parallel edges at about angle.
+func (e *escalation) barTextured(x, y, angle float64) bool {
+	x0, y0 := int(x)/e.f-cellSize*3/2, int(y)/e.f-cellSize*3/2
+	if x0 < 0 || y0 < 0 || (x0+3*cellSize)*e.f >= e.full.w || (y0+3*cellSize)*e.f >= e.full.h {
+		return false
+	}
+	var t tensor
+	for dy := 0; dy < 3; dy++ {
+		for dx := 0; dx < 3; dx++ {
+			c := cellTensor(e.full, e.f, x0+dx*cellSize, y0+dy*cellSize)
+			t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
+		}
+	}
+	st := t.stat(9)
+	return st.energy >= minCellEnergy/2 && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
+}
+
+// barsGrown returns a 1D code with its outline grown along the bars to at
+// least minBarHeight of its length: the rows that read a code may span
+// only part of its bars.
+func barsGrown(c Code) Code {
+	if is2D(c.Format) || len(c.Points) != 4 {
+		return c
+	}
+	p := c.Points
+	top := Point{(p[0].X + p[1].X) / 2, (p[0].Y + p[1].Y) / 2}
+	bot := Point{(p[2].X + p[3].X) / 2, (p[2].Y + p[3].Y) / 2}
+	length := math.Hypot(p[1].X-p[0].X, p[1].Y-p[0].Y)
+	h := math.Hypot(bot.X-top.X, bot.Y-top.Y)
+	if length == 0 || h >= minBarHeight*length {
+		return c
+	}
+	// Unit normal to the code's axis, from top to bottom.
+	nx, ny := -(p[1].Y-p[0].Y)/length, (p[1].X-p[0].X)/length
+	if nx*(bot.X-top.X)+ny*(bot.Y-top.Y) < 0 {
+		nx, ny = -nx, -ny
+	}
+	g := (minBarHeight*length - h) / 2
+	c.Points = []Point{
+		{p[0].X - g*nx, p[0].Y - g*ny}, {p[1].X - g*nx, p[1].Y - g*ny},
+		{p[2].X + g*nx, p[2].Y + g*ny}, {p[3].X + g*nx, p[3].Y + g*ny},
+	}
+	return c
+}
+
+// explained reports whether confirmed codes cover at least
+// minExplainedShare of the points of a grid over region r that look like
+// bars: one region may hold an SN and an IMEI stacked, or bars beside a
+// QR, and its box takes in blank label and text too. strict (the check
+// that keeps a scan going) also counts as explained a region with hardly
+// any points that look like bars.
+func (e *escalation) explained(r region, strict bool) bool {
+	cx, cy := e.centre(r)
+	var outlines [][]Point
+	for _, k := range e.ses.order {
+		fd := e.ses.found[k]
+		if !e.ses.confirmed(fd) {
+			continue
+		}
+		c := barsGrown(fd.code)
+		o := outline(c)
+		if o == nil {
+			continue
+		}
+		if !is2D(c.Format) && inside(o, cx, cy) && angleDiff(codeAngle(c), r.angle) > maxCrossAngle {
+			// Lines across a code read (the ends of its bars, print
+			// around it) are no code of their own.
+			return true
+		}
+		outlines = append(outlines, o)
+	}
+	if len(outlines) == 0 {
+		return false
+	}
+	fs := float64(e.f)
+	cos, sin := math.Cos(r.angle), math.Sin(r.angle)
+	u0, u1 := -r.lenU*fs/2, r.lenU*fs/2
+	if b0, b1, ok := e.barExtent(r); ok {
+		u0, u1 = b0, b1
+	} else if strict {
+		// No stretch of bars as long as a code: lines of text, the
+		// edges of a label.
+		return true
+	}
+	in, n, all := 0, 0, 0
+	for a := 0.05; a < 1; a += 0.1 {
+		for b := -0.375; b <= 0.38; b += 0.125 {
+			u, v := u0+a*(u1-u0), b*r.lenV*fs
+			x, y := cx+u*cos-v*sin, cy+u*sin+v*cos
+			all++
+			if !e.barTextured(x, y, r.angle) {
+				continue
+			}
+			n++
+			for _, o := range outlines {
+				if inside(o, x, y) {
+					in++
+					break
+				}
+			}
+		}
+	}
+	if strict && float64(n) < minExplainFill*float64(all) {
+		// Hardly any bars: blank paper between a label's edges, or bars
+		// too soft to keep a scan going (a scan escalated anyway still
+		// reads them).
+		return true
+	}
+	return n > 0 && float64(in) >= minExplainedShare*float64(n)
+}
+
+// pending reports whether bar regions are left to read: any, or with
+// extra only those later stages found.
+func (e *escalation) pending(extra bool) bool {
+	for _, i := range e.unexplained(true) {
+		if !extra || i >= len(e.regions) {
+			return true
+		}
+	}
+	return false
+}
+
+// barLike reports whether r is a bar region that a scan must explain.
+func barLike(r region) bool {
+	return r.bars && r.cells >= minExplainCells && r.lenU >= minExplainLength && r.lenU >= minExplainShape*r.lenV
+}
+
+// joinPieces joins bar regions that lie end to end along their normal at
+// one angle: wide bars and spaces leave cells without edges, which split
+// a code into pieces the width of a few characters. 2D regions pass
+// through.
+func joinPieces(rs []region) []region {
+	out := append([]region(nil), rs...)
+	for merged := true; merged; {
+		merged = false
+		for i := 0; i < len(out) && !merged; i++ {
+			for j := i + 1; j < len(out); j++ {
+				if r, ok := joined(out[i], out[j]); ok {
+					out[i] = r
+					out = append(out[:j], out[j+1:]...)
+					merged = true
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// joined returns the union of bar regions a and b when they are pieces
+// of one code.
+func joined(a, b region) (region, bool) {
+	if !a.bars || !b.bars || angleDiff(a.angle, b.angle) > maxPieceAngle {
+		return region{}, false
+	}
+	cos, sin := math.Cos(a.angle), math.Sin(a.angle)
+	dx, dy := b.cx-a.cx, b.cy-a.cy
+	du, dv := dx*cos+dy*sin, -dx*sin+dy*cos
+	h := math.Max(a.lenV, b.lenV)
+	if math.Abs(dv) > h/2 || math.Abs(du)-(a.lenU+b.lenU)/2 > maxPieceGap*h {
+		return region{}, false
+	}
+	u0, u1 := math.Min(-a.lenU/2, du-b.lenU/2), math.Max(a.lenU/2, du+b.lenU/2)
+	v0, v1 := math.Min(-a.lenV/2, dv-b.lenV/2), math.Max(a.lenV/2, dv+b.lenV/2)
+	mu, mv := (u0+u1)/2, (v0+v1)/2
+	return region{bars: true, angle: a.angle, cx: a.cx + mu*cos - mv*sin, cy: a.cy + mu*sin + mv*cos,
+		lenU: u1 - u0, lenV: v1 - v0, cells: a.cells + b.cells}, true
+}
+
+// region returns region i of regions ++ extra.
+func (e *escalation) region(i int) region {
+	if i < len(e.regions) {
+		return e.regions[i]
+	}
+	return e.extra[i-len(e.regions)]
+}
+
+// centre maps a region's centre to image pixels.
+func (e *escalation) centre(r region) (float64, float64) {
+	fs := float64(e.f)
+	half := float64(e.f-1) / 2
+	return r.cx*fs + half, r.cy*fs + half
+}
+
+// done reports whether the codes found explain the photo: some code was
+// found, and no sizeable bar region of the fast path is left unread (the
+// SN is most often a Code 128 beside an IMEI or a QR).
+func (e *escalation) done() bool {
+	if len(e.ses.codes()) == 0 {
+		return false
+	}
+	return !e.ses.formats.any1D() || len(e.unexplained(false)) == 0
+}
+
+// window returns region i sampled upright (bars vertical) at full
+// resolution, turned by turn radians from the localiser's angle, rows
+// averaged in escRows bands, and its map to the image. The window is a
+// strip along the bars' normal across the whole photo: a code the
+// localiser saw in pieces (wide bars leave cells without edges) is read
+// whole. Windows are cached while they fit in escCachePixels.
+func (e *escalation) window(i int, turn float64) (plane, affine, bool) {
+	r := e.region(i)
+	fs := float64(e.f)
+	cx, cy := e.centre(r)
+	angle := r.angle + turn
+	t0, t1 := lineSpan(cx, cy, angle, float64(e.full.w), float64(e.full.h))
+	mid := (t0 + t1) / 2
+	cx, cy = cx+mid*math.Cos(angle), cy+mid*math.Sin(angle)
+	w := t1 - t0
+	h := (r.lenV + 2*cellSize) * fs
+	step := 1.0
+	if r.lenU*fs < fineModuleSpan {
+		step = 0.5
+	}
+	step, iw, ih := window(step, w, h, escWindowPixels)
+	if iw < 20 || ih < 1 {
+		return plane{}, affine{}, false
+	}
+	k := windowKey{i, turn, step}
+	if c, ok := e.cache[k]; ok {
+		return c.q, c.m, true
+	}
+	q, mq := e.full.rotated(cx, cy, angle, step, iw, ih)
+	q = q.rowsAveraged(max(1, ih/escRows))
+	if e.cached+iw*ih <= escCachePixels {
+		e.cache[k] = cachedWindow{q, mq}
+		e.cached += iw * ih
+	}
+	return q, mq, true
+}
+
+// lineSpan returns the range [t0, t1] of t for which (x, y) + t·(cos a,
+// sin a) lies in the w×h image; (x, y) is inside it.
+func lineSpan(x, y, a, w, h float64) (float64, float64) {
+	t0, t1 := math.Inf(-1), math.Inf(1)
+	clip := func(p, d, hi float64) {
+		if math.Abs(d) < 1e-9 {
+			return
+		}
+		lo, up := (0-p)/d, (hi-p)/d
+		if lo > up {
+			lo, up = up, lo
+		}
+		t0, t1 = math.Max(t0, lo), math.Min(t1, up)
+	}
+	clip(x, math.Cos(a), w)
+	clip(y, math.Sin(a), h)
+	if t0 > t1 {
+		return 0, 0
+	}
+	return t0, t1
+}
+
+// readWindow reads the 1D codes of an upright region window with the row
+// readers; a bar stage whose read is set reads with another 1D reader
+// instead (the edge reader, edge1D, plugs in so; measured on the tuning
+// photos it found nothing the fast path's own edge reads had not, at
+// seconds per strip, so no stage uses it yet).
+func (e *escalation) readWindow(q plane, mq affine) int {
+	return e.ses.decode1D(q, mq, max(1, q.h/escRows))
+}
+
+// barStage returns a regional stage that reads every unexplained bar
+// region through filter, at each of turns; extra limits it to the regions
+// later stages found.
+func (e *escalation) barStage(name string, extra bool, turns []float64, filter func(plane) plane) *stage {
+	st := &stage{name: name, regional: true, extra: extra}
+	st.run = func(ctx context.Context) int {
+		tried := 0
+		for _, turn := range turns {
+			for _, i := range e.unexplained(true) {
+				if extra && i < len(e.regions) {
+					continue
+				}
+				if ctx.Err() != nil {
+					return tried
+				}
+				q, mq, ok := e.window(i, turn)
+				if !ok {
+					continue
+				}
+				if filter != nil {
+					q = filter(q)
+				}
+				tried++
+				if st.read != nil {
+					st.read(q, mq)
+				} else {
+					e.readWindow(q, mq)
+				}
+			}
+		}
+		return tried
+	}
+	return st
+}
+
+// negative wraps the stage reading bar regions as negatives: when it
+// reads a code the label is printed light on dark, so its 2D codes are
+// read as negatives too (then2D) before the scan can stop.
+func (e *escalation) negative(st *stage, then2D func()) *stage {
+	run := st.run
+	st.run = func(ctx context.Context) int {
+		before := len(e.ses.codes())
+		tried := run(ctx)
+		if len(e.ses.codes()) > before && ctx.Err() == nil && (e.ses.formats[QRCode] || e.ses.formats[DataMatrix]) {
+			then2D()
+			tried++
+		}
+		return tried
+	}
+	return st
+}
+
+// envelopeRadius is the half-width of the local min/max window of a
+// region window w samples wide: about ten modules of a label code.
+func envelopeRadius(w int) int { return max(4, w/30) }
+
+// stages lists the escalation stages, cheapest first. low is the working
+// copy, mLow its map to the image.
+func (e *escalation) stages(low plane, mLow affine) []*stage {
+	ses, full, f := e.ses, e.full, e.f
+	deg := math.Pi / 180
+	// The working copy turned by 90° and inverted, made when first used.
+	var rot, inv plane
+	turned := func() plane {
+		if rot.w == 0 {
+			rot = low.rotatedCCW()
+		}
+		return rot
+	}
+	inverted := func() plane {
+		if inv.w == 0 {
+			inv = low.inverted()
+		}
+		return inv
+	}
+	// Pixel (u, v) of rot is pixel (w-1-v, u) of low.
+	mRot := affine{b: -1, c: float64(low.w - 1), d: 1}.then(mLow)
+	whole := func(name string, cost float64, steps ...func()) *stage {
+		return &stage{name: name, cost: cost, run: func(ctx context.Context) int {
+			for i, s := range steps {
+				if ctx.Err() != nil {
+					return i
+				}
+				s()
+			}
+			return len(steps)
+		}}
+	}
+	envelope := func(q plane) plane { return q.envelopeNormalized(envelopeRadius(q.w)) }
+	st := []*stage{
+		whole("rows-working", 0.3,
+			func() { ses.decode1D(low, mLow, rowStep(low.h)) },
+			func() { ses.decode1D(turned(), mRot, rowStep(low.w)) }),
+		e.barStage("bars-averaged", false, []float64{0}, nil),
+		e.negative(e.barStage("bars-inverted", false, []float64{0}, plane.inverted), func() {
+			ses.decode2D(inverted(), mLow, hybrid, false)
+			ses.readRegions(context.Background(), full, e.regions, f, true, false)
+		}),
+		whole("2d-working", 0.5,
+			func() { ses.decode2D(low, mLow, global, false) },
+			func() { ses.decode2D(low, mLow, hybrid, true) },
+			func() { ses.rescueFaint(low, mLow) }),
+		whole("inverted", 1,
+			func() { ses.decode2D(inverted(), mLow, hybrid, false) },
+			func() { ses.decode1D(inverted(), mLow, rowStep(low.h)) },
+			func() { ses.readRegions(context.Background(), full, e.regions, f, true, false) }),
+		e.barStage("bars-envelope", false, []float64{0}, envelope),
+		e.barStage("bars-angles", false, []float64{-3 * deg, 3 * deg, -6 * deg, 6 * deg}, nil),
+		e.barStage("bars-sauvola", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0.2) }),
+		e.barStage("bars-mean", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0) }),
+		e.barStage("bars-hybrid", false, []float64{0}, plane.hybridBinarized),
+		e.barStage("bars-unsharp", false, []float64{0}, func(q plane) plane { return envelope(q.unsharp(2, 1.5)) }),
+		{name: "pyramid", cost: 0.5, run: e.pyramid},
+		e.barStage("pyramid-bars", true, []float64{0}, nil),
+		e.barStage("pyramid-envelope", true, []float64{0}, envelope),
+		whole("rows-dense", 1.5,
+			func() { ses.decode1D(low, mLow, 1) },
+			func() { ses.decode1D(turned(), mRot, 1) }),
+		whole("rows-45", 1,
+			func() { ses.rotated1D(low, mLow, math.Pi/4) },
+			func() { ses.rotated1D(low, mLow, -math.Pi/4) }),
+	}
+	if f > 1 {
+		st = append(st, whole("full-resolution", 4,
+			func() { ses.decode2D(full, identity, hybrid, true) },
+			func() { ses.decode1D(full, identity, rowStep(full.h)) }))
+	}
+	return st
+}
+
+// pyramid locates regions again at a second, finer working scale and
+// with a lower texture threshold (small or soft labels), reads the 2D
+// ones and keeps the bar ones for the stages after it.
+func (e *escalation) pyramid(ctx context.Context) int {
+	f2 := max(1, e.f/2)
+	rs := locateWith(e.full, f2, minCellEnergy/3)
+	tried := 0
+	// Express the new regions in the fast path's scale.
+	s := float64(f2) / float64(e.f)
+	off := (float64(f2-1)/2 - float64(e.f-1)/2) / float64(e.f)
+	for _, r := range rs {
+		if ctx.Err() != nil {
+			break
+		}
+		r.cx, r.cy = r.cx*s+off, r.cy*s+off
+		r.lenU, r.lenV = r.lenU*s, r.lenV*s
+		r.cells = int(float64(r.cells) * s * s)
+		cx, cy := e.centre(r)
+		if r.bars {
+			if !e.ses.covers(cx, cy, false) {
+				e.extra = append(e.extra, r)
+			}
+			continue
+		}
+		side := math.Max(r.lenU, r.lenV) * float64(e.f)
+		if r.cells >= 9 && side <= maxPyramidSide && (e.ses.formats[QRCode] || e.ses.formats[DataMatrix]) && !e.ses.covers(cx, cy, true) {
+			tried++
+			e.ses.readMatrix(e.full, r, cx, cy, float64(e.f), false)
+		}
+	}
+	e.extra = joinPieces(e.extra)
+	return tried
+}
+
+// escalate runs the stages while the photo is unexplained and the budget
+// lasts, recording each in the trace.
+func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, low plane, mLow affine) StopReason {
+	ectx, cancel := context.WithTimeout(ctx, budget)
+	defer cancel()
+	end := time.Now().Add(budget)
+	// unit is the time a stage of cost 1 takes on this photo and machine:
+	// the fast path's time at first, then the most a whole-photo stage
+	// took over its cost (busy photos make every pass slow).
+	unit := fast
+	for _, st := range e.stages(low, mLow) {
+		if ctx.Err() != nil {
+			return StopCancelled
+		}
+		if ectx.Err() != nil {
+			return StopBudget
+		}
+		if !st.regional && len(e.ses.codes()) > 0 {
+			continue
+		}
+		if st.regional && !e.pending(st.extra) {
+			continue
+		}
+		if time.Until(end) < time.Duration(st.cost*float64(unit)) {
+			return StopBudget
+		}
+		start, before := time.Now(), len(e.ses.codes())
+		tried := st.run(ectx)
+		if st.cost > 0 && ectx.Err() == nil {
+			unit = max(unit, time.Duration(float64(time.Since(start))/st.cost))
+		}
+		e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})
+		if e.done() {
+			return StopFound
+		}
+	}
+	if ctx.Err() != nil {
+		return StopCancelled
+	}
+	if ectx.Err() != nil {
+		return StopBudget
+	}
+	return StopExhausted
+}
+
+// ms converts d to milliseconds.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

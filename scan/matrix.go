@@ -1,0 +1,282 @@
+package scan
+
+import (
+	"math"
+
+	"github.com/makiuchi-d/gozxing"
+)
+
+// Limits of the harder reads of a 2D region.
+const (
+	// rescuePixels bounds each window a 2D region is resampled into for
+	// the harder reads.
+	rescuePixels = 1_500_000
+	// sauvolaK and sauvolaR are the constants of the Sauvola threshold
+	// T = m·(1 + k·(s/R − 1)): where the local spread s is small the
+	// threshold falls below the mean, so flat paper stays white.
+	sauvolaK = 0.2
+	sauvolaR = 128
+	// stretchTail is the fraction of darkest and of brightest pixels a
+	// contrast stretch saturates.
+	stretchTail = 0.01
+	// lowSpread is the level spread (between the stretchTail quantiles)
+	// under which a whole photo counts as low in contrast and gets the
+	// harder 2D reads too, though no 2D region was located in it: the
+	// localiser's edge-energy threshold misses faint symbols.
+	lowSpread = 128
+)
+
+// rescueMatrix reads a located 2D region that the plain reads missed:
+// the region is resampled (at twice the resolution too when small), its
+// contrast stretched, and then binarized three ways (hybrid, Sauvola,
+// global histogram); each bitmap is read by gozxing's QR and Data Matrix
+// readers and by posid's own grid samplers, which follow perspective and
+// curvature through the alignment patterns (QR) and the symbol's edges
+// (Data Matrix). Only regions where the plain reads saw a symbol they
+// could not decode, and no 2D code found so far reaches, are read so;
+// a region in whose first two bitmaps no reader finds a symbol to sample
+// is given up. The cost so falls on symbols that could not be decoded,
+// not on text and texture. It returns how many codes were new.
+func (ses *session) rescueMatrix(full plane, cx, cy, side float64, inv bool) int {
+	if !ses.symbol || ses.decoded || ses.near2D(cx, cy, side) {
+		return 0
+	}
+	steps := []float64{1}
+	if side < smallCrop {
+		steps = append(steps, 0.5)
+	}
+	tried, seen := 0, false
+	for _, step := range steps {
+		step, w, h := window(step, side, side, rescuePixels)
+		if w < 21 || h < 21 {
+			continue
+		}
+		q, mq := full.rotated(cx, cy, 0, step, w, h)
+		if inv {
+			q = q.inverted()
+		}
+		q = q.stretched()
+		for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf, globalOf} {
+			n, symbol := ses.readBitmap(q, b(q), mq)
+			if n > 0 {
+				return n
+			}
+			tried++
+			seen = seen || symbol
+			if tried >= 2 && !seen {
+				return 0
+			}
+		}
+	}
+	return 0
+}
+
+// rescueFaint reads 2D codes on the whole plane p (m maps it to the
+// image) when its contrast is low: stretched, then hybrid and Sauvola
+// binarized. Photos of normal contrast are left alone, so the cost falls
+// only on faint ones.
+func (ses *session) rescueFaint(p plane, m affine) int {
+	if lo, hi := p.levels(); hi-lo >= lowSpread || p.w < 21 || p.h < 21 {
+		return 0
+	}
+	q := p.stretched()
+	for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf} {
+		if n, _ := ses.readBitmap(q, b(q), m); n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+// near2D reports whether a 2D code already found reaches into the square
+// of the given side centred on (cx, cy): the symbol the plain reads saw
+// there may be that code, cut by the window's edge.
+func (ses *session) near2D(cx, cy, side float64) bool {
+	for _, c := range ses.codes() {
+		if !is2D(c.Format) {
+			continue
+		}
+		x0, y0, x1, y1 := bounds(outline(c))
+		if x1 >= cx-side/2 && x0 <= cx+side/2 && y1 >= cy-side/2 && y0 <= cy+side/2 {
+			return true
+		}
+	}
+	return false
+}
+
+// readBitmap runs the 2D readers on one binarized window; m maps the
+// window to the image. It returns how many codes were new, and whether a
+// reader found a symbol to sample, decoded or not.
+func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine) (int, bool) {
+	bmp, err := gozxing.NewBinaryBitmap(b)
+	if err != nil {
+		return 0, false
+	}
+	bm, err := bmp.GetBlackMatrix()
+	if err != nil {
+		return 0, false
+	}
+	n, symbol := 0, false
+	// Readers run under safely: a panic on a strange bitmap is a miss.
+	guard := func(read func() (*gozxing.Result, error)) (r *gozxing.Result, err error) {
+		err = safely(func() (err error) { r, err = read(); return })
+		return r, err
+	}
+	try := func(r *gozxing.Result, err error) {
+		if r != nil && ses.add(r, mapPoints(r.GetResultPoints(), m), 1) {
+			n++
+		}
+		if _, notFound := err.(gozxing.NotFoundException); r != nil || err != nil && !notFound {
+			symbol = true
+		}
+	}
+	if ses.qr != nil {
+		try(guard(func() (*gozxing.Result, error) { return qrRead(bm, ses.qrDec, ses.hard) }))
+	}
+	if ses.dm != nil {
+		r, err := guard(func() (*gozxing.Result, error) { return ses.dm.Decode(bmp, ses.hard) })
+		try(r, err)
+		if r == nil {
+			try(guard(func() (*gozxing.Result, error) { return dmRead(bm, ses.dmDec) }))
+		}
+	}
+	return n, symbol
+}
+
+// hybridOf is gozxing's hybrid binarizer over q.
+func hybridOf(q plane) gozxing.Binarizer { return gozxing.NewHybridBinarizer(lumSource{q}) }
+
+// globalOf is gozxing's global histogram binarizer over q.
+func globalOf(q plane) gozxing.Binarizer { return gozxing.NewGlobalHistgramBinarizer(lumSource{q}) }
+
+// sauvolaOf binarizes q with a Sauvola threshold over windows of about an
+// eighth of its side, which follows uneven light across a symbol.
+func sauvolaOf(q plane) gozxing.Binarizer {
+	return &fixedBinarizer{src: lumSource{q}, bits: sauvola(q, max(16, min(q.w, q.h)/8))}
+}
+
+// sauvolaTile is the side (pixels) of the tiles whose sums the Sauvola
+// threshold is computed from: one threshold per tile keeps its tables
+// small (12 bytes per tile).
+const sauvolaTile = 4
+
+// sauvola thresholds p with T = m·(1 + k·(s/R − 1)), m and s the mean
+// and deviation over the tiles within r pixels of each tile, from
+// integral tables of the tiles' sums and sums of squares.
+func sauvola(p plane, r int) *gozxing.BitMatrix {
+	const t = sauvolaTile
+	tw, th := (p.w+t-1)/t, (p.h+t-1)/t
+	sum := make([]uint32, (tw+1)*(th+1))
+	sq := make([]uint64, (tw+1)*(th+1))
+	for ty := 0; ty < th; ty++ {
+		var rs uint32
+		var rq uint64
+		o := (ty+1)*(tw+1) + 1
+		for tx := 0; tx < tw; tx++ {
+			for y := ty * t; y < min(p.h, ty*t+t); y++ {
+				row := p.row(y)
+				for x := tx * t; x < min(p.w, tx*t+t); x++ {
+					v := row[x]
+					rs += uint32(v)
+					rq += uint64(v) * uint64(v)
+				}
+			}
+			sum[o+tx] = sum[o+tx-(tw+1)] + rs
+			sq[o+tx] = sq[o+tx-(tw+1)] + rq
+		}
+	}
+	bits, _ := gozxing.NewBitMatrix(p.w, p.h)
+	rt := max(1, r/t)
+	for ty := 0; ty < th; ty++ {
+		y0, y1 := max(0, ty-rt), min(th, ty+rt+1)
+		for tx := 0; tx < tw; tx++ {
+			x0, x1 := max(0, tx-rt), min(tw, tx+rt+1)
+			a, b, c, d := y0*(tw+1)+x0, y0*(tw+1)+x1, y1*(tw+1)+x0, y1*(tw+1)+x1
+			// Pixels counted: whole tiles, less what the right and
+			// bottom edges cut off.
+			n := float64(min(p.w, x1*t)-x0*t) * float64(min(p.h, y1*t)-y0*t)
+			m := float64(sum[d]-sum[b]-sum[c]+sum[a]) / n
+			v := float64(sq[d]-sq[b]-sq[c]+sq[a])/n - m*m
+			thr := m * (1 + sauvolaK*(math.Sqrt(math.Max(0, v))/sauvolaR-1))
+			for y := ty * t; y < min(p.h, ty*t+t); y++ {
+				row := p.row(y)
+				for x := tx * t; x < min(p.w, tx*t+t); x++ {
+					if float64(row[x]) < thr {
+						bits.Set(x, y)
+					}
+				}
+			}
+		}
+	}
+	return bits
+}
+
+// fixedBinarizer is a binarizer whose bitmap was computed beforehand.
+type fixedBinarizer struct {
+	src  lumSource
+	bits *gozxing.BitMatrix
+}
+
+// GetLuminanceSource returns the source.
+func (b *fixedBinarizer) GetLuminanceSource() gozxing.LuminanceSource { return b.src }
+
+// GetBlackRow returns row y of the bitmap.
+func (b *fixedBinarizer) GetBlackRow(y int, row *gozxing.BitArray) (*gozxing.BitArray, error) {
+	return b.bits.GetRow(y, row), nil
+}
+
+// GetBlackMatrix returns the bitmap.
+func (b *fixedBinarizer) GetBlackMatrix() (*gozxing.BitMatrix, error) { return b.bits, nil }
+
+// CreateBinarizer returns a hybrid binarizer over another source.
+func (b *fixedBinarizer) CreateBinarizer(src gozxing.LuminanceSource) gozxing.Binarizer {
+	return gozxing.NewHybridBinarizer(src)
+}
+
+// GetWidth returns the width.
+func (b *fixedBinarizer) GetWidth() int { return b.src.GetWidth() }
+
+// GetHeight returns the height.
+func (b *fixedBinarizer) GetHeight() int { return b.src.GetHeight() }
+
+// levels returns the grey levels below and above which lie the darkest
+// and the brightest stretchTail of p's pixels.
+func (p plane) levels() (lo, hi int) {
+	var hist [256]int
+	for y := 0; y < p.h; y++ {
+		for _, v := range p.row(y) {
+			hist[v]++
+		}
+	}
+	tail := int(float64(p.w*p.h) * stretchTail)
+	lo, hi = 0, 255
+	for acc := 0; lo < 255 && acc+hist[lo] <= tail; lo++ {
+		acc += hist[lo]
+	}
+	for acc := 0; hi > 0 && acc+hist[hi] <= tail; hi-- {
+		acc += hist[hi]
+	}
+	return lo, hi
+}
+
+// stretched returns a copy of p whose levels are stretched so the darkest
+// and brightest stretchTail of pixels saturate: low-contrast symbols then
+// pass the hybrid binarizer's minimum contrast.
+func (p plane) stretched() plane {
+	lo, hi := p.levels()
+	if hi-lo < 8 {
+		return p
+	}
+	var lut [256]byte
+	for i := range lut {
+		lut[i] = byte(min(255, max(0, (i-lo)*255/(hi-lo))))
+	}
+	q := newPlane(p.w, p.h)
+	for y := 0; y < p.h; y++ {
+		src, dst := p.row(y), q.pix[y*q.w:(y+1)*q.w]
+		for x, v := range src {
+			dst[x] = lut[v]
+		}
+	}
+	return q
+}
