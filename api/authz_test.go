@@ -46,6 +46,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return jsonReq("POST", "/api/v1/devices", map[string]any{"sn": "NEW0001", "model": "A920", "manufacturer": "PAX", "supplier_code": "SUP1",
 				"registration": map[string]any{"merchant_no": "M9", "merchant_name": "n", "terminal_id": "T9", "acquirer": "a", "access": "4g"}})
 		}, [5]int{401, 201, 403, 403, 403}},
+		{"provision active", "POST /api/v1/devices", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/devices", map[string]any{"sn": "NEW0001", "model": "A920", "manufacturer": "PAX", "supplier_code": "SUP1", "status": "active"})
+		}, [5]int{401, 201, 403, 403, 403}},
 		{"get own", "GET /api/v1/devices/:sn", get("/api/v1/devices/PAX0001"), authed(200)},
 		{"get other", "GET /api/v1/devices/:sn", get("/api/v1/devices/pax0002"), authed(200)},
 		{"get reveal", "GET /api/v1/devices/:sn", get("/api/v1/devices/PAX0001?reveal=account"), [5]int{401, 200, 403, 403, 403}},
@@ -53,6 +56,21 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"patch", "PATCH /api/v1/devices/:sn", func(*testEnv) req {
 			return jsonReq("PATCH", "/api/v1/devices/PAX0001", map[string]any{"batch": "B9", "produced_on": "2026-10-02"})
 		}, [5]int{401, 200, 200, 403, 403}},
+		{"patch supplier", "PATCH /api/v1/devices/:sn", func(*testEnv) req {
+			return jsonReq("PATCH", "/api/v1/devices/PAX0001", map[string]any{"supplier_code": "SUP2"})
+		}, [5]int{401, 200, 403, 403, 403}},
+		{"patch same supplier", "PATCH /api/v1/devices/:sn", func(*testEnv) req {
+			return jsonReq("PATCH", "/api/v1/devices/PAX0001", map[string]any{"supplier_code": "sup1", "batch": "B9"})
+		}, [5]int{401, 200, 200, 403, 403}},
+		{"status revoke", "POST /api/v1/devices/:sn/status", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/devices/PAX0003/status", StatusRequest{Status: "revoked"})
+		}, [5]int{401, 200, 403, 403, 403}},
+		{"import active", "POST /api/v1/imports", func(*testEnv) req {
+			return req{method: "POST", path: "/api/v1/imports", contentType: "text/csv", body: []byte("sn,model,manufacturer,supplier_code,status\nNEW0001,A920,PAX,SUP1,active\n")}
+		}, [5]int{401, 201, 403, 403, 403}},
+		{"import moves supplier", "POST /api/v1/imports", func(*testEnv) req {
+			return req{method: "POST", path: "/api/v1/imports?mode=upsert", contentType: "text/csv", body: []byte("sn,model,manufacturer,supplier_code\nPAX0003,A920,PAX,SUP2\n")}
+		}, [5]int{401, 200, 403, 403, 403}},
 		{"patch registration", "PATCH /api/v1/devices/:sn", func(*testEnv) req {
 			return jsonReq("PATCH", "/api/v1/devices/PAX0001", map[string]any{"registration": map[string]any{"merchant_name": "新名字"}})
 		}, [5]int{401, 200, 403, 403, 403}},

@@ -166,3 +166,57 @@ func (c *cachedStore) Import(ctx context.Context, actor string, recs []registry.
 	}()
 	return c.Store.Import(ctx, actor, recs, mode)
 }
+
+// InTx implements registry.Store: the devices the transaction writes are
+// dropped from the cache once it ends (an import empties the cache).
+func (c *cachedStore) InTx(ctx context.Context, fn func(registry.Tx) error) error {
+	var touched []string
+	all := false
+	defer func() {
+		c.mu.Lock()
+		if all {
+			clear(c.devices)
+		}
+		for _, sn := range touched {
+			delete(c.devices, sn)
+		}
+		c.mu.Unlock()
+	}()
+	return c.Store.InTx(ctx, func(tx registry.Tx) error {
+		return fn(cacheTx{Tx: tx, touch: func(sn string) { touched = append(touched, sn) }, touchAll: func() { all = true }})
+	})
+}
+
+// cacheTx is a registry.Tx that reports the devices it writes.
+type cacheTx struct {
+	registry.Tx
+	touch    func(sn string)
+	touchAll func()
+}
+
+// CreateDevice implements registry.Tx.
+func (t cacheTx) CreateDevice(ctx context.Context, actor string, d registry.Device) (registry.Device, error) {
+	out, err := t.Tx.CreateDevice(ctx, actor, d)
+	t.touch(out.SN)
+	return out, err
+}
+
+// UpdateDevice implements registry.Tx.
+func (t cacheTx) UpdateDevice(ctx context.Context, actor, sn string, p registry.Patch) (registry.Device, error) {
+	out, err := t.Tx.UpdateDevice(ctx, actor, sn, p)
+	t.touch(out.SN)
+	return out, err
+}
+
+// SetStatus implements registry.Tx.
+func (t cacheTx) SetStatus(ctx context.Context, actor, sn string, to registry.Status) (registry.Device, error) {
+	out, err := t.Tx.SetStatus(ctx, actor, sn, to)
+	t.touch(out.SN)
+	return out, err
+}
+
+// Import implements registry.Tx.
+func (t cacheTx) Import(ctx context.Context, actor string, recs []registry.Record, mode registry.ImportMode, check registry.ImportCheck) (registry.ImportSummary, error) {
+	t.touchAll()
+	return t.Tx.Import(ctx, actor, recs, mode, check)
+}

@@ -9,14 +9,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/audit"
-	"posid/internal/auth"
 	"posid/internal/registry"
 	"posid/internal/text"
 )
@@ -65,16 +62,13 @@ func snParam(c *fiber.Ctx) (string, error) {
 	return registry.NormalizeSN(c.Params("sn"))
 }
 
-// revealAccount reports whether ?reveal=account was asked for, and refuses
-// it to everyone but admins.
-func revealAccount(c *fiber.Ctx, k auth.Key) (bool, error) {
+// revealAccount reports whether ?reveal=account was asked for; the service
+// decides who may.
+func revealAccount(c *fiber.Ctx) (bool, error) {
 	switch c.Query("reveal") {
 	case "":
 		return false, nil
 	case "account":
-		if k.Role != auth.RoleAdmin {
-			return false, forbidden("only admin keys may reveal accounts")
-		}
 		return true, nil
 	}
 	return false, badRequest("reveal=%q: the only value is \"account\"", c.Query("reveal"))
@@ -82,43 +76,25 @@ func revealAccount(c *fiber.Ctx, k auth.Key) (bool, error) {
 
 // getDevice serves GET /api/v1/devices/:sn.
 func (s *Server) getDevice(c *fiber.Ctx) error {
-	k, _ := principal(c)
 	sn, err := snParam(c)
 	if err != nil {
 		return err
 	}
-	reveal, err := revealAccount(c, k)
+	reveal, err := revealAccount(c)
 	if err != nil {
 		return err
 	}
-	d, err := s.deps.Registry.GetDevice(c.UserContext(), sn, registry.ReadOptions{RevealAccount: reveal})
-	if err != nil {
-		return err
-	}
-	v := viewOf(k, d)
-	switch {
-	case reveal:
-		err = s.record(c, audit.ActionRevealAccount, sn, "")
-	case v.seesRegistration():
-		err = s.record(c, audit.ActionReadDevice, sn, string(v.Visibility))
-	}
+	v, err := s.svc.Device(c.UserContext(), callerOf(c), sn, reveal)
 	if err != nil {
 		return err
 	}
 	return c.JSON(v)
 }
 
-// DevicePage is one page of a device listing.
-type DevicePage struct {
-	Devices []DeviceView `json:"devices"`
-	Next    string       `json:"next,omitempty"`
-}
-
-// listDevices serves GET /api/v1/devices. Merchant and supplier keys only
-// list their own devices; warehouse keys may not filter by merchant.
+// listDevices serves GET /api/v1/devices; the service scopes the listing
+// to the caller.
 func (s *Server) listDevices(c *fiber.Ctx) error {
-	k, _ := principal(c)
-	f := registry.Filter{MerchantNo: c.Query("merchant"), SupplierCode: strings.ToUpper(c.Query("supplier")), Batch: c.Query("batch"), Cursor: c.Query("cursor")}
+	f := registry.Filter{MerchantNo: c.Query("merchant"), SupplierCode: c.Query("supplier"), Batch: c.Query("batch"), Cursor: c.Query("cursor")}
 	if st := c.Query("status"); st != "" {
 		status, err := registry.ParseStatus(st)
 		if err != nil {
@@ -133,50 +109,16 @@ func (s *Server) listDevices(c *fiber.Ctx) error {
 		}
 		f.Limit = n
 	}
-	reveal, err := revealAccount(c, k)
+	reveal, err := revealAccount(c)
 	if err != nil {
 		return err
 	}
 	f.RevealAccount = reveal
-	switch k.Role {
-	case auth.RoleMerchant:
-		if f.MerchantNo != "" && f.MerchantNo != k.MerchantNo {
-			return forbidden("a merchant key lists only its own merchant's devices")
-		}
-		f.MerchantNo = k.MerchantNo
-	case auth.RoleSupplier:
-		if f.SupplierCode != "" && f.SupplierCode != k.SupplierCode {
-			return forbidden("a supplier key lists only its own supplier's devices")
-		}
-		f.SupplierCode = k.SupplierCode
-	case auth.RoleWarehouse:
-		if f.MerchantNo != "" {
-			return forbidden("warehouse keys may not select devices by merchant")
-		}
-	}
-	page, err := s.deps.Registry.ListDevices(c.UserContext(), f)
+	page, err := s.svc.Devices(c.UserContext(), callerOf(c), f, string(c.Request().URI().QueryString()))
 	if err != nil {
 		return err
 	}
-	out := DevicePage{Devices: make([]DeviceView, 0, len(page.Devices)), Next: page.Next}
-	withReg := 0
-	for _, d := range page.Devices {
-		v := viewOf(k, d)
-		if v.seesRegistration() {
-			withReg++
-		}
-		out.Devices = append(out.Devices, v)
-	}
-	if withReg > 0 {
-		action := audit.ActionListDevices
-		if reveal {
-			action = audit.ActionRevealAccount
-		}
-		if err := s.record(c, action, "devices?"+string(c.Request().URI().QueryString()), fmt.Sprintf("registrations=%d", withReg)); err != nil {
-			return err
-		}
-	}
-	return c.JSON(out)
+	return c.JSON(page)
 }
 
 // decodeJSON decodes the JSON body into v, strictly: unknown fields and
@@ -214,7 +156,6 @@ func mediaType(c *fiber.Ctx) string {
 
 // createDevice serves POST /api/v1/devices (provisioning).
 func (s *Server) createDevice(c *fiber.Ctx) error {
-	k, _ := principal(c)
 	var req provisionRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -223,23 +164,16 @@ func (s *Server) createDevice(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if d.Registration != nil && k.Role != auth.RoleAdmin {
-		return forbidden("only admin keys may write registrations")
-	}
-	d, err = s.deps.Registry.CreateDevice(c.UserContext(), k.Actor(), d)
+	v, err := s.svc.Create(c.UserContext(), callerOf(c), d)
 	if err != nil {
 		return err
 	}
-	if err := s.record(c, audit.ActionCreateDevice, d.SN, "status="+string(d.Status)); err != nil {
-		return err
-	}
-	c.Location("/api/v1/devices/" + d.SN)
-	return c.Status(http.StatusCreated).JSON(viewOf(k, d))
+	c.Location("/api/v1/devices/" + v.SN)
+	return c.Status(http.StatusCreated).JSON(v)
 }
 
 // patchDevice serves PATCH /api/v1/devices/:sn with a registry.Patch.
 func (s *Server) patchDevice(c *fiber.Ctx) error {
-	k, _ := principal(c)
 	sn, err := snParam(c)
 	if err != nil {
 		return err
@@ -255,32 +189,11 @@ func (s *Server) patchDevice(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if p.Empty() {
-		return fmt.Errorf("%w: the patch changes nothing", registry.ErrInvalid)
-	}
-	if p.Registration != nil && k.Role != auth.RoleAdmin {
-		return forbidden("only admin keys may change registrations")
-	}
-	d, err := s.deps.Registry.UpdateDevice(c.UserContext(), k.Actor(), sn, p)
+	v, err := s.svc.Update(c.UserContext(), callerOf(c), sn, p)
 	if err != nil {
 		return err
 	}
-	if err := s.record(c, audit.ActionUpdateDevice, sn, patchFields(p)); err != nil {
-		return err
-	}
-	return c.JSON(viewOf(k, d))
-}
-
-// patchFields lists the top-level fields a patch sets, for the audit log.
-func patchFields(p registry.Patch) string {
-	b, _ := json.Marshal(p)
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(b, &m)
-	var fs []string
-	for f := range m {
-		fs = append(fs, f)
-	}
-	return "fields=" + strings.Join(sortedStrings(fs), ",")
+	return c.JSON(v)
 }
 
 // StatusRequest is the body of POST /api/v1/devices/:sn/status.
@@ -290,7 +203,6 @@ type StatusRequest struct {
 
 // setStatus serves POST /api/v1/devices/:sn/status.
 func (s *Server) setStatus(c *fiber.Ctx) error {
-	k, _ := principal(c)
 	sn, err := snParam(c)
 	if err != nil {
 		return err
@@ -303,14 +215,11 @@ func (s *Server) setStatus(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.deps.Registry.SetStatus(c.UserContext(), k.Actor(), sn, to)
+	v, err := s.svc.SetStatus(c.UserContext(), callerOf(c), sn, to)
 	if err != nil {
 		return err
 	}
-	if err := s.record(c, audit.ActionSetStatus, sn, "status="+string(to)); err != nil {
-		return err
-	}
-	return c.JSON(viewOf(k, d))
+	return c.JSON(v)
 }
 
 // History is the answer of GET /api/v1/devices/:sn/history.
@@ -319,38 +228,18 @@ type History struct {
 	Changes []registry.Change `json:"changes"`
 }
 
-// history serves GET /api/v1/devices/:sn/history, filtered to what the
-// caller may see of the device.
+// history serves GET /api/v1/devices/:sn/history: the rows the caller may
+// see, each by the registration it belonged to.
 func (s *Server) history(c *fiber.Ctx) error {
-	k, _ := principal(c)
 	sn, err := snParam(c)
 	if err != nil {
 		return err
 	}
-	d, err := s.deps.Registry.GetDevice(c.UserContext(), sn, registry.ReadOptions{})
+	cs, err := s.svc.History(c.UserContext(), callerOf(c), sn)
 	if err != nil {
 		return err
 	}
-	vis := visibility(k, d)
-	if vis == SeePublic {
-		return forbidden("the history of %s belongs to another merchant or supplier", sn)
-	}
-	cs, err := s.deps.Registry.History(c.UserContext(), sn)
-	if err != nil {
-		return err
-	}
-	if vis != SeeDevice {
-		if err := s.record(c, audit.ActionReadHistory, sn, string(vis)); err != nil {
-			return err
-		}
-	}
-	return c.JSON(History{SN: sn, Changes: historyFor(vis, cs)})
-}
-
-// sortedStrings sorts ss in place and returns it.
-func sortedStrings(ss []string) []string {
-	slices.Sort(ss)
-	return ss
+	return c.JSON(History{SN: sn, Changes: cs})
 }
 
 // provisionRequest is the body of POST /api/v1/devices: a registry.Device

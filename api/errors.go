@@ -12,6 +12,7 @@ import (
 
 	"posid/internal/auth"
 	"posid/internal/registry"
+	"posid/internal/service"
 	"posid/labels"
 	"posid/scan"
 )
@@ -106,6 +107,8 @@ var problemKinds = []problemKind{
 	{errUnsupported, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{auth.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
+	{service.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
+	{service.ErrNotPrintable, http.StatusConflict, "not-printable", "No labels in this status"},
 	{errRateLimited, http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	{errBusy, http.StatusServiceUnavailable, "busy", "Server busy"},
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},

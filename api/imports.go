@@ -8,8 +8,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"posid/internal/audit"
-	"posid/internal/auth"
 	"posid/internal/registry"
 )
 
@@ -20,7 +18,6 @@ var csvTypes = map[string]bool{"text/csv": true, "application/csv": true, "text/
 // "file" field; ?mode=upsert updates existing devices. A file with bad
 // rows is rejected whole with a 422 problem listing every bad row.
 func (s *Server) importDevices(c *fiber.Ctx) error {
-	k, _ := principal(c)
 	var mode registry.ImportMode
 	switch c.Query("mode") {
 	case "", "create":
@@ -37,19 +34,8 @@ func (s *Server) importDevices(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if k.Role != auth.RoleAdmin {
-		for _, rec := range recs {
-			if rec.Device.Registration != nil {
-				return forbidden("line %d: only admin keys may import registrations", rec.Line)
-			}
-		}
-	}
-	sum, err := s.deps.Registry.Import(c.UserContext(), k.Actor(), recs, mode)
+	sum, err := s.svc.Import(c.UserContext(), callerOf(c), recs, mode)
 	if err != nil {
-		return err
-	}
-	detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d", sum.Rows, sum.Created, sum.Updated, sum.Unchanged)
-	if err := s.record(c, audit.ActionImport, fmt.Sprintf("import(%d rows)", sum.Rows), detail); err != nil {
 		return err
 	}
 	status := http.StatusOK

@@ -115,7 +115,7 @@ func TestProxyHeader(t *testing.T) {
 func TestAsyncReadAudit(t *testing.T) {
 	e := newEnv(t, Config{AsyncReadAudit: true})
 	b := audit.NewBatcher(e.db.Audit())
-	e.srv.deps.Audit = b
+	e.srv.useAudit(b)
 	for i := 0; i < 20; i++ {
 		e.do(t, "merchant", req{method: "GET", path: "/api/v1/devices/PAX0001"})
 	}

@@ -180,6 +180,6 @@ var schemas = map[string]any{
 			"stop": map[string]any{"type": "string", "enum": []string{"found", "budget", "exhausted", "cancelled"}},
 			"stages": map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "ms": map[string]any{"type": "number"},
 				"tried": map[string]any{"type": "integer"}, "found": map[string]any{"type": "integer"}})}})}),
-	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed"}},
+	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed", "withdrawn", "mismatch"}},
 		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),
 }

@@ -43,6 +43,10 @@ var verdictTexts = map[labels.Verdict]verdictText{
 		"签名无效：此标签不是 posid 签发的。请勿使用此设备并联系收单机构。", "The signature is not valid: posid did not issue this label. Do not use the device; contact your acquirer."},
 	labels.Revoked: {"revoked", "!", "已吊销", "Revoked",
 		"签发此标签的密钥已被吊销。请联系收单机构核实。", "The key that signed this label has been revoked. Contact your acquirer to check the device."},
+	labels.Withdrawn: {"forged", "✘", "设备已停用", "Device withdrawn",
+		"标签由 posid 签发，但此设备已被吊销或报废（可能被盗或被冒用）。请勿使用并联系收单机构。", "posid issued this label, but the device has been revoked or retired (it may be stolen or misused). Do not use it; contact your acquirer."},
+	labels.Mismatch: {"forged", "✘", "标签不符", "Label mismatch",
+		"二维码中的序列号与标签上印的序列号不一致：标签可能被移到了另一台设备上。请勿使用并联系收单机构。", "The serial number in the QR code is not the one printed on the label: the label may have been moved to another device. Do not use it; contact your acquirer."},
 	labels.Malformed: {"malformed", "?", "无法识别", "Not a posid label",
 		"二维码内容不是有效的 posid 标签。", "The QR code does not hold a valid posid seal."},
 }

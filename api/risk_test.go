@@ -199,6 +199,16 @@ func multipartOf(t *testing.T, fields map[string]string, fileField, fileName, fi
 	return &b
 }
 
+// labelPNG renders l (SealURL set) as a PNG label.
+func labelPNG(t *testing.T, l labels.Label) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if _, err := labels.WritePNG(context.Background(), &b, labels.SliceSource([]labels.Label{l}), labels.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // cases returns the cases of rule as the admin API lists them.
 func (e *riskEnv) cases(q string) []risk.Case {
 	e.t.Helper()
@@ -244,6 +254,18 @@ func TestRiskRulesOverHTTP(t *testing.T) {
 		}}, risk.RuleForgedLabel},
 		{"revoked label", []func(*riskEnv){scanQR("m1", func(e *riskEnv) string { return e.revokedURL })}, risk.RuleRevokedLabel},
 		{"model mismatch", []func(*riskEnv){scanQR("m1", func(e *riskEnv) string { return e.sealURL(knownSN, "S90") })}, risk.RuleModelMismatch},
+		{"seal moved to another device", []func(*riskEnv){func(e *riskEnv) {
+			png := labelPNG(t, labels.Label{SN: "OTHER-0001", Model: "A920", Supplier: "SUP1", SealURL: e.sealURL(knownSN, "A920")})
+			var res ScanResult
+			if st := e.do("POST", "/api/v1/scans", "m1", multipartOf(t, nil, "image", "label.png", "image/png", png), &res); st != http.StatusOK || res.Seal == nil || res.Seal.Verdict != labels.Mismatch {
+				t.Fatalf("scan: %d %+v", st, res.Seal)
+			}
+		}}, risk.RuleSealMismatch},
+		{"withdrawn device", []func(*riskEnv){func(e *riskEnv) {
+			if st := e.do("POST", "/api/v1/devices/"+knownSN+"/status", "admin", map[string]string{"status": "revoked"}, nil); st != http.StatusOK {
+				t.Fatalf("revoke: %d", st)
+			}
+		}, scanQR("m1", func(e *riskEnv) string { return e.sealURL(knownSN, "A920") })}, risk.RuleWithdrawnDevice},
 		{"foreign scan", []func(*riskEnv){scanSN("m2", knownSN)}, risk.RuleForeignScan},
 		{"possible clone", []func(*riskEnv){scanSN("m1", knownSN), scanSN("m2", knownSN), scanSN("m3", knownSN)}, risk.RulePossibleClone},
 		{"enumeration", []func(*riskEnv){func(e *riskEnv) {

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
-	"posid/internal/audit"
 	"posid/internal/registry"
 	"posid/labels"
 	"posid/scan"
@@ -80,7 +78,6 @@ type ImageInfo struct {
 // scan serves POST /api/v1/scans.
 func (s *Server) scan(c *fiber.Ctx) error {
 	start := time.Now()
-	k, _ := principal(c)
 	var res ScanResult
 	if mediaType(c) == fiber.MIMEApplicationJSON {
 		var m ManualEntry
@@ -115,28 +112,23 @@ func (s *Server) scan(c *fiber.Ctx) error {
 	if res.Codes == nil {
 		res.Codes = []scan.Code{}
 	}
-	var dev *registry.Device
-	if res.SN != "" {
-		d, err := s.deps.Registry.GetDevice(c.UserContext(), res.SN, registry.ReadOptions{})
-		switch {
-		case err == nil:
-			dev = &d
-			v := viewOf(k, d)
-			res.Device, res.Registered = &v, true
-		case !errors.Is(err, registry.ErrNotFound):
-			return err
-		}
-	}
+	var seal *labels.Verification
 	if res.Chosen.How == "seal" {
-		sc, err := s.checkSeal(c.UserContext(), res.Chosen.Text, dev)
+		v, err := s.verifySeal(c.UserContext(), res.Chosen.Text)
 		if err != nil {
 			return err
 		}
-		res.Seal = sc
+		seal = &v
 	}
-	if res.Device != nil && res.Device.seesRegistration() {
-		if err := s.record(c, audit.ActionScan, res.SN, "via="+res.Chosen.How); err != nil {
-			return err
+	out, err := s.svc.Scan(c.UserContext(), callerOf(c), res.SN, seal, printedSNs(res.Codes), res.Chosen.How)
+	if err != nil {
+		return err
+	}
+	res.Device, res.Registered = out.Device, out.Device != nil
+	if v := out.Seal; v != nil {
+		res.Seal = &SealCheck{Verdict: v.Verdict, Reason: v.Reason, Matches: out.SealMatches}
+		if v.Verdict != labels.Malformed {
+			res.Seal.KeyID, res.Seal.Date = v.Seal.KeyID.String(), v.Seal.Date.Format(time.DateOnly)
 		}
 	}
 	res.DurationMS = float64(time.Since(start).Microseconds()) / 1000
@@ -195,26 +187,29 @@ func (s *Server) decode(c *fiber.Ctx, field string) (*scan.Result, error) {
 	return r, err
 }
 
-// checkSeal verifies a seal URL against the label key set and compares it
-// with the registry's device, when there is one.
-func (s *Server) checkSeal(ctx context.Context, text string, dev *registry.Device) (*SealCheck, error) {
+// verifySeal verifies a seal URL against the label key set; the service
+// judges the verdict with the registry (service.Judge).
+func (s *Server) verifySeal(ctx context.Context, text string) (labels.Verification, error) {
 	if s.deps.LabelKeys == nil {
-		return nil, fmt.Errorf("%w: no label key set configured", errUnavailable)
+		return labels.Verification{}, fmt.Errorf("%w: no label key set configured", errUnavailable)
 	}
 	ks, err := s.deps.LabelKeys.KeySet(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("key set: %w", err)
+		return labels.Verification{}, fmt.Errorf("key set: %w", err)
 	}
-	v := ks.Verify(text)
-	sc := &SealCheck{Verdict: v.Verdict, Reason: v.Reason}
-	if v.Verdict != labels.Malformed {
-		sc.KeyID, sc.Date = v.Seal.KeyID.String(), v.Seal.Date.Format(time.DateOnly)
+	return ks.Verify(text), nil
+}
+
+// printedSNs returns the texts of the Code 128 codes among codes: what a
+// posid label prints beside its seal is the SN in Code 128.
+func printedSNs(codes []scan.Code) []string {
+	var sns []string
+	for _, c := range codes {
+		if c.Format == scan.Code128 {
+			sns = append(sns, c.Text)
+		}
 	}
-	if dev != nil && v.Verdict == labels.Genuine {
-		m := strings.EqualFold(v.Seal.Model, dev.Model) && strings.EqualFold(v.Seal.Supplier, dev.SupplierCode)
-		sc.Matches = &m
-	}
-	return sc, nil
+	return sns
 }
 
 // pickSN chooses the serial number among codes with the scan selector: a

@@ -22,6 +22,7 @@ import (
 	"posid/internal/auth"
 	"posid/internal/registry"
 	"posid/internal/risk"
+	"posid/internal/service"
 	"posid/labels"
 	"posid/scan"
 )
@@ -221,6 +222,8 @@ type Server struct {
 	proxy   proxyTrust
 	// selector picks the SN among scanned codes.
 	selector scan.Selector
+	// svc applies the rules of who sees and changes what (internal/service).
+	svc *service.Service
 }
 
 // New builds the server and its routes.
@@ -243,6 +246,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.DeviceCacheTTL > 0 {
 		s.deps.Registry = newCachedStore(deps.Registry, cfg.DeviceCacheTTL)
 	}
+	s.useAudit(s.deps.Audit)
 	s.selector = scan.Selector{Seal: labels.SealSN, Rules: deps.Rules}
 	if s.selector.Rules == nil {
 		s.selector.Rules = scan.DefaultRules()
@@ -286,6 +290,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.app.Server().HeaderReceived = s.headerReceived
 	s.routes()
 	return s, nil
+}
+
+// useAudit makes log the audit log of the server and its service.
+func (s *Server) useAudit(log audit.Log) {
+	s.deps.Audit = log
+	s.svc = service.New(s.deps.Registry, log, service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now})
 }
 
 // App returns the Fiber app, for tests (app.Test) and custom listeners.

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -58,7 +57,10 @@ func (r VerifyResult) MarshalJSON() ([]byte, error) {
 
 // verify serves POST /api/v1/verify: {"qr": "https://…/v/…"} or a photo.
 func (s *Server) verify(c *fiber.Ctx) error {
-	var text string
+	var (
+		text    string
+		printed []string
+	)
 	if mediaType(c) == fiber.MIMEApplicationJSON {
 		var m ManualEntry
 		if err := decodeJSON(c, &m); err != nil {
@@ -79,9 +81,9 @@ func (s *Server) verify(c *fiber.Ctx) error {
 			c.Locals(localVerify, res)
 			return c.JSON(res)
 		}
-		text = ch.Text
+		text, printed = ch.Text, printedSNs(r.Codes)
 	}
-	res, err := s.verifyText(c.UserContext(), text)
+	res, err := s.verifyText(c.UserContext(), text, printed)
 	if err != nil {
 		return err
 	}
@@ -101,8 +103,9 @@ func (r VerifyResult) public() VerifyResult {
 	return VerifyResult{Verdict: r.Verdict, Reason: r.Reason}
 }
 
-// verifyText verifies a seal URL and adds the registry's public facts.
-func (s *Server) verifyText(ctx context.Context, text string) (VerifyResult, error) {
+// verifyText verifies a seal URL, judges it with the registry and the SNs
+// printed beside it (service.Judge), and adds the registry's public facts.
+func (s *Server) verifyText(ctx context.Context, text string, printed []string) (VerifyResult, error) {
 	if s.deps.LabelKeys == nil {
 		return VerifyResult{}, fmt.Errorf("%w: no label key set configured", errUnavailable)
 	}
@@ -117,13 +120,14 @@ func (s *Server) verifyText(ctx context.Context, text string) (VerifyResult, err
 	}
 	res.SN, res.Model, res.Supplier, res.KeyID = v.Seal.SN, v.Seal.Model, v.Seal.Supplier, v.Seal.KeyID.String()
 	res.Date = v.Seal.Date.Format(time.DateOnly)
-	d, err := s.deps.Registry.GetDevice(ctx, v.Seal.SN, registry.ReadOptions{})
-	switch {
-	case err == nil:
-		res.Registered, res.Status, res.Manufacturer = true, d.Status, d.Manufacturer
-	case !errors.Is(err, registry.ErrNotFound):
+	v, facts, err := s.svc.Verify(ctx, v, printed)
+	if err != nil {
 		return res, err
 	}
+	if facts != nil {
+		res.Registered, res.Status, res.Manufacturer = true, facts.Status, facts.Manufacturer
+	}
+	res.Verdict, res.Reason = v.Verdict, v.Reason
 	return res, nil
 }
 
@@ -136,7 +140,7 @@ func (s *Server) verifyPage(c *fiber.Ctx) error {
 		res = VerifyResult{Verdict: labels.Malformed, Reason: "seal too long"}
 	} else {
 		var err error
-		res, err = s.verifyText(c.UserContext(), "https://"+string(c.Request().Host())+labels.SealPath+payload)
+		res, err = s.verifyText(c.UserContext(), "https://"+string(c.Request().Host())+labels.SealPath+payload, nil)
 		if err != nil {
 			return err
 		}

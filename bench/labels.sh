@@ -11,7 +11,7 @@ n=${1:-10000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/posid" ./cmd/posid
-export POSID_KEYS_DIR="$work/keys"
+export POSID_KEYS_DIR="$work/keys" POSID_DB="$work/posid.db"
 "$work/posid" keys new >/dev/null
 awk -v n="$n" 'BEGIN {
   print "sn,model,supplier,manufacturer,batch,date"
@@ -21,7 +21,7 @@ awk -v n="$n" 'BEGIN {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run() { # run FORMAT: prints "wall cpu rss_mb bytes"
   local out="$work/out.$1" log="$work/time.log"
-  /usr/bin/time -v "$work/posid" label --csv "$work/labels.csv" --format "$1" -o "$out" 2>"$log" >/dev/null
+  /usr/bin/time -v "$work/posid" label --unregistered --csv "$work/labels.csv" --format "$1" -o "$out" 2>"$log" >/dev/null
   awk -v bytes="$(stat -c %s "$out")" '
     /Elapsed \(wall clock\)/ { n = split($NF, t, ":"); wall = (n == 3 ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2]) }
     /User time/ { cpu += $NF } /System time/ { cpu += $NF }

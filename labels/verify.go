@@ -19,11 +19,20 @@ const (
 	Revoked Verdict = "revoked"
 	// Malformed: not a seal URL, or the record's structure is broken.
 	Malformed Verdict = "malformed"
+	// Withdrawn: a genuine seal on a device the registry has withdrawn
+	// (revoked: stolen, counterfeit, compromised; or retired). Verify never
+	// says it: callers that know the registry do (internal/service).
+	Withdrawn Verdict = "withdrawn"
+	// Mismatch: a genuine seal whose SN is not the SN printed beside it on
+	// the label (its Code 128): a seal moved to another device. Decided by
+	// callers that read the whole label.
+	Mismatch Verdict = "mismatch"
 )
 
 // Verification is the result of KeySet.Verify.
 type Verification struct {
-	// Verdict is genuine, forged, revoked or malformed.
+	// Verdict is genuine, forged, revoked or malformed (Verify), or
+	// withdrawn or mismatch (decided with the registry and the printed SN).
 	Verdict Verdict `json:"verdict"`
 	// Seal is the parsed seal; zero when Malformed. Its fields are only to be
 	// trusted when Verdict is Genuine.

@@ -20,7 +20,7 @@
       sn: "序列号", model: "型号", manufacturer: "厂商", status: "状态", merchant: "商户", merchant_no: "商户号",
       terminal_id: "终端号", acquirer: "收单机构", branch: "开户网点", address: "地址", account: "结算账户",
       registered_at: "入网时间", access: "接入方式", codes: "条码", unknown: "未在登记库中找到此终端",
-      v_genuine: "防伪验证通过", v_forged: "防伪标签伪造", v_revoked: "防伪密钥已吊销", v_malformed: "防伪码无法识别", v_none: "未发现防伪码", v_unchecked: "未扫描防伪码",
+      v_genuine: "防伪验证通过", v_forged: "防伪标签伪造", v_revoked: "防伪密钥已吊销", v_malformed: "防伪码无法识别", v_withdrawn: "设备已停用（吊销或报废）", v_mismatch: "防伪码与标签序列号不符", v_none: "未发现防伪码", v_unchecked: "未扫描防伪码",
       s_provisioned: "已生产", s_shipped: "已发货", s_active: "已入网", s_suspended: "已暂停", s_retired: "已停用", s_revoked: "已吊销",
       c_open: "待处理", c_assigned: "处理中", c_resolved: "已处理", filed: "投诉已提交，编号", none_yet: "暂无投诉",
       failed: "请求失败", network: "网络错误，请重试。", mismatch: "防伪信息与登记不符",
@@ -35,7 +35,7 @@
       sn: "SN", model: "Model", manufacturer: "Manufacturer", status: "Status", merchant: "Merchant", merchant_no: "Merchant no.",
       terminal_id: "Terminal ID", acquirer: "Acquirer", branch: "Bank branch", address: "Address", account: "Settlement account",
       registered_at: "Registered", access: "Network access", codes: "Barcodes", unknown: "This terminal is not in the registry",
-      v_genuine: "Seal genuine", v_forged: "Seal FORGED", v_revoked: "Seal key revoked", v_malformed: "Seal unreadable", v_none: "No seal found", v_unchecked: "Seal not checked",
+      v_genuine: "Seal genuine", v_forged: "Seal FORGED", v_revoked: "Seal key revoked", v_malformed: "Seal unreadable", v_withdrawn: "Device withdrawn (revoked or retired)", v_mismatch: "Seal does not match the printed SN", v_none: "No seal found", v_unchecked: "Seal not checked",
       s_provisioned: "Provisioned", s_shipped: "Shipped", s_active: "Active", s_suspended: "Suspended", s_retired: "Retired", s_revoked: "Revoked",
       c_open: "Open", c_assigned: "In review", c_resolved: "Resolved", filed: "Complaint filed, number", none_yet: "No complaints yet",
       failed: "Request failed", network: "Network error, please retry.", mismatch: "Seal does not match the registry",
@@ -165,7 +165,7 @@
     }
   });
 
-  const verdictClass = { genuine: "ok", forged: "bad", revoked: "bad", malformed: "warn" };
+  const verdictClass = { genuine: "ok", forged: "bad", revoked: "bad", withdrawn: "bad", mismatch: "bad", malformed: "warn" };
   const statusClass = { active: "ok", shipped: "ok", provisioned: "ok", suspended: "warn", retired: "warn", revoked: "bad" };
 
   // showResult shows a scan or lookup. preview is the object URL of the

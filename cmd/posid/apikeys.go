@@ -77,7 +77,7 @@ func apikeysCreate(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	_ = st.Audit.Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=" + string(k.Role)})
+	_ = st.Audit.Append(ctx, audit.Entry{Actor: app.caller().Actor, Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=" + string(k.Role)})
 	fmt.Fprintf(app.stderr, "created %s key %s (%s); the token is shown only now:\n", k.Role, k.ID, k.Name)
 	fmt.Fprintln(app.stdout, tok)
 	return nil
@@ -133,7 +133,7 @@ func apikeysRevoke(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	_ = st.Audit.Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: audit.ActionRevokeAPIKey, Target: k.ID})
+	_ = st.Audit.Append(ctx, audit.Entry{Actor: app.caller().Actor, Action: audit.ActionRevokeAPIKey, Target: k.ID})
 	fmt.Fprintf(app.stdout, "revoked %s (%s)\n", k.ID, k.Name)
 	return nil
 }

@@ -60,13 +60,13 @@ func TestPhoneURL(t *testing.T) {
 // verify.
 func TestBaseURLFlag(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"POSID_KEYS_DIR": filepath.Join(dir, "keys")}
+	env := map[string]string{"POSID_KEYS_DIR": filepath.Join(dir, "keys"), "POSID_DB": filepath.Join(dir, "posid.db")}
 	if code, _, errOut := runCLI(t, env, "keys", "new"); code != 0 {
 		t.Fatalf("keys new: %s", errOut)
 	}
 	for _, args := range [][]string{
 		{"serve", "--db", filepath.Join(dir, "p.db"), "--base-url", "http://verify.posid.example"},
-		{"label", "--sn", "PAX-CLI-0001", "--model", "A920", "--supplier", "SUP1", "-o", filepath.Join(dir, "x.png"), "--base-url", "http://verify.posid.example"},
+		{"label", "--sn", "PAX-CLI-0001", "--unregistered", "--model", "A920", "--supplier", "SUP1", "-o", filepath.Join(dir, "x.png"), "--base-url", "http://verify.posid.example"},
 	} {
 		code, _, errOut := runCLI(t, env, args...)
 		if code != 2 || !strings.Contains(errOut, "use https://") {
@@ -77,7 +77,7 @@ func TestBaseURLFlag(t *testing.T) {
 		}
 	}
 	png := filepath.Join(dir, "label.png")
-	if code, _, errOut := runCLI(t, env, "label", "--sn", "PAX-CLI-0001", "--model", "A920", "--supplier", "SUP1", "-o", png, "--base-url", "http://192.168.1.20:8080"); code != 0 {
+	if code, _, errOut := runCLI(t, env, "label", "--sn", "PAX-CLI-0001", "--unregistered", "--model", "A920", "--supplier", "SUP1", "-o", png, "--base-url", "http://192.168.1.20:8080"); code != 0 {
 		t.Fatalf("label on a LAN base URL: %s", errOut)
 	}
 	code, out, errOut := runCLI(t, env, "scan", png, "--json")

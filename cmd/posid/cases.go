@@ -193,7 +193,7 @@ func runCases(ctx context.Context, app *cli, args []string) error {
 		if strings.TrimSpace(*note) == "" {
 			return usagef("resolve needs -note")
 		}
-		c, err = mon.Resolve(ctx, id, app.cliActor(), o, *note)
+		c, err = mon.Resolve(ctx, id, app.caller().Actor, o, *note)
 	}
 	if err != nil {
 		return err
@@ -300,7 +300,7 @@ func runComplain(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer closeDB()
-	c, err := mon.FileComplaint(ctx, risk.Complaint{Actor: app.cliActor(), MerchantNo: *merchant, SN: fs.Arg(0), Category: cat, Text: *text}, photo)
+	c, err := mon.FileComplaint(ctx, risk.Complaint{Actor: app.caller().Actor, MerchantNo: *merchant, SN: fs.Arg(0), Category: cat, Text: *text}, photo)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"posid/internal/registry"
+	"posid/internal/service"
 	"posid/labels"
 )
 
@@ -30,55 +30,83 @@ const (
 	labelMemoryLimit = 200 << 20
 )
 
-// labelRenderers maps --format to a renderer.
-var labelRenderers = map[string]func(context.Context, io.Writer, labels.Source, labels.Options) (int, error){
-	"pdf": labels.WritePDF,
-	"zpl": labels.WriteZPL,
-	"png": labels.WritePNG,
-}
-
 // labelInput is where "posid label" gets its labels from. Each source sets
-// its flags in addFlags and, when chosen, builds a labels.Source; total is
-// the number of labels when known in advance (0 otherwise). New sources
-// (e.g. a registry batch) are added to labelInputs.
+// its flags in addFlags and, when chosen, builds a labels.Source from the
+// registry through the service; total is the number of labels when known
+// in advance (0 otherwise). New sources are added to labelInputs.
 type labelInput interface {
 	addFlags(fs *flag.FlagSet)
 	chosen() bool
-	open(ctx context.Context, app *cli) (src labels.Source, total int, closeFn func() error, err error)
+	open(ctx context.Context, run *labelRun) (src labels.Source, total int, closeFn func() error, err error)
+}
+
+// labelRun is what every label source may use: the service over the
+// database, the caller, and whether unregistered SNs may be labelled.
+type labelRun struct {
+	svc          *service.Service
+	caller       service.Caller
+	unregistered bool
+	// recorded says the service has already audited the run; otherwise
+	// it is recorded under target once the labels are written.
+	recorded bool
+	target   string
 }
 
 // labelInputs lists the label sources, tried in order; exactly one must be chosen.
-func labelInputs(app *cli) []labelInput {
-	return []labelInput{&snInput{}, &csvInput{}, &batchInput{app: app}}
+func labelInputs() []labelInput {
+	return []labelInput{&snInput{}, &csvInput{}, &batchInput{}}
 }
 
-// snInput is one label from --sn and friends.
+// snInput is one label from --sn: a registered device, its fields from
+// the registry; the other flags label an unregistered SN (--unregistered).
 type snInput struct{ sn, model, supplier, manufacturer, batch, date *string }
 
 func (in *snInput) addFlags(fs *flag.FlagSet) {
-	in.sn = fs.String("sn", "", "serial number of a single label")
-	in.model = fs.String("model", "", "model (with --sn)")
-	in.supplier = fs.String("supplier", "", "supplier code (with --sn)")
-	in.manufacturer = fs.String("manufacturer", "", "manufacturer (with --sn)")
-	in.batch = fs.String("batch-no", "", "batch number printed on the label (with --sn)")
+	in.sn = fs.String("sn", "", "serial number of a single label (model, supplier and manufacturer come from the registry)")
+	in.model = fs.String("model", "", "model (with --sn --unregistered)")
+	in.supplier = fs.String("supplier", "", "supplier code (with --sn --unregistered)")
+	in.manufacturer = fs.String("manufacturer", "", "manufacturer (with --sn --unregistered)")
+	in.batch = fs.String("batch-no", "", "batch number printed on the label (with --sn --unregistered)")
 	in.date = fs.String("date", "", "provisioning date YYYY-MM-DD (default today, UTC)")
 }
 
 func (in *snInput) chosen() bool { return *in.sn != "" }
 
-func (in *snInput) open(ctx context.Context, app *cli) (labels.Source, int, func() error, error) {
-	l := labels.Label{SN: *in.sn, Model: *in.model, Supplier: *in.supplier, Manufacturer: *in.manufacturer, Batch: *in.batch}
+func (in *snInput) open(ctx context.Context, run *labelRun) (labels.Source, int, func() error, error) {
+	given := labels.Label{SN: *in.sn, Model: *in.model, Supplier: *in.supplier, Manufacturer: *in.manufacturer, Batch: *in.batch}
 	if *in.date != "" {
 		d, err := time.Parse(time.DateOnly, *in.date)
 		if err != nil {
 			return nil, 0, nil, usagef("--date %q: want YYYY-MM-DD", *in.date)
 		}
-		l.Date = d
+		given.Date = d
 	}
+	l, err := run.svc.Label(ctx, run.caller, *in.sn, run.unregistered, given)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if err := agrees(given, l); err != nil {
+		return nil, 0, nil, err
+	}
+	run.target = l.SN
 	return labels.SliceSource([]labels.Label{l}), 1, func() error { return nil }, nil
 }
 
-// csvInput is a batch of labels from a CSV file (see labels.NewCSVSource).
+// agrees reports a flag that disagrees with the registry's label.
+func agrees(given, l labels.Label) error {
+	for _, f := range []struct{ flag, given, registry string }{
+		{"--model", given.Model, l.Model}, {"--supplier", given.Supplier, l.Supplier},
+		{"--manufacturer", given.Manufacturer, l.Manufacturer}, {"--batch-no", given.Batch, l.Batch},
+	} {
+		if f.given != "" && !strings.EqualFold(f.given, f.registry) {
+			return usagef("%s %q disagrees with the registry's %q for %s", f.flag, f.given, f.registry, l.SN)
+		}
+	}
+	return nil
+}
+
+// csvInput is a batch of labels from a CSV file (see labels.NewCSVSource);
+// every row must name a registered device, whose fields the label takes.
 type csvInput struct{ path *string }
 
 func (in *csvInput) addFlags(fs *flag.FlagSet) {
@@ -87,7 +115,7 @@ func (in *csvInput) addFlags(fs *flag.FlagSet) {
 
 func (in *csvInput) chosen() bool { return *in.path != "" }
 
-func (in *csvInput) open(ctx context.Context, app *cli) (labels.Source, int, func() error, error) {
+func (in *csvInput) open(ctx context.Context, run *labelRun) (labels.Source, int, func() error, error) {
 	f, err := os.Open(*in.path)
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("open CSV: %w", err)
@@ -97,60 +125,34 @@ func (in *csvInput) open(ctx context.Context, app *cli) (labels.Source, int, fun
 		f.Close()
 		return nil, 0, nil, fmt.Errorf("open CSV: %w", err)
 	}
-	return labels.NewCSVSource(f), total, f.Close, nil
+	run.target = "csv:" + filepath.Base(*in.path)
+	rows := labels.NewCSVSource(f)
+	src := labels.SourceFunc(func(ctx context.Context) (labels.Label, error) {
+		l, err := rows.Next(ctx)
+		if err != nil {
+			return l, err
+		}
+		return run.svc.Label(ctx, run.caller, l.SN, run.unregistered, l)
+	})
+	return src, total, f.Close, nil
 }
 
-// batchInput is every device of one registry batch (--batch), read from
-// the database page by page, in SN order.
-type batchInput struct {
-	app   *cli
-	batch *string
-	db    dbFlags
-}
+// batchInput is every device of one registry batch (--batch), in SN order.
+type batchInput struct{ batch *string }
 
 func (in *batchInput) addFlags(fs *flag.FlagSet) {
-	in.batch = fs.String("batch", "", "print every device of this registry batch (reads -db)")
-	in.db.register(in.app, fs)
+	in.batch = fs.String("batch", "", "print every device of this registry batch")
 }
 
 func (in *batchInput) chosen() bool { return *in.batch != "" }
 
-func (in *batchInput) open(ctx context.Context, app *cli) (labels.Source, int, func() error, error) {
-	st, err := in.db.open(ctx, app)
+func (in *batchInput) open(ctx context.Context, run *labelRun) (labels.Source, int, func() error, error) {
+	ls, err := run.svc.Labels(ctx, run.caller, service.LabelRequest{Batch: *in.batch})
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	f := registry.Filter{Batch: *in.batch, Limit: registry.MaxPageSize}
-	page, err := st.Registry.ListDevices(ctx, f)
-	if err == nil && len(page.Devices) == 0 {
-		err = fmt.Errorf("batch %q: %w", *in.batch, registry.ErrNotFound)
-	}
-	if err != nil {
-		st.Close()
-		return nil, 0, nil, err
-	}
-	total := len(page.Devices)
-	if page.Next != "" {
-		total = 0 // unknown until the last page
-	}
-	i := 0
-	src := labels.SourceFunc(func(ctx context.Context) (labels.Label, error) {
-		for i == len(page.Devices) {
-			if page.Next == "" {
-				return labels.Label{}, io.EOF
-			}
-			f.Cursor = page.Next
-			var err error
-			if page, err = st.Registry.ListDevices(ctx, f); err != nil {
-				return labels.Label{}, err
-			}
-			i = 0
-		}
-		d := page.Devices[i]
-		i++
-		return labels.Label{SN: d.SN, Model: d.Model, Supplier: d.SupplierCode, Manufacturer: d.Manufacturer, Batch: d.Batch}, nil
-	})
-	return src, total, st.Close, nil
+	run.recorded = true
+	return labels.SliceSource(ls), len(ls), func() error { return nil }, nil
 }
 
 // countCSVRows counts data rows for the progress bar (0 when unreadable).
@@ -169,12 +171,17 @@ func countCSVRows(r io.Reader) int {
 
 func runLabel(ctx context.Context, app *cli, args []string) error {
 	fs := app.flagSet("label", "",
-		"Render signed labels for new devices as PDF, ZPL or PNG. One label from --sn,\n"+
-			"or a batch from --csv or from a registry --batch. Output goes to a temp file renamed to -o on success.")
-	inputs := labelInputs(app)
+		"Render signed labels for registered devices as PDF, ZPL or PNG. One label from --sn,\n"+
+			"or a batch from --csv or from a registry --batch. Model, supplier and manufacturer come from\n"+
+			"the registry (-db); revoked and retired devices get no label; serial numbers the registry does\n"+
+			"not hold need --unregistered. Output goes to a temp file renamed to -o on success.")
+	inputs := labelInputs()
 	for _, in := range inputs {
 		in.addFlags(fs)
 	}
+	var db dbFlags
+	db.register(app, fs)
+	unregistered := fs.Bool("unregistered", false, "also label serial numbers the registry does not hold (--sn with --model etc., or --csv rows)")
 	sizeName := fs.String("size", "60x40", "label size: 50x30, 60x40, 70x50, a4 (3×7 of 63.5×38.1 mm), a4x24 (3×8 of 63.5×33.9 mm)")
 	format := fs.String("format", "", "pdf, zpl or png (default from the -o extension, else pdf)")
 	out := fs.String("o", "", "output file, or - for stdout (required)")
@@ -208,15 +215,11 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if *format == "" {
-		*format = strings.TrimPrefix(strings.ToLower(filepath.Ext(*out)), ".")
-		if _, ok := labelRenderers[*format]; !ok {
-			*format = "pdf"
+	lf, ok := labels.FormatOfFile(*out)
+	if *format != "" || !ok {
+		if lf, err = labels.LookupFormat(*format); err != nil {
+			return usagef("--format: %v", err)
 		}
-	}
-	render, ok := labelRenderers[*format]
-	if !ok {
-		return usagef("--format %q: want pdf, zpl or png", *format)
 	}
 	if *dpi != labels.DPI203 && *dpi != labels.DPI300 {
 		return usagef("--dpi %d: want 203 or 300", *dpi)
@@ -238,7 +241,13 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	if app.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(labelMemoryLimit)
 	}
-	src, total, closeSrc, err := input.open(ctx, app)
+	st, err := db.open(ctx, app)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	run := &labelRun{svc: st.service(), caller: app.caller(), unregistered: *unregistered}
+	src, total, closeSrc, err := input.open(ctx, run)
 	if err != nil {
 		return err
 	}
@@ -250,7 +259,13 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 		opts.Progress = bar.update
 	}
 	sealed := labels.Sealed(src, signer, time.Now)
-	n, err := writeOutput(*out, app.stdout, func(w io.Writer) (int, error) { return render(ctx, w, sealed, opts) })
+	n, err := writeOutput(*out, app.stdout, func(w io.Writer) (int, error) {
+		n, err := lf.Write(ctx, w, sealed, opts)
+		if err == nil && !run.recorded {
+			err = run.svc.RecordLabels(ctx, run.caller, run.target, n, fmt.Sprintf("format=%s key=%s", lf.Name, signer.KeyID()))
+		}
+		return n, err
+	})
 	if bar != nil {
 		bar.finish(n)
 	}
@@ -258,7 +273,7 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	if *out != "-" {
-		fmt.Fprintf(app.stderr, "%s (%s, %s, %d dpi, key %s) → %s\n", plural(n, "label"), *format, size.Name, *dpi, signer.KeyID(), *out)
+		fmt.Fprintf(app.stderr, "%s (%s, %s, %d dpi, key %s) → %s\n", plural(n, "label"), lf.Name, size.Name, *dpi, signer.KeyID(), *out)
 	}
 	return nil
 }

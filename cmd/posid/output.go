@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"posid/internal/registry"
+	"posid/internal/service"
 )
 
 // printJSON writes v as indented JSON.
@@ -19,17 +20,23 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// cliActor names the person running a CLI write in history rows.
-func (app *cli) cliActor() string {
-	u := app.getenv("USER")
-	if u == "" {
-		u = "unknown"
+// caller is the person running the CLI, as the service sees them: an
+// admin named "cli:USER@HOST" in history and audit rows.
+func (app *cli) caller() service.Caller {
+	host := app.getenv("HOSTNAME")
+	if host == "" {
+		host, _ = os.Hostname()
 	}
-	return "cli:" + u
+	return service.CLICaller(app.getenv("USER"), host)
+}
+
+// service returns the policy layer over the open stores.
+func (s *stores) service() *service.Service {
+	return service.New(s.Registry, s.Audit, service.Options{})
 }
 
 // printDevice writes one device for a person to read.
-func printDevice(w io.Writer, d registry.Device) {
+func printDevice(w io.Writer, d service.DeviceView) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
@@ -41,7 +48,7 @@ func printDevice(w io.Writer, d registry.Device) {
 	row("Manufacturer", d.Manufacturer)
 	row("Supplier", d.SupplierCode)
 	row("Batch", d.Batch)
-	row("Produced", d.ProducedOn.String())
+	row("Produced", d.ProducedOn)
 	row("Status", string(d.Status))
 	if r := d.Registration; r != nil {
 		row("Merchant", r.MerchantNo+"  "+r.MerchantName)

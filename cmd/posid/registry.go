@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +12,7 @@ import (
 
 	"posid/internal/demo"
 	"posid/internal/registry"
+	"posid/internal/service"
 )
 
 func runImport(ctx context.Context, app *cli, args []string) error {
@@ -46,7 +48,7 @@ func runImport(ctx context.Context, app *cli, args []string) error {
 			mode = registry.ImportUpsert
 		}
 		var sum registry.ImportSummary
-		if sum, err = st.Registry.Import(ctx, app.cliActor(), recs, mode); err == nil {
+		if sum, err = st.service().Import(ctx, app.caller(), recs, mode); err == nil {
 			if *asJSON {
 				return printJSON(app.stdout, sum)
 			}
@@ -108,7 +110,7 @@ func devicesGet(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	d, err := st.Registry.GetDevice(ctx, fs.Arg(0), registry.ReadOptions{RevealAccount: *reveal})
+	d, err := st.service().Device(ctx, app.caller(), fs.Arg(0), *reveal)
 	if err != nil {
 		return err
 	}
@@ -150,10 +152,11 @@ func devicesList(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	var devices []registry.Device
+	var devices []service.DeviceView
 	next := ""
+	svc := st.service()
 	for {
-		page, err := st.Registry.ListDevices(ctx, f)
+		page, err := svc.Devices(ctx, app.caller(), f, listQuery(f))
 		if err != nil {
 			return err
 		}
@@ -164,7 +167,7 @@ func devicesList(ctx context.Context, app *cli, args []string) error {
 		f.Cursor = page.Next
 	}
 	if *asJSON {
-		return printJSON(app.stdout, registry.Page{Devices: devices, Next: next})
+		return printJSON(app.stdout, service.DevicePage{Devices: devices, Next: next})
 	}
 	tw := tabwriter.NewWriter(app.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SN\tMODEL\tSUPPLIER\tSTATUS\tMERCHANT")
@@ -205,7 +208,7 @@ func devicesSetStatus(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	d, err := st.Registry.SetStatus(ctx, app.cliActor(), fs.Arg(0), to)
+	d, err := st.service().SetStatus(ctx, app.caller(), fs.Arg(0), to)
 	if err != nil {
 		return err
 	}
@@ -235,7 +238,7 @@ func runHistory(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	h, err := st.Registry.History(ctx, fs.Arg(0))
+	h, err := st.service().History(ctx, app.caller(), fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -243,15 +246,29 @@ func runHistory(ctx context.Context, app *cli, args []string) error {
 		return printJSON(app.stdout, h)
 	}
 	tw := tabwriter.NewWriter(app.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACTOR\tFIELD\tOLD → NEW")
+	fmt.Fprintln(tw, "TIME\tACTOR\tMERCHANT\tFIELD\tOLD → NEW")
 	for _, c := range h {
-		old := c.Old
+		old, m := c.Old, c.MerchantNo
 		if old == "" {
 			old = "∅"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s → %s\n", c.At.Format("2006-01-02 15:04:05"), c.Actor, c.Field, old, strings.ReplaceAll(c.New, "\n", " "))
+		if m == "" {
+			m = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s → %s\n", c.At.Format("2006-01-02 15:04:05"), c.Actor, m, c.Field, old, strings.ReplaceAll(c.New, "\n", " "))
 	}
 	return tw.Flush()
+}
+
+// listQuery names a listing in its audit row, like the API's query string.
+func listQuery(f registry.Filter) string {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": string(f.Status), "merchant": f.MerchantNo, "supplier": f.SupplierCode, "batch": f.Batch, "cursor": f.Cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q.Encode()
 }
 
 func runDemo(ctx context.Context, app *cli, args []string) error {

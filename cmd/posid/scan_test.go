@@ -13,12 +13,12 @@ import (
 // it back with "posid scan" and "posid verify".
 func TestCLIScanAndVerifyLabel(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"POSID_KEYS_DIR": filepath.Join(dir, "keys")}
+	env := map[string]string{"POSID_KEYS_DIR": filepath.Join(dir, "keys"), "POSID_DB": filepath.Join(dir, "db", "posid.db")}
 	if code, _, errOut := runCLI(t, env, "keys", "new"); code != 0 {
 		t.Fatalf("keys new: %s", errOut)
 	}
 	png := filepath.Join(dir, "label.png")
-	if code, _, errOut := runCLI(t, env, "label", "--sn", "PAX-CLI-0001", "--model", "A920", "--supplier", "SUP1", "-o", png); code != 0 {
+	if code, _, errOut := runCLI(t, env, "label", "--sn", "PAX-CLI-0001", "--unregistered", "--model", "A920", "--supplier", "SUP1", "-o", png); code != 0 {
 		t.Fatalf("label: %s", errOut)
 	}
 	code, out, errOut := runCLI(t, env, "scan", png, "--json")

@@ -17,12 +17,17 @@ const (
 	ActionCreateDevice  = "device.create"
 	ActionUpdateDevice  = "device.update"
 	ActionSetStatus     = "device.status"
-	ActionImport        = "device.import"
-	ActionPrintLabels   = "labels.print"
-	ActionScan          = "scan"
-	ActionReadAudit     = "audit.read"
-	ActionCreateAPIKey  = "apikey.create"
-	ActionRevokeAPIKey  = "apikey.revoke"
+	// ActionSetSupplier moves a device to another supplier (which widens
+	// or narrows that supplier's view of its registration).
+	ActionSetSupplier = "device.supplier"
+	// ActionBindMerchant gives a device's registration to a merchant.
+	ActionBindMerchant = "device.bind_merchant"
+	ActionImport       = "device.import"
+	ActionPrintLabels  = "labels.print"
+	ActionScan         = "scan"
+	ActionReadAudit    = "audit.read"
+	ActionCreateAPIKey = "apikey.create"
+	ActionRevokeAPIKey = "apikey.revoke"
 )
 
 // Entry is one audit row.

@@ -25,22 +25,28 @@ func (l auditLog) Append(ctx context.Context, entries ...audit.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return l.db.inTx(ctx, func(tx pgx.Tx) error {
-		now := l.db.now()
-		b := &pgx.Batch{}
-		for _, e := range entries {
-			at := e.At
-			if at.IsZero() {
-				at = now
-			}
-			b.Queue(`INSERT INTO audit (at, actor, action, target, client_ip, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-				at, e.Actor, e.Action, audit.Truncate(e.Target), e.ClientIP, e.RequestID, e.Detail)
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("audit: %w", mapErr(err))
-		}
+	return l.db.inTx(ctx, func(tx pgx.Tx) error { return l.db.appendAudit(ctx, tx, entries) })
+}
+
+// appendAudit writes entries in the transaction tx, in one round trip.
+func (d *DB) appendAudit(ctx context.Context, tx pgx.Tx, entries []audit.Entry) error {
+	if len(entries) == 0 {
 		return nil
-	})
+	}
+	now := d.now()
+	b := &pgx.Batch{}
+	for _, e := range entries {
+		at := e.At
+		if at.IsZero() {
+			at = now
+		}
+		b.Queue(`INSERT INTO audit (at, actor, action, target, client_ip, request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			at, e.Actor, e.Action, audit.Truncate(e.Target), e.ClientIP, e.RequestID, e.Detail)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("audit: %w", mapErr(err))
+	}
+	return nil
 }
 
 // List implements audit.Log.

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"posid/internal/audit"
 	"posid/internal/registry"
 )
 
@@ -33,18 +34,119 @@ const deviceColumns = `d.sn, d.model, d.manufacturer, d.supplier_code, d.batch, 
 
 const deviceFrom = ` FROM devices d LEFT JOIN registrations r ON r.sn = d.sn`
 
+// InTx implements registry.Store.
+func (s deviceStore) InTx(ctx context.Context, fn func(registry.Tx) error) error {
+	return s.db.inTx(ctx, func(tx pgx.Tx) error { return fn(txStore{s: s, tx: tx}) })
+}
+
+// inOneTx runs one Tx method as a transaction of its own.
+func inOneTx[T any](ctx context.Context, s deviceStore, fn func(tx registry.Tx) (T, error)) (T, error) {
+	var out T
+	err := s.InTx(ctx, func(tx registry.Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
 // CreateDevice implements registry.Store.
 func (s deviceStore) CreateDevice(ctx context.Context, actor string, dev registry.Device) (registry.Device, error) {
-	if err := dev.Validate(); err != nil {
-		return registry.Device{}, err
-	}
-	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
-		return s.insert(ctx, tx, actor, &dev)
-	})
+	return inOneTx(ctx, s, func(tx registry.Tx) (registry.Device, error) { return tx.CreateDevice(ctx, actor, dev) })
+}
+
+// UpdateDevice implements registry.Store.
+func (s deviceStore) UpdateDevice(ctx context.Context, actor, sn string, p registry.Patch) (registry.Device, error) {
+	return inOneTx(ctx, s, func(tx registry.Tx) (registry.Device, error) { return tx.UpdateDevice(ctx, actor, sn, p) })
+}
+
+// SetStatus implements registry.Store.
+func (s deviceStore) SetStatus(ctx context.Context, actor, sn string, to registry.Status) (registry.Device, error) {
+	return inOneTx(ctx, s, func(tx registry.Tx) (registry.Device, error) { return tx.SetStatus(ctx, actor, sn, to) })
+}
+
+// Import implements registry.Store.
+func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.Record, mode registry.ImportMode) (registry.ImportSummary, error) {
+	return inOneTx(ctx, s, func(tx registry.Tx) (registry.ImportSummary, error) { return tx.Import(ctx, actor, recs, mode, nil) })
+}
+
+// txStore implements registry.Tx on one PostgreSQL transaction.
+type txStore struct {
+	s  deviceStore
+	tx pgx.Tx
+}
+
+// GetDevice implements registry.Tx: the device row stays locked until the
+// transaction ends.
+func (t txStore) GetDevice(ctx context.Context, sn string, opt registry.ReadOptions) (registry.Device, error) {
+	norm, err := registry.NormalizeSN(sn)
 	if err != nil {
 		return registry.Device{}, err
 	}
-	return s.GetDevice(ctx, dev.SN, registry.ReadOptions{})
+	return t.s.get(ctx, t.tx, norm, opt, true)
+}
+
+// CreateDevice implements registry.Tx.
+func (t txStore) CreateDevice(ctx context.Context, actor string, dev registry.Device) (registry.Device, error) {
+	if err := dev.Validate(); err != nil {
+		return registry.Device{}, err
+	}
+	if err := t.s.insert(ctx, t.tx, actor, &dev); err != nil {
+		return registry.Device{}, err
+	}
+	return t.s.get(ctx, t.tx, dev.SN, registry.ReadOptions{}, false)
+}
+
+// UpdateDevice implements registry.Tx.
+func (t txStore) UpdateDevice(ctx context.Context, actor, sn string, p registry.Patch) (registry.Device, error) {
+	norm, err := registry.NormalizeSN(sn)
+	if err != nil {
+		return registry.Device{}, err
+	}
+	old, err := t.s.get(ctx, t.tx, norm, registry.ReadOptions{RevealAccount: true}, true)
+	if err != nil {
+		return registry.Device{}, err
+	}
+	dev, err := p.Apply(old, t.s.db.now())
+	if err != nil {
+		return registry.Device{}, err
+	}
+	if err := t.s.write(ctx, t.tx, actor, old, dev); err != nil {
+		return registry.Device{}, err
+	}
+	return t.s.get(ctx, t.tx, norm, registry.ReadOptions{}, false)
+}
+
+// SetStatus implements registry.Tx.
+func (t txStore) SetStatus(ctx context.Context, actor, sn string, to registry.Status) (registry.Device, error) {
+	norm, err := registry.NormalizeSN(sn)
+	if err != nil {
+		return registry.Device{}, err
+	}
+	old, err := t.s.get(ctx, t.tx, norm, registry.ReadOptions{}, true)
+	if err != nil {
+		return registry.Device{}, err
+	}
+	if err := old.Status.CheckTransition(to); err != nil {
+		return registry.Device{}, err
+	}
+	now := t.s.db.now()
+	if _, err := t.tx.Exec(ctx, `UPDATE devices SET status = $1, updated_at = $2 WHERE sn = $3`, string(to), now, norm); err != nil {
+		return registry.Device{}, fmt.Errorf("set status %s: %w", norm, mapErr(err))
+	}
+	if err := t.s.db.appendHistory(ctx, t.tx, actor, now, []registry.Change{registry.StatusChange(old, to)}); err != nil {
+		return registry.Device{}, err
+	}
+	return t.s.get(ctx, t.tx, norm, registry.ReadOptions{}, false)
+}
+
+// Audit implements registry.Tx.
+func (t txStore) Audit(ctx context.Context, entries ...audit.Entry) error {
+	return t.s.db.appendAudit(ctx, t.tx, entries)
 }
 
 // insert writes a validated new device, its registration and its history rows.
@@ -106,16 +208,16 @@ func (d *DB) appendHistory(ctx context.Context, q querier, actor string, at time
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO history (sn, actor, at, field, old, new) VALUES `)
-	args := make([]any, 0, 3+3*len(changes))
+	b.WriteString(`INSERT INTO history (sn, actor, at, field, old, new, merchant_no) VALUES `)
+	args := make([]any, 0, 3+4*len(changes))
 	args = append(args, changes[0].SN, actor, at)
 	for i, c := range changes {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		n := len(args)
-		fmt.Fprintf(&b, "($1, $2, $3, $%d, $%d, $%d)", n+1, n+2, n+3)
-		args = append(args, c.Field, c.Old, c.New)
+		fmt.Fprintf(&b, "($1, $2, $3, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+		args = append(args, c.Field, c.Old, c.New, c.MerchantNo)
 	}
 	if _, err := q.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("append history %s: %w", changes[0].SN, mapErr(err))
@@ -244,29 +346,6 @@ func (s deviceStore) ListDevices(ctx context.Context, f registry.Filter) (regist
 	return registry.PageOf(devs, limit), nil
 }
 
-// UpdateDevice implements registry.Store.
-func (s deviceStore) UpdateDevice(ctx context.Context, actor, sn string, p registry.Patch) (registry.Device, error) {
-	norm, err := registry.NormalizeSN(sn)
-	if err != nil {
-		return registry.Device{}, err
-	}
-	err = s.db.inTx(ctx, func(tx pgx.Tx) error {
-		old, err := s.get(ctx, tx, norm, registry.ReadOptions{RevealAccount: true}, true)
-		if err != nil {
-			return err
-		}
-		dev, err := p.Apply(old, s.db.now())
-		if err != nil {
-			return err
-		}
-		return s.write(ctx, tx, actor, old, dev)
-	})
-	if err != nil {
-		return registry.Device{}, err
-	}
-	return s.GetDevice(ctx, norm, registry.ReadOptions{})
-}
-
 // write stores dev over old and appends the differences to history.
 func (s deviceStore) write(ctx context.Context, q querier, actor string, old, dev registry.Device) error {
 	changes := registry.Diff(old, dev)
@@ -286,39 +365,13 @@ func (s deviceStore) write(ctx context.Context, q querier, actor string, old, de
 	return s.db.appendHistory(ctx, q, actor, now, changes)
 }
 
-// SetStatus implements registry.Store.
-func (s deviceStore) SetStatus(ctx context.Context, actor, sn string, to registry.Status) (registry.Device, error) {
-	norm, err := registry.NormalizeSN(sn)
-	if err != nil {
-		return registry.Device{}, err
-	}
-	err = s.db.inTx(ctx, func(tx pgx.Tx) error {
-		old, err := s.get(ctx, tx, norm, registry.ReadOptions{}, true)
-		if err != nil {
-			return err
-		}
-		if err := old.Status.CheckTransition(to); err != nil {
-			return err
-		}
-		now := s.db.now()
-		if _, err := tx.Exec(ctx, `UPDATE devices SET status = $1, updated_at = $2 WHERE sn = $3`, string(to), now, norm); err != nil {
-			return fmt.Errorf("set status %s: %w", norm, mapErr(err))
-		}
-		return s.db.appendHistory(ctx, tx, actor, now, []registry.Change{{SN: norm, Field: "status", Old: string(old.Status), New: string(to)}})
-	})
-	if err != nil {
-		return registry.Device{}, err
-	}
-	return s.GetDevice(ctx, norm, registry.ReadOptions{})
-}
-
 // History implements registry.Store.
 func (s deviceStore) History(ctx context.Context, sn string) ([]registry.Change, error) {
 	norm, err := registry.NormalizeSN(sn)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.pool.Query(ctx, `SELECT id, sn, actor, at, field, old, new FROM history WHERE sn = $1 ORDER BY id`, norm)
+	rows, err := s.db.pool.Query(ctx, `SELECT id, sn, actor, at, field, old, new, merchant_no FROM history WHERE sn = $1 ORDER BY id`, norm)
 	if err != nil {
 		return nil, fmt.Errorf("history %s: %w", norm, err)
 	}
@@ -326,7 +379,7 @@ func (s deviceStore) History(ctx context.Context, sn string) ([]registry.Change,
 	out := []registry.Change{}
 	for rows.Next() {
 		var c registry.Change
-		if err := rows.Scan(&c.ID, &c.SN, &c.Actor, &c.At, &c.Field, &c.Old, &c.New); err != nil {
+		if err := rows.Scan(&c.ID, &c.SN, &c.Actor, &c.At, &c.Field, &c.Old, &c.New, &c.MerchantNo); err != nil {
 			return nil, fmt.Errorf("history %s: %w", norm, err)
 		}
 		c.At = c.At.UTC()

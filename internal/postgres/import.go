@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,9 @@ import (
 
 	"posid/internal/registry"
 )
+
+// errCheck marks an import ended by its registry.ImportCheck.
+var errCheck = errors.New("import refused")
 
 // updateBatch is how many updated devices go to the server per round trip.
 const updateBatch = 500
@@ -35,7 +39,8 @@ type importPlan struct {
 // back as one *registry.ImportError. The stored devices the records name
 // are read with one query (sn = ANY($1)); new devices, registrations and
 // history rows are written with COPY, updates in pipelined batches.
-func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.Record, mode registry.ImportMode) (registry.ImportSummary, error) {
+func (t txStore) Import(ctx context.Context, actor string, recs []registry.Record, mode registry.ImportMode, check registry.ImportCheck) (registry.ImportSummary, error) {
+	s := t.s
 	sum := registry.ImportSummary{Rows: len(recs)}
 	var bad registry.ImportError
 	sns := make([]string, 0, len(recs))
@@ -48,7 +53,8 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 		valid[i] = true
 		sns = append(sns, recs[i].Device.SN)
 	}
-	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+	err := func() error {
+		tx := t.tx
 		plan, err := s.loadStored(ctx, tx, sns, mode)
 		if err != nil {
 			return err
@@ -63,8 +69,10 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 			if !valid[i] {
 				continue
 			}
-			created, changed, err := plan.add(*rec, mode)
+			created, changed, err := plan.add(*rec, mode, check)
 			switch {
+			case errors.Is(err, errCheck):
+				return err
 			case err != nil:
 				bad.Add(rec.Line, rec.Device.SN, err)
 			case created:
@@ -79,7 +87,7 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 			return err
 		}
 		return s.writePlan(ctx, tx, actor, plan)
-	})
+	}()
 	if err != nil {
 		return registry.ImportSummary{}, err
 	}
@@ -134,10 +142,15 @@ func unrevealed(r *registry.Registration) *registry.Registration {
 
 // add plans one validated record, with the same outcome the SQLite store
 // has when it writes the records one by one.
-func (p *importPlan) add(rec registry.Record, mode registry.ImportMode) (created, changed bool, err error) {
+func (p *importPlan) add(rec registry.Record, mode registry.ImportMode, check registry.ImportCheck) (created, changed bool, err error) {
 	dev := rec.Device
 	e := p.state[dev.SN]
 	if e == nil {
+		if check != nil {
+			if err := check(nil, dev); err != nil {
+				return false, false, fmt.Errorf("%w: line %d: %w", errCheck, rec.Line, err)
+			}
+		}
 		p.state[dev.SN] = &importEntry{dev: dev}
 		p.created = append(p.created, dev.SN)
 		p.history = append(p.history, registry.Created(dev)...)
@@ -153,6 +166,11 @@ func (p *importPlan) add(rec registry.Record, mode registry.ImportMode) (created
 	changes := registry.Diff(old, dev)
 	if len(changes) == 0 {
 		return false, false, nil
+	}
+	if check != nil {
+		if err := check(&old, dev); err != nil {
+			return false, false, fmt.Errorf("%w: line %d: %w", errCheck, rec.Line, err)
+		}
 	}
 	p.history = append(p.history, changes...)
 	e.dev = dev
@@ -189,9 +207,9 @@ func (s deviceStore) writePlan(ctx context.Context, tx pgx.Tx, actor string, p *
 	}
 	histRows := make([][]any, len(p.history))
 	for i, c := range p.history {
-		histRows[i] = []any{c.SN, actor, now, c.Field, c.Old, c.New}
+		histRows[i] = []any{c.SN, actor, now, c.Field, c.Old, c.New, c.MerchantNo}
 	}
-	return copyRows(ctx, tx, "history", []string{"sn", "actor", "at", "field", "old", "new"}, histRows)
+	return copyRows(ctx, tx, "history", []string{"sn", "actor", "at", "field", "old", "new", "merchant_no"}, histRows)
 }
 
 // writeUpdates stores the changed stored devices, updateBatch at a time.

@@ -20,9 +20,7 @@ func TestMigrationRewritesLegacyMasks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.Store().CreateDevice(ctx, "t", registrytest.Device("PAX0001")); err != nil {
-		t.Fatal(err)
-	}
+	createLegacy(t, old, registrytest.Device("PAX0001"))
 	exec := func(q string, args ...any) {
 		t.Helper()
 		if _, err := old.Pool().Exec(ctx, q, args...); err != nil {
@@ -120,8 +118,7 @@ func TestKeyCheck(t *testing.T) {
 				return err
 			}
 			defer old.Close()
-			_, err = old.Store().CreateDevice(ctx, "t", registrytest.Device("PAX0001"))
-			return err
+			return insertLegacy(old, registrytest.Device("PAX0001"))
 		},
 	}, boxA, boxB)
 

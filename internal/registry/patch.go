@@ -83,12 +83,35 @@ func set[T any](dst *T, v *T) {
 }
 
 // Diff lists the fields that differ between old and new as history rows
-// (without ID, actor and time). Account numbers appear masked.
+// (without ID, actor and time). Account numbers appear masked. Each row is
+// stamped with the merchant whose registration it belongs to. When the
+// registration moves to another merchant, no row holds both merchants'
+// values: the old registration's fields are listed as cleared (rows of the
+// old merchant), then the new one's as set (rows of the new merchant).
 func Diff(old, new Device) []Change {
+	oldM, newM := merchantOf(old), merchantOf(new)
+	cs := diffDevice(old, new, newM)
+	if oldM != "" && newM != oldM {
+		cs = append(cs, diffRegistration(new.SN, old.Registration, nil, oldM)...)
+		return append(cs, diffRegistration(new.SN, nil, new.Registration, newM)...)
+	}
+	return append(cs, diffRegistration(new.SN, old.Registration, new.Registration, newM)...)
+}
+
+// merchantOf is the merchant number of d's registration, "" without one.
+func merchantOf(d Device) string {
+	if d.Registration == nil {
+		return ""
+	}
+	return d.Registration.MerchantNo
+}
+
+// diffDevice lists the device fields that differ, stamped merchant.
+func diffDevice(old, new Device, merchant string) []Change {
 	var cs []Change
 	add := func(field, o, n string) {
 		if o != n {
-			cs = append(cs, Change{SN: new.SN, Field: field, Old: o, New: n})
+			cs = append(cs, Change{SN: new.SN, Field: field, Old: o, New: n, MerchantNo: merchant})
 		}
 	}
 	add("model", old.Model, new.Model)
@@ -97,12 +120,24 @@ func Diff(old, new Device) []Change {
 	add("batch", old.Batch, new.Batch)
 	add("produced_on", old.ProducedOn.String(), new.ProducedOn.String())
 	add("status", string(old.Status), string(new.Status))
+	return cs
+}
+
+// diffRegistration lists the registration fields that differ between
+// old and new (nil: none), stamped merchant.
+func diffRegistration(sn string, old, new *Registration, merchant string) []Change {
 	var o, n Registration
-	if old.Registration != nil {
-		o = *old.Registration
+	if old != nil {
+		o = *old
 	}
-	if new.Registration != nil {
-		n = *new.Registration
+	if new != nil {
+		n = *new
+	}
+	var cs []Change
+	add := func(field, ov, nv string) {
+		if ov != nv {
+			cs = append(cs, Change{SN: sn, Field: field, Old: ov, New: nv, MerchantNo: merchant})
+		}
 	}
 	add("registration.merchant_no", o.MerchantNo, n.MerchantNo)
 	add("registration.merchant_name", o.MerchantName, n.MerchantName)
@@ -111,22 +146,29 @@ func Diff(old, new Device) []Change {
 	add("registration.branch_name", o.BranchName, n.BranchName)
 	add("registration.branch_address", o.BranchAddress, n.BranchAddress)
 	add("registration.access", string(o.Access), string(n.Access))
-	if o.Account != n.Account {
-		cs = append(cs, Change{SN: new.SN, Field: "registration.account", Old: MaskAccount(o.Account), New: MaskAccount(n.Account)})
+	if o.Account != n.Account { // two accounts may share a mask: compare the numbers
+		cs = append(cs, Change{SN: sn, Field: "registration.account", Old: MaskAccount(o.Account), New: MaskAccount(n.Account), MerchantNo: merchant})
 	}
 	if !o.RegisteredAt.Equal(n.RegisteredAt) {
-		cs = append(cs, Change{SN: new.SN, Field: "registration.registered_at", Old: timeString(o.RegisteredAt), New: timeString(n.RegisteredAt)})
+		add("registration.registered_at", timeString(o.RegisteredAt), timeString(n.RegisteredAt))
 	}
 	return cs
+}
+
+// StatusChange is the history row of a status change of d (as it was
+// before) to status to.
+func StatusChange(d Device, to Status) Change {
+	return Change{SN: d.SN, Field: "status", Old: string(d.Status), New: string(to), MerchantNo: merchantOf(d)}
 }
 
 // Created returns the history rows written when a device is first stored:
 // one for the device (its status) and, when it comes registered, one that
 // names the merchant and terminal. Later changes are recorded field by field.
 func Created(d Device) []Change {
-	cs := []Change{{SN: d.SN, Field: "created", New: string(d.Status)}}
+	m := merchantOf(d)
+	cs := []Change{{SN: d.SN, Field: "created", New: string(d.Status), MerchantNo: m}}
 	if r := d.Registration; r != nil {
-		cs = append(cs, Change{SN: d.SN, Field: "registration", New: r.MerchantNo + " " + r.MerchantName + " / terminal " + r.TerminalID})
+		cs = append(cs, Change{SN: d.SN, Field: "registration", New: r.MerchantNo + " " + r.MerchantName + " / terminal " + r.TerminalID, MerchantNo: m})
 	}
 	return cs
 }

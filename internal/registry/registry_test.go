@@ -185,3 +185,35 @@ func TestDateJSON(t *testing.T) {
 		t.Fatalf("number date: %v", err)
 	}
 }
+
+// TestDiffMovesRegistration checks that a move to another merchant never
+// puts two merchants' values in one history row.
+func TestDiffMovesRegistration(t *testing.T) {
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	old := Device{SN: "PAX0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Status: StatusActive,
+		Registration: &Registration{MerchantNo: "M1", MerchantName: "老王餐馆", TerminalID: "T1", Acquirer: "银联商务", Account: "6222021234561234", Access: Access4G, RegisteredAt: at}}
+	moved := old
+	r := *old.Registration
+	r.MerchantNo, r.MerchantName, r.TerminalID, r.Account = "M2", "新商户", "T2", "6222020000005678"
+	moved.Registration, moved.Status = &r, StatusSuspended
+	for _, c := range Diff(old, moved) {
+		switch c.MerchantNo {
+		case "M1":
+			if c.New != "" || c.Old == "" {
+				t.Errorf("old merchant's row carries a new value: %+v", c)
+			}
+		case "M2":
+			if c.IsRegistration() && c.Old != "" {
+				t.Errorf("new merchant's row carries an old value: %+v", c)
+			}
+		default:
+			t.Errorf("row of no merchant: %+v", c)
+		}
+	}
+	if cs := Diff(old, old); len(cs) != 0 {
+		t.Errorf("no change: %+v", cs)
+	}
+	if c := StatusChange(old, StatusRetired); c.MerchantNo != "M1" || c.Old != "active" {
+		t.Errorf("StatusChange = %+v", c)
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
+
+	"posid/internal/audit"
 )
 
 // Store keeps devices, registrations and their history. Implementations
@@ -26,7 +29,36 @@ type Store interface {
 	// Import writes all records in one transaction, or none of them; a
 	// record-level failure is returned as *ImportError.
 	Import(ctx context.Context, actor string, recs []Record, mode ImportMode) (ImportSummary, error)
+	// InTx runs fn in one transaction and commits when it returns nil; an
+	// error from fn, or a failed commit, writes nothing.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
 }
+
+// Tx is the store inside one transaction: its reads see its writes, and
+// everything it writes, audit rows included, commits together or not at
+// all. A write and the audit row that records it go through one Tx.
+type Tx interface {
+	// GetDevice reads device sn. On PostgreSQL the row stays locked until
+	// the transaction ends, so a check made on it holds for the write.
+	GetDevice(ctx context.Context, sn string, opt ReadOptions) (Device, error)
+	// CreateDevice adds a new device (and its registration, if set).
+	CreateDevice(ctx context.Context, actor string, d Device) (Device, error)
+	// UpdateDevice applies p to the device sn and records what changed.
+	UpdateDevice(ctx context.Context, actor, sn string, p Patch) (Device, error)
+	// SetStatus moves the device sn to status to, if the lifecycle allows it.
+	SetStatus(ctx context.Context, actor, sn string, to Status) (Device, error)
+	// Import writes recs like Store.Import. check, when not nil, sees every
+	// record's outcome before it is written: the stored device (nil for a
+	// new one) and the device the record makes of it; an error from check
+	// ends the import with that error, wrapped with the record's line.
+	Import(ctx context.Context, actor string, recs []Record, mode ImportMode, check ImportCheck) (ImportSummary, error)
+	// Audit appends entries to the audit log in this transaction.
+	Audit(ctx context.Context, entries ...audit.Entry) error
+}
+
+// ImportCheck vets one import record: old is the stored device (nil when
+// the record creates one), dev what the record makes of it.
+type ImportCheck func(old *Device, dev Device) error
 
 // ReadOptions says how much of a record a read returns.
 type ReadOptions struct {
@@ -81,6 +113,22 @@ type Change struct {
 	Field string    `json:"field"`
 	Old   string    `json:"old"`
 	New   string    `json:"new"`
+	// MerchantNo is the merchant of the registration the row belongs to:
+	// the device's merchant when the row was written, "" before the device
+	// had one, or LegacyMixedMerchant. A row never holds the values of two
+	// merchants' registrations (see Diff).
+	MerchantNo string `json:"merchant_no,omitempty"`
+}
+
+// LegacyMixedMerchant marks history rows written before rows were stamped
+// with their merchant that hold the values of two registrations (the old
+// and the new merchant's, in one row): no merchant's own.
+const LegacyMixedMerchant = "*"
+
+// IsRegistration reports whether c records registration data (the
+// registration itself or one of its fields).
+func (c Change) IsRegistration() bool {
+	return c.Field == "registration" || strings.HasPrefix(c.Field, "registration.")
 }
 
 // ImportMode says what Import does with a serial number already present.

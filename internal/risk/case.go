@@ -21,6 +21,12 @@ const (
 	RulePossibleClone Rule = "possible_clone"
 	// RuleForeignScan: a merchant scanned a device registered to another.
 	RuleForeignScan Rule = "foreign_scan"
+	// RuleSealMismatch: a genuine seal on a label that prints another SN
+	// (a seal moved to another device).
+	RuleSealMismatch Rule = "seal_mismatch"
+	// RuleWithdrawnDevice: a genuine seal of a device the registry has
+	// revoked or retired (stolen or misused) was scanned.
+	RuleWithdrawnDevice Rule = "withdrawn_device"
 	// RuleModelMismatch: the seal and the registry disagree on the model.
 	RuleModelMismatch Rule = "model_mismatch"
 	// RuleEnumeration: one key or IP looked up many distinct SNs quickly.
@@ -30,7 +36,7 @@ const (
 )
 
 // Rules lists every rule.
-var Rules = []Rule{RuleUnknownSerial, RuleForgedLabel, RuleRevokedLabel, RulePossibleClone, RuleForeignScan, RuleModelMismatch, RuleEnumeration, RuleComplaint}
+var Rules = []Rule{RuleUnknownSerial, RuleForgedLabel, RuleRevokedLabel, RuleSealMismatch, RuleWithdrawnDevice, RulePossibleClone, RuleForeignScan, RuleModelMismatch, RuleEnumeration, RuleComplaint}
 
 // ParseRule returns the rule named s.
 func ParseRule(s string) (Rule, error) {
@@ -56,7 +62,7 @@ const (
 // Severity returns how urgent a case of rule r is.
 func (r Rule) Severity() Severity {
 	switch r {
-	case RuleForgedLabel, RuleRevokedLabel, RulePossibleClone:
+	case RuleForgedLabel, RuleRevokedLabel, RuleSealMismatch, RuleWithdrawnDevice, RulePossibleClone:
 		return SeverityHigh
 	case RuleModelMismatch, RuleForeignScan, RuleEnumeration, RuleComplaint:
 		return SeverityMedium

@@ -24,6 +24,8 @@ const (
 	VerdictForged    = "forged"
 	VerdictRevoked   = "revoked"
 	VerdictMalformed = "malformed"
+	VerdictWithdrawn = "withdrawn"
+	VerdictMismatch  = "mismatch"
 )
 
 // Event is one scan or lookup as the API saw it.

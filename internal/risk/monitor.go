@@ -115,6 +115,10 @@ func (m *Monitor) evaluate(ctx context.Context, e Event) ([]Flag, error) {
 		flags = append(flags, Flag{Rule: RuleForgedLabel, SN: e.SN, Subject: subjectOf(e), Detail: "seal signature does not verify", Events: own})
 	case VerdictRevoked:
 		flags = append(flags, Flag{Rule: RuleRevokedLabel, SN: e.SN, Subject: subjectOf(e), Detail: "seal signed with a revoked key", Events: own})
+	case VerdictMismatch:
+		flags = append(flags, Flag{Rule: RuleSealMismatch, SN: e.SN, Subject: subjectOf(e), Detail: "the seal's SN is not the SN printed on the label", Events: own})
+	case VerdictWithdrawn:
+		flags = append(flags, Flag{Rule: RuleWithdrawnDevice, SN: e.SN, Subject: subjectOf(e), Detail: "genuine seal of a revoked or retired device", Events: own})
 	}
 	clone, err := m.cloneRule(ctx, e)
 	if err != nil {

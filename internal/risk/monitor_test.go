@@ -98,6 +98,8 @@ func TestRules(t *testing.T) {
 		{name: "unknown serial", last: [4]string{"k1", "M001", "10.0.0.1", "NOPE0001"}, want: risk.RuleUnknownSerial},
 		{name: "forged label", last: [4]string{"k1", "M001", "10.0.0.1", "KNOWN0001"}, edit: withVerdict(risk.VerdictForged), want: risk.RuleForgedLabel},
 		{name: "revoked label", last: [4]string{"k1", "M001", "10.0.0.1", "KNOWN0001"}, edit: withVerdict(risk.VerdictRevoked), want: risk.RuleRevokedLabel},
+		{name: "seal on another device", last: [4]string{"k1", "M001", "10.0.0.1", "KNOWN0001"}, edit: withVerdict(risk.VerdictMismatch), want: risk.RuleSealMismatch},
+		{name: "withdrawn device", last: [4]string{"k1", "M001", "10.0.0.1", "KNOWN0001"}, edit: withVerdict(risk.VerdictWithdrawn), want: risk.RuleWithdrawnDevice},
 		{name: "genuine own device raises nothing", last: [4]string{"k1", "M001", "10.0.0.1", "KNOWN0001"}, edit: withVerdict(risk.VerdictGenuine),
 			none: risk.Rules},
 		{name: "text that is no SN raises nothing", last: [4]string{"k1", "M001", "10.0.0.1", "x'; DROP"}, none: risk.Rules},

@@ -21,24 +21,30 @@ func (l auditLog) Append(ctx context.Context, entries ...audit.Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return l.db.inTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO audit (at, actor, action, target, client_ip, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
+	return l.db.inTx(ctx, func(tx *sql.Tx) error { return l.db.appendAudit(ctx, tx, entries) })
+}
+
+// appendAudit writes entries in the transaction tx.
+func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, entries []audit.Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO audit (at, actor, action, target, client_ip, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	defer st.Close()
+	now := d.now()
+	for _, e := range entries {
+		at := e.At
+		if at.IsZero() {
+			at = now
+		}
+		if _, err := st.ExecContext(ctx, fmtTime(at), e.Actor, e.Action, audit.Truncate(e.Target), e.ClientIP, e.RequestID, e.Detail); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		defer st.Close()
-		now := l.db.now()
-		for _, e := range entries {
-			at := e.At
-			if at.IsZero() {
-				at = now
-			}
-			if _, err := st.ExecContext(ctx, fmtTime(at), e.Actor, e.Action, audit.Truncate(e.Target), e.ClientIP, e.RequestID, e.Detail); err != nil {
-				return fmt.Errorf("audit: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // List implements audit.Log.

@@ -4,17 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	"posid/internal/registry"
 )
 
-// Import implements registry.Store: every record is written in one
+// Import implements registry.Tx: every record is written in the
 // transaction, or — if any record fails — none is, and the failures come
 // back as one *registry.ImportError.
-func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.Record, mode registry.ImportMode) (registry.ImportSummary, error) {
+func (t txStore) Import(ctx context.Context, actor string, recs []registry.Record, mode registry.ImportMode, check registry.ImportCheck) (registry.ImportSummary, error) {
+	s := t.s
 	sum := registry.ImportSummary{Rows: len(recs)}
-	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
-		q := newStmtCache(tx)
+	err := func() error {
+		q := newStmtCache(t.tx)
 		defer q.close()
 		var bad registry.ImportError
 		for i := range recs {
@@ -28,7 +30,7 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 				bad.Add(rec.Line, rec.Device.SN, err)
 				continue
 			}
-			created, changed, err := s.importOne(ctx, q, actor, *rec, mode)
+			created, changed, err := s.importOne(ctx, q, actor, *rec, mode, check)
 			switch {
 			case errors.Is(err, registry.ErrExists), errors.Is(err, registry.ErrInvalid), errors.Is(err, registry.ErrTransition):
 				bad.Add(rec.Line, rec.Device.SN, err)
@@ -43,7 +45,7 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 			}
 		}
 		return bad.Err()
-	})
+	}()
 	if err != nil {
 		return registry.ImportSummary{}, err
 	}
@@ -52,14 +54,22 @@ func (s deviceStore) Import(ctx context.Context, actor string, recs []registry.R
 
 // importOne creates rec's device, or in upsert mode updates the stored
 // device to match it.
-func (s deviceStore) importOne(ctx context.Context, q querier, actor string, rec registry.Record, mode registry.ImportMode) (created, changed bool, err error) {
+func (s deviceStore) importOne(ctx context.Context, q querier, actor string, rec registry.Record, mode registry.ImportMode, check registry.ImportCheck) (created, changed bool, err error) {
 	dev := rec.Device
-	if mode == registry.ImportCreate {
+	insert := func() (bool, bool, error) {
+		if check != nil {
+			if err := check(nil, dev); err != nil {
+				return false, false, fmt.Errorf("line %d: %w", rec.Line, err)
+			}
+		}
 		return true, true, s.insert(ctx, q, actor, &dev)
+	}
+	if mode == registry.ImportCreate {
+		return insert()
 	}
 	old, err := s.get(ctx, q, dev.SN, registry.ReadOptions{RevealAccount: true})
 	if errors.Is(err, registry.ErrNotFound) {
-		return true, true, s.insert(ctx, q, actor, &dev)
+		return insert()
 	}
 	if err != nil {
 		return false, false, err
@@ -72,6 +82,11 @@ func (s deviceStore) importOne(ctx context.Context, q querier, actor string, rec
 	}
 	if len(registry.Diff(old, dev)) == 0 {
 		return false, false, nil
+	}
+	if check != nil {
+		if err := check(&old, dev); err != nil {
+			return false, false, fmt.Errorf("line %d: %w", rec.Line, err)
+		}
 	}
 	return false, true, s.write(ctx, q, actor, old, dev)
 }

@@ -324,7 +324,8 @@ func TestKillDuringLabels(t *testing.T) {
 	}
 	full := filepath.Join(dir, "full.pdf")
 	start := time.Now()
-	fullCPU := mustRunCPU(t, "label", "--keys-dir", keys, "--csv", csv, "-o", full)
+	labelDB := filepath.Join(dir, "posid.db")
+	fullCPU := mustRunCPU(t, "label", "--keys-dir", keys, "--db", labelDB, "--unregistered", "--csv", csv, "-o", full)
 	t.Logf("5000 labels: %v, %v CPU", time.Since(start).Round(time.Millisecond), fullCPU.Round(time.Millisecond))
 	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
 		t.Fatal(err)
@@ -343,7 +344,7 @@ func TestKillDuringLabels(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cmd := posid("label", "--keys-dir", keys, "--csv", csv, "-o", out)
+			cmd := posid("label", "--keys-dir", keys, "--db", labelDB, "--unregistered", "--csv", csv, "-o", out)
 			if !runAndKill(t, cmd, cpuFractions(fullCPU, 0.5)[0], time.Minute) {
 				t.Fatal("the label run ended before half its CPU time")
 			}

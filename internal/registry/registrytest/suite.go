@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/audit"
 	"posid/internal/registry"
 )
 
@@ -32,6 +33,8 @@ func Run(t *testing.T, open Opener) {
 		{"ImportUpsert", testImportUpsert},
 		{"ImportUpsertKeepsOmitted", testImportUpsertKeepsOmitted},
 		{"Concurrent", testConcurrent},
+		{"HistoryMerchant", testHistoryMerchant},
+		{"TxRollback", testTxRollback},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -397,5 +400,71 @@ func mustCreate(t *testing.T, s registry.Store, d registry.Device) {
 	t.Helper()
 	if _, err := s.CreateDevice(context.Background(), "tester", d); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testHistoryMerchant checks that history rows carry the merchant of the
+// registration they belong to, and that a move to another merchant puts
+// no two merchants' values in one row.
+func testHistoryMerchant(t *testing.T, s registry.Store) {
+	ctx := context.Background()
+	if _, err := s.CreateDevice(ctx, "tester", Device("PAX-0001")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetStatus(ctx, "tester", "PAX-0001", registry.StatusSuspended); err != nil {
+		t.Fatal(err)
+	}
+	no, name := "M002", "新商户"
+	if _, err := s.UpdateDevice(ctx, "tester", "PAX-0001", registry.Patch{Registration: &registry.RegistrationPatch{MerchantNo: &no, MerchantName: &name}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.History(ctx, "PAX-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, c := range cs {
+		seen[c.MerchantNo]++
+		switch c.MerchantNo {
+		case "M001":
+			if strings.Contains(c.Old+c.New, "M002") || strings.Contains(c.Old+c.New, name) {
+				t.Errorf("M001 row holds M002's values: %+v", c)
+			}
+		case "M002":
+			if strings.Contains(c.Old+c.New, "M001") || strings.Contains(c.Old+c.New, "老王餐馆") {
+				t.Errorf("M002 row holds M001's values: %+v", c)
+			}
+		default:
+			t.Errorf("row without merchant: %+v", c)
+		}
+	}
+	if seen["M001"] < 3 || seen["M002"] < 2 {
+		t.Errorf("rows by merchant %v: %+v", seen, cs)
+	}
+}
+
+// testTxRollback checks that a transaction's reads see its writes and
+// that nothing it wrote stays when its function fails (the service tests
+// check its audit rows on both stores).
+func testTxRollback(t *testing.T, s registry.Store) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(tx registry.Tx) error {
+		if _, err := tx.CreateDevice(ctx, "tester", Device("PAX-0001")); err != nil {
+			return err
+		}
+		if d, err := tx.GetDevice(ctx, "PAX-0001", registry.ReadOptions{}); err != nil || d.SN != "PAX-0001" {
+			t.Errorf("read inside the transaction: %+v %v", d, err)
+		}
+		if err := tx.Audit(ctx, audit.Entry{Actor: "tester", Action: audit.ActionCreateDevice, Target: "PAX-0001"}); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx: %v", err)
+	}
+	if _, err := s.GetDevice(ctx, "PAX-0001", registry.ReadOptions{}); !errors.Is(err, registry.ErrNotFound) {
+		t.Fatalf("device of a failed transaction: %v", err)
 	}
 }

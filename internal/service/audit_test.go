@@ -1,0 +1,71 @@
+package service_test
+
+import (
+	"context"
+	"testing"
+
+	"posid/internal/audit"
+	"posid/internal/registry"
+	"posid/internal/service"
+)
+
+// TestWriteAndAuditCommitTogether breaks the audit log and checks that no
+// write of the service is stored without its audit row, and that a
+// working log gets one row per write, in the write's transaction.
+func TestWriteAndAuditCommitTogether(t *testing.T) {
+	breakAudit := map[string]string{
+		"sqlite": `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
+		"postgres": `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$;
+			CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()`,
+	}
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			seed(t, b)
+			svc := service.New(b.store, b.log, service.Options{})
+			batch := "B9"
+			if _, err := svc.Update(ctx, admin, "BARE0001", registry.Patch{Batch: &batch}); err != nil {
+				t.Fatal(err)
+			}
+			if es := auditRows(t, b.log, audit.ActionUpdateDevice); len(es) != 1 || es[0].Actor != admin.Actor {
+				t.Fatalf("update audit rows: %+v", es)
+			}
+			recs := []registry.Record{
+				{Line: 2, KeepStatus: true, Device: registry.Device{SN: "BARE0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP2", Batch: "B9"}},
+				{Line: 3, Device: registry.Device{SN: "REG0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1", Registration: &registry.Registration{
+					MerchantNo: "M003", MerchantName: "n", TerminalID: "T3", Acquirer: "a", Access: registry.Access4G}}},
+			}
+			if _, err := svc.Import(ctx, admin, recs, registry.ImportUpsert); err != nil {
+				t.Fatal(err)
+			}
+			for action, want := range map[string]string{audit.ActionSetSupplier: "devices=1 sns=BARE0001", audit.ActionBindMerchant: "devices=1 sns=REG0001"} {
+				if es := auditRows(t, b.log, action); len(es) != 1 || es[0].Detail != want {
+					t.Errorf("import %s rows: %+v, want %q", action, es, want)
+				}
+			}
+			b.exec(t, breakAudit[b.name])
+			batch = "B10"
+			if _, err := svc.Update(ctx, admin, "BARE0001", registry.Patch{Batch: &batch}); err == nil {
+				t.Error("update with the audit log down succeeded")
+			}
+			if _, err := svc.SetStatus(ctx, warehouse, "BARE0001", registry.StatusShipped); err == nil {
+				t.Error("status change with the audit log down succeeded")
+			}
+			if _, err := svc.Create(ctx, warehouse, registry.Device{SN: "NEW0001", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1"}); err == nil {
+				t.Error("create with the audit log down succeeded")
+			}
+			if _, err := svc.Import(ctx, admin, []registry.Record{{Line: 2, Device: registry.Device{SN: "NEW0002", Model: "A920", Manufacturer: "PAX", SupplierCode: "SUP1"}}}, registry.ImportCreate); err == nil {
+				t.Error("import with the audit log down succeeded")
+			}
+			d, err := b.store.GetDevice(ctx, "BARE0001", registry.ReadOptions{})
+			if err != nil || d.Batch != "B9" || d.SupplierCode != "SUP2" || d.Status != registry.StatusProvisioned {
+				t.Errorf("unaudited change stored: %+v %v", d, err)
+			}
+			for _, sn := range []string{"NEW0001", "NEW0002"} {
+				if _, err := b.store.GetDevice(ctx, sn, registry.ReadOptions{}); err == nil {
+					t.Errorf("unaudited device %s stored", sn)
+				}
+			}
+		})
+	}
+}
