@@ -84,7 +84,7 @@ func (s *Server) getDevice(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.svc.Device(c.UserContext(), callerOf(c), sn, reveal)
+	v, err := s.svc.Device(c.UserContext(), watchedCallerOf(c), sn, reveal)
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,7 @@ var problemKinds = []problemKind{
 	{service.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
 	{service.ErrNotPrintable, http.StatusConflict, "not-printable", "No labels in this status"},
 	{errRateLimited, http.StatusTooManyRequests, "rate-limited", "Too many requests"},
+	{service.ErrThrottled, http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	{errBusy, http.StatusServiceUnavailable, "busy", "Server busy"},
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{errTimeout, http.StatusGatewayTimeout, "timeout", "Request timed out"},
@@ -136,6 +137,10 @@ func problemFor(err error) (Problem, time.Duration) {
 	var re *retryError
 	if errors.As(err, &re) {
 		after = re.after
+	}
+	var te *service.ThrottledError
+	if errors.As(err, &te) {
+		after = max(te.Wait, time.Second)
 	}
 	for _, k := range problemKinds {
 		if errors.Is(err, k.err) {

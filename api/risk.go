@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"posid/internal/auth"
 	"posid/internal/registry"
 	"posid/internal/risk"
-	"posid/labels"
 	"posid/scan"
 )
 
@@ -288,147 +286,6 @@ func (h riskHandlers) complaintPhoto(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Content-Security-Policy", "default-src 'none'")
 	return c.Send(p.Data)
-}
-
-// riskGuard returns middleware for the routes that reveal devices: POST
-// /api/v1/scans, GET /api/v1/devices/{sn}, POST /api/v1/verify and the
-// verify page GET /v/{payload}. Before
-// the handler it refuses callers (key or address) the monitor throttles
-// for enumeration (429); after it, it records the scan or lookup as a risk
-// event. Install it after authenticate. Recording failures are logged,
-// never shown to the caller.
-func (s *Server) riskGuard(mon *risk.Monitor) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		kind, ok := watchedRoute(c)
-		if !ok {
-			return c.Next()
-		}
-		keyID := tokenKeyID(c)
-		if until := mon.ThrottledUntil(keyID, clientIP(c)); !until.IsZero() {
-			return retryAfter(fmt.Errorf("%w: too many distinct serial numbers looked up; slowed down until %s",
-				errRateLimited, until.UTC().Format("15:04:05Z")), until.Sub(s.now()))
-		}
-		if err := c.Next(); err != nil {
-			// The error becomes a problem further up; a lookup of an
-			// unknown SN or a photo without one is still recorded.
-			p, _ := problemFor(err)
-			s.recordRisk(c, mon, kind, p.Status)
-			return err
-		}
-		s.recordRisk(c, mon, kind, c.Response().StatusCode())
-		return nil
-	}
-}
-
-// Kinds of event recorded for POST /api/v1/verify.
-const kindVerify risk.Kind = "verify"
-
-// watchedRoute reports whether the request is one riskGuard records.
-func watchedRoute(c *fiber.Ctx) (risk.Kind, bool) {
-	p := c.Path()
-	switch {
-	case c.Method() == fiber.MethodPost && p == "/api/v1/scans":
-		return risk.KindScan, true
-	case c.Method() == fiber.MethodPost && p == "/api/v1/verify",
-		c.Method() == fiber.MethodGet && strings.HasPrefix(p, labels.SealPath):
-		return kindVerify, true
-	case c.Method() == fiber.MethodGet && strings.HasPrefix(p, "/api/v1/devices/") && !strings.Contains(p[len("/api/v1/devices/"):], "/"):
-		return risk.KindLookup, true
-	}
-	return "", false
-}
-
-// tokenKeyID returns the key id of the bearer token, "" when there is
-// none; the shape is checked, not the secret.
-func tokenKeyID(c *fiber.Ctx) string {
-	if k, ok := principal(c); ok {
-		return k.ID
-	}
-	tok, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
-	if !ok {
-		return ""
-	}
-	id, err := auth.ParseToken(strings.TrimSpace(tok))
-	if err != nil {
-		return ""
-	}
-	return id
-}
-
-// recordRisk builds the event of a finished scan, verify or lookup from the
-// response and records it.
-func (s *Server) recordRisk(c *fiber.Ctx, mon *risk.Monitor, kind risk.Kind, status int) {
-	ev, ok := s.riskEvent(c, kind, status)
-	if !ok {
-		return
-	}
-	ctx := c.UserContext()
-	if ev.SN != "" {
-		d, err := s.deps.Registry.GetDevice(ctx, ev.SN, registry.ReadOptions{})
-		switch {
-		case err == nil:
-			ev.SetDevice(&d)
-		case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrInvalid):
-			ev.SetDevice(nil)
-		default:
-			s.log.Error("risk: device lookup", "request_id", requestID(c), "sn", ev.SN, "err", err)
-			return
-		}
-	}
-	flags, err := mon.Record(ctx, ev)
-	if err != nil {
-		s.log.Error("risk: record event", "request_id", requestID(c), "sn", ev.SN, "err", err)
-		return
-	}
-	for _, f := range flags {
-		s.log.Warn("risk flag", "request_id", requestID(c), "rule", f.Rule, "subject", f.Subject, "case", f.CaseID, "actor", actorOf(c), "ip", clientIP(c))
-	}
-}
-
-// riskEvent reads what the handler answered into an event; ok is false
-// for answers that are not a scan or lookup (auth failures, overload).
-func (s *Server) riskEvent(c *fiber.Ctx, kind risk.Kind, status int) (ev risk.Event, ok bool) {
-	ev = risk.Event{At: s.now().UTC(), Kind: kind, Actor: tokenKeyID(c), IP: clientIP(c), AppVersion: appVersion(c)}
-	if k, ok := principal(c); ok && k.Role == auth.RoleMerchant {
-		ev.MerchantNo = k.MerchantNo
-	}
-	ev.Lat, ev.Lon = location(c)
-	body := c.Response().Body()
-	switch {
-	case kind == risk.KindLookup && (status == http.StatusOK || status == http.StatusNotFound):
-		ev.SN, _ = registry.NormalizeSN(c.Params("sn", strings.TrimPrefix(c.Path(), "/api/v1/devices/")))
-		return ev, ev.SN != ""
-	case kind == risk.KindScan && status == http.StatusOK:
-		var res ScanResult
-		if err := json.Unmarshal(body, &res); err != nil {
-			return ev, false
-		}
-		ev.SN, ev.Codes = res.SN, len(res.Codes)
-		if res.Image == nil {
-			ev.Kind = risk.KindLookup // typed SN or QR text
-		}
-		for _, code := range res.Codes {
-			ev.Formats = append(ev.Formats, string(code.Format))
-		}
-		if res.Seal != nil {
-			ev.Verdict = string(res.Seal.Verdict)
-			if seal, err := labels.ParseSeal(res.Chosen.Text); err == nil {
-				ev.SealModel = seal.Model
-			}
-		}
-		return ev, true
-	case kind == risk.KindScan && status == http.StatusUnprocessableEntity:
-		return ev, true // a photo without a readable SN: recorded, no rules apply
-	case kind == kindVerify && status == http.StatusOK:
-		// The handler left the full result (the answer may hold less).
-		res, ok := c.Locals(localVerify).(VerifyResult)
-		if !ok {
-			return ev, false
-		}
-		ev.SN, ev.Verdict, ev.SealModel, ev.Codes = res.SN, string(res.Verdict), res.Model, 1
-		return ev, true
-	}
-	return ev, false
 }
 
 // appVersion is what the client says about itself: the X-App-Version

@@ -68,9 +68,6 @@ func (s *Server) Routes() []Route {
 // routes registers the middleware chain and every route.
 func (s *Server) routes() {
 	s.app.Use(s.withRequestID, s.withClientIP, s.withAccessLog, s.withRecover, s.withIPRate, s.withBody, s.withTimeout, s.authenticate)
-	if s.deps.Risk != nil {
-		s.app.Use(s.riskGuard(s.deps.Risk))
-	}
 	for _, r := range s.Routes() {
 		path := r.Path
 		hs := []fiber.Handler{func(c *fiber.Ctx) error { c.Locals(localRoute, path); return c.Next() }}

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/registry"
+	"posid/internal/service"
 	"posid/labels"
 	"posid/scan"
 )
@@ -78,6 +79,9 @@ type ImageInfo struct {
 // scan serves POST /api/v1/scans.
 func (s *Server) scan(c *fiber.Ctx) error {
 	start := time.Now()
+	if err := s.svc.Admit(callerOf(c)); err != nil {
+		return err // before the body is decoded: a throttled caller costs nothing
+	}
 	var res ScanResult
 	if mediaType(c) == fiber.MIMEApplicationJSON {
 		var m ManualEntry
@@ -98,6 +102,9 @@ func (s *Server) scan(c *fiber.Ctx) error {
 		}
 	} else {
 		r, err := s.decode(c, "image")
+		if errors.Is(err, scan.ErrNoBarcode) {
+			s.svc.Unread(c.UserContext(), watchedCallerOf(c))
+		}
 		if err != nil {
 			return err
 		}
@@ -120,7 +127,8 @@ func (s *Server) scan(c *fiber.Ctx) error {
 		}
 		seal = &v
 	}
-	out, err := s.svc.Scan(c.UserContext(), callerOf(c), res.SN, seal, printedSNs(res.Codes), res.Chosen.How)
+	out, err := s.svc.Scan(c.UserContext(), watchedCallerOf(c), service.Read{SN: res.SN, Seal: seal, Printed: printedSNs(res.Codes),
+		Via: res.Chosen.How, Formats: formatsOf(res.Codes), Photo: res.Image != nil})
 	if err != nil {
 		return err
 	}
@@ -198,6 +206,15 @@ func (s *Server) verifySeal(ctx context.Context, text string) (labels.Verificati
 		return labels.Verification{}, fmt.Errorf("key set: %w", err)
 	}
 	return ks.Verify(text), nil
+}
+
+// formatsOf returns the format of each of codes.
+func formatsOf(codes []scan.Code) []string {
+	fs := make([]string, len(codes))
+	for i, c := range codes {
+		fs[i] = string(c.Format)
+	}
+	return fs
 }
 
 // printedSNs returns the texts of the Code 128 codes among codes: what a

@@ -295,7 +295,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // useAudit makes log the audit log of the server and its service.
 func (s *Server) useAudit(log audit.Log) {
 	s.deps.Audit = log
-	s.svc = service.New(s.deps.Registry, log, service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now})
+	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log}
+	if s.deps.Risk != nil {
+		opt.Risk = s.deps.Risk
+	}
+	s.svc = service.New(s.deps.Registry, log, opt)
 }
 
 // App returns the Fiber app, for tests (app.Test) and custom listeners.

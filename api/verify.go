@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/registry"
+	"posid/internal/service"
 	"posid/labels"
 )
 
@@ -18,9 +19,6 @@ const maxPayloadLen = labels.MaxSealURLLen
 
 // keySetMaxAge is how long clients may cache the public key set.
 const keySetMaxAge = 5 * time.Minute
-
-// localVerify is the Locals key of the full verify result, for riskGuard.
-const localVerify = "posid.verify"
 
 // VerifyResult is the answer of POST /api/v1/verify and the content of
 // the verify page. Callers see the seal's fields and the registry's facts
@@ -57,6 +55,9 @@ func (r VerifyResult) MarshalJSON() ([]byte, error) {
 
 // verify serves POST /api/v1/verify: {"qr": "https://…/v/…"} or a photo.
 func (s *Server) verify(c *fiber.Ctx) error {
+	if err := s.svc.Admit(callerOf(c)); err != nil {
+		return err // before the body is decoded: a throttled caller costs nothing
+	}
 	var (
 		text    string
 		printed []string
@@ -77,17 +78,18 @@ func (s *Server) verify(c *fiber.Ctx) error {
 		}
 		_, ch := s.pickSN(r.Codes)
 		if ch.How != "seal" {
-			res := VerifyResult{Verdict: labels.Malformed, Reason: fmt.Sprintf("no posid seal among the %d codes found", len(r.Codes))}
-			c.Locals(localVerify, res)
-			return c.JSON(res)
+			v := labels.Verification{Verdict: labels.Malformed, Reason: fmt.Sprintf("no posid seal among the %d codes found", len(r.Codes))}
+			if _, _, err := s.svc.Verify(c.UserContext(), watchedCallerOf(c), v, nil); err != nil {
+				return err
+			}
+			return c.JSON(VerifyResult{Verdict: v.Verdict, Reason: v.Reason})
 		}
 		text, printed = ch.Text, printedSNs(r.Codes)
 	}
-	res, err := s.verifyText(c.UserContext(), text, printed)
+	res, err := s.verifyText(c.UserContext(), watchedCallerOf(c), text, printed)
 	if err != nil {
 		return err
 	}
-	c.Locals(localVerify, res)
 	return c.JSON(res.public())
 }
 
@@ -105,7 +107,7 @@ func (r VerifyResult) public() VerifyResult {
 
 // verifyText verifies a seal URL, judges it with the registry and the SNs
 // printed beside it (service.Judge), and adds the registry's public facts.
-func (s *Server) verifyText(ctx context.Context, text string, printed []string) (VerifyResult, error) {
+func (s *Server) verifyText(ctx context.Context, caller service.Caller, text string, printed []string) (VerifyResult, error) {
 	if s.deps.LabelKeys == nil {
 		return VerifyResult{}, fmt.Errorf("%w: no label key set configured", errUnavailable)
 	}
@@ -120,7 +122,7 @@ func (s *Server) verifyText(ctx context.Context, text string, printed []string) 
 	}
 	res.SN, res.Model, res.Supplier, res.KeyID = v.Seal.SN, v.Seal.Model, v.Seal.Supplier, v.Seal.KeyID.String()
 	res.Date = v.Seal.Date.Format(time.DateOnly)
-	v, facts, err := s.svc.Verify(ctx, v, printed)
+	v, facts, err := s.svc.Verify(ctx, caller, v, printed)
 	if err != nil {
 		return res, err
 	}
@@ -134,17 +136,19 @@ func (s *Server) verifyText(ctx context.Context, text string, printed []string) 
 // verifyPage serves GET /v/:payload, the page a phone opens from a
 // label's QR code. It always answers with HTML, whatever the verdict.
 func (s *Server) verifyPage(c *fiber.Ctx) error {
+	if err := s.svc.Admit(callerOf(c)); err != nil {
+		return err
+	}
 	payload := c.Params("payload")
 	var res VerifyResult
 	if len(payload) > maxPayloadLen {
 		res = VerifyResult{Verdict: labels.Malformed, Reason: "seal too long"}
 	} else {
 		var err error
-		res, err = s.verifyText(c.UserContext(), "https://"+string(c.Request().Host())+labels.SealPath+payload, nil)
+		res, err = s.verifyText(c.UserContext(), watchedCallerOf(c), "https://"+string(c.Request().Host())+labels.SealPath+payload, nil)
 		if err != nil {
 			return err
 		}
-		c.Locals(localVerify, res)
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return s.render(c, http.StatusOK, "verify.html", verifyPageData(res.public()))

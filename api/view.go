@@ -33,3 +33,14 @@ func callerOf(c *fiber.Ctx) service.Caller {
 	}
 	return service.KeyCaller(k, clientIP(c), requestID(c))
 }
+
+// watchedCallerOf is callerOf with what the client app says about itself
+// (version, location), for the risk evidence of scans, verifies and
+// lookups. It may read a multipart form, so call it after the body is
+// read.
+func watchedCallerOf(c *fiber.Ctx) service.Caller {
+	cl := callerOf(c)
+	cl.Client.AppVersion = appVersion(c)
+	cl.Client.Lat, cl.Client.Lon = location(c)
+	return cl
+}

@@ -10,6 +10,8 @@
 // cases stay in history; a new flag after resolution opens a new case.
 //
 // The package holds no HTTP or SQL: storage is behind Store (implemented by
-// internal/sqlite), and the API calls Monitor.Record from its scan and
-// lookup handlers.
+// internal/sqlite and internal/postgres). The policy layer
+// (internal/service) calls Monitor.Record at the end of every scan, verify
+// and SN lookup with the facts it holds, and refuses callers under an
+// enumeration penalty (Monitor.ThrottledUntil) before any work.
 package risk

@@ -16,6 +16,8 @@ const (
 	KindScan Kind = "scan"
 	// KindLookup is a serial number typed in or sent directly.
 	KindLookup Kind = "lookup"
+	// KindVerify is a seal checked on the verify page or POST /verify.
+	KindVerify Kind = "verify"
 )
 
 // Seal verdicts as reported in Event.Verdict (the labels package's words).

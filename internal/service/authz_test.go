@@ -32,7 +32,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return view(s.Device(ctx, c, sn, false))
 		}, [3][4]string{{"full", "device", "full", "no-account"}, {"full", "device", "public", "public"}, {"full", "device", "public", "no-account"}}},
 		{"scan", func(ctx context.Context, s *service.Service, c service.Caller, sn string) (string, error) {
-			out, err := s.Scan(ctx, c, sn, nil, nil, "manual")
+			out, err := s.Scan(ctx, c, service.Read{SN: sn, Via: "manual"})
 			if out.Device == nil {
 				return "none", err
 			}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,12 +11,18 @@ import (
 	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/internal/registry"
+	"posid/internal/risk"
 )
 
 // Device returns device sn as c may see it. reveal asks for the full
 // settlement account (admins only). A read that shows registration data
-// is audited before it returns, a reveal always and synchronously.
+// is audited before it returns, a reveal always and synchronously. The
+// risk monitor gets the lookup, of a device found or not; a throttled
+// caller is refused (Admit).
 func (s *Service) Device(ctx context.Context, c Caller, sn string, reveal bool) (DeviceView, error) {
+	if err := s.Admit(c); err != nil {
+		return DeviceView{}, err
+	}
 	sn, err := registry.NormalizeSN(sn)
 	if err != nil {
 		return DeviceView{}, err
@@ -24,9 +31,14 @@ func (s *Service) Device(ctx context.Context, c Caller, sn string, reveal bool) 
 		return DeviceView{}, forbidden("only admins may reveal accounts")
 	}
 	d, err := s.store.GetDevice(ctx, sn, registry.ReadOptions{RevealAccount: reveal})
-	if err != nil {
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		s.observe(ctx, c, s.event(c, risk.KindLookup, sn), nil)
+		return DeviceView{}, err
+	case err != nil:
 		return DeviceView{}, err
 	}
+	s.observe(ctx, c, s.event(c, risk.KindLookup, sn), &d)
 	v := c.View(d)
 	switch {
 	case reveal:

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"posid/internal/audit"
@@ -47,12 +48,17 @@ type Caller struct {
 	MerchantNo, SupplierCode string
 	// IP and RequestID are recorded in audit rows (empty for the CLI).
 	IP, RequestID string
+	// KeyID is the ID of the caller's API key, "" without one; the risk
+	// monitor counts a key's lookups by it.
+	KeyID string
+	// Client is what the caller's app reported, for risk evidence.
+	Client Client
 }
 
 // KeyCaller is the caller an API key stands for; ip and requestID come
 // from the request.
 func KeyCaller(k auth.Key, ip, requestID string) Caller {
-	return Caller{Role: k.Role, Actor: k.Actor(), MerchantNo: k.MerchantNo, SupplierCode: k.SupplierCode, IP: ip, RequestID: requestID}
+	return Caller{Role: k.Role, Actor: k.Actor(), MerchantNo: k.MerchantNo, SupplierCode: k.SupplierCode, IP: ip, RequestID: requestID, KeyID: k.ID}
 }
 
 // CLICaller is a person running posid on the database host: an admin,
@@ -96,6 +102,11 @@ type Options struct {
 	AsyncReadAudit bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Risk receives the facts of every scan, verify and lookup and
+	// throttles callers (Admit); nil means no risk monitoring.
+	Risk RiskMonitor
+	// Log receives failures to record risk events; nil discards.
+	Log *slog.Logger
 }
 
 // Service applies posid's rules to the registry. It is safe for
@@ -111,6 +122,9 @@ type Service struct {
 func New(store registry.Store, log audit.Log, opt Options) *Service {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, log: log, opt: opt}
 }

@@ -8,6 +8,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/registry"
+	"posid/internal/risk"
 	"posid/labels"
 )
 
@@ -53,18 +54,40 @@ type Scanned struct {
 	SealMatches *bool
 }
 
-// Scan looks up for c the device a scan read (sn; "" for none), judges
-// the verification of the seal it read (nil for none) with the registry
-// and the SNs printed beside the seal, and, when the answer shows
-// registration data, audits the scan before it returns (via says how the
-// SN was read).
-func (s *Service) Scan(ctx context.Context, c Caller, sn string, seal *labels.Verification, printed []string, via string) (Scanned, error) {
+// Read is what a scan read from a label.
+type Read struct {
+	// SN is the serial number chosen, "" when none was read.
+	SN string
+	// Seal is the verification of the seal read, nil for none.
+	Seal *labels.Verification
+	// Printed are the SNs printed beside the seal (its Code 128 texts).
+	Printed []string
+	// Via says how SN was read (e.g. "seal", "gs1", "manual"), for the
+	// audit row.
+	Via string
+	// Formats are the formats of the codes read, one per code.
+	Formats []string
+	// Photo says the codes came from a photo; otherwise they were typed
+	// or sent as text, and the risk monitor records a lookup.
+	Photo bool
+}
+
+// Scan looks up for c the device of what a scan read (r.SN), judges the
+// verification of the seal it read with the registry and the SNs printed
+// beside the seal, and, when the answer shows registration data, audits
+// the scan before it returns. The risk monitor gets the facts: caller,
+// codes, verdict and the device found or not. A throttled caller is
+// refused (Admit).
+func (s *Service) Scan(ctx context.Context, c Caller, r Read) (Scanned, error) {
+	if err := s.Admit(c); err != nil {
+		return Scanned{}, err
+	}
 	var (
 		out Scanned
 		dev *registry.Device
 	)
-	if sn != "" {
-		d, err := s.store.GetDevice(ctx, sn, registry.ReadOptions{})
+	if r.SN != "" {
+		d, err := s.store.GetDevice(ctx, r.SN, registry.ReadOptions{})
 		switch {
 		case err == nil:
 			dev = &d
@@ -74,8 +97,8 @@ func (s *Service) Scan(ctx context.Context, c Caller, sn string, seal *labels.Ve
 			return Scanned{}, err
 		}
 	}
-	if seal != nil {
-		v := Judge(*seal, dev, printed)
+	if r.Seal != nil {
+		v := Judge(*r.Seal, dev, r.Printed)
 		out.Seal = &v
 		if dev != nil && v.Verdict == labels.Genuine {
 			m := strings.EqualFold(v.Seal.Model, dev.Model) && strings.EqualFold(v.Seal.Supplier, dev.SupplierCode)
@@ -83,11 +106,26 @@ func (s *Service) Scan(ctx context.Context, c Caller, sn string, seal *labels.Ve
 		}
 	}
 	if out.Device != nil && out.Device.SeesRegistration() {
-		if err := s.record(ctx, c, audit.ActionScan, sn, "via="+via); err != nil {
+		if err := s.record(ctx, c, audit.ActionScan, r.SN, "via="+r.Via); err != nil {
 			return Scanned{}, err
 		}
 	}
+	kind := risk.KindLookup
+	if r.Photo {
+		kind = risk.KindScan
+	}
+	e := s.event(c, kind, r.SN)
+	e.Codes, e.Formats = len(r.Formats), r.Formats
+	withSeal(&e, out.Seal)
+	s.observe(ctx, c, e, dev)
 	return out, nil
+}
+
+// Unread tells the risk monitor that c sent a photo in which no serial
+// number could be read; no rule applies to it, but it is evidence of
+// what the caller did.
+func (s *Service) Unread(ctx context.Context, c Caller) {
+	s.observe(ctx, c, s.event(c, risk.KindScan, ""), nil)
 }
 
 // PublicFacts are what anyone may learn of a device whose genuine seal
@@ -97,20 +135,36 @@ type PublicFacts struct {
 	Manufacturer string
 }
 
-// Verify judges the verification v of a seal read by anyone (no caller:
-// the verify page and POST /verify) with the registry and the SNs printed
-// beside it, and returns the device's public facts when the registry holds
-// the seal's SN (nil otherwise, and for a malformed seal).
-func (s *Service) Verify(ctx context.Context, v labels.Verification, printed []string) (labels.Verification, *PublicFacts, error) {
+// Verify judges the verification v of a seal read by anyone (c may be
+// anonymous: the verify page and POST /verify) with the registry and the
+// SNs printed beside it, and returns the device's public facts when the
+// registry holds the seal's SN (nil otherwise, and for a malformed seal).
+// The risk monitor gets the verdict and the device found or not. A
+// throttled caller is refused (Admit).
+func (s *Service) Verify(ctx context.Context, c Caller, v labels.Verification, printed []string) (labels.Verification, *PublicFacts, error) {
+	if err := s.Admit(c); err != nil {
+		return v, nil, err
+	}
+	e := s.event(c, risk.KindVerify, "")
+	e.Codes = 1
 	if v.Verdict == labels.Malformed {
+		withSeal(&e, &v)
+		s.observe(ctx, c, e, nil)
 		return v, nil, nil
 	}
+	e.SN = v.Seal.SN
 	d, err := s.store.GetDevice(ctx, v.Seal.SN, registry.ReadOptions{})
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
-		return Judge(v, nil, printed), nil, nil
+		v = Judge(v, nil, printed)
+		withSeal(&e, &v)
+		s.observe(ctx, c, e, nil)
+		return v, nil, nil
 	case err != nil:
 		return v, nil, err
 	}
-	return Judge(v, &d, printed), &PublicFacts{Status: d.Status, Manufacturer: d.Manufacturer}, nil
+	v = Judge(v, &d, printed)
+	withSeal(&e, &v)
+	s.observe(ctx, c, e, &d)
+	return v, &PublicFacts{Status: d.Status, Manufacturer: d.Manufacturer}, nil
 }
