@@ -58,6 +58,9 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/imports", "Import devices from CSV", warehouseWork, "devices", s.importDevices},
 		{"POST", "/api/v1/labels", "Render labels (PDF, ZPL or PNG)", warehouseWork, "labels", s.printLabels},
 		{"GET", "/api/v1/audit", "Read the audit log", adminOnly, "audit", s.listAudit},
+		{"GET", "/api/v1/apikeys", "List API keys (never their tokens)", adminOnly, "apikeys", s.listAPIKeys},
+		{"POST", "/api/v1/apikeys", "Create an API key; the answer shows its token once", adminOnly, "apikeys", s.createAPIKey},
+		{"POST", "/api/v1/apikeys/:id/revoke", "Revoke an API key on every server within a second", adminOnly, "apikeys", s.revokeAPIKey},
 	}...)
 	if s.deps.Risk != nil {
 		rs = append(rs, s.riskRoutes(s.deps.Risk)...)

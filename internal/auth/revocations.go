@@ -1,0 +1,43 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// RevocationPollInterval is how often a store without push notification
+// (SQLite) reads its revocation counter: one indexed read per process per
+// interval, so a revocation made by any process reaches every cache well
+// within a second.
+const RevocationPollInterval = 250 * time.Millisecond
+
+// Revocations tells a process that a key was revoked somewhere: by this
+// process, by another server on the same database, or by the CLI. Stores
+// bump a counter in the same transaction as the revocation; SQLite polls
+// it, PostgreSQL also announces it with NOTIFY.
+type Revocations interface {
+	// Watch calls changed after every revocation it learns of, and once
+	// when it cannot tell whether one was missed (e.g. after a reconnect).
+	// It blocks until ctx ends and then returns ctx.Err().
+	Watch(ctx context.Context, changed func()) error
+}
+
+// Follow clears c whenever r reports a revocation, until ctx ends. It
+// returns at once; the watch runs in its own goroutine. onErr, when not
+// nil, receives the error Watch ends with (other than ctx's).
+func (c *Cache) Follow(ctx context.Context, r Revocations, onErr func(error)) {
+	go func() {
+		err := r.Watch(ctx, c.Clear)
+		if err != nil && ctx.Err() == nil && onErr != nil {
+			onErr(err)
+		}
+	}()
+}
+
+// Clear drops every cached key, so the next request of each reads the store.
+func (c *Cache) Clear() {
+	c.mu.Lock()
+	clear(c.keys)
+	c.gen++
+	c.mu.Unlock()
+}
