@@ -38,6 +38,8 @@ type stores struct {
 	Keys  auth.Store
 	Audit audit.Log
 	Risk  risk.Store
+	// Revocations tells when a key was revoked by any process on the database.
+	Revocations auth.Revocations
 	// SQLite is the embedded database, nil when running on PostgreSQL.
 	SQLite *sqlite.DB
 	ping   func(context.Context) error
@@ -76,7 +78,7 @@ func (f *dbFlags) openStores(ctx context.Context, box *secret.Box) (*stores, err
 		return nil, err
 	}
 	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
-		SQLite: db, ping: db.Ping, close: db.Close}, nil
+		Revocations: db.Revocations(), SQLite: db, ping: db.Ping, close: db.Close}, nil
 }
 
 // box loads the account encryption key: POSID_SECRET_KEY, else the key

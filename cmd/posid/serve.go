@@ -180,9 +180,15 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: min(f.cfg.PhotoBodyLimit, f.cfg.BodyLimit), EscalationBudget: f.escalation,
 		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait})
+	keys := auth.NewCache(st.Keys, auth.DefaultCacheTTL)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch() // before st.Close
+	keys.Follow(watchCtx, st.Revocations, func(err error) {
+		log.Error("revocation watch stopped; revoked keys now expire from the cache after its TTL", "ttl", auth.DefaultCacheTTL.String(), "err", err)
+	})
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
-		Keys:      auth.NewCache(st.Keys, auth.DefaultCacheTTL),
+		Keys:      keys,
 		Audit:     auditLog,
 		Scanner:   scanner,
 		LabelKeys: keyStore,
