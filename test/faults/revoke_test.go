@@ -115,4 +115,3 @@ func refusedWithin(t *testing.T, addr, tok string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-
