@@ -9,6 +9,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/labels"
 )
 
 // APIKeyRequest is the body of POST /api/v1/apikeys.
@@ -86,4 +87,44 @@ func revokeKey(ctx context.Context, st auth.Store, id string) (auth.Key, error) 
 		return auth.Key{}, fmt.Errorf("api key %q: %w", id, auth.ErrNotFound)
 	}
 	return st.RevokeKey(ctx, id)
+}
+
+// LabelKeyStatus answers POST /api/v1/labelkeys/:kid/retire and /revoke.
+type LabelKeyStatus struct {
+	ID     string           `json:"id"`
+	Status labels.KeyStatus `json:"status"`
+}
+
+// setLabelKeyStatus serves POST /api/v1/labelkeys/:kid/retire and
+// /api/v1/labelkeys/:kid/revoke to admins; audited. With a shared key
+// store every server's verify sees the change within a second.
+func (s *Server) setLabelKeyStatus(status labels.KeyStatus) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if s.deps.LabelKeys == nil {
+			return fmt.Errorf("%w: no label key set configured", errUnavailable)
+		}
+		id, err := labels.ParseKeyID(c.Params("kid"))
+		if err != nil {
+			return err
+		}
+		if err := changeLabelKey(c.UserContext(), s.deps.LabelKeys, id, status); err != nil {
+			return err
+		}
+		action := audit.ActionRetireLabelKey
+		if status == labels.KeyRevoked {
+			action = audit.ActionRevokeLabelKey
+		}
+		if err := s.record(c, action, id.String(), ""); err != nil {
+			return err
+		}
+		return c.JSON(LabelKeyStatus{ID: id.String(), Status: status})
+	}
+}
+
+// changeLabelKey retires or revokes label key id.
+func changeLabelKey(ctx context.Context, st LabelKeys, id labels.KeyID, status labels.KeyStatus) error {
+	if status == labels.KeyRevoked {
+		return st.Revoke(ctx, id)
+	}
+	return st.Retire(ctx, id)
 }

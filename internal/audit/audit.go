@@ -23,6 +23,10 @@ const (
 	ActionReadAudit     = "audit.read"
 	ActionCreateAPIKey  = "apikey.create"
 	ActionRevokeAPIKey  = "apikey.revoke"
+	// ActionRetireLabelKey and ActionRevokeLabelKey change a label
+	// signing key's status.
+	ActionRetireLabelKey = "labelkey.retire"
+	ActionRevokeLabelKey = "labelkey.revoke"
 )
 
 // Entry is one audit row.

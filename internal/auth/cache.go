@@ -7,7 +7,8 @@ import (
 )
 
 // DefaultCacheTTL is how long a cached key is trusted before it is read
-// again. A revocation made anywhere clears the cache through Follow; the
+// again. A revocation made anywhere clears the cache (Clear, called on the
+// store's Revocations signal); the
 // TTL only bounds how long a key stays cached when no watch runs.
 const DefaultCacheTTL = 30 * time.Second
 

@@ -22,18 +22,6 @@ type Revocations interface {
 	Watch(ctx context.Context, changed func()) error
 }
 
-// Follow clears c whenever r reports a revocation, until ctx ends. It
-// returns at once; the watch runs in its own goroutine. onErr, when not
-// nil, receives the error Watch ends with (other than ctx's).
-func (c *Cache) Follow(ctx context.Context, r Revocations, onErr func(error)) {
-	go func() {
-		err := r.Watch(ctx, c.Clear)
-		if err != nil && ctx.Err() == nil && onErr != nil {
-			onErr(err)
-		}
-	}()
-}
-
 // Clear drops every cached key, so the next request of each reads the store.
 func (c *Cache) Clear() {
 	c.mu.Lock()

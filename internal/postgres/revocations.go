@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"posid/internal/auth"
+	"posid/labels"
 )
 
 // revocationChannel is the NOTIFY channel a revocation is announced on.
@@ -95,4 +96,47 @@ func bumpRevocations(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("revocation counter: %w", err)
 	}
 	return nil
+}
+
+// LabelKeyStatus returns the shared log of label key retirements and
+// revocations; recording one moves and announces the revocation counter.
+func (d *DB) LabelKeyStatus() labels.KeyStatusLog { return labelKeyStatus{d} }
+
+// labelKeyStatus implements labels.KeyStatusLog.
+type labelKeyStatus struct{ db *DB }
+
+// KeyStatusChanges implements labels.KeyStatusLog.
+func (l labelKeyStatus) KeyStatusChanges(ctx context.Context) ([]labels.KeyStatusChange, error) {
+	rows, err := l.db.pool.Query(ctx, `SELECT kid, status, changed_at FROM label_key_status ORDER BY kid`)
+	if err != nil {
+		return nil, fmt.Errorf("label key status: %w", err)
+	}
+	defer rows.Close()
+	var cs []labels.KeyStatusChange
+	for rows.Next() {
+		var (
+			kid    int32
+			status string
+			at     time.Time
+		)
+		if err := rows.Scan(&kid, &status, &at); err != nil {
+			return nil, fmt.Errorf("label key status: %w", err)
+		}
+		cs = append(cs, labels.KeyStatusChange{ID: labels.KeyID(kid), Status: labels.KeyStatus(status), At: at.UTC()})
+	}
+	return cs, rows.Err()
+}
+
+// RecordKeyStatus implements labels.KeyStatusLog: a revoked key stays
+// revoked, and the first change's time is kept.
+func (l labelKeyStatus) RecordKeyStatus(ctx context.Context, c labels.KeyStatusChange) error {
+	return l.db.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO label_key_status (kid, status, changed_at) VALUES ($1, $2, $3)
+			ON CONFLICT (kid) DO UPDATE SET status = excluded.status WHERE label_key_status.status <> 'revoked'`,
+			int32(c.ID), string(c.Status), c.At)
+		if err != nil {
+			return fmt.Errorf("label key %s: %w", c.ID, err)
+		}
+		return bumpRevocations(ctx, tx)
+	})
 }

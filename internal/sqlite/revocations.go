@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"posid/internal/auth"
+	"posid/labels"
 )
 
 // Revocations returns d's revocation signal: a counter in the meta table
@@ -72,4 +73,47 @@ func bumpRevocations(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("revocation counter: %w", err)
 	}
 	return nil
+}
+
+// LabelKeyStatus returns the shared log of label key retirements and
+// revocations; recording one moves the revocation counter.
+func (d *DB) LabelKeyStatus() labels.KeyStatusLog { return labelKeyStatus{d} }
+
+// labelKeyStatus implements labels.KeyStatusLog.
+type labelKeyStatus struct{ db *DB }
+
+// KeyStatusChanges implements labels.KeyStatusLog.
+func (l labelKeyStatus) KeyStatusChanges(ctx context.Context) ([]labels.KeyStatusChange, error) {
+	rows, err := l.db.sql.QueryContext(ctx, `SELECT kid, status, changed_at FROM label_key_status ORDER BY kid`)
+	if err != nil {
+		return nil, fmt.Errorf("label key status: %w", err)
+	}
+	defer rows.Close()
+	var cs []labels.KeyStatusChange
+	for rows.Next() {
+		var (
+			c          labels.KeyStatusChange
+			status, at string
+		)
+		if err := rows.Scan(&c.ID, &status, &at); err != nil {
+			return nil, fmt.Errorf("label key status: %w", err)
+		}
+		c.Status, c.At = labels.KeyStatus(status), parseTime(at)
+		cs = append(cs, c)
+	}
+	return cs, rows.Err()
+}
+
+// RecordKeyStatus implements labels.KeyStatusLog: a revoked key stays
+// revoked, and the first change's time is kept.
+func (l labelKeyStatus) RecordKeyStatus(ctx context.Context, c labels.KeyStatusChange) error {
+	return l.db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO label_key_status (kid, status, changed_at) VALUES (?, ?, ?)
+			ON CONFLICT (kid) DO UPDATE SET status = excluded.status WHERE label_key_status.status <> 'revoked'`,
+			int(c.ID), string(c.Status), fmtTime(c.At))
+		if err != nil {
+			return fmt.Errorf("label key %s: %w", c.ID, err)
+		}
+		return bumpRevocations(ctx, tx)
+	})
 }
