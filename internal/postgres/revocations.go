@@ -15,6 +15,9 @@ import (
 // revocationChannel is the NOTIFY channel a revocation is announced on.
 const revocationChannel = "posid_revocations"
 
+// listenerName is the application_name of the listening connection.
+const listenerName = "posid-revocations"
+
 // listenRetry is how long the listener waits before it reconnects after
 // losing its connection.
 const listenRetry = 250 * time.Millisecond
@@ -55,7 +58,9 @@ func (r revocations) Watch(ctx context.Context, changed func()) error {
 // and calls changed if it moved since *last (a revocation missed while
 // disconnected).
 func (r revocations) listen(ctx context.Context, last *int64, changed func()) error {
-	conn, err := pgx.ConnectConfig(ctx, r.db.pool.Config().ConnConfig.Copy())
+	cfg := r.db.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = listenerName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
