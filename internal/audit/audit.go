@@ -23,10 +23,6 @@ const (
 	ActionReadAudit     = "audit.read"
 	ActionCreateAPIKey  = "apikey.create"
 	ActionRevokeAPIKey  = "apikey.revoke"
-	// ActionRetireLabelKey and ActionRevokeLabelKey change a label
-	// signing key's status.
-	ActionRetireLabelKey = "labelkey.retire"
-	ActionRevokeLabelKey = "labelkey.revoke"
 )
 
 // Entry is one audit row.
@@ -94,3 +90,11 @@ func Truncate(s string) string {
 	}
 	return s[:maxTarget]
 }
+
+// Actions on label signing keys.
+const (
+	// ActionRetireLabelKey stops a label key from signing.
+	ActionRetireLabelKey = "labelkey.retire"
+	// ActionRevokeLabelKey makes every label a key signed verify as revoked.
+	ActionRevokeLabelKey = "labelkey.revoke"
+)
