@@ -86,6 +86,23 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return jsonReq("POST", "/api/v1/labels", LabelRequest{SNs: []string{"PAX0001"}})
 		}, [5]int{401, 200, 200, 403, 403}},
 		{"audit", "GET /api/v1/audit", get("/api/v1/audit"), [5]int{401, 200, 403, 403, 403}},
+		{"apikeys list", "GET /api/v1/apikeys", get("/api/v1/apikeys"), [5]int{401, 200, 403, 403, 403}},
+		{"apikeys create", "POST /api/v1/apikeys", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/apikeys", APIKeyRequest{Name: "till 7", Role: "merchant", MerchantNo: "M001"})
+		}, [5]int{401, 201, 403, 403, 403}},
+		{"apikeys create invalid", "POST /api/v1/apikeys", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/apikeys", APIKeyRequest{Name: "x", Role: "merchant"})
+		}, [5]int{401, 422, 403, 403, 403}},
+		{"apikeys revoke", "POST /api/v1/apikeys/:id/revoke", func(e *testEnv) req {
+			return req{method: "POST", path: "/api/v1/apikeys/" + e.keyID("merchant2") + "/revoke"}
+		}, [5]int{401, 200, 403, 403, 403}},
+		{"labelkey retire", "POST /api/v1/labelkeys/:kid/retire", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k1/retire"} }, [5]int{401, 200, 403, 403, 403}},
+		{"labelkey retire missing", "POST /api/v1/labelkeys/:kid/retire", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k9/retire"} }, [5]int{401, 404, 403, 403, 403}},
+		{"labelkey revoke", "POST /api/v1/labelkeys/:kid/revoke", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k1/revoke"} }, [5]int{401, 200, 403, 403, 403}},
+		{"labelkey revoke junk", "POST /api/v1/labelkeys/:kid/revoke", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/kx/revoke"} }, [5]int{401, 422, 403, 403, 403}},
+		{"apikeys revoke missing", "POST /api/v1/apikeys/:id/revoke", func(*testEnv) req {
+			return req{method: "POST", path: "/api/v1/apikeys/000000000000/revoke"}
+		}, [5]int{401, 404, 403, 403, 403}},
 	}
 	covered := map[string]bool{}
 	for _, tc := range tests {

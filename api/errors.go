@@ -87,6 +87,8 @@ type problemKind struct {
 var problemKinds = []problemKind{
 	{registry.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
 	{auth.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{labels.ErrUnknownKey, http.StatusNotFound, "not-found", "Not found"},
+	{labels.ErrKeyStatus, http.StatusConflict, "status-transition", "Status change not allowed"},
 	{registry.ErrExists, http.StatusConflict, "exists", "Already exists"},
 	{registry.ErrTransition, http.StatusConflict, "status-transition", "Status change not allowed"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "Conflict"},

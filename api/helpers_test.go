@@ -224,3 +224,12 @@ func (e *testEnv) live(t testing.TB) string {
 	})
 	return "http://" + ln.Addr().String()
 }
+
+// keyID returns the key id of role's token.
+func (e *testEnv) keyID(role string) string {
+	id, err := auth.ParseToken(e.tokens[role])
+	if err != nil {
+		panic(err)
+	}
+	return id
+}

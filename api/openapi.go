@@ -30,6 +30,7 @@ var routeBodies = map[string]map[string]any{
 	"POST /api/v1/devices/:sn/status": {"application/json": obj(map[string]any{"status": ref("Status")})},
 	"POST /api/v1/imports":            {"text/csv": map[string]any{"type": "string"}, "multipart/form-data": obj(map[string]any{"file": map[string]any{"type": "string", "format": "binary"}})},
 	"POST /api/v1/labels":             {"application/json": ref("LabelRequest")},
+	"POST /api/v1/apikeys":            {"application/json": ref("APIKeyRequest")},
 }
 
 // routeQueries lists the query parameters of routes.
@@ -43,16 +44,21 @@ var routeQueries = map[string][]string{
 
 // routeResponses names the success response of routes (default: JSON object).
 var routeResponses = map[string]map[string]any{
-	"GET /":                   {"text/html": map[string]any{"type": "string"}},
-	"GET /docs":               {"text/html": map[string]any{"type": "string"}},
-	"GET /favicon.ico":        {"image/x-icon": binary()},
-	"GET /v/:payload":         {"text/html": map[string]any{"type": "string"}},
-	"GET /metrics":            {"text/plain": map[string]any{"type": "string"}},
-	"POST /api/v1/labels":     {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
-	"POST /api/v1/scans":      {"application/json": ref("ScanResult")},
-	"POST /api/v1/verify":     {"application/json": ref("VerifyResult")},
-	"GET /api/v1/devices":     {"application/json": ref("DevicePage")},
-	"GET /api/v1/devices/:sn": {"application/json": ref("DeviceView")},
+	"GET /":                              {"text/html": map[string]any{"type": "string"}},
+	"GET /docs":                          {"text/html": map[string]any{"type": "string"}},
+	"GET /favicon.ico":                   {"image/x-icon": binary()},
+	"GET /v/:payload":                    {"text/html": map[string]any{"type": "string"}},
+	"GET /metrics":                       {"text/plain": map[string]any{"type": "string"}},
+	"POST /api/v1/labels":                {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
+	"POST /api/v1/scans":                 {"application/json": ref("ScanResult")},
+	"POST /api/v1/verify":                {"application/json": ref("VerifyResult")},
+	"GET /api/v1/devices":                {"application/json": ref("DevicePage")},
+	"GET /api/v1/devices/:sn":            {"application/json": ref("DeviceView")},
+	"GET /api/v1/apikeys":                {"application/json": ref("APIKeyList")},
+	"POST /api/v1/apikeys":               {"application/json": ref("NewAPIKey")},
+	"POST /api/v1/apikeys/:id/revoke":    {"application/json": ref("APIKey")},
+	"POST /api/v1/labelkeys/:kid/retire": {"application/json": ref("LabelKeyStatus")},
+	"POST /api/v1/labelkeys/:kid/revoke": {"application/json": ref("LabelKeyStatus")},
 }
 
 func obj(props map[string]any) map[string]any {
@@ -98,7 +104,7 @@ func (s *Server) OpenAPI() map[string]any {
 			}
 		}
 		okStatus := "200"
-		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices") {
+		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices" || r.Path == "/api/v1/apikeys") {
 			okStatus = "201"
 		}
 		op["responses"] = map[string]any{
@@ -182,4 +188,11 @@ var schemas = map[string]any{
 				"tried": map[string]any{"type": "integer"}, "found": map[string]any{"type": "integer"}})}})}),
 	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed", "withdrawn", "mismatch"}},
 		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),
+	"APIKeyRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": []string{"merchant", "warehouse", "supplier", "admin"}},
+		"merchant_no": str, "supplier_code": str}),
+	"APIKey": obj(map[string]any{"id": str, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
+		"created_at": map[string]any{"type": "string", "format": "date-time"}, "revoked_at": map[string]any{"type": "string", "format": "date-time"}}),
+	"APIKeyList":     obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
+	"NewAPIKey":      obj(map[string]any{"key": ref("APIKey"), "token": str}),
+	"LabelKeyStatus": obj(map[string]any{"id": str, "status": map[string]any{"type": "string", "enum": []string{"active", "retired", "revoked"}}}),
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/auth"
+	"posid/labels"
 )
 
 // readyTimeout bounds the database ping of /readyz.
@@ -58,6 +59,11 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/imports", "Import devices from CSV", warehouseWork, "devices", s.importDevices},
 		{"POST", "/api/v1/labels", "Render labels (PDF, ZPL or PNG)", warehouseWork, "labels", s.printLabels},
 		{"GET", "/api/v1/audit", "Read the audit log", adminOnly, "audit", s.listAudit},
+		{"GET", "/api/v1/apikeys", "List API keys (never their tokens)", adminOnly, "apikeys", s.listAPIKeys},
+		{"POST", "/api/v1/apikeys", "Create an API key; the answer shows its token once", adminOnly, "apikeys", s.createAPIKey},
+		{"POST", "/api/v1/apikeys/:id/revoke", "Revoke an API key on every server within a second", adminOnly, "apikeys", s.revokeAPIKey},
+		{"POST", "/api/v1/labelkeys/:kid/retire", "Retire a label signing key: it signs no more labels", adminOnly, "labels", s.setLabelKeyStatus(labels.KeyRetired)},
+		{"POST", "/api/v1/labelkeys/:kid/revoke", "Revoke a label signing key: its labels verify as revoked on every server", adminOnly, "labels", s.setLabelKeyStatus(labels.KeyRevoked)},
 	}...)
 	if s.deps.Risk != nil {
 		rs = append(rs, s.riskRoutes(s.deps.Risk)...)

@@ -176,10 +176,14 @@ type Scanner interface {
 	Scan(ctx context.Context, data []byte) (*scan.Result, error)
 }
 
-// LabelKeys is the label signing key store; *labels.KeyStore implements it.
+// LabelKeys is the label signing key store; *labels.KeyStore and
+// *labels.SharedKeyStore (which shares retirements and revocations with
+// every server on the database) implement it.
 type LabelKeys interface {
 	KeySet(ctx context.Context) (*labels.KeySet, error)
 	Signer(ctx context.Context, baseURL string) (*labels.Signer, error)
+	Retire(ctx context.Context, id labels.KeyID) error
+	Revoke(ctx context.Context, id labels.KeyID) error
 }
 
 // Deps are the domain services the server calls.

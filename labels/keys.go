@@ -301,6 +301,12 @@ func (st *KeyStore) Signer(ctx context.Context, baseURL string) (*Signer, error)
 	if err != nil {
 		return nil, err
 	}
+	return st.signerFrom(ks, baseURL)
+}
+
+// signerFrom returns a signer using the newest key active in ks, whose
+// private key is in the store.
+func (st *KeyStore) signerFrom(ks *KeySet, baseURL string) (*Signer, error) {
 	id, ok := ks.newestActive()
 	if !ok {
 		return nil, fmt.Errorf("signer: %w in %s", ErrNoActiveKey, st.dir)

@@ -112,7 +112,7 @@ func apikeysList(ctx context.Context, app *cli, args []string) error {
 }
 
 func apikeysRevoke(ctx context.Context, app *cli, args []string) error {
-	fs := app.flagSet("apikeys revoke", "ID", "Revoke an API key. A running server notices within "+auth.DefaultCacheTTL.String()+".")
+	fs := app.flagSet("apikeys revoke", "ID", "Revoke an API key. Every running server on the database refuses it within a second.")
 	var db dbFlags
 	db.register(app, fs)
 	if err := parse(fs, args); err != nil {

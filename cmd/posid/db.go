@@ -15,6 +15,7 @@ import (
 	"posid/internal/risk"
 	"posid/internal/secret"
 	"posid/internal/sqlite"
+	"posid/labels"
 )
 
 // dbFlags are the flags every command that opens the database shares.
@@ -38,6 +39,10 @@ type stores struct {
 	Keys  auth.Store
 	Audit audit.Log
 	Risk  risk.Store
+	// Revocations tells when a key was revoked by any process on the
+	// database; LabelKeyStatus shares label key retirements and revocations.
+	Revocations    auth.Revocations
+	LabelKeyStatus labels.KeyStatusLog
 	// SQLite is the embedded database, nil when running on PostgreSQL.
 	SQLite *sqlite.DB
 	ping   func(context.Context) error
@@ -76,7 +81,7 @@ func (f *dbFlags) openStores(ctx context.Context, box *secret.Box) (*stores, err
 		return nil, err
 	}
 	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
-		SQLite: db, ping: db.Ping, close: db.Close}, nil
+		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), SQLite: db, ping: db.Ping, close: db.Close}, nil
 }
 
 // box loads the account encryption key: POSID_SECRET_KEY, else the key

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"posid/internal/audit"
 	"posid/labels"
 )
 
@@ -28,22 +29,39 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 		"Manage the Ed25519 keys that sign label seals. New labels are signed with\n"+
 			"the newest active key; retired keys still verify labels issued up to their\n"+
 			"retirement; revoked keys verify nothing. Retire and revoke delete the private\n"+
-			"key file. Publish DIR/keyset.json to verifiers.")
+			"key file. Publish DIR/keyset.json to verifiers. Retire and revoke are also\n"+
+			"recorded in the database (--db), so every server on it applies them within a\n"+
+			"second whatever its key directory holds; list shows them.")
 	dir := fs.String("dir", "", "key store directory (default $POSID_KEYS_DIR or "+defaultKeysDir+")")
+	var db dbFlags
+	db.register(app, fs)
 	asJSON := fs.Bool("json", false, "list: print the key set as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st := labels.OpenKeyStore(app.keysDir(*dir))
-	switch sub, rest := fs.Arg(0), fs.Args(); {
+	local := labels.OpenKeyStore(app.keysDir(*dir))
+	sub, rest := fs.Arg(0), fs.Args()
+	shared := func() (*labels.SharedKeyStore, *stores, error) {
+		st, err := db.open(ctx, app)
+		if err != nil {
+			return nil, nil, err
+		}
+		return labels.NewSharedKeyStore(local, st.LabelKeyStatus), st, nil
+	}
+	switch {
 	case sub == "new" && len(rest) == 1:
-		id, err := st.NewKey(ctx)
+		id, err := local.NewKey(ctx)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(app.stdout, "%s\tactive\t%s\n", id, st.Dir())
+		fmt.Fprintf(app.stdout, "%s\tactive\t%s\n", id, local.Dir())
 		return nil
 	case sub == "list" && len(rest) == 1:
+		st, dbs, err := shared()
+		if err != nil {
+			return err
+		}
+		defer dbs.Close()
 		ks, err := st.KeySet(ctx)
 		if err != nil {
 			return err
@@ -69,14 +87,22 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 		if err != nil {
 			return usagef("%v", err)
 		}
+		st, dbs, err := shared()
+		if err != nil {
+			return err
+		}
+		defer dbs.Close()
+		action := audit.ActionRetireLabelKey
 		if sub == "retire" {
 			err = st.Retire(ctx, id)
 		} else {
+			action = audit.ActionRevokeLabelKey
 			err = st.Revoke(ctx, id)
 		}
 		if err != nil {
 			return err
 		}
+		_ = dbs.Audit.Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: action, Target: id.String()})
 		fmt.Fprintf(app.stdout, "%s\t%sd\n", id, sub)
 		return nil
 	case sub == "":

@@ -162,9 +162,9 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	keyStore := labels.OpenKeyStore(f.keysDir)
+	keyStore := labels.NewSharedKeyStore(labels.OpenKeyStore(f.keysDir), st.LabelKeyStatus)
 	if f.demo {
-		if err := prepareDemo(ctx, app, &f, st, keyStore, log); err != nil {
+		if err := prepareDemo(ctx, app, &f, st, keyStore.KeyStore, log); err != nil {
 			return err
 		}
 	}
@@ -180,9 +180,18 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: min(f.cfg.PhotoBodyLimit, f.cfg.BodyLimit), EscalationBudget: f.escalation,
 		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait})
+	keys := auth.NewCache(st.Keys, auth.DefaultCacheTTL)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch() // before st.Close
+	go func() {
+		err := st.Revocations.Watch(watchCtx, func() { keys.Clear(); keyStore.Reload() })
+		if watchCtx.Err() == nil {
+			log.Error("revocation watch stopped: revoked API keys now expire from the cache after its TTL, label key changes show after a restart", "ttl", auth.DefaultCacheTTL.String(), "err", err)
+		}
+	}()
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
-		Keys:      auth.NewCache(st.Keys, auth.DefaultCacheTTL),
+		Keys:      keys,
 		Audit:     auditLog,
 		Scanner:   scanner,
 		LabelKeys: keyStore,

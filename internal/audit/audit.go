@@ -95,3 +95,11 @@ func Truncate(s string) string {
 	}
 	return s[:maxTarget]
 }
+
+// Actions on label signing keys.
+const (
+	// ActionRetireLabelKey stops a label key from signing.
+	ActionRetireLabelKey = "labelkey.retire"
+	// ActionRevokeLabelKey makes every label a key signed verify as revoked.
+	ActionRevokeLabelKey = "labelkey.revoke"
+)

@@ -190,6 +190,15 @@ func ParseToken(tok string) (id string, err error) {
 	return id, nil
 }
 
+// ValidID reports whether id has the shape of a key id (hex, idBytes long).
+func ValidID(id string) bool {
+	if len(id) != 2*idBytes {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil
+}
+
 // Check reports whether tok is the token of k and k is not revoked,
 // comparing hashes in constant time.
 func Check(k Key, tok string) bool {

@@ -7,8 +7,9 @@ import (
 )
 
 // DefaultCacheTTL is how long a cached key is trusted before it is read
-// again: a key revoked by another process (posid apikeys revoke) stops
-// working within this time; one revoked through the cache stops at once.
+// again. A revocation made anywhere clears the cache (Clear, called on the
+// store's Revocations signal); the
+// TTL only bounds how long a key stays cached when no watch runs.
 const DefaultCacheTTL = 30 * time.Second
 
 // maxCached bounds the cache; when full it is cleared.
@@ -24,6 +25,9 @@ type Cache struct {
 
 	mu   sync.Mutex
 	keys map[string]cachedKey
+	// gen counts Clear calls: a read that started before a Clear must not
+	// put its (possibly revoked) key back into the cache.
+	gen uint64
 }
 
 type cachedKey struct {
@@ -44,6 +48,7 @@ func (c *Cache) Key(ctx context.Context, id string) (Key, error) {
 	now := c.now()
 	c.mu.Lock()
 	ck, ok := c.keys[id]
+	gen := c.gen
 	c.mu.Unlock()
 	if ok && now.Before(ck.expires) {
 		return ck.key, nil
@@ -53,10 +58,12 @@ func (c *Cache) Key(ctx context.Context, id string) (Key, error) {
 		return Key{}, err
 	}
 	c.mu.Lock()
-	if len(c.keys) >= maxCached {
-		clear(c.keys)
+	if gen == c.gen {
+		if len(c.keys) >= maxCached {
+			clear(c.keys)
+		}
+		c.keys[id] = cachedKey{key: k, expires: now.Add(c.ttl)}
 	}
-	c.keys[id] = cachedKey{key: k, expires: now.Add(c.ttl)}
 	c.mu.Unlock()
 	return k, nil
 }

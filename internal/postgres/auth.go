@@ -12,8 +12,8 @@ import (
 )
 
 // Keys returns the API key store of d. Keys are shared by every process on
-// the database; the auth.Cache in front of it is per process, so a revoked
-// key is refused everywhere once each process's cache entry expires.
+// the database; the auth.Cache in front of it is per process and follows
+// d.Revocations, so a revoked key is refused everywhere at once.
 func (d *DB) Keys() auth.Store { return keyStore{d} }
 
 // keyStore implements auth.Store.
@@ -64,9 +64,16 @@ func (s keyStore) Keys(ctx context.Context) ([]auth.Key, error) {
 	return ks, rows.Err()
 }
 
-// RevokeKey implements auth.Store.
+// RevokeKey implements auth.Store; the revocation counter moves and is
+// announced in the same transaction.
 func (s keyStore) RevokeKey(ctx context.Context, id string) (auth.Key, error) {
-	_, err := s.db.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, s.db.now(), id)
+	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, s.db.now(), id)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return bumpRevocations(ctx, tx)
+	})
 	if err != nil {
 		return auth.Key{}, fmt.Errorf("revoke api key %s: %w", id, err)
 	}

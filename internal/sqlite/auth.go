@@ -60,9 +60,19 @@ func (s keyStore) Keys(ctx context.Context) ([]auth.Key, error) {
 	return ks, rows.Err()
 }
 
-// RevokeKey implements auth.Store.
+// RevokeKey implements auth.Store; the revocation counter moves in the
+// same transaction, so every server's cache drops the key.
 func (s keyStore) RevokeKey(ctx context.Context, id string) (auth.Key, error) {
-	_, err := s.db.sql.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = ''`, fmtTime(s.db.now()), id)
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = ''`, fmtTime(s.db.now()), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return bumpRevocations(ctx, tx)
+	})
 	if err != nil {
 		return auth.Key{}, fmt.Errorf("revoke api key %s: %w", id, err)
 	}
