@@ -102,7 +102,9 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		_ = dbs.Audit.Append(ctx, audit.Entry{Actor: "cli:" + app.envOr("USER", "unknown"), Action: action, Target: id.String()})
+		if err := dbs.Audit.Append(ctx, audit.Entry{Actor: app.caller().Actor, Action: action, Target: id.String()}); err != nil {
+			return fmt.Errorf("key %s %sd, but its audit row was not written: %w", id, sub, err)
+		}
 		fmt.Fprintf(app.stdout, "%s\t%sd\n", id, sub)
 		return nil
 	case sub == "":
