@@ -12,7 +12,6 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/common/reedsolomon"
-	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/encoder"
 	qrcode "github.com/skip2/go-qrcode"
@@ -35,19 +34,6 @@ func qrImage(q *QR, scale int) *image.Gray {
 		}
 	}
 	return img
-}
-
-func decodeQR(t testing.TB, img image.Image) string {
-	t.Helper()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := gzqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil {
-		t.Fatalf("decode QR: %v", err)
-	}
-	return res.GetText()
 }
 
 // qrReader is posid's own reader (scan.Scanner), QR only and fast path only:
