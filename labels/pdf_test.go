@@ -111,7 +111,7 @@ func TestPDFRoundTrip(t *testing.T) {
 						SubImage(image.Rectangle) image.Image
 					}).SubImage(image.Rect(int(x0*k), int(y0*k), int((x0+sz.Width)*k), int((y0+sz.Height)*k)))
 				}
-				text := decodeQR(t, img)
+				text := scanQR(t, img)
 				if v := ks.Verify(text); v.Verdict != Genuine {
 					t.Fatalf("seal from PDF: %s (%s)", v.Verdict, v.Reason)
 				}

@@ -49,7 +49,7 @@ func TestZPLGolden(t *testing.T) {
 			}
 			// The ^GF graphic decodes back to the genuine seal.
 			img := zplQRImage(t, buf.String())
-			if v := ks.Verify(decodeQR(t, img)); v.Verdict != Genuine {
+			if v := ks.Verify(scanQR(t, img)); v.Verdict != Genuine {
 				t.Fatalf("QR from ZPL: %s (%s)", v.Verdict, v.Reason)
 			}
 			for _, want := range []string{"^CI28", "^BCN,", "^FD" + zplCode128(l.SN) + "^FS", "^FD序列号 SN^FS", "^FD扫码验证真伪 Scan to verify^FS"} {
@@ -158,7 +158,7 @@ func TestPNGRoundTrip(t *testing.T) {
 				if want := dots(sz.Width, dotsPerMM(dpi)); img.Bounds().Dx() != want {
 					t.Errorf("width %d px, want %d", img.Bounds().Dx(), want)
 				}
-				if v := ks.Verify(decodeQR(t, img)); v.Verdict != Genuine {
+				if v := ks.Verify(scanQR(t, img)); v.Verdict != Genuine {
 					t.Fatalf("QR from PNG: %s (%s)", v.Verdict, v.Reason)
 				}
 				if sn := decodeCode128(t, img); sn != l.SN {
