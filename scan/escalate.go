@@ -261,7 +261,7 @@ func (e *escalation) barTextured(x, y, angle float64) bool {
 	var t tensor
 	for dy := 0; dy < 3; dy++ {
 		for dx := 0; dx < 3; dx++ {
-			c := cellTensor(e.full, e.f, x0+dx*cellSize, y0+dy*cellSize, 1)
+			c := cellTensor(e.full, e.f, x0+dx*cellSize, y0+dy*cellSize)
 			t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
 		}
 	}

@@ -79,7 +79,11 @@ func locateWith(p plane, f int, energy float64, span int) []region {
 	raw := make([]tensor, cw*ch)
 	for cy := 0; cy < ch; cy++ {
 		for cx := 0; cx < cw; cx++ {
-			raw[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize, span)
+			if span > 1 {
+				raw[cy*cw+cx] = cellTensorSpan(p, f, cx*cellSize, cy*cellSize, span)
+			} else {
+				raw[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize)
+			}
 		}
 	}
 	// Pool each cell with its neighbours: wide bars and spaces leave
@@ -239,15 +243,9 @@ func (t tensor) stat(n int) cellStat {
 }
 
 // cellTensor computes gradient statistics over one cell of the grid
-// downscaled by f, sampling p every f pixels. With span 1 a gradient is
-// the difference of neighbouring pixels; a wider span measures it between
-// pixels span apart, averaged over span rows (or columns) and divided by
-// span, so that blurred edges, spread over several pixels, and noise,
-// averaged out, no longer drown in each other.
-func cellTensor(p plane, f, x0, y0, span int) tensor {
-	if span > 1 {
-		return cellTensorSpan(p, f, x0, y0, span)
-	}
+// downscaled by f, sampling p every f pixels; a gradient is the
+// difference of neighbouring pixels.
+func cellTensor(p plane, f, x0, y0 int) tensor {
 	var jxx, jyy, jxy float64
 	for yl := y0; yl < y0+cellSize; yl++ {
 		y := yl*f + f/2
@@ -270,7 +268,10 @@ func cellTensor(p plane, f, x0, y0, span int) tensor {
 	return tensor{jxx, jyy, jxy}
 }
 
-// cellTensorSpan is cellTensor with gradients over span pixels.
+// cellTensorSpan is cellTensor with gradients measured between pixels
+// span apart, averaged over span rows (or columns) and divided by span²
+// (gradients per pixel): noise averages out while edges blurred over
+// several pixels keep their slope.
 func cellTensorSpan(p plane, f, x0, y0, span int) tensor {
 	var jxx, jyy, jxy float64
 	norm := 1 / float64(span*span)
