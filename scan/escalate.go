@@ -61,7 +61,7 @@ const (
 	// counts as lines across it.
 	maxCrossAngle = 0.35
 	// maxPyramidSide bounds the side (image pixels) of a 2D region the
-	// pyramid stage reads: a low texture threshold also finds whole
+	// pyramid and soft stages read: a low texture threshold also finds whole
 	// backgrounds, too large to be one label's code.
 	maxPyramidSide = 1200
 	// escRows is how many row bands of a region window the escalation
@@ -116,7 +116,7 @@ type Trace struct {
 // StageTrace is what one stage of a scan tried.
 type StageTrace struct {
 	// Name names the stage: "fast", "rows-working", "bars-averaged",
-	// "bars-envelope", "pyramid", "full-resolution"...
+	// "soft", "bars-envelope", "pyramid", "full-resolution"...
 	Name string `json:"name"`
 	// MS is the time the stage took, in milliseconds.
 	MS float64 `json:"ms"`
