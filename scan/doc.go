@@ -5,13 +5,15 @@
 // JPEG photos and works on the luminance plane only. It looks for QR codes,
 // Data Matrix, Code 128, Code 39, EAN-13/8, UPC-A/E and ITF in one call: a
 // fast pass on a downscaled copy of large photos finds most codes and the
-// regions that look like barcodes; regions left unexplained are read again at
-// full resolution, and harder passes (other binarizers, inverted images,
-// rotations) run only while the time budget lasts. A 2D region where a
-// reader saw a symbol but decoded none is read harder: contrast-stretched
-// and binarized three ways, QR sampled cell by cell between its alignment
-// patterns (and read with one damaged finder pattern inferred from the
-// others), Data Matrix found by the edges of its outline.
+// regions that look like barcodes; regions left unexplained are read again
+// at full resolution, and harder passes (other binarizers, inverted images,
+// rotations, locating again with gradients averaged over a few pixels, which
+// sees dim, blurred labels under sensor noise) run only while the time
+// budget lasts. A 2D region where a reader saw a symbol but decoded none is
+// read harder: contrast-stretched and binarized three ways, QR sampled cell
+// by cell between its alignment patterns (and read with one damaged finder
+// pattern inferred from the others), Data Matrix found by the edges of its
+// outline.
 //
 // All coordinates are in the upright image, after the EXIF orientation has
 // been applied, with the origin at the top-left pixel.

@@ -67,10 +67,11 @@ type cellStat struct {
 // coordinates of p downscaled by f. Gradients are measured on p itself at
 // every f-th pixel: downscaling first would alias fine bars into patterns
 // of another direction.
-func locate(p plane, f int) []region { return locateWith(p, f, minCellEnergy) }
+func locate(p plane, f int) []region { return locateWith(p, f, minCellEnergy, 1) }
 
-// locateWith is locate with cells of at least energy counted as textured.
-func locateWith(p plane, f int, energy float64) []region {
+// locateWith is locate with cells of at least energy counted as textured
+// and gradients measured over span pixels (see cellTensor).
+func locateWith(p plane, f int, energy float64, span int) []region {
 	cw, ch := p.w/f/cellSize, p.h/f/cellSize
 	if cw < 2 || ch < 2 {
 		return nil
@@ -78,7 +79,11 @@ func locateWith(p plane, f int, energy float64) []region {
 	raw := make([]tensor, cw*ch)
 	for cy := 0; cy < ch; cy++ {
 		for cx := 0; cx < cw; cx++ {
-			raw[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize)
+			if span > 1 {
+				raw[cy*cw+cx] = cellTensorSpan(p, f, cx*cellSize, cy*cellSize, span)
+			} else {
+				raw[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize)
+			}
 		}
 	}
 	// Pool each cell with its neighbours: wide bars and spaces leave
@@ -238,7 +243,8 @@ func (t tensor) stat(n int) cellStat {
 }
 
 // cellTensor computes gradient statistics over one cell of the grid
-// downscaled by f, sampling p every f pixels.
+// downscaled by f, sampling p every f pixels; a gradient is the
+// difference of neighbouring pixels.
 func cellTensor(p plane, f, x0, y0 int) tensor {
 	var jxx, jyy, jxy float64
 	for yl := y0; yl < y0+cellSize; yl++ {
@@ -257,6 +263,38 @@ func cellTensor(p plane, f, x0, y0 int) tensor {
 			jxx += gx * gx
 			jyy += gy * gy
 			jxy += gx * gy
+		}
+	}
+	return tensor{jxx, jyy, jxy}
+}
+
+// cellTensorSpan is cellTensor with gradients measured between pixels
+// span apart, averaged over span rows (or columns) and divided by span²
+// (gradients per pixel): noise averages out while edges blurred over
+// several pixels keep their slope.
+func cellTensorSpan(p plane, f, x0, y0, span int) tensor {
+	var jxx, jyy, jxy float64
+	norm := 1 / float64(span*span)
+	for yl := y0; yl < y0+cellSize; yl++ {
+		y := yl*f + f/2 - span/2
+		if y < 0 || y+span >= p.h {
+			continue
+		}
+		for xl := x0; xl < x0+cellSize; xl++ {
+			x := xl*f + f/2 - span/2
+			if x < 0 || x+span >= p.w {
+				continue
+			}
+			var gx, gy int
+			for k := 0; k < span; k++ {
+				r := p.pix[(y+k)*p.stride+x:]
+				gx += int(r[span]) - int(r[0])
+				gy += int(p.pix[(y+span)*p.stride+x+k]) - int(p.pix[y*p.stride+x+k])
+			}
+			fx, fy := float64(gx)*norm, float64(gy)*norm
+			jxx += fx * fx
+			jyy += fy * fy
+			jxy += fx * fy
 		}
 	}
 	return tensor{jxx, jyy, jxy}
