@@ -15,6 +15,14 @@ import (
 // envelope normaliser stretches; flatter stretches read as white.
 const minEnvelope = 24
 
+// sauvolaK and sauvolaR are the constants of the Sauvola threshold
+// T = m·(1 + k·(s/R − 1)): where the local spread s is small the threshold
+// falls below the mean, so flat paper stays white.
+const (
+	sauvolaK = 0.2
+	sauvolaR = 128
+)
+
 // rowsAveraged returns p with each pixel the mean of the k rows around it:
 // along upright bars this averages noise and JPEG blocks away without
 // blurring the bars, like reading many scanlines and combining them.
@@ -97,7 +105,7 @@ func slidingExtreme(src []byte, r int, out []byte, dq []int, better func(a, b by
 }
 
 // thresholdLocal binarizes p against the mean m and standard deviation s
-// of the (2r+1)² box around each pixel: black where v < m·(1 + k·(s/128 −
+// of the (2r+1)² box around each pixel: black where v < m·(1 + k·(s/sauvolaR −
 // 1)) (Sauvola); k = 0 is a plain local-mean threshold. Boxes with a
 // contrast below minEnvelope/4 read as white. Memory is O(width).
 func (p plane) thresholdLocal(r int, k float64) plane {
@@ -140,7 +148,7 @@ func (p plane) thresholdLocal(r int, k float64) plane {
 			m := float64(s) / n
 			sd := math.Sqrt(math.Max(0, float64(sq)/n-m*m))
 			dst[x] = 255
-			if sd >= minEnvelope/4 && float64(v) < m*(1+k*(sd/128-1)) {
+			if sd >= minEnvelope/4 && float64(v) < m*(1+k*(sd/sauvolaR-1)) {
 				dst[x] = 0
 			}
 		}

@@ -624,7 +624,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 			func() { ses.readRegions(context.Background(), full, e.regions, f, true, false) }),
 		e.barStage("bars-envelope", false, []float64{0}, envelope),
 		e.barStage("bars-angles", false, []float64{-3 * deg, 3 * deg, -6 * deg, 6 * deg}, nil),
-		e.barStage("bars-sauvola", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0.2) }),
+		e.barStage("bars-sauvola", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), sauvolaK) }),
 		e.barStage("bars-mean", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0) }),
 		e.barStage("bars-hybrid", false, []float64{0}, plane.hybridBinarized),
 		e.barStage("bars-unsharp", false, []float64{0}, func(q plane) plane { return envelope(q.unsharp(2, 1.5)) }),

@@ -1,8 +1,6 @@
 package scan
 
 import (
-	"math"
-
 	"github.com/makiuchi-d/gozxing"
 )
 
@@ -11,11 +9,6 @@ const (
 	// rescuePixels bounds each window a 2D region is resampled into for
 	// the harder reads.
 	rescuePixels = 1_500_000
-	// sauvolaK and sauvolaR are the constants of the Sauvola threshold
-	// T = m·(1 + k·(s/R − 1)): where the local spread s is small the
-	// threshold falls below the mean, so flat paper stays white.
-	sauvolaK = 0.2
-	sauvolaR = 128
 	// stretchTail is the fraction of darkest and of brightest pixels a
 	// contrast stretch saturates.
 	stretchTail = 0.01
@@ -149,95 +142,12 @@ func hybridOf(q plane) gozxing.Binarizer { return gozxing.NewHybridBinarizer(lum
 // globalOf is gozxing's global histogram binarizer over q.
 func globalOf(q plane) gozxing.Binarizer { return gozxing.NewGlobalHistgramBinarizer(lumSource{q}) }
 
-// sauvolaOf binarizes q with a Sauvola threshold over windows of about an
-// eighth of its side, which follows uneven light across a symbol.
+// sauvolaOf binarizes q with a Sauvola threshold (binarize.go) over
+// windows of about an eighth of its side, which follows uneven light
+// across a symbol; the global histogram then splits its 0 and 255 exactly.
 func sauvolaOf(q plane) gozxing.Binarizer {
-	return &fixedBinarizer{src: lumSource{q}, bits: sauvola(q, max(16, min(q.w, q.h)/8))}
+	return globalOf(q.thresholdLocal(max(16, min(q.w, q.h)/8), sauvolaK))
 }
-
-// sauvolaTile is the side (pixels) of the tiles whose sums the Sauvola
-// threshold is computed from: one threshold per tile keeps its tables
-// small (12 bytes per tile).
-const sauvolaTile = 4
-
-// sauvola thresholds p with T = m·(1 + k·(s/R − 1)), m and s the mean
-// and deviation over the tiles within r pixels of each tile, from
-// integral tables of the tiles' sums and sums of squares.
-func sauvola(p plane, r int) *gozxing.BitMatrix {
-	const t = sauvolaTile
-	tw, th := (p.w+t-1)/t, (p.h+t-1)/t
-	sum := make([]uint32, (tw+1)*(th+1))
-	sq := make([]uint64, (tw+1)*(th+1))
-	for ty := 0; ty < th; ty++ {
-		var rs uint32
-		var rq uint64
-		o := (ty+1)*(tw+1) + 1
-		for tx := 0; tx < tw; tx++ {
-			for y := ty * t; y < min(p.h, ty*t+t); y++ {
-				row := p.row(y)
-				for x := tx * t; x < min(p.w, tx*t+t); x++ {
-					v := row[x]
-					rs += uint32(v)
-					rq += uint64(v) * uint64(v)
-				}
-			}
-			sum[o+tx] = sum[o+tx-(tw+1)] + rs
-			sq[o+tx] = sq[o+tx-(tw+1)] + rq
-		}
-	}
-	bits, _ := gozxing.NewBitMatrix(p.w, p.h)
-	rt := max(1, r/t)
-	for ty := 0; ty < th; ty++ {
-		y0, y1 := max(0, ty-rt), min(th, ty+rt+1)
-		for tx := 0; tx < tw; tx++ {
-			x0, x1 := max(0, tx-rt), min(tw, tx+rt+1)
-			a, b, c, d := y0*(tw+1)+x0, y0*(tw+1)+x1, y1*(tw+1)+x0, y1*(tw+1)+x1
-			// Pixels counted: whole tiles, less what the right and
-			// bottom edges cut off.
-			n := float64(min(p.w, x1*t)-x0*t) * float64(min(p.h, y1*t)-y0*t)
-			m := float64(sum[d]-sum[b]-sum[c]+sum[a]) / n
-			v := float64(sq[d]-sq[b]-sq[c]+sq[a])/n - m*m
-			thr := m * (1 + sauvolaK*(math.Sqrt(math.Max(0, v))/sauvolaR-1))
-			for y := ty * t; y < min(p.h, ty*t+t); y++ {
-				row := p.row(y)
-				for x := tx * t; x < min(p.w, tx*t+t); x++ {
-					if float64(row[x]) < thr {
-						bits.Set(x, y)
-					}
-				}
-			}
-		}
-	}
-	return bits
-}
-
-// fixedBinarizer is a binarizer whose bitmap was computed beforehand.
-type fixedBinarizer struct {
-	src  lumSource
-	bits *gozxing.BitMatrix
-}
-
-// GetLuminanceSource returns the source.
-func (b *fixedBinarizer) GetLuminanceSource() gozxing.LuminanceSource { return b.src }
-
-// GetBlackRow returns row y of the bitmap.
-func (b *fixedBinarizer) GetBlackRow(y int, row *gozxing.BitArray) (*gozxing.BitArray, error) {
-	return b.bits.GetRow(y, row), nil
-}
-
-// GetBlackMatrix returns the bitmap.
-func (b *fixedBinarizer) GetBlackMatrix() (*gozxing.BitMatrix, error) { return b.bits, nil }
-
-// CreateBinarizer returns a hybrid binarizer over another source.
-func (b *fixedBinarizer) CreateBinarizer(src gozxing.LuminanceSource) gozxing.Binarizer {
-	return gozxing.NewHybridBinarizer(src)
-}
-
-// GetWidth returns the width.
-func (b *fixedBinarizer) GetWidth() int { return b.src.GetWidth() }
-
-// GetHeight returns the height.
-func (b *fixedBinarizer) GetHeight() int { return b.src.GetHeight() }
 
 // levels returns the grey levels below and above which lie the darkest
 // and the brightest stretchTail of p's pixels.
