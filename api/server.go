@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -213,6 +214,12 @@ type Deps struct {
 
 // Server is the posid HTTP server.
 type Server struct {
+	// lnMu guards lns, the listeners given to Serve, and stopped, set by
+	// Shutdown.
+	lnMu    sync.Mutex
+	lns     []net.Listener
+	stopped bool
+
 	cfg     Config
 	deps    Deps
 	log     *slog.Logger
@@ -310,8 +317,17 @@ func (s *Server) useAudit(log audit.Log) {
 func (s *Server) App() *fiber.App { return s.app }
 
 // Serve accepts connections on ln until Shutdown, at most
-// Config.MaxConnsPerIP at once from one address.
+// Config.MaxConnsPerIP at once from one address. After Shutdown it returns
+// at once, even when Shutdown came first.
 func (s *Server) Serve(ln net.Listener) error {
+	s.lnMu.Lock()
+	if s.stopped {
+		s.lnMu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.lns = append(s.lns, ln)
+	s.lnMu.Unlock()
 	if s.cfg.MaxConnsPerIP > 0 {
 		ln = newPerIPListener(ln, s.cfg.MaxConnsPerIP)
 	}
@@ -319,8 +335,21 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // Shutdown stops accepting connections and waits for in-flight requests
-// until ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+// until ctx ends. The listeners are closed too: Fiber only knows a listener
+// once its Serve has begun, and a Serve that had not would otherwise accept
+// forever.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.lnMu.Lock()
+	s.stopped = true
+	lns := s.lns
+	s.lns = nil
+	s.lnMu.Unlock()
+	err := s.app.ShutdownWithContext(ctx)
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return err
+}
 
 // jsonMarshal encodes v without HTML escaping (Chinese text and URLs stay readable).
 func jsonMarshal(v any) ([]byte, error) {

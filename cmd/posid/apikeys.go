@@ -90,7 +90,7 @@ func apikeysList(ctx context.Context, app *cli, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func apikeysRevoke(ctx context.Context, app *cli, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want one key id")
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}

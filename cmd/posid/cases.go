@@ -82,7 +82,7 @@ func (f *riskFlags) startPruner(ctx context.Context, mon *risk.Monitor) {
 
 // openRisk opens the database named by db and returns a risk Monitor on it.
 func (app *cli) openRisk(ctx context.Context, db *dbFlags, rf *riskFlags) (*risk.Monitor, func() error, error) {
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return nil, nil, err
 	}

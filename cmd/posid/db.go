@@ -71,6 +71,20 @@ func (f *dbFlags) open(ctx context.Context, app *cli) (*stores, error) {
 	return s, err
 }
 
+// openExisting is open for commands that read or change records already
+// there: on SQLite it refuses a database file that does not exist, instead
+// of creating an empty database (and a key file) where a typo or a wrong
+// working directory pointed. Only serve, demo, import, apikeys create and
+// keys new create a database.
+func (f *dbFlags) openExisting(ctx context.Context, app *cli) (*stores, error) {
+	if !strings.Contains(f.db, "://") {
+		if _, err := os.Stat(f.db); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s: start with posid serve, posid demo or posid import, or pass --db", f.db)
+		}
+	}
+	return f.open(ctx, app)
+}
+
 // openStores opens the SQLite file or PostgreSQL database of the flags.
 func (f *dbFlags) openStores(ctx context.Context, box *secret.Box) (*stores, error) {
 	if strings.HasPrefix(f.db, "postgres://") || strings.HasPrefix(f.db, "postgresql://") {

@@ -66,3 +66,37 @@ func TestMissingKeyFileRefused(t *testing.T) {
 		t.Fatalf("get with key restored: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestMissingDatabaseRefused runs every command that reads or changes
+// existing records against a database file that is not there: each says so
+// in one line and leaves no database or key file behind, where it used to
+// create an empty database (and a key) in the working directory.
+func TestMissingDatabaseRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"devices", "get", "PAX0001"},
+		{"devices", "list"},
+		{"devices", "set-status", "PAX0001", "shipped"},
+		{"history", "PAX0001"},
+		{"apikeys", "list"},
+		{"apikeys", "revoke", "ab12cd34ef56"},
+		{"keys", "list"},
+		{"keys", "retire", "k1"},
+		{"keys", "revoke", "k1"},
+		{"cases", "list"},
+		{"complain", "PAX0001", "-merchant", "M001", "-category", "counterfeit", "-text", "not mine"},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			dir := t.TempDir()
+			env := map[string]string{"POSID_DB": filepath.Join(dir, "posid.db"), "POSID_KEYS_DIR": filepath.Join(dir, "keys"), "USER": "clerk"}
+			code, out, errOut := runCLI(t, env, args...)
+			if code != 1 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "no database at") || out != "" {
+				t.Fatalf("exit %d\nstdout %q\nstderr %q", code, out, errOut)
+			}
+			for _, name := range []string{"posid.db", "secret.key"} {
+				if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s was created: %v", name, err)
+				}
+			}
+		})
+	}
+}

@@ -42,7 +42,7 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 	local := labels.OpenKeyStore(app.keysDir(*dir))
 	sub, rest := fs.Arg(0), fs.Args()
 	shared := func() (*labels.SharedKeyStore, *stores, error) {
-		st, err := db.open(ctx, app)
+		st, err := db.openExisting(ctx, app)
 		if err != nil {
 			return nil, nil, err
 		}

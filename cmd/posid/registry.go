@@ -105,7 +105,7 @@ func devicesGet(ctx context.Context, app *cli, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want one serial number")
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func devicesList(ctx context.Context, app *cli, args []string) error {
 		}
 		f.Status = s
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func devicesSetStatus(ctx context.Context, app *cli, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func runHistory(ctx context.Context, app *cli, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("want one serial number")
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,9 @@ func TestCLIImportAndDevices(t *testing.T) {
 
 func TestCLIExitCodes(t *testing.T) {
 	env := map[string]string{"POSID_DB": filepath.Join(t.TempDir(), "posid.db")}
+	if code, _, errOut := runCLI(t, env, "demo"); code != 0 {
+		t.Fatalf("demo: exit %d: %s", code, errOut)
+	}
 	tests := []struct {
 		args []string
 		code int

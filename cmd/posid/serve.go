@@ -209,7 +209,10 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		fmt.Fprintln(app.stdout, "only this machine can reach it; --addr 0.0.0.0:8080 (make run ADDR=0.0.0.0:8080) lets phones on the LAN in")
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		serveStarting()
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -225,6 +228,10 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	log.Info("stopped")
 	return nil
 }
+
+// serveStarting runs just before the server takes the listener; a test
+// delays it to stop the server first.
+var serveStarting = func() {}
 
 // prepareDemo loads the demo fleet and makes what the README's tour needs:
 // an active label key and, when there are no API keys yet, an admin key

@@ -66,3 +66,35 @@ func TestServeMemoryLimit(t *testing.T) {
 		t.Errorf("--memory-limit -1: exit %d %q, want 2 with a one-line reason", code, errOut)
 	}
 }
+
+// TestServeStopBeforeAccepting stops the server before it has started to
+// accept: serve still returns, where it used to wait forever for a Serve
+// that no Shutdown could reach (seen as a rare hang of this package).
+func TestServeStopBeforeAccepting(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	serveStarting = func() { <-ctx.Done(); time.Sleep(50 * time.Millisecond) }
+	defer func() { serveStarting = func() {} }()
+	dir := t.TempDir()
+	env := map[string]string{"POSID_DB": filepath.Join(dir, "posid.db"), "POSID_DATA_DIR": dir}
+	var out, errb servetest.Output
+	app := &cli{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), getenv: func(k string) string { return env[k] }}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, app, []string{"serve", "--addr", "127.0.0.1:0", "--log-level", "error"}) }()
+	for !strings.Contains(out.String(), "listening on") {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s%s", code, out.String(), errb.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not return after being stopped before it accepted")
+	}
+}
