@@ -75,8 +75,9 @@ func (s *Server) consoleCases(c *fiber.Ctx) error {
 // consoleCaseView is the data of case.html.
 type consoleCaseView struct {
 	Case risk.Case
-	// Device is the case's device as the service shows it to the caller,
-	// nil when the case names no known device.
+	// Device is the case's device as the service shows it to a reviewer
+	// (not a lookup: no risk evidence), nil when the case names no known
+	// device.
 	Device  *service.DeviceView
 	History []registry.Change
 	// Outcomes are the ways to resolve the case.
@@ -98,7 +99,7 @@ func (s *Server) consoleCase(c *fiber.Ctx) error {
 	}
 	v := consoleCaseView{Case: k, Outcomes: []risk.Outcome{risk.OutcomeConfirmed, risk.OutcomeDismissed}}
 	if k.SN != "" {
-		d, err := s.svc.Device(ctx, caller, k.SN, false)
+		d, err := s.svc.ReviewDevice(ctx, caller, k.SN)
 		switch {
 		case errors.Is(err, registry.ErrNotFound):
 		case err != nil:

@@ -271,11 +271,29 @@ func TestConsoleCasePages(t *testing.T) {
 		t.Fatalf("assignee filter %d shows the case", status)
 	}
 	path := "/console/cases/" + itoa(id)
+	before, _ := mon.Case(context.Background(), id)
 	status, body = e.page(t, "admin", path)
+	// Reviewing is not a lookup: opening the case of an unknown SN adds no
+	// evidence to it.
+	after, _ := mon.Case(context.Background(), id)
+	if after.Hits != before.Hits || len(after.Evidence) != len(before.Evidence) {
+		t.Errorf("opening the case added evidence: hits %d → %d, events %d → %d", before.Hits, after.Hits, len(before.Evidence), len(after.Evidence))
+	}
 	for _, w := range []string{`id="assign-form"`, `id="resolve-form"`, `data-action="/api/v1/cases/` + itoa(id) + `/resolve"`, `id="evidence"`, "lookup", "M001", "未登记"} {
 		if status != 200 || !strings.Contains(body, w) {
 			t.Errorf("case page %d lacks %q", status, w)
 		}
+	}
+	// The case of a foreign scan names a registered device: its page shows
+	// the device and its history.
+	e.do(t, "merchant2", jsonReq("POST", "/api/v1/scans", ManualEntry{SN: "PAX0001"}))
+	foreign, err := mon.Cases(context.Background(), risk.CaseFilter{SN: "PAX0001"})
+	if err != nil || len(foreign) != 1 {
+		t.Fatalf("cases of PAX0001: %+v, %v", foreign, err)
+	}
+	status, body = e.page(t, "admin", "/console/cases/"+itoa(foreign[0].ID))
+	if status != 200 || !strings.Contains(body, "老王餐馆") || !strings.Contains(body, "registration") {
+		t.Errorf("case page of PAX0001 %d lacks the device and its history", status)
 	}
 	if _, err := mon.Resolve(context.Background(), id, "test", risk.OutcomeDismissed, "typo"); err != nil {
 		t.Fatal(err)
