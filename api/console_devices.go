@@ -28,6 +28,8 @@ type consoleDevicesView struct {
 	// NextHref is the link to the following page, "" on the last.
 	NextHref string
 	Searched bool
+	// MoreSet says a filter besides the SN is set (the form shows them all).
+	MoreSet bool
 }
 
 // consoleFilterFields are the device filters each role may set; the
@@ -84,6 +86,7 @@ func (s *Server) consoleDevices(c *fiber.Ctx) error {
 	for name, val := range v.Query {
 		if val != "" && name != "cursor" {
 			v.Searched = true
+			v.MoreSet = v.MoreSet || name != "sn"
 		}
 	}
 	return s.renderConsole(c, fiber.StatusOK, "devices.html", "devices.title", v)

@@ -65,6 +65,7 @@ var consoleText = map[string][2]string{
 	"devices.batch":    {"批次", "Batch"},
 	"devices.merchant": {"商户", "Merchant"},
 	"devices.supplier": {"供应商", "Supplier"},
+	"devices.more":     {"更多条件", "More filters"},
 	"devices.results":  {"结果", "Results"},
 	"devices.none":     {"没有符合条件的设备。", "No device matches."},
 
