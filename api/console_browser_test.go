@@ -191,6 +191,8 @@ func TestConsoleBrowser(t *testing.T) {
 			b.checkAxe("cases")
 			b.Step("open case", chromedp.Click(chromedp.CSS(`#cases tbody th a`)), chromedp.WaitVisible(chromedp.ID("resolve-form")))
 			b.checkAxe("case")
+			b.Step("comment", chromedp.SendKeys(chromedp.ID("c-text"), "已联系商户"), chromedp.Click(chromedp.ID("comment")))
+			b.waitFor("comment shown", `document.querySelector("#comments") && document.querySelector("#comments").textContent.includes("已联系商户")`)
 			b.tabTo("#r-note", 40)
 			b.Step("write note", chromedp.KeyEvent("扫描了不存在的序列号"))
 			b.tabTo("#resolve", 3)

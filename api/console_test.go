@@ -279,7 +279,7 @@ func TestConsoleCasePages(t *testing.T) {
 	if after.Hits != before.Hits || len(after.Evidence) != len(before.Evidence) {
 		t.Errorf("opening the case added evidence: hits %d → %d, events %d → %d", before.Hits, after.Hits, len(before.Evidence), len(after.Evidence))
 	}
-	for _, w := range []string{`id="assign-form"`, `id="resolve-form"`, `data-action="/api/v1/cases/` + itoa(id) + `/resolve"`, `id="evidence"`, "lookup", "M001", "未登记"} {
+	for _, w := range []string{`id="assign-form"`, `id="resolve-form"`, `data-action="/api/v1/cases/` + itoa(id) + `/resolve"`, `id="evidence"`, "lookup", "M001", "未登记", `data-action="/api/v1/cases/` + itoa(id) + `/comments"`, "暂无备注"} {
 		if status != 200 || !strings.Contains(body, w) {
 			t.Errorf("case page %d lacks %q", status, w)
 		}
@@ -295,11 +295,14 @@ func TestConsoleCasePages(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "老王餐馆") || !strings.Contains(body, "registration") {
 		t.Errorf("case page of PAX0001 %d lacks the device and its history", status)
 	}
+	if _, err := mon.Comment(context.Background(), id, "apikey:x(a)", "looked at the scans"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := mon.Resolve(context.Background(), id, "test", risk.OutcomeDismissed, "typo"); err != nil {
 		t.Fatal(err)
 	}
 	status, body = e.page(t, "admin", path)
-	if status != 200 || strings.Contains(body, `id="resolve-form"`) || !strings.Contains(body, "typo") || !strings.Contains(body, "不属实") {
+	if status != 200 || strings.Contains(body, `id="resolve-form"`) || !strings.Contains(body, "typo") || !strings.Contains(body, "不属实") || !strings.Contains(body, "looked at the scans") {
 		t.Errorf("resolved case page %d: %.300s", status, body)
 	}
 	if status, _ := e.page(t, "admin", "/console/cases/999"); status != 404 {

@@ -115,6 +115,7 @@ var docsZh = map[string]string{
 	"GET /api/v1/cases/:id":              "查看审核案件及其证据事件和投诉",
 	"POST /api/v1/cases/:id/assign":      "指派审核案件",
 	"POST /api/v1/cases/:id/resolve":     "结案：填写结论和说明",
+	"POST /api/v1/cases/:id/comments":    "为审核案件添加备注",
 	"POST /api/v1/complaints":            "投诉设备（JSON，或带照片的 multipart）",
 	"GET /api/v1/complaints":             "投诉列表：商户看自己的，管理员看全部",
 	"GET /api/v1/complaints/:id/photo":   "投诉所附照片",

@@ -152,6 +152,8 @@ type Case struct {
 	Evidence []Event `json:"evidence,omitempty"`
 	// Complaints holds the complaints filed into the case (GetCase only).
 	Complaints []Complaint `json:"complaints,omitempty"`
+	// Comments holds the reviewers' comments, oldest first (GetCase only).
+	Comments []Comment `json:"comments,omitempty"`
 }
 
 // CaseFilter selects cases for ListCases. Empty fields match everything.

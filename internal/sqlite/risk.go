@@ -167,6 +167,10 @@ func (s riskStore) GetCase(ctx context.Context, id int64) (risk.Case, error) {
 		return c, err
 	}
 	c.Complaints, err = s.complaints(ctx, `c.case_id = ?`, id, MaxComplaintsPerCase)
+	if err != nil {
+		return c, err
+	}
+	c.Comments, err = s.comments(ctx, id)
 	return c, err
 }
 
