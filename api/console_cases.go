@@ -26,8 +26,7 @@ var consoleRules = []risk.Rule{risk.RuleForgedLabel, risk.RuleRevokedLabel, risk
 	risk.RuleWithdrawnDevice, risk.RuleModelMismatch, risk.RuleForeignScan, risk.RuleUnknownSerial, risk.RuleEnumeration, risk.RuleComplaint}
 
 // consoleCases serves GET /console/cases: the review queue by rule,
-// status and assignee, newest first. The assignee filter applies to the
-// page the risk store returns.
+// status, assignee and SN, newest first, one page at a time.
 func (s *Server) consoleCases(c *fiber.Ctx) error {
 	v := consoleCasesView{Query: map[string]string{}, Rules: consoleRules, Statuses: []risk.Status{risk.StatusOpen, risk.StatusAssigned, risk.StatusResolved}}
 	for _, name := range []string{"rule", "status", "assignee", "sn", "before"} {
@@ -50,6 +49,7 @@ func (s *Server) consoleCases(c *fiber.Ctx) error {
 			return s.consoleError(c, err)
 		}
 	}
+	f.Assignee = v.Query["assignee"]
 	if f.Before, err = intQuery(c, "before"); err != nil {
 		return s.consoleError(c, err)
 	}
@@ -63,12 +63,7 @@ func (s *Server) consoleCases(c *fiber.Ctx) error {
 		q.Del("lang")
 		v.NextHref = "/console/cases?" + string(q.QueryString())
 	}
-	who := v.Query["assignee"]
-	for _, k := range cs {
-		if who == "" || strings.Contains(k.Assignee, who) {
-			v.Cases = append(v.Cases, k)
-		}
-	}
+	v.Cases = cs
 	return s.renderConsole(c, fiber.StatusOK, "cases.html", "cases.title", v)
 }
 

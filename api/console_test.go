@@ -270,6 +270,13 @@ func TestConsoleCasePages(t *testing.T) {
 	if status != 200 || strings.Contains(body, "GHOST0001") {
 		t.Fatalf("assignee filter %d shows the case", status)
 	}
+	if _, err := mon.Assign(context.Background(), cs[0].ID, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	status, body = e.page(t, "admin", "/console/cases?assignee=alice")
+	if status != 200 || !strings.Contains(body, "GHOST0001") {
+		t.Fatalf("assignee filter %d hides alice's case", status)
+	}
 	path := "/console/cases/" + itoa(id)
 	before, _ := mon.Case(context.Background(), id)
 	status, body = e.page(t, "admin", path)

@@ -105,6 +105,7 @@ var consoleText = map[string][2]string{
 	"cases.assignee": {"处理人", "Assignee"},
 	"cases.severity": {"严重程度", "Severity"},
 	"cases.updated":  {"最近更新", "Updated"},
+	"cases.mine":     {"指派给我的", "Assigned to me"},
 	"cases.none":     {"没有符合条件的案件。", "No case matches."},
 
 	"case.title":        {"审核案件", "Review case"},

@@ -111,7 +111,7 @@ var docsZh = map[string]string{
 	"POST /api/v1/apikeys/:id/revoke":    "吊销 API 密钥，一秒内在所有服务器生效",
 	"POST /api/v1/labelkeys/:kid/retire": "停用标签签名密钥：不再签发新标签",
 	"POST /api/v1/labelkeys/:kid/revoke": "吊销标签签名密钥：其签发的标签在所有服务器上验证为已吊销",
-	"GET /api/v1/cases":                  "审核案件列表（?status=&rule=&sn=&before=&limit=）",
+	"GET /api/v1/cases":                  "审核案件列表（?status=&rule=&sn=&assignee=&before=&limit=）",
 	"GET /api/v1/cases/:id":              "查看审核案件及其证据事件和投诉",
 	"POST /api/v1/cases/:id/assign":      "指派审核案件",
 	"POST /api/v1/cases/:id/resolve":     "结案：填写结论和说明",

@@ -43,7 +43,7 @@ var merchantOnly = []auth.Role{auth.RoleMerchant}
 func (s *Server) riskRoutes(mon *risk.Monitor) []Route {
 	h := riskHandlers{s: s, mon: mon}
 	return []Route{
-		{"GET", "/api/v1/cases", "List review cases (?status=&rule=&sn=&before=&limit=)", adminOnly, "risk", h.listCases},
+		{"GET", "/api/v1/cases", "List review cases (?status=&rule=&sn=&assignee=&before=&limit=)", adminOnly, "risk", h.listCases},
 		{"GET", "/api/v1/cases/:id", "Get a review case with its evidence events and complaints", adminOnly, "risk", h.getCase},
 		{"POST", "/api/v1/cases/:id/assign", "Assign a review case", adminOnly, "risk", h.assignCase},
 		{"POST", "/api/v1/cases/:id/resolve", "Resolve a review case with an outcome and a note", adminOnly, "risk", h.resolveCase},
@@ -85,6 +85,7 @@ func (h riskHandlers) listCases(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	f.Assignee = c.Query("assignee")
 	if f.Before, err = intQuery(c, "before"); err != nil {
 		return err
 	}

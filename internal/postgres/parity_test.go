@@ -197,7 +197,7 @@ func scenarioRisk(ctx context.Context, s storeSet, tr *transcript) {
 	tr.add("assign missing", nil, err)
 	c, err = s.risk.RaiseCase(ctx, risk.Flag{Rule: risk.RuleComplaint, SN: "PAX0001", Subject: "PAX0001", Detail: "after resolve"}, t0.Add(8*time.Hour), 3)
 	tr.add("raise after resolve", c, err)
-	for _, f := range []risk.CaseFilter{{}, {Status: risk.StatusResolved}, {SN: "PAX0009"}, {Before: 2}, {Limit: 1}} {
+	for _, f := range []risk.CaseFilter{{}, {Status: risk.StatusResolved}, {SN: "PAX0009"}, {Before: 2}, {Limit: 1}, {Assignee: "alice"}, {Assignee: "nobody"}} {
 		cs, err := s.risk.ListCases(ctx, f)
 		tr.add(fmt.Sprintf("cases %+v", f), cs, err)
 	}

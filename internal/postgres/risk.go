@@ -226,6 +226,9 @@ func (s riskStore) ListCases(ctx context.Context, f risk.CaseFilter) ([]risk.Cas
 	if f.SN != "" {
 		add("c.sn =", f.SN)
 	}
+	if f.Assignee != "" {
+		add("c.assignee =", f.Assignee)
+	}
 	if f.Before > 0 {
 		add("c.id <", f.Before)
 	}

@@ -161,6 +161,8 @@ type CaseFilter struct {
 	Status Status
 	Rule   Rule
 	SN     string
+	// Assignee matches the case's assignee exactly.
+	Assignee string
 	// Before lists cases with IDs below it (paging, newest first); 0 starts at the newest.
 	Before int64
 	// Limit is the page size, DefaultPageSize when 0, at most MaxPageSize.

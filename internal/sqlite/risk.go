@@ -219,6 +219,9 @@ func (s riskStore) ListCases(ctx context.Context, f risk.CaseFilter) ([]risk.Cas
 	if f.SN != "" {
 		where, args = append(where, "c.sn = ?"), append(args, f.SN)
 	}
+	if f.Assignee != "" {
+		where, args = append(where, "c.assignee = ?"), append(args, f.Assignee)
+	}
 	if f.Before > 0 {
 		where, args = append(where, "c.id < ?"), append(args, f.Before)
 	}
