@@ -247,3 +247,15 @@ func consoleAsset(name string) fiber.Handler {
 		return c.Send(body)
 	}
 }
+
+// consoleResponse is the content type of a console route's answer, for the
+// OpenAPI document: HTML pages, the style sheet and the script.
+func consoleResponse(r Route) (string, bool) {
+	if r.Tag != "console" {
+		return "", false
+	}
+	if ct, ok := scanPageTypes[path.Ext(r.Path)]; ok {
+		return ct, true
+	}
+	return fiber.MIMETextHTMLCharsetUTF8, true
+}

@@ -403,3 +403,25 @@ func TestConsoleTextComplete(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestConsoleOpenAPI checks that the console's routes are documented as
+// what they answer: HTML pages and their assets, not JSON.
+func TestConsoleOpenAPI(t *testing.T) {
+	doc := newEnv(t, Config{}).srv.OpenAPI()
+	paths := doc["paths"].(map[string]map[string]any)
+	for path, want := range map[string]string{
+		"/console/devices":      fiber.MIMETextHTMLCharsetUTF8,
+		"/console/devices/{sn}": fiber.MIMETextHTMLCharsetUTF8,
+		"/console/console.css":  "text/css; charset=utf-8",
+		"/console/console.js":   fiber.MIMEApplicationJavaScriptCharsetUTF8,
+		"/console/admin/limits": fiber.MIMETextHTMLCharsetUTF8,
+	} {
+		op, _ := paths[path]["get"].(map[string]any)
+		resp, _ := op["responses"].(map[string]any)
+		ok, _ := resp["200"].(map[string]any)
+		content, _ := ok["content"].(map[string]any)
+		if _, found := content[want]; !found || len(content) != 1 {
+			t.Errorf("%s answers %v, want %s", path, content, want)
+		}
+	}
+}
