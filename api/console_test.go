@@ -286,7 +286,7 @@ func TestConsoleCasePages(t *testing.T) {
 	if after.Hits != before.Hits || len(after.Evidence) != len(before.Evidence) {
 		t.Errorf("opening the case added evidence: hits %d → %d, events %d → %d", before.Hits, after.Hits, len(before.Evidence), len(after.Evidence))
 	}
-	for _, w := range []string{`id="assign-form"`, `id="resolve-form"`, `data-action="/api/v1/cases/` + itoa(id) + `/resolve"`, `id="evidence"`, "lookup", "M001", "未登记", `data-action="/api/v1/cases/` + itoa(id) + `/comments"`, "暂无备注"} {
+	for _, w := range []string{`id="assign-form"`, `id="resolve-form"`, `data-action="/api/v1/cases/` + itoa(id) + `/resolve"`, `id="evidence"`, "查询", "M001", "未登记", `data-action="/api/v1/cases/` + itoa(id) + `/comments"`, "暂无备注"} {
 		if status != 200 || !strings.Contains(body, w) {
 			t.Errorf("case page %d lacks %q", status, w)
 		}

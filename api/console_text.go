@@ -159,6 +159,9 @@ var consoleText = map[string][2]string{
 	"verdict.mismatch":  {"标签不符", "Mismatch"},
 	"verdict.malformed": {"无法识别", "Malformed"},
 
+	"kind.scan":   {"扫描", "Scan"},
+	"kind.lookup": {"查询", "Lookup"},
+	"kind.verify": {"验证", "Verify"},
 	"ev.at":       {"时间", "Time"},
 	"ev.kind":     {"类型", "Kind"},
 	"ev.verdict":  {"防伪结果", "Seal verdict"},
