@@ -14,8 +14,11 @@ import (
 )
 
 // consoleCasesPerDevice bounds the cases (and so the evidence reads) the
-// device page shows.
-const consoleCasesPerDevice = 10
+// device page shows; consoleEventsPerDevice its recent scans.
+const (
+	consoleCasesPerDevice  = 10
+	consoleEventsPerDevice = 20
+)
 
 // consoleDevicesView is the data of devices.html.
 type consoleDevicesView struct {
@@ -103,8 +106,10 @@ type consoleDeviceView struct {
 	HistoryHidden bool
 	// MayReveal offers the audited reveal of the settlement account.
 	MayReveal, Revealed bool
-	// Cases are the device's review cases with their evidence (admins).
+	// Cases are the device's review cases with their evidence, Events its
+	// latest scans, verifies and lookups (admins).
 	Cases     []risk.Case
+	Events    []risk.Event
 	ShowCases bool
 }
 
@@ -136,6 +141,9 @@ func (s *Server) consoleDevice(c *fiber.Ctx) error {
 	slices.SortStableFunc(v.History, func(a, b registry.Change) int { return a.At.Compare(b.At) })
 	if mon := s.deps.Risk; mon != nil && caller.Role == auth.RoleAdmin {
 		v.ShowCases = true
+		if v.Events, err = mon.DeviceEvents(ctx, sn, consoleEventsPerDevice); err != nil {
+			return s.consoleError(c, err)
+		}
 		cs, err := mon.Cases(ctx, risk.CaseFilter{SN: sn, Limit: consoleCasesPerDevice})
 		if err != nil {
 			return s.consoleError(c, err)

@@ -298,6 +298,13 @@ func TestConsoleCasePages(t *testing.T) {
 	if err != nil || len(foreign) != 1 {
 		t.Fatalf("cases of PAX0001: %+v, %v", foreign, err)
 	}
+	status, body = e.page(t, "admin", "/console/devices/PAX0001")
+	if status != 200 || !strings.Contains(body, `id="scans"`) || !strings.Contains(body, "M002 / M001") || !strings.Contains(body, "#"+itoa(foreign[0].ID)) {
+		t.Errorf("device page %d lacks the foreign scan or its case", status)
+	}
+	if status, body := e.page(t, "merchant", "/console/devices/PAX0001"); status != 200 || strings.Contains(body, `id="scans"`) || strings.Contains(body, "M002") {
+		t.Errorf("merchant's device page %d shows scans", status)
+	}
 	status, body = e.page(t, "admin", "/console/cases/"+itoa(foreign[0].ID))
 	if status != 200 || !strings.Contains(body, "老王餐馆") || !strings.Contains(body, "registration") {
 		t.Errorf("case page of PAX0001 %d lacks the device and its history", status)

@@ -85,7 +85,10 @@ var consoleText = map[string][2]string{
 	"device.history":       {"变更记录（从旧到新）", "History (oldest first)"},
 	"device.historyhidden": {"此设备的变更记录属于其他商户或供应商。", "This device's history belongs to another merchant or supplier."},
 	"device.nohistory":     {"暂无变更记录。", "No changes yet."},
-	"device.cases":         {"风险案件与扫描", "Risk cases and scans"},
+	"device.cases":         {"风险案件", "Risk cases"},
+	"device.scans":         {"最近的扫描与查询（从新到旧）", "Latest scans and lookups (newest first)"},
+	"device.noscans":       {"没有扫描或查询记录。", "No scans or lookups recorded."},
+	"device.scanshint":     {"打开本页也算一次查询。较早的记录按保留期清理，案件证据除外。", "Opening this page counts as a lookup. Older records are pruned after the retention period, except case evidence."},
 	"device.nocases":       {"此设备没有风险案件。", "No risk case names this device."},
 
 	"reg.merchant": {"商户", "Merchant"},

@@ -201,6 +201,13 @@ func scenarioRisk(ctx context.Context, s storeSet, tr *transcript) {
 		cs, err := s.risk.ListCases(ctx, f)
 		tr.add(fmt.Sprintf("cases %+v", f), cs, err)
 	}
+	for _, q := range []struct {
+		sn    string
+		limit int
+	}{{"PAX0001", 2}, {"PAX0001", 100}, {"NOPE", 5}} {
+		es, err := s.risk.DeviceEvents(ctx, q.sn, q.limit)
+		tr.add(fmt.Sprintf("device events %s %d", q.sn, q.limit), es, err)
+	}
 	n, err := s.risk.PruneEvents(ctx, t0.Add(3*time.Minute+time.Second), 0)
 	tr.add("prune by age", n, err)
 	n, err = s.risk.PruneEvents(ctx, t0, 0)

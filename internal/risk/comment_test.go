@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"posid/internal/risk"
 )
@@ -50,5 +51,28 @@ func TestComments(t *testing.T) {
 	}
 	if _, err := e.mon.Comment(ctx, k.ID, "bob", "one too many"); !errors.Is(err, risk.ErrConflict) {
 		t.Errorf("comment past the cap: %v", err)
+	}
+}
+
+// TestDeviceEvents: a device's events come newest first, bounded.
+func TestDeviceEvents(t *testing.T) {
+	e := newEnv(t, risk.Config{})
+	ctx := context.Background()
+	for i, ip := range []string{"203.0.113.1", "203.0.113.2", "203.0.113.3"} {
+		e.now = e.now.Add(time.Minute)
+		ev := e.event(t, "key1", "M001", ip, "KNOWN0001")
+		if _, err := e.mon.Record(ctx, ev); err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+	}
+	if _, err := e.mon.Record(ctx, e.event(t, "key1", "M001", "203.0.113.9", "OTHER0001")); err != nil {
+		t.Fatal(err)
+	}
+	es, err := e.mon.DeviceEvents(ctx, "KNOWN0001", 2)
+	if err != nil || len(es) != 2 || es[0].IP != "203.0.113.3" || es[1].IP != "203.0.113.2" || !es[0].Known {
+		t.Fatalf("events %+v, %v", es, err)
+	}
+	if es, err := e.mon.DeviceEvents(ctx, "KNOWN0001", 0); err != nil || len(es) != 3 {
+		t.Fatalf("default limit: %d, %v", len(es), err)
 	}
 }

@@ -10,6 +10,9 @@ import (
 type Store interface {
 	// AddEvent stores e and returns its ID.
 	AddEvent(ctx context.Context, e Event) (int64, error)
+	// DeviceEvents returns the newest events of serial number sn, newest
+	// first, at most limit.
+	DeviceEvents(ctx context.Context, sn string, limit int) ([]Event, error)
 	// Window summarizes the events matching q.
 	Window(ctx context.Context, q WindowQuery) (WindowStats, error)
 	// RaiseCase opens a case for f (rule and subject), or updates the open

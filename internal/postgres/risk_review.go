@@ -58,3 +58,21 @@ func (s riskStore) comments(ctx context.Context, id int64) ([]risk.Comment, erro
 	}
 	return out, rows.Err()
 }
+
+// DeviceEvents implements risk.Store.
+func (s riskStore) DeviceEvents(ctx context.Context, sn string, limit int) ([]risk.Event, error) {
+	rows, err := s.db.pool.Query(ctx, `SELECT `+eventColumns+` FROM risk_events e WHERE e.sn = $1 ORDER BY e.at DESC, e.id DESC LIMIT $2`, sn, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events of %s: %w", sn, mapErr(err))
+	}
+	defer rows.Close()
+	var out []risk.Event
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
