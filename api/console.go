@@ -99,8 +99,8 @@ var consoleNav = []consolePage{
 func (s *Server) consoleRoutes() []Route {
 	rs := []Route{
 		{"GET", "/console", "Staff console: goes to the device search", allRoles, "console", func(c *fiber.Ctx) error { return c.Redirect("/console/devices") }},
-		{"GET", "/console/console.css", "Style of the console pages", nil, "console", consoleAsset("console.css")},
-		{"GET", "/console/console.js", "Script of the console pages", nil, "console", consoleAsset("console.js")},
+		{"GET", "/console/console.css", "Style of the console pages", nil, "console", consoleCSS},
+		{"GET", "/console/console.js", "Script of the console pages", nil, "console", consoleJS},
 		{"GET", "/console/devices", "Console: search devices", allRoles, "console", s.consoleDevices},
 		{"GET", "/console/devices/:sn", "Console: one device, its history and the status changes the caller may make", allRoles, "console", s.consoleDevice},
 		{"GET", "/console/admin/keys", "Console: API keys", adminOnly, "console", s.consoleKeys},
@@ -198,8 +198,8 @@ func (s *Server) renderConsole(c *fiber.Ctx, status int, page, titleKey string, 
 // whose route admits it.
 func (s *Server) consoleNavFor(role auth.Role, lang, current string) []consoleNavItem {
 	roles := map[string][]auth.Role{}
-	for _, r := range s.Routes() {
-		if r.Method == fiber.MethodGet && r.Tag == "console" {
+	for _, r := range s.consoleRoutes() {
+		if r.Method == fiber.MethodGet {
 			roles[r.Path] = r.Roles
 		}
 	}
@@ -231,6 +231,12 @@ type consoleErrorView struct {
 	// Text names the status in the page's language.
 	Text string
 }
+
+// The console's style sheet and script, read once.
+var (
+	consoleCSS = consoleAsset("console.css")
+	consoleJS  = consoleAsset("console.js")
+)
 
 // consoleAsset serves name of web/console with the console's headers.
 func consoleAsset(name string) fiber.Handler {
