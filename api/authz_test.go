@@ -103,6 +103,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"apikeys revoke missing", "POST /api/v1/apikeys/:id/revoke", func(*testEnv) req {
 			return req{method: "POST", path: "/api/v1/apikeys/000000000000/revoke"}
 		}, [5]int{401, 404, 403, 403, 403}},
+		{"console", "GET /console", get("/console"), authed(302)},
+		{"console css", "GET /console/console.css", get("/console/console.css"), all(200)},
+		{"console js", "GET /console/console.js", get("/console/console.js"), all(200)},
+		{"console devices", "GET /console/devices", get("/console/devices"), authed(200)},
+		{"console device", "GET /console/devices/:sn", get("/console/devices/PAX0002"), authed(200)},
+		{"console keys", "GET /console/admin/keys", get("/console/admin/keys"), [5]int{401, 200, 403, 403, 403}},
+		{"console label keys", "GET /console/admin/labelkeys", get("/console/admin/labelkeys"), [5]int{401, 200, 403, 403, 403}},
+		{"console audit", "GET /console/admin/audit", get("/console/admin/audit"), [5]int{401, 200, 403, 403, 403}},
+		{"console limits", "GET /console/admin/limits", get("/console/admin/limits"), [5]int{401, 200, 403, 403, 403}},
 	}
 	covered := map[string]bool{}
 	for _, tc := range tests {

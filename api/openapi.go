@@ -97,6 +97,9 @@ func (s *Server) OpenAPI() map[string]any {
 			op["requestBody"] = map[string]any{"required": true, "content": content}
 		}
 		ok := map[string]any{"application/json": map[string]any{"schema": map[string]any{"type": "object"}}}
+		if rc, found := consoleResponse(r); found {
+			ok = map[string]any{rc: map[string]any{"schema": map[string]any{"type": "string"}}}
+		}
 		if rc, found := routeResponses[key]; found {
 			ok = map[string]any{}
 			for ct, schema := range rc {
@@ -104,7 +107,7 @@ func (s *Server) OpenAPI() map[string]any {
 			}
 		}
 		okStatus := "200"
-		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices" || r.Path == "/api/v1/apikeys") {
+		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices" || r.Path == "/api/v1/apikeys" || r.Path == "/api/v1/cases/:id/comments") {
 			okStatus = "201"
 		}
 		op["responses"] = map[string]any{

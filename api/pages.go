@@ -71,6 +71,7 @@ func (s *Server) docs(c *fiber.Ctx) error {
 // of a tag not listed here come last, under the tag itself.
 var docsTags = []struct{ Tag, Zh, En string }{
 	{"web", "网页", "Web pages"},
+	{"console", "管理控制台", "Staff console"},
 	{"scans", "扫描查验", "Scans"},
 	{"devices", "设备", "Devices"},
 	{"labels", "标签打印", "Labels"},
@@ -110,13 +111,25 @@ var docsZh = map[string]string{
 	"POST /api/v1/apikeys/:id/revoke":    "吊销 API 密钥，一秒内在所有服务器生效",
 	"POST /api/v1/labelkeys/:kid/retire": "停用标签签名密钥：不再签发新标签",
 	"POST /api/v1/labelkeys/:kid/revoke": "吊销标签签名密钥：其签发的标签在所有服务器上验证为已吊销",
-	"GET /api/v1/cases":                  "审核案件列表（?status=&rule=&sn=&before=&limit=）",
+	"GET /api/v1/cases":                  "审核案件列表（?status=&rule=&sn=&assignee=&before=&limit=）",
 	"GET /api/v1/cases/:id":              "查看审核案件及其证据事件和投诉",
 	"POST /api/v1/cases/:id/assign":      "指派审核案件",
 	"POST /api/v1/cases/:id/resolve":     "结案：填写结论和说明",
+	"POST /api/v1/cases/:id/comments":    "为审核案件添加备注",
 	"POST /api/v1/complaints":            "投诉设备（JSON，或带照片的 multipart）",
 	"GET /api/v1/complaints":             "投诉列表：商户看自己的，管理员看全部",
 	"GET /api/v1/complaints/:id/photo":   "投诉所附照片",
+	"GET /console":                       "管理控制台：转到设备查询",
+	"GET /console/console.css":           "控制台页面的样式",
+	"GET /console/console.js":            "控制台页面的脚本",
+	"GET /console/devices":               "控制台：设备查询",
+	"GET /console/devices/:sn":           "控制台：设备详情、变更记录及调用者可执行的状态变更",
+	"GET /console/cases":                 "控制台：审核队列",
+	"GET /console/cases/:id":             "控制台：审核案件及其证据",
+	"GET /console/admin/keys":            "控制台：API 密钥",
+	"GET /console/admin/labelkeys":       "控制台：标签签名密钥",
+	"GET /console/admin/audit":           "控制台：搜索审计日志",
+	"GET /console/admin/limits":          "控制台：当前限额",
 }
 
 // docsRoleZh is the Chinese name of each role on the docs page.

@@ -43,10 +43,11 @@ var merchantOnly = []auth.Role{auth.RoleMerchant}
 func (s *Server) riskRoutes(mon *risk.Monitor) []Route {
 	h := riskHandlers{s: s, mon: mon}
 	return []Route{
-		{"GET", "/api/v1/cases", "List review cases (?status=&rule=&sn=&before=&limit=)", adminOnly, "risk", h.listCases},
+		{"GET", "/api/v1/cases", "List review cases (?status=&rule=&sn=&assignee=&before=&limit=)", adminOnly, "risk", h.listCases},
 		{"GET", "/api/v1/cases/:id", "Get a review case with its evidence events and complaints", adminOnly, "risk", h.getCase},
 		{"POST", "/api/v1/cases/:id/assign", "Assign a review case", adminOnly, "risk", h.assignCase},
 		{"POST", "/api/v1/cases/:id/resolve", "Resolve a review case with an outcome and a note", adminOnly, "risk", h.resolveCase},
+		{"POST", "/api/v1/cases/:id/comments", "Comment on a review case", adminOnly, "risk", h.commentCase},
 		{"POST", "/api/v1/complaints", "File a complaint about a device (JSON or multipart with a photo)", merchantOnly, "risk", h.fileComplaint},
 		{"GET", "/api/v1/complaints", "List complaints: a merchant's own, or all for admins", []auth.Role{auth.RoleMerchant, auth.RoleAdmin}, "risk", h.listComplaints},
 		{"GET", "/api/v1/complaints/:id/photo", "The photo attached to a complaint", adminOnly, "risk", h.complaintPhoto},
@@ -84,6 +85,7 @@ func (h riskHandlers) listCases(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	f.Assignee = c.Query("assignee")
 	if f.Before, err = intQuery(c, "before"); err != nil {
 		return err
 	}

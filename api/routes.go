@@ -68,6 +68,7 @@ func (s *Server) Routes() []Route {
 	if s.deps.Risk != nil {
 		rs = append(rs, s.riskRoutes(s.deps.Risk)...)
 	}
+	rs = append(rs, s.consoleRoutes()...)
 	return rs
 }
 

@@ -209,3 +209,10 @@ func TestDecodeBudget(t *testing.T) {
 		t.Fatalf("Decode with the budget taken: %v (image used: %v)", err, used)
 	}
 }
+
+func TestScannerOptionsDefaults(t *testing.T) {
+	o := New(Options{MaxPixels: 1000}).Options()
+	if o.MaxPixels != 1000 || o.MaxBytes != DefaultMaxBytes || o.MaxMemory != DefaultMaxImageMemory || o.Governor == nil || o.Governor.Size() != DefaultDecodeMemory {
+		t.Fatalf("Options() = %+v", o)
+	}
+}

@@ -313,6 +313,13 @@ func (s deviceStore) ListDevices(ctx context.Context, f registry.Filter) (regist
 	if f.Batch != "" {
 		add("d.batch =", f.Batch)
 	}
+	if f.Model != "" {
+		add("d.model =", f.Model)
+	}
+	if f.SNPrefix != "" {
+		add("starts_with(d.sn,", f.SNPrefix)
+		where[len(where)-1] += ")"
+	}
 	if f.Cursor != "" {
 		after, err := registry.AfterCursor(f.Cursor)
 		if err != nil {

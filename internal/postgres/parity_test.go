@@ -179,17 +179,34 @@ func scenarioRisk(ctx context.Context, s storeSet, tr *transcript) {
 	tr.add("photo", p, err)
 	_, err = s.risk.ComplaintPhoto(ctx, comp2.ID)
 	tr.add("no photo", nil, err)
+	cm, err := s.risk.AddComment(ctx, risk.Comment{CaseID: c.ID, At: t0.Add(5*time.Hour + time.Minute), Actor: "alice", Text: "called the merchant"}, 2)
+	tr.add("comment", cm, err)
+	cm, err = s.risk.AddComment(ctx, risk.Comment{CaseID: c.ID, At: t0.Add(5*time.Hour + 2*time.Minute), Actor: "bob", Text: "label photo matches"}, 2)
+	tr.add("second comment", cm, err)
+	_, err = s.risk.AddComment(ctx, risk.Comment{CaseID: c.ID, At: t0.Add(5*time.Hour + 3*time.Minute), Actor: "bob", Text: "one too many"}, 2)
+	tr.add("comment over the cap", nil, err)
+	_, err = s.risk.AddComment(ctx, risk.Comment{CaseID: 999, At: t0, Actor: "bob", Text: "nowhere"}, 2)
+	tr.add("comment on a missing case", nil, err)
 	c, err = s.risk.ResolveCase(ctx, c.ID, "bob", risk.OutcomeConfirmed, "fake", t0.Add(6*time.Hour))
 	tr.add("resolve", c, err)
+	c, err = s.risk.GetCase(ctx, c.ID)
+	tr.add("get with comments", c, err)
 	_, err = s.risk.ResolveCase(ctx, c.ID, "bob", risk.OutcomeDismissed, "again", t0.Add(7*time.Hour))
 	tr.add("resolve again", nil, err)
 	_, err = s.risk.AssignCase(ctx, 999, "x", t0)
 	tr.add("assign missing", nil, err)
 	c, err = s.risk.RaiseCase(ctx, risk.Flag{Rule: risk.RuleComplaint, SN: "PAX0001", Subject: "PAX0001", Detail: "after resolve"}, t0.Add(8*time.Hour), 3)
 	tr.add("raise after resolve", c, err)
-	for _, f := range []risk.CaseFilter{{}, {Status: risk.StatusResolved}, {SN: "PAX0009"}, {Before: 2}, {Limit: 1}} {
+	for _, f := range []risk.CaseFilter{{}, {Status: risk.StatusResolved}, {SN: "PAX0009"}, {Before: 2}, {Limit: 1}, {Assignee: "alice"}, {Assignee: "nobody"}} {
 		cs, err := s.risk.ListCases(ctx, f)
 		tr.add(fmt.Sprintf("cases %+v", f), cs, err)
+	}
+	for _, q := range []struct {
+		sn    string
+		limit int
+	}{{"PAX0001", 2}, {"PAX0001", 100}, {"NOPE", 5}} {
+		es, err := s.risk.DeviceEvents(ctx, q.sn, q.limit)
+		tr.add(fmt.Sprintf("device events %s %d", q.sn, q.limit), es, err)
 	}
 	n, err := s.risk.PruneEvents(ctx, t0.Add(3*time.Minute+time.Second), 0)
 	tr.add("prune by age", n, err)

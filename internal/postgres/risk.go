@@ -174,6 +174,10 @@ func (s riskStore) GetCase(ctx context.Context, id int64) (risk.Case, error) {
 		return c, err
 	}
 	c.Complaints, err = s.complaints(ctx, `c.case_id = $1`, id, maxComplaintsPerCase)
+	if err != nil {
+		return c, err
+	}
+	c.Comments, err = s.comments(ctx, id)
 	return c, err
 }
 
@@ -221,6 +225,9 @@ func (s riskStore) ListCases(ctx context.Context, f risk.CaseFilter) ([]risk.Cas
 	}
 	if f.SN != "" {
 		add("c.sn =", f.SN)
+	}
+	if f.Assignee != "" {
+		add("c.assignee =", f.Assignee)
 	}
 	if f.Before > 0 {
 		add("c.id <", f.Before)

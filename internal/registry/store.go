@@ -78,6 +78,11 @@ type Filter struct {
 	MerchantNo   string
 	SupplierCode string
 	Batch        string
+	// Model matches the device model exactly.
+	Model string
+	// SNPrefix matches serial numbers that start with it (normalized:
+	// upper case, no spaces).
+	SNPrefix string
 	// Cursor is the Next value of the previous page; "" starts at the beginning.
 	Cursor string
 	// Limit is the page size, DefaultPageSize when 0, at most MaxPageSize.

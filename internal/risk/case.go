@@ -152,6 +152,8 @@ type Case struct {
 	Evidence []Event `json:"evidence,omitempty"`
 	// Complaints holds the complaints filed into the case (GetCase only).
 	Complaints []Complaint `json:"complaints,omitempty"`
+	// Comments holds the reviewers' comments, oldest first (GetCase only).
+	Comments []Comment `json:"comments,omitempty"`
 }
 
 // CaseFilter selects cases for ListCases. Empty fields match everything.
@@ -159,6 +161,8 @@ type CaseFilter struct {
 	Status Status
 	Rule   Rule
 	SN     string
+	// Assignee matches the case's assignee exactly.
+	Assignee string
 	// Before lists cases with IDs below it (paging, newest first); 0 starts at the newest.
 	Before int64
 	// Limit is the page size, DefaultPageSize when 0, at most MaxPageSize.

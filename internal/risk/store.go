@@ -10,12 +10,15 @@ import (
 type Store interface {
 	// AddEvent stores e and returns its ID.
 	AddEvent(ctx context.Context, e Event) (int64, error)
+	// DeviceEvents returns the newest events of serial number sn, newest
+	// first, at most limit.
+	DeviceEvents(ctx context.Context, sn string, limit int) ([]Event, error)
 	// Window summarizes the events matching q.
 	Window(ctx context.Context, q WindowQuery) (WindowStats, error)
 	// RaiseCase opens a case for f (rule and subject), or updates the open
 	// one: hits, detail and evidence (at most maxEvidence events per case).
 	RaiseCase(ctx context.Context, f Flag, at time.Time, maxEvidence int) (Case, error)
-	// GetCase returns case id with its evidence and complaints.
+	// GetCase returns case id with its evidence, complaints and comments.
 	GetCase(ctx context.Context, id int64) (Case, error)
 	// ListCases returns the cases matching f, newest first, without evidence.
 	ListCases(ctx context.Context, f CaseFilter) ([]Case, error)
@@ -23,6 +26,10 @@ type Store interface {
 	AssignCase(ctx context.Context, id int64, assignee string, at time.Time) (Case, error)
 	// ResolveCase closes an unresolved case with an outcome and a note.
 	ResolveCase(ctx context.Context, id int64, by string, o Outcome, note string, at time.Time) (Case, error)
+	// AddComment stores c on case c.CaseID, unless the case has max
+	// comments already (ErrConflict); ErrNotFound without the case. The
+	// returned comment has its ID set.
+	AddComment(ctx context.Context, c Comment, max int) (Comment, error)
 	// AddComplaint stores c (and its photo, if any) and raises its case in
 	// one transaction; the returned complaint has ID and CaseID set.
 	AddComplaint(ctx context.Context, c Complaint, photo *Photo, maxEvidence int) (Complaint, error)

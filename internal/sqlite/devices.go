@@ -273,6 +273,12 @@ func (s deviceStore) ListDevices(ctx context.Context, f registry.Filter) (regist
 	if f.Batch != "" {
 		where, args = append(where, "d.batch = ?"), append(args, f.Batch)
 	}
+	if f.Model != "" {
+		where, args = append(where, "d.model = ?"), append(args, f.Model)
+	}
+	if f.SNPrefix != "" {
+		where, args = append(where, "substr(d.sn, 1, ?) = ?"), append(args, len(f.SNPrefix), f.SNPrefix)
+	}
 	if f.Cursor != "" {
 		after, err := registry.AfterCursor(f.Cursor)
 		if err != nil {

@@ -167,6 +167,10 @@ func (s riskStore) GetCase(ctx context.Context, id int64) (risk.Case, error) {
 		return c, err
 	}
 	c.Complaints, err = s.complaints(ctx, `c.case_id = ?`, id, MaxComplaintsPerCase)
+	if err != nil {
+		return c, err
+	}
+	c.Comments, err = s.comments(ctx, id)
 	return c, err
 }
 
@@ -214,6 +218,9 @@ func (s riskStore) ListCases(ctx context.Context, f risk.CaseFilter) ([]risk.Cas
 	}
 	if f.SN != "" {
 		where, args = append(where, "c.sn = ?"), append(args, f.SN)
+	}
+	if f.Assignee != "" {
+		where, args = append(where, "c.assignee = ?"), append(args, f.Assignee)
 	}
 	if f.Before > 0 {
 		where, args = append(where, "c.id < ?"), append(args, f.Before)

@@ -257,6 +257,26 @@ func testList(t *testing.T, s registry.Store) {
 	if err != nil || len(p.Devices) != 3 {
 		t.Fatalf("status+merchant filter: %d, %v", len(p.Devices), err)
 	}
+	p, err = s.ListDevices(ctx, registry.Filter{SNPrefix: "PAX001"})
+	if err != nil || len(p.Devices) != 10 || p.Devices[0].SN != "PAX0010" {
+		t.Fatalf("SN prefix filter: %d, %v", len(p.Devices), err)
+	}
+	p, err = s.ListDevices(ctx, registry.Filter{SNPrefix: "PAX002", Model: "A920", Limit: 2})
+	if err != nil || len(p.Devices) != 2 || p.Next == "" {
+		t.Fatalf("SN prefix and model filter, first page: %d, %v", len(p.Devices), err)
+	}
+	p, err = s.ListDevices(ctx, registry.Filter{SNPrefix: "PAX002", Model: "A920", Limit: 10, Cursor: p.Next})
+	if err != nil || len(p.Devices) != 3 || p.Devices[0].SN != "PAX0022" {
+		t.Fatalf("SN prefix and model filter, second page: %d, %v", len(p.Devices), err)
+	}
+	p, err = s.ListDevices(ctx, registry.Filter{Model: "NOPE"})
+	if err != nil || len(p.Devices) != 0 {
+		t.Fatalf("model filter: %d, %v", len(p.Devices), err)
+	}
+	p, err = s.ListDevices(ctx, registry.Filter{SNPrefix: "PAX%"})
+	if err != nil || len(p.Devices) != 0 {
+		t.Fatalf("SN prefix is not a pattern: %d, %v", len(p.Devices), err)
+	}
 	if _, err := s.ListDevices(ctx, registry.Filter{Cursor: "%%%"}); !errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("bad cursor: %v", err)
 	}

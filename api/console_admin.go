@@ -1,0 +1,196 @@
+package api
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/audit"
+	"posid/internal/auth"
+	"posid/labels"
+	"posid/scan"
+)
+
+// consoleKeysView is the data of keys.html.
+type consoleKeysView struct {
+	Keys  []auth.Key
+	Roles []auth.Role
+}
+
+// consoleKeys serves GET /console/admin/keys: the API keys (never their
+// tokens) and the forms to create and revoke them through the API.
+func (s *Server) consoleKeys(c *fiber.Ctx) error {
+	ks, err := s.deps.Keys.Keys(c.UserContext())
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	return s.renderConsole(c, fiber.StatusOK, "keys.html", "keys.title", consoleKeysView{Keys: ks, Roles: auth.Roles})
+}
+
+// consoleLabelKey is one row of labelkeys.html.
+type consoleLabelKey struct {
+	ID string
+	labels.PublicKey
+}
+
+// consoleLabelKeysView is the data of labelkeys.html.
+type consoleLabelKeysView struct {
+	Keys []consoleLabelKey
+	// Missing says the server has no label key set.
+	Missing bool
+}
+
+// consoleLabelKeys serves GET /console/admin/labelkeys: the signing keys
+// with what retiring and revoking each does to labels already printed.
+func (s *Server) consoleLabelKeys(c *fiber.Ctx) error {
+	var v consoleLabelKeysView
+	if s.deps.LabelKeys == nil {
+		v.Missing = true
+		return s.renderConsole(c, fiber.StatusOK, "labelkeys.html", "labelkeys.title", v)
+	}
+	set, err := s.deps.LabelKeys.KeySet(c.UserContext())
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	ids := set.IDs()
+	for i := len(ids) - 1; i >= 0; i-- { // newest first
+		v.Keys = append(v.Keys, consoleLabelKey{ID: ids[i].String(), PublicKey: set.Keys[ids[i]]})
+	}
+	return s.renderConsole(c, fiber.StatusOK, "labelkeys.html", "labelkeys.title", v)
+}
+
+// consoleAuditView is the data of audit.html.
+type consoleAuditView struct {
+	Query    map[string]string
+	Entries  []audit.Entry
+	NextHref string
+}
+
+// consoleAudit serves GET /console/admin/audit: the audit log by actor,
+// action and target, newest first. Reading it is audited, as over the API.
+func (s *Server) consoleAudit(c *fiber.Ctx) error {
+	v := consoleAuditView{Query: map[string]string{}}
+	for _, name := range []string{"actor", "action", "target"} {
+		v.Query[name] = strings.TrimSpace(c.Query(name))
+	}
+	f := audit.Filter{Actor: v.Query["actor"], Action: v.Query["action"], Target: v.Query["target"]}
+	var err error
+	if f.Before, err = intQuery(c, "before"); err != nil {
+		return s.consoleError(c, err)
+	}
+	es, next, err := s.deps.Audit.List(c.UserContext(), f)
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	if err := s.record(c, audit.ActionReadAudit, "audit", string(c.Request().URI().QueryString())); err != nil {
+		return err
+	}
+	v.Entries = es
+	if next > 0 {
+		q := c.Request().URI().QueryArgs()
+		q.Set("before", strconv.FormatInt(next, 10))
+		q.Del("lang")
+		v.NextHref = "/console/admin/audit?" + string(q.QueryString())
+	}
+	return s.renderConsole(c, fiber.StatusOK, "audit.html", "audit.title", v)
+}
+
+// consoleLimit is one row of limits.html: a limit's text key and value.
+type consoleLimit struct {
+	Key, Value string
+}
+
+// consoleLimitsView is the data of limits.html.
+type consoleLimitsView struct {
+	Groups []consoleLimitGroup
+}
+
+// consoleLimitGroup is one table of limits.html.
+type consoleLimitGroup struct {
+	Key    string
+	Limits []consoleLimit
+}
+
+// consoleLimits serves GET /console/admin/limits: the limits this server
+// runs with, read from its configuration.
+func (s *Server) consoleLimits(c *fiber.Ctx) error {
+	cfg := s.cfg
+	rate := func(r float64) string {
+		if r < 0 {
+			return "—"
+		}
+		return strconv.FormatFloat(r, 'f', -1, 64) + " /s"
+	}
+	conns := func(n int) string {
+		if n < 0 {
+			return "—"
+		}
+		return strconv.Itoa(n)
+	}
+	v := consoleLimitsView{Groups: []consoleLimitGroup{
+		{"limits.bodies", []consoleLimit{
+			{"limits.body", bytesText(int64(cfg.BodyLimit))},
+			{"limits.json", bytesText(int64(cfg.JSONBodyLimit))},
+			{"limits.photo", bytesText(int64(cfg.PhotoBodyLimit))},
+			{"limits.bodyip", bytesText(int64(cfg.MaxBodyBytesPerIP))},
+			{"limits.bodyall", bytesText(int64(cfg.MaxBodyBytes))},
+			{"limits.header", bytesText(maxHeaderBytes)},
+		}},
+		{"limits.rates", []consoleLimit{
+			{"limits.rateip", rate(cfg.RatePerIP)},
+			{"limits.ratekey", rate(cfg.RatePerKey)},
+			{"limits.burst", strconv.Itoa(cfg.Burst)},
+			{"limits.conns", strconv.Itoa(cfg.MaxConnections)},
+			{"limits.connsip", conns(cfg.MaxConnsPerIP)},
+		}},
+		{"limits.scans", []consoleLimit{
+			{"limits.scanconc", strconv.Itoa(cfg.MaxConcurrentScans)},
+			{"limits.scanqueue", strconv.Itoa(cfg.MaxQueuedScans)},
+			{"limits.scanclient", conns(cfg.MaxScansPerClient)},
+			{"limits.queuewait", cfg.QueueWait.String()},
+			{"limits.scantimeout", cfg.ScanTimeout.String()},
+		}},
+		{"limits.times", []consoleLimit{
+			{"limits.request", cfg.RequestTimeout.String()},
+			{"limits.read", cfg.ReadTimeout.String()},
+			{"limits.write", cfg.WriteTimeout.String()},
+			{"limits.idle", cfg.IdleTimeout.String()},
+			{"limits.cache", durationOrOff(cfg.DeviceCacheTTL)},
+		}},
+	}}
+	if sc, ok := s.deps.Scanner.(interface{ Options() scan.Options }); ok {
+		o := sc.Options()
+		g := consoleLimitGroup{"limits.decode", []consoleLimit{
+			{"limits.pixels", strconv.Itoa(o.MaxPixels)},
+			{"limits.image", bytesText(int64(o.MaxBytes))},
+			{"limits.imagemem", bytesText(o.MaxMemory)},
+		}}
+		if o.Governor != nil {
+			g.Limits = append(g.Limits, consoleLimit{"limits.decodemem", bytesText(o.Governor.Size())})
+		}
+		v.Groups = append(v.Groups, g)
+	}
+	return s.renderConsole(c, fiber.StatusOK, "limits.html", "limits.title", v)
+}
+
+// bytesText writes n bytes in binary units: "16 MiB", "8 KiB", "100 B".
+func bytesText(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// durationOrOff is d, or "—" when it is off (not positive).
+func durationOrOff(d time.Duration) string {
+	if d <= 0 {
+		return "—"
+	}
+	return d.String()
+}
