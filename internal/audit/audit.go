@@ -24,10 +24,16 @@ const (
 	ActionBindMerchant = "device.bind_merchant"
 	ActionImport       = "device.import"
 	ActionPrintLabels  = "labels.print"
-	ActionScan         = "scan"
-	ActionReadAudit    = "audit.read"
-	ActionCreateAPIKey = "apikey.create"
-	ActionRevokeAPIKey = "apikey.revoke"
+	// ActionPrintJob sends labels to a printer (taken or failed).
+	ActionPrintJob      = "labels.print_job"
+	ActionAddPrinter    = "printer.add"
+	ActionRemovePrinter = "printer.remove"
+	// ActionExportDevices downloads a device listing as CSV or XLSX.
+	ActionExportDevices = "device.export"
+	ActionScan          = "scan"
+	ActionReadAudit     = "audit.read"
+	ActionCreateAPIKey  = "apikey.create"
+	ActionRevokeAPIKey  = "apikey.revoke"
 )
 
 // Entry is one audit row.

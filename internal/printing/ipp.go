@@ -14,8 +14,6 @@ const (
 	ippTagOperation  = 0x01
 	ippTagJob        = 0x02
 	ippTagEnd        = 0x03
-	ippTagPrinter    = 0x04
-	ippTagUnsupp     = 0x05
 	ippTagInteger    = 0x21
 	ippTagText       = 0x41
 	ippTagName       = 0x42
