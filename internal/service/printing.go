@@ -162,7 +162,10 @@ func (s *Service) Print(ctx context.Context, c Caller, req PrintRequest) (printi
 	if err := s.Record(rctx, c.entry(j.At, audit.ActionPrintJob, p.Name+":"+target, detail)); err != nil {
 		return j, errors.Join(sendErr, err)
 	}
-	return j, sendErr
+	if sendErr != nil {
+		return j, fmt.Errorf("print job %d: %w", j.ID, sendErr)
+	}
+	return j, nil
 }
 
 // render signs and renders ls into at most printing.MaxJobBytes and sends
