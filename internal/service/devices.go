@@ -63,28 +63,9 @@ type DevicePage struct {
 // callers may not select by merchant; only admins reveal accounts. query
 // names the listing in its audit row.
 func (s *Service) Devices(ctx context.Context, c Caller, f registry.Filter, query string) (DevicePage, error) {
-	f.SupplierCode = strings.ToUpper(f.SupplierCode)
-	if f.RevealAccount && c.Role != auth.RoleAdmin {
-		return DevicePage{}, forbidden("only admins may reveal accounts")
-	}
-	switch c.Role {
-	case auth.RoleMerchant:
-		if f.MerchantNo != "" && f.MerchantNo != c.MerchantNo {
-			return DevicePage{}, forbidden("a merchant lists only its own merchant's devices")
-		}
-		f.MerchantNo = c.MerchantNo
-	case auth.RoleSupplier:
-		if f.SupplierCode != "" && f.SupplierCode != c.SupplierCode {
-			return DevicePage{}, forbidden("a supplier lists only its own supplier's devices")
-		}
-		f.SupplierCode = c.SupplierCode
-	case auth.RoleWarehouse:
-		if f.MerchantNo != "" {
-			return DevicePage{}, forbidden("the warehouse may not select devices by merchant")
-		}
-	case auth.RoleAdmin:
-	default:
-		return DevicePage{}, forbidden("role %q may not list devices", c.Role)
+	f, err := scopeFilter(c, f)
+	if err != nil {
+		return DevicePage{}, err
 	}
 	page, err := s.store.ListDevices(ctx, f)
 	if err != nil {
@@ -109,6 +90,36 @@ func (s *Service) Devices(ctx context.Context, c Caller, f registry.Filter, quer
 		}
 	}
 	return out, nil
+}
+
+// scopeFilter applies c's scope to a device listing: merchant and
+// supplier callers list only their own devices, warehouse callers may not
+// select by merchant, only admins reveal accounts.
+func scopeFilter(c Caller, f registry.Filter) (registry.Filter, error) {
+	f.SupplierCode = strings.ToUpper(f.SupplierCode)
+	if f.RevealAccount && c.Role != auth.RoleAdmin {
+		return f, forbidden("only admins may reveal accounts")
+	}
+	switch c.Role {
+	case auth.RoleMerchant:
+		if f.MerchantNo != "" && f.MerchantNo != c.MerchantNo {
+			return f, forbidden("a merchant lists only its own merchant's devices")
+		}
+		f.MerchantNo = c.MerchantNo
+	case auth.RoleSupplier:
+		if f.SupplierCode != "" && f.SupplierCode != c.SupplierCode {
+			return f, forbidden("a supplier lists only its own supplier's devices")
+		}
+		f.SupplierCode = c.SupplierCode
+	case auth.RoleWarehouse:
+		if f.MerchantNo != "" {
+			return f, forbidden("the warehouse may not select devices by merchant")
+		}
+	case auth.RoleAdmin:
+	default:
+		return f, forbidden("role %q may not list devices", c.Role)
+	}
+	return f, nil
 }
 
 // History returns the rows of device sn's history c may see (Caller.History),
