@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/auth"
+	"posid/internal/export"
 	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/service"
@@ -99,6 +100,7 @@ var problemKinds = []problemKind{
 	{printing.ErrTooLarge, http.StatusUnprocessableEntity, "print-job-too-large", "Print job too large"},
 	{printing.ErrPrinter, http.StatusBadGateway, "printer-failed", "The printer did not take the job"},
 	{service.ErrNoPrinting, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{export.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{errBadRequest, http.StatusBadRequest, "bad-request", "Bad request"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
 	{registry.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},

@@ -37,7 +37,7 @@ var routeBodies = map[string]map[string]any{
 
 // routeQueries lists the query parameters of routes.
 var routeQueries = map[string][]string{
-	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal"},
+	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
 	"GET /api/v1/devices/:sn": {"reveal"},
 	"POST /api/v1/imports":    {"mode"},
 	"POST /api/v1/scans":      {"trace"},
@@ -55,7 +55,7 @@ var routeResponses = map[string]map[string]any{
 	"POST /api/v1/labels":                {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
 	"POST /api/v1/scans":                 {"application/json": ref("ScanResult")},
 	"POST /api/v1/verify":                {"application/json": ref("VerifyResult")},
-	"GET /api/v1/devices":                {"application/json": ref("DevicePage")},
+	"GET /api/v1/devices":                {"application/json": ref("DevicePage"), "text/csv": map[string]any{"type": "string"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary()},
 	"GET /api/v1/devices/:sn":            {"application/json": ref("DeviceView")},
 	"GET /api/v1/apikeys":                {"application/json": ref("APIKeyList")},
 	"POST /api/v1/apikeys":               {"application/json": ref("NewAPIKey")},
