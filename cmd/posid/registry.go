@@ -70,10 +70,10 @@ func runImport(ctx context.Context, app *cli, args []string) error {
 }
 
 func runDevices(ctx context.Context, app *cli, args []string) error {
-	const about = "Subcommands:\n  get SN                 show one device and its registration\n  list                   list devices (filters: -status -merchant -supplier -batch)\n  set-status SN STATUS   move a device through its lifecycle"
-	usage := func() { fmt.Fprintf(app.stderr, "Usage: posid devices get|list|set-status ...\n\n%s\n", about) }
+	const about = "Subcommands:\n  get SN                 show one device and its registration\n  list                   list devices (filters: -status -merchant -supplier -batch)\n  export                 every matching device as CSV or XLSX (--format csv|xlsx, -o FILE)\n  set-status SN STATUS   move a device through its lifecycle"
+	usage := func() { fmt.Fprintf(app.stderr, "Usage: posid devices get|list|export|set-status ...\n\n%s\n", about) }
 	if len(args) == 0 {
-		return missingf(usage, "missing subcommand: get, list or set-status")
+		return missingf(usage, "missing subcommand: get, list, export or set-status")
 	}
 	if args[0] == "-h" || args[0] == "--help" {
 		usage()
@@ -84,10 +84,12 @@ func runDevices(ctx context.Context, app *cli, args []string) error {
 		return devicesGet(ctx, app, args[1:])
 	case "list":
 		return devicesList(ctx, app, args[1:])
+	case "export":
+		return devicesExport(ctx, app, args[1:])
 	case "set-status":
 		return devicesSetStatus(ctx, app, args[1:])
 	}
-	return usagef("unknown subcommand %q: want get, list or set-status (run \"posid devices -h\" for usage)", args[0])
+	return usagef("unknown subcommand %q: want get, list, export or set-status (run \"posid devices -h\" for usage)", args[0])
 }
 
 func devicesGet(ctx context.Context, app *cli, args []string) error {
