@@ -28,7 +28,7 @@ var routeBodies = map[string]map[string]any{
 	"POST /api/v1/devices":             {"application/json": ref("Device")},
 	"PATCH /api/v1/devices/:sn":        {"application/json": ref("Patch"), "application/merge-patch+json": ref("Patch")},
 	"POST /api/v1/devices/:sn/status":  {"application/json": obj(map[string]any{"status": ref("Status")})},
-	"POST /api/v1/imports":             {"text/csv": map[string]any{"type": "string"}, "multipart/form-data": obj(map[string]any{"file": map[string]any{"type": "string", "format": "binary"}})},
+	"POST /api/v1/imports":             {"text/csv": map[string]any{"type": "string"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary(), "multipart/form-data": obj(map[string]any{"file": map[string]any{"type": "string", "format": "binary"}})},
 	"POST /api/v1/labels":              {"application/json": ref("LabelRequest")},
 	"POST /api/v1/apikeys":             {"application/json": ref("APIKeyRequest")},
 	"POST /api/v1/printers":            {"application/json": ref("PrinterRequest")},
@@ -39,7 +39,7 @@ var routeBodies = map[string]map[string]any{
 var routeQueries = map[string][]string{
 	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
 	"GET /api/v1/devices/:sn": {"reveal"},
-	"POST /api/v1/imports":    {"mode"},
+	"POST /api/v1/imports":    {"mode", "dry_run", "map"},
 	"POST /api/v1/scans":      {"trace"},
 	"GET /api/v1/audit":       {"actor", "action", "target", "before", "limit"},
 	"GET /api/v1/printjobs":   {"printer", "before", "limit"},

@@ -103,7 +103,7 @@ var docsZh = map[string]string{
 	"PATCH /api/v1/devices/:sn":          "修改设备或其入网信息",
 	"POST /api/v1/devices/:sn/status":    "变更设备状态",
 	"GET /api/v1/devices/:sn/history":    "设备的变更记录",
-	"POST /api/v1/imports":               "从 CSV 导入设备",
+	"POST /api/v1/imports":               "从 CSV 或 XLSX 导入设备（dry_run=1 只检查不写入）",
 	"POST /api/v1/labels":                "生成标签（PDF、ZPL 或 PNG）",
 	"GET /api/v1/audit":                  "查看审计日志",
 	"GET /api/v1/printers":               "标签打印机列表",

@@ -56,7 +56,7 @@ func (s *Server) Routes() []Route {
 		{"PATCH", "/api/v1/devices/:sn", "Change a device or its registration", warehouseWork, "devices", s.patchDevice},
 		{"POST", "/api/v1/devices/:sn/status", "Change a device's status", warehouseWork, "devices", s.setStatus},
 		{"GET", "/api/v1/devices/:sn/history", "A device's change history", allRoles, "devices", s.history},
-		{"POST", "/api/v1/imports", "Import devices from CSV", warehouseWork, "devices", s.importDevices},
+		{"POST", "/api/v1/imports", "Import devices from CSV or XLSX (dry_run=1 checks without writing)", warehouseWork, "devices", s.importDevices},
 		{"POST", "/api/v1/labels", "Render labels (PDF, ZPL or PNG)", warehouseWork, "labels", s.printLabels},
 		{"GET", "/api/v1/printers", "List label printers", warehouseWork, "printing", s.listPrinters},
 		{"POST", "/api/v1/printers", "Add a label printer (ZPL over TCP 9100, or IPP)", adminOnly, "printing", s.addPrinter},

@@ -23,7 +23,9 @@ const (
 	// ActionBindMerchant gives a device's registration to a merchant.
 	ActionBindMerchant = "device.bind_merchant"
 	ActionImport       = "device.import"
-	ActionPrintLabels  = "labels.print"
+	// ActionImportPreview checks an import without writing it (dry run).
+	ActionImportPreview = "device.import_preview"
+	ActionPrintLabels   = "labels.print"
 	// ActionPrintJob sends labels to a printer (taken or failed).
 	ActionPrintJob      = "labels.print_job"
 	ActionAddPrinter    = "printer.add"

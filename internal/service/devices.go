@@ -287,25 +287,18 @@ func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, 
 	}
 	var moved, bound scopeChanges
 	check := func(old *registry.Device, dev registry.Device) error {
-		if old == nil {
-			if dev.Registration != nil {
+		switch {
+		case old == nil && dev.Registration != nil:
+			bound.add(dev.SN)
+		case old != nil:
+			if dev.SupplierCode != old.SupplierCode {
+				moved.add(dev.SN)
+			}
+			if merchantOf(*old) != merchantOf(dev) {
 				bound.add(dev.SN)
 			}
-			return checkMove(c.Role, newDevice, dev.Status)
 		}
-		if dev.SupplierCode != old.SupplierCode {
-			if c.Role != auth.RoleAdmin {
-				return forbidden("%s: only admins may move a device to another supplier", dev.SN)
-			}
-			moved.add(dev.SN)
-		}
-		if merchantOf(*old) != merchantOf(dev) {
-			bound.add(dev.SN)
-		}
-		if dev.Status != old.Status {
-			return checkMove(c.Role, old.Status, dev.Status)
-		}
-		return nil
+		return s.importRule(c, old, dev)
 	}
 	var sum registry.ImportSummary
 	err := s.store.InTx(ctx, func(tx registry.Tx) error {
@@ -330,6 +323,23 @@ func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, 
 		return registry.ImportSummary{}, err
 	}
 	return sum, nil
+}
+
+// importRule is the rule of Import for one record: old is the stored
+// device (nil for a new one), dev what the record makes of it. New
+// devices and status changes follow statusRules; only admins move a
+// device to another supplier.
+func (s *Service) importRule(c Caller, old *registry.Device, dev registry.Device) error {
+	if old == nil {
+		return checkMove(c.Role, newDevice, dev.Status)
+	}
+	if dev.SupplierCode != old.SupplierCode && c.Role != auth.RoleAdmin {
+		return forbidden("%s: only admins may move a device to another supplier", dev.SN)
+	}
+	if dev.Status != old.Status {
+		return checkMove(c.Role, old.Status, dev.Status)
+	}
+	return nil
 }
 
 // maxListedSNs bounds the serial numbers an import's scope-change audit
@@ -383,4 +393,70 @@ func patchFields(p registry.Patch) string {
 	}
 	slices.Sort(fs)
 	return "fields=" + strings.Join(fs, ",")
+}
+
+// errDryRun ends the transaction of an import preview, so nothing of it
+// is written.
+var errDryRun = errors.New("dry run")
+
+// PreviewImport checks recs as Import would, in a transaction it then
+// rolls back: the summary of what the import would write, or an
+// *registry.ImportError listing every row that would fail: the rows of
+// parsed (those the file reader rejected, nil if none), the rows the
+// caller's role may not write and those the store refuses. Nothing is
+// written but the preview's audit row.
+func (s *Service) PreviewImport(ctx context.Context, c Caller, recs []registry.Record, mode registry.ImportMode, parsed *registry.ImportError) (registry.ImportSummary, error) {
+	if err := mayWrite(c); err != nil {
+		return registry.ImportSummary{}, err
+	}
+	var (
+		sum registry.ImportSummary
+		// ruleRows are the rows c's role may not write; the store goes
+		// on past them, so the preview names them all on every store.
+		ruleRows registry.ImportError
+		lines    = make(map[string]int, len(recs))
+	)
+	for _, rec := range recs {
+		lines[rec.Device.SN] = rec.Line
+		if rec.Device.Registration != nil && c.Role != auth.RoleAdmin {
+			ruleRows.Add(rec.Line, rec.Device.SN, errors.New("only admins may import registrations"))
+		}
+	}
+	check := func(old *registry.Device, dev registry.Device) error {
+		if err := s.importRule(c, old, dev); err != nil {
+			ruleRows.Add(lines[dev.SN], dev.SN, err)
+		}
+		return nil
+	}
+	err := s.store.InTx(ctx, func(tx registry.Tx) error {
+		var err error
+		if sum, err = tx.Import(ctx, c.Actor, recs, mode, check); err != nil {
+			return err
+		}
+		return errDryRun
+	})
+	var ie *registry.ImportError
+	switch {
+	case errors.As(err, &ie):
+		err = registry.MergeImportErrors(registry.MergeImportErrors(parsed, &ruleRows), ie)
+	case errors.Is(err, errDryRun) && (ruleRows.Err() != nil || (parsed != nil && parsed.Err() != nil)):
+		err = registry.MergeImportErrors(parsed, &ruleRows)
+	case errors.Is(err, errDryRun):
+		err = nil
+	}
+	detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d", sum.Rows, sum.Created, sum.Updated, sum.Unchanged)
+	if errors.As(err, &ie) {
+		n := len(recs)
+		if parsed != nil {
+			n += len(parsed.Rows) + parsed.More
+		}
+		detail = fmt.Sprintf("rows=%d rejected=%d", n, len(ie.Rows)+ie.More)
+	}
+	if aerr := s.record(ctx, c, audit.ActionImportPreview, fmt.Sprintf("import(%d rows)", len(recs)), detail); aerr != nil {
+		return registry.ImportSummary{}, aerr
+	}
+	if err != nil {
+		return registry.ImportSummary{}, err
+	}
+	return sum, nil
 }
