@@ -192,7 +192,7 @@ var schemas = map[string]any{
 	"DevicePage": obj(map[string]any{"devices": map[string]any{"type": "array", "items": ref("DeviceView")}, "next": str}),
 	"Patch":      obj(map[string]any{"model": str, "manufacturer": str, "supplier_code": str, "batch": str, "produced_on": str, "registration": ref("Registration")}),
 	"LabelRequest": obj(map[string]any{"sns": map[string]any{"type": "array", "items": str}, "batch": str,
-		"format": map[string]any{"type": "string", "enum": []string{"pdf", "zpl", "png"}}, "size": str, "dpi": map[string]any{"type": "integer", "enum": []int{203, 300}}}),
+		"format": map[string]any{"type": "string", "enum": []string{"pdf", "zpl", "png"}}, "size": str, "dpi": map[string]any{"type": "integer", "enum": []int{203, 300, 600}}}),
 	"ScanResult": obj(map[string]any{"codes": map[string]any{"type": "array", "items": obj(map[string]any{"format": str, "text": str})},
 		"sn": str, "chosen": obj(map[string]any{"how": str, "format": str, "text": str, "rule": str}), "seal": obj(map[string]any{"verdict": str, "reason": str}),
 		"registered": map[string]any{"type": "boolean"}, "device": ref("DeviceView"),

@@ -185,7 +185,7 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	sizeName := fs.String("size", "60x40", "label size: 50x30, 60x40, 70x50, a4 (3×7 of 63.5×38.1 mm), a4x24 (3×8 of 63.5×33.9 mm)")
 	format := fs.String("format", "", "pdf, zpl or png (default from the -o extension, else pdf)")
 	out := fs.String("o", "", "output file, or - for stdout (required)")
-	dpi := fs.Int("dpi", labels.DPI203, "printer resolution to snap modules to: 203 or 300")
+	dpi := fs.Int("dpi", labels.DPI203, "printer resolution to snap modules to: 203, 300 or 600")
 	keysDir := fs.String("keys-dir", "", "key store directory (default $POSID_KEYS_DIR or "+defaultKeysDir+")")
 	baseURL := fs.String("base-url", "", "verify site in the QR (default $POSID_BASE_URL, else "+baseURLDefault+", ADDR from $POSID_ADDR or "+defaultAddr+")")
 	zplFont := fs.String("zpl-font", labels.DefaultZPLFont, "printer font for ZPL text")
@@ -227,8 +227,8 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 			return usagef("--format: %v", err)
 		}
 	}
-	if *dpi != labels.DPI203 && *dpi != labels.DPI300 {
-		return usagef("--dpi %d: want 203 or 300", *dpi)
+	if *dpi != labels.DPI203 && *dpi != labels.DPI300 && *dpi != labels.DPI600 {
+		return usagef("--dpi %d: want 203, 300 or 600", *dpi)
 	}
 	base := *baseURL
 	if base == "" {

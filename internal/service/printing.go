@@ -126,6 +126,9 @@ func (s *Service) Print(ctx context.Context, c Caller, req PrintRequest) (printi
 	if err != nil {
 		return printing.Job{}, err
 	}
+	if p.Kind == printing.KindZPL && size.Sheet != nil {
+		return printing.Job{}, fmt.Errorf("%w: printer %s takes roll labels, not the %s sheet", labels.ErrInvalid, p.Name, size.Name)
+	}
 	ls, target, err := s.selectLabels(ctx, c, req)
 	if err != nil {
 		return printing.Job{}, err
