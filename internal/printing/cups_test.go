@@ -1,7 +1,6 @@
 package printing_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -9,69 +8,24 @@ import (
 	"encoding/hex"
 	"image"
 	"image/png"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"posid/internal/printing"
+	"posid/internal/printing/printingtest"
 	"posid/internal/tooltest"
 	"posid/labels"
 	"posid/scan"
 )
 
-// cupsQueue is the cups-pdf queue .ci/run sets up.
-const cupsQueue = "http://127.0.0.1:631/printers/posid-pdf"
-
-// needCUPS skips the test when the posid-pdf queue does not answer, or
-// fails it when POSID_REQUIRE_TOOLS is set.
-func needCUPS(t *testing.T) {
-	t.Helper()
-	c := http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get(cupsQueue)
-	if err == nil {
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return
-		}
-		err = &os.PathError{Op: "GET", Path: cupsQueue, Err: os.ErrNotExist}
-	}
-	if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-		t.Fatalf("needs CUPS with the cups-pdf queue posid-pdf (.ci/run sets it up), required by POSID_REQUIRE_TOOLS: %v", err)
-	}
-	t.Skipf("needs CUPS with the cups-pdf queue posid-pdf (.ci/run sets it up): %v", err)
-}
-
-// cupsPDFDir is where cups-pdf writes jobs of users without a home
-// directory: AnonDirName in /etc/cups/cups-pdf.conf, or
-// POSID_TEST_CUPS_PDF_DIR.
-func cupsPDFDir() string {
-	if d := os.Getenv("POSID_TEST_CUPS_PDF_DIR"); d != "" {
-		return d
-	}
-	dir := "/var/spool/cups-pdf/ANONYMOUS"
-	f, err := os.Open("/etc/cups/cups-pdf.conf")
-	if err != nil {
-		return dir
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), " "); ok && k == "AnonDirName" {
-			dir = strings.TrimSpace(v)
-		}
-	}
-	return dir
-}
-
 // TestIPPToCUPS prints a label PDF to the cups-pdf queue over IPP, finds
 // the PDF cups-pdf wrote, rasterizes it with pdftoppm and reads the SN
 // back from the QR seal and the Code 128 with posid's scanner.
 func TestIPPToCUPS(t *testing.T) {
-	needCUPS(t)
+	queue := printingtest.CUPS(t)
 	tool := tooltest.Pdftoppm(t)
 	ctx := context.Background()
 	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{4}, ed25519.SeedSize))
@@ -88,32 +42,20 @@ func TestIPPToCUPS(t *testing.T) {
 	tag := make([]byte, 6)
 	rand.Read(tag)
 	title := "posid-test-" + hex.EncodeToString(tag)
-	p := printing.Printer{Name: "cups", Kind: printing.KindIPP, Address: "ipp://127.0.0.1:631/printers/posid-pdf"}
+	p := printing.Printer{Name: "cups", Kind: printing.KindIPP, Address: queue}
 	if p, err = p.Normalize(); err != nil {
 		t.Fatal(err)
 	}
-	// A user without a home directory: cups-pdf writes to AnonDirName.
-	sent, err := printing.Send(ctx, p, pdf.Bytes(), title, "posid-test-nobody")
+	// A user without a home directory (and with characters a user name
+	// may not have): cups-pdf writes to AnonDirName.
+	sent, err := printing.Send(ctx, p, pdf.Bytes(), title, "apikey:ab12(warehouse 1)")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sent.JobID <= 0 {
 		t.Errorf("job id %d", sent.JobID)
 	}
-	dir := cupsPDFDir()
-	var out string
-	for deadline := time.Now().Add(30 * time.Second); out == "" && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		ms, _ := filepath.Glob(filepath.Join(dir, "*"+title+"*.pdf"))
-		if len(ms) > 0 {
-			out = ms[0]
-		}
-	}
-	if out == "" {
-		t.Fatalf("cups-pdf wrote no %s*.pdf to %s within 30 s (job %d)", title, dir, sent.JobID)
-	}
-	t.Cleanup(func() { os.Remove(out) })
-	// cups-pdf renames the file into place once written; wait for a stable size.
-	time.Sleep(300 * time.Millisecond)
+	out := printingtest.CUPSOutput(t, title)
 	base := filepath.Join(t.TempDir(), "page")
 	if b, err := exec.Command(tool, "-r", "300", "-gray", "-png", "-f", "1", "-l", "1", "-singlefile", out, base).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm %s: %v\n%s", out, err, b)

@@ -38,10 +38,7 @@ func PrintJobRequest(requestID int32, printerURI, title, user, format string) []
 	b = ippAttr(b, ippTagCharset, "attributes-charset", "utf-8")
 	b = ippAttr(b, ippTagNatLang, "attributes-natural-language", "en")
 	b = ippAttr(b, ippTagURI, "printer-uri", printerURI)
-	if user == "" {
-		user = "posid"
-	}
-	b = ippAttr(b, ippTagName, "requesting-user-name", user)
+	b = ippAttr(b, ippTagName, "requesting-user-name", userName(user))
 	if title != "" {
 		b = ippAttr(b, ippTagName, "job-name", title)
 	}
@@ -146,4 +143,26 @@ func ParseResponse(b []byte) (Response, error) {
 		}
 	}
 	return r, errIPPShort
+}
+
+// maxUserName bounds the requesting-user-name posid sends.
+const maxUserName = 64
+
+// userName is user as an IPP requesting-user-name: letters, digits and
+// . _ - @ kept, anything else (spaces, colons, parentheses of posid's
+// actor names) as "-", at most maxUserName bytes; "posid" when empty.
+func userName(user string) string {
+	b := []byte(user)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c == '@') {
+			b[i] = '-'
+		}
+	}
+	if len(b) > maxUserName {
+		b = b[:maxUserName]
+	}
+	if len(b) == 0 {
+		return "posid"
+	}
+	return string(b)
 }

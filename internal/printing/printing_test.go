@@ -131,6 +131,10 @@ func TestPrintJobRequest(t *testing.T) {
 	if !bytes.Equal(b, want) {
 		t.Fatalf("request\n% x\nwant\n% x", b, want)
 	}
+	odd := printing.PrintJobRequest(1, "ipp://h/p", "t", "apikey:ab12(warehouse 1)", "application/pdf")
+	if !bytes.Contains(odd, []byte("apikey-ab12-warehouse-1-")) || !bytes.Contains(printing.PrintJobRequest(1, "ipp://h/p", "t", "", "application/pdf"), []byte("\x00\x05posid")) {
+		t.Errorf("user names: % x", odd)
+	}
 	long := printing.PrintJobRequest(1, "ipp://h/p", strings.Repeat("x", 5000), "", "application/pdf")
 	if len(long) > 1200 {
 		t.Errorf("a 5000-byte title makes a %d-byte request: not cut to 1023", len(long))

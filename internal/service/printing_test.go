@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"posid/internal/printing"
+	"posid/internal/printing/printingtest"
 	"posid/internal/registry"
 	"posid/internal/service"
 	"posid/labels"
@@ -242,5 +246,33 @@ func TestLabelsCountAsIssued(t *testing.T) {
 	}
 	if _, err := service.New(b.store, b.log, service.Options{}).Printers(ctx, admin); !errors.Is(err, service.ErrNoPrinting) {
 		t.Errorf("no printing store: %v", err)
+	}
+}
+
+// TestPrintIPP prints a device's label through the service to the
+// cups-pdf queue: an IPP printer gets a PDF, the job is recorded with the
+// printer's job id, and cups-pdf writes the file.
+func TestPrintIPP(t *testing.T) {
+	queue := printingtest.CUPS(t)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			tag := make([]byte, 4)
+			rand.Read(tag)
+			prefix := strings.ToUpper(hex.EncodeToString(tag))
+			seedAs(t, b, prefix)
+			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
+			if _, err := svc.AddPrinter(ctx, admin, printing.Printer{Name: "office", Kind: printing.KindIPP, Address: queue, DPI: 300}); err != nil {
+				t.Fatal(err)
+			}
+			job, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "office", SNs: []string{prefix + "OWN0001"}, Signer: testSigner(t)})
+			if err != nil || !job.OK || job.Format != "pdf" || job.PrinterJobID <= 0 {
+				t.Fatalf("job %+v, %v", job, err)
+			}
+			pdf, err := os.ReadFile(printingtest.CUPSOutput(t, prefix+"OWN0001"))
+			if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
+				t.Fatalf("cups-pdf output: %.20q %v", pdf, err)
+			}
+		})
 	}
 }
