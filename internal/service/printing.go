@@ -102,7 +102,8 @@ func (s *Service) PrintJobs(ctx context.Context, c Caller, f printing.JobFilter)
 // job is recorded, with whether any SN is a reprint (it had a label
 // issued before), and audited, whether the printer takes it or not; a
 // failure returns the recorded job and an error wrapping
-// printing.ErrPrinter (or the render error).
+// printing.ErrPrinter (or the render error). The labels themselves are
+// audited as issued (labels.print) before they are sent.
 func (s *Service) Print(ctx context.Context, c Caller, req PrintRequest) (printing.Job, error) {
 	st, err := s.printing()
 	if err != nil {
@@ -143,7 +144,7 @@ func (s *Service) Print(ctx context.Context, c Caller, req PrintRequest) (printi
 	}
 	j.Reprints = len(issued)
 	j.Reprint = j.Reprints > 0
-	sendErr := s.render(ctx, &j, p, lf, ls, labels.Options{Size: size, DPI: p.DPI}, req.Signer)
+	sendErr := s.render(ctx, c, &j, p, lf, ls, labels.Options{Size: size, DPI: p.DPI}, req.Signer)
 	j.OK = sendErr == nil
 	if sendErr != nil {
 		j.Error = sendErr.Error()
@@ -171,9 +172,11 @@ func (s *Service) Print(ctx context.Context, c Caller, req PrintRequest) (printi
 	return j, nil
 }
 
-// render signs and renders ls into at most printing.MaxJobBytes and sends
-// them to p, filling j's byte count and printer job id.
-func (s *Service) render(ctx context.Context, j *printing.Job, p printing.Printer, lf labels.Format, ls []labels.Label, opts labels.Options, sg *labels.Signer) error {
+// render signs and renders ls into at most printing.MaxJobBytes, records
+// the issue of the labels in the audit log (labels.print, as the label
+// endpoint does) and only then sends them to p, filling j's byte count
+// and printer job id. A failed audit write sends nothing.
+func (s *Service) render(ctx context.Context, c Caller, j *printing.Job, p printing.Printer, lf labels.Format, ls []labels.Label, opts labels.Options, sg *labels.Signer) error {
 	today := j.At
 	for i := range ls {
 		ls[i].Date = today
@@ -183,6 +186,9 @@ func (s *Service) render(ctx context.Context, j *printing.Job, p printing.Printe
 		return err
 	}
 	j.Bytes = int64(buf.Len())
+	if err := s.RecordLabels(ctx, c, j.Target, len(ls), fmt.Sprintf("printer=%s format=%s key=%s", p.Name, lf.Name, sg.KeyID())); err != nil {
+		return err
+	}
 	sent, err := printing.Send(ctx, p, buf.Bytes(), "posid "+j.Target, j.Actor)
 	j.PrinterJobID = sent.JobID
 	return err

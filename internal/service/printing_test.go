@@ -129,6 +129,9 @@ func TestPrintZPL(t *testing.T) {
 			if err != nil || len(jobs) != 2 || jobs[0].ID != again.ID || jobs[1].ID != job.ID {
 				t.Errorf("PrintJobs = %+v, %v", jobs, err)
 			}
+			if issued := auditRows(t, b.log, "labels.print"); len(issued) != 2 || !strings.Contains(issued[0].Detail, "printer=dock") {
+				t.Errorf("labels.print rows %+v", issued)
+			}
 			rows := auditRows(t, b.log, "labels.print_job")
 			if len(rows) != 2 || !strings.Contains(rows[0].Detail, "reprints=1") || !strings.Contains(rows[0].Detail, "ok=true") || rows[0].Target != "dock:batch:B1" {
 				t.Errorf("audit rows %+v", rows)
@@ -272,6 +275,40 @@ func TestPrintIPP(t *testing.T) {
 			pdf, err := os.ReadFile(printingtest.CUPSOutput(t, prefix+"OWN0001"))
 			if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
 				t.Fatalf("cups-pdf output: %.20q %v", pdf, err)
+			}
+		})
+	}
+}
+
+// TestPrintAuditDown: with the audit log down no label leaves for the
+// printer (regression: the job used to be sent before anything was
+// audited).
+func TestPrintAuditDown(t *testing.T) {
+	breakAudit := map[string]string{
+		"sqlite": `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
+		"postgres": `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$;
+			CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()`,
+	}
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			seed(t, b)
+			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
+			zebra := newRawPrinter(t)
+			if _, err := svc.AddPrinter(ctx, admin, printing.Printer{Name: "dock", Kind: printing.KindZPL, Address: zebra.ln.Addr().String()}); err != nil {
+				t.Fatal(err)
+			}
+			b.exec(t, breakAudit[b.name])
+			if _, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)}); err == nil {
+				t.Fatal("printed with the audit log down")
+			}
+			select {
+			case b := <-zebra.jobs:
+				t.Fatalf("the printer got %d bytes with the audit log down", len(b))
+			case <-time.After(300 * time.Millisecond):
+			}
+			if is, _ := b.printing.Issued(ctx, []string{"OWN0001"}); is["OWN0001"] {
+				t.Error("OWN0001 marked issued")
 			}
 		})
 	}
