@@ -84,3 +84,29 @@ func TestRowsLimits(t *testing.T) {
 		t.Errorf("junk: %v", err)
 	}
 }
+
+// FuzzOpen: any bytes give rows or an ErrInvalid error, never a panic.
+func FuzzOpen(f *testing.F) {
+	f.Add([]byte("PK\x03\x04"))
+	wb := excelize.NewFile()
+	wb.SetSheetRow("Sheet1", "A1", &[]any{"sn", "model"})
+	var buf bytes.Buffer
+	wb.Write(&buf)
+	wb.Close()
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := sheet.Open(data)
+		if err != nil {
+			if !errors.Is(err, registry.ErrInvalid) {
+				t.Fatalf("error %v is no ErrInvalid", err)
+			}
+			return
+		}
+		defer rows.Close()
+		for range 1000 {
+			if _, _, err := rows.Row(); err != nil {
+				return
+			}
+		}
+	})
+}
