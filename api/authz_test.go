@@ -85,6 +85,19 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"labels", "POST /api/v1/labels", func(*testEnv) req {
 			return jsonReq("POST", "/api/v1/labels", LabelRequest{SNs: []string{"PAX0001"}})
 		}, [5]int{401, 200, 200, 403, 403}},
+		{"printers list", "GET /api/v1/printers", get("/api/v1/printers"), [5]int{401, 200, 200, 403, 403}},
+		{"printers add", "POST /api/v1/printers", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/printers", PrinterRequest{Name: "dock", Kind: "zpl", Address: "127.0.0.1:1"})
+		}, [5]int{401, 201, 403, 403, 403}},
+		{"printers remove", "DELETE /api/v1/printers/:name", func(e *testEnv) req {
+			e.addPrinter("dock", "127.0.0.1:1")
+			return req{method: "DELETE", path: "/api/v1/printers/dock"}
+		}, [5]int{401, 204, 403, 403, 403}},
+		{"print job to a dead printer", "POST /api/v1/printers/:name/jobs", func(e *testEnv) req {
+			e.addPrinter("dock", "127.0.0.1:1")
+			return jsonReq("POST", "/api/v1/printers/dock/jobs", PrintJobRequest{SNs: []string{"PAX0001"}})
+		}, [5]int{401, 502, 502, 403, 403}},
+		{"print jobs", "GET /api/v1/printjobs", get("/api/v1/printjobs"), [5]int{401, 200, 200, 403, 403}},
 		{"audit", "GET /api/v1/audit", get("/api/v1/audit"), [5]int{401, 200, 403, 403, 403}},
 		{"apikeys list", "GET /api/v1/apikeys", get("/api/v1/apikeys"), [5]int{401, 200, 403, 403, 403}},
 		{"apikeys create", "POST /api/v1/apikeys", func(*testEnv) req {

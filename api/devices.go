@@ -92,7 +92,8 @@ func (s *Server) getDevice(c *fiber.Ctx) error {
 }
 
 // listDevices serves GET /api/v1/devices; the service scopes the listing
-// to the caller.
+// to the caller. Asked for CSV or XLSX (Accept, or ?format=), it answers
+// with a file of every matching device (exportDevices).
 func (s *Server) listDevices(c *fiber.Ctx) error {
 	f := registry.Filter{MerchantNo: c.Query("merchant"), SupplierCode: c.Query("supplier"), Batch: c.Query("batch"), Cursor: c.Query("cursor")}
 	if st := c.Query("status"); st != "" {
@@ -114,6 +115,11 @@ func (s *Server) listDevices(c *fiber.Ctx) error {
 		return err
 	}
 	f.RevealAccount = reveal
+	if ef, ok, err := exportFormat(c); err != nil {
+		return err
+	} else if ok {
+		return s.exportDevices(c, f, ef)
+	}
 	page, err := s.svc.Devices(c.UserContext(), callerOf(c), f, string(c.Request().URI().QueryString()))
 	if err != nil {
 		return err

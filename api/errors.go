@@ -11,6 +11,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/auth"
+	"posid/internal/export"
+	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/service"
 	"posid/labels"
@@ -92,6 +94,13 @@ var problemKinds = []problemKind{
 	{registry.ErrExists, http.StatusConflict, "exists", "Already exists"},
 	{registry.ErrTransition, http.StatusConflict, "status-transition", "Status change not allowed"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
+	{printing.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{printing.ErrExists, http.StatusConflict, "exists", "Already exists"},
+	{printing.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
+	{printing.ErrTooLarge, http.StatusUnprocessableEntity, "print-job-too-large", "Print job too large"},
+	{printing.ErrPrinter, http.StatusBadGateway, "printer-failed", "The printer did not take the job"},
+	{service.ErrNoPrinting, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{export.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{errBadRequest, http.StatusBadRequest, "bad-request", "Bad request"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
 	{registry.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},

@@ -109,6 +109,7 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 		Audit:     db.Audit(),
 		Scanner:   scan.New(scan.Options{}),
 		LabelKeys: ks,
+		Printing:  db.Printing(),
 		Ping:      db.Ping,
 		Logger:    log,
 	}

@@ -22,7 +22,7 @@ type LabelRequest struct {
 	Format string `json:"format,omitempty"`
 	// Size is a labels.ParseSize name (default 60x40).
 	Size string `json:"size,omitempty"`
-	// DPI is 203 (default) or 300.
+	// DPI is 203 (default), 300 or 600.
 	DPI int `json:"dpi,omitempty"`
 }
 

@@ -25,21 +25,24 @@ var routeBodies = map[string]map[string]any{
 		"multipart/form-data": obj(map[string]any{"image": map[string]any{"type": "string", "format": "binary"}}),
 		"image/jpeg":          binary(), "image/png": binary(),
 	},
-	"POST /api/v1/devices":            {"application/json": ref("Device")},
-	"PATCH /api/v1/devices/:sn":       {"application/json": ref("Patch"), "application/merge-patch+json": ref("Patch")},
-	"POST /api/v1/devices/:sn/status": {"application/json": obj(map[string]any{"status": ref("Status")})},
-	"POST /api/v1/imports":            {"text/csv": map[string]any{"type": "string"}, "multipart/form-data": obj(map[string]any{"file": map[string]any{"type": "string", "format": "binary"}})},
-	"POST /api/v1/labels":             {"application/json": ref("LabelRequest")},
-	"POST /api/v1/apikeys":            {"application/json": ref("APIKeyRequest")},
+	"POST /api/v1/devices":             {"application/json": ref("Device")},
+	"PATCH /api/v1/devices/:sn":        {"application/json": ref("Patch"), "application/merge-patch+json": ref("Patch")},
+	"POST /api/v1/devices/:sn/status":  {"application/json": obj(map[string]any{"status": ref("Status")})},
+	"POST /api/v1/imports":             {"text/csv": map[string]any{"type": "string"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary(), "multipart/form-data": obj(map[string]any{"file": map[string]any{"type": "string", "format": "binary"}})},
+	"POST /api/v1/labels":              {"application/json": ref("LabelRequest")},
+	"POST /api/v1/apikeys":             {"application/json": ref("APIKeyRequest")},
+	"POST /api/v1/printers":            {"application/json": ref("PrinterRequest")},
+	"POST /api/v1/printers/:name/jobs": {"application/json": ref("PrintJobRequest")},
 }
 
 // routeQueries lists the query parameters of routes.
 var routeQueries = map[string][]string{
-	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal"},
+	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
 	"GET /api/v1/devices/:sn": {"reveal"},
-	"POST /api/v1/imports":    {"mode"},
+	"POST /api/v1/imports":    {"mode", "dry_run", "map"},
 	"POST /api/v1/scans":      {"trace"},
 	"GET /api/v1/audit":       {"actor", "action", "target", "before", "limit"},
+	"GET /api/v1/printjobs":   {"printer", "before", "limit"},
 }
 
 // routeResponses names the success response of routes (default: JSON object).
@@ -52,13 +55,18 @@ var routeResponses = map[string]map[string]any{
 	"POST /api/v1/labels":                {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
 	"POST /api/v1/scans":                 {"application/json": ref("ScanResult")},
 	"POST /api/v1/verify":                {"application/json": ref("VerifyResult")},
-	"GET /api/v1/devices":                {"application/json": ref("DevicePage")},
+	"GET /api/v1/devices":                {"application/json": ref("DevicePage"), "text/csv": map[string]any{"type": "string"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary()},
 	"GET /api/v1/devices/:sn":            {"application/json": ref("DeviceView")},
 	"GET /api/v1/apikeys":                {"application/json": ref("APIKeyList")},
 	"POST /api/v1/apikeys":               {"application/json": ref("NewAPIKey")},
 	"POST /api/v1/apikeys/:id/revoke":    {"application/json": ref("APIKey")},
 	"POST /api/v1/labelkeys/:kid/retire": {"application/json": ref("LabelKeyStatus")},
 	"POST /api/v1/labelkeys/:kid/revoke": {"application/json": ref("LabelKeyStatus")},
+	"GET /api/v1/printers":               {"application/json": ref("PrinterList")},
+	"POST /api/v1/printers":              {"application/json": ref("Printer")},
+	"DELETE /api/v1/printers/:name":      {},
+	"POST /api/v1/printers/:name/jobs":   {"application/json": ref("PrintJob")},
+	"GET /api/v1/printjobs":              {"application/json": ref("PrintJobPage")},
 }
 
 func obj(props map[string]any) map[string]any {
@@ -107,8 +115,11 @@ func (s *Server) OpenAPI() map[string]any {
 			}
 		}
 		okStatus := "200"
-		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices" || r.Path == "/api/v1/apikeys" || r.Path == "/api/v1/cases/:id/comments") {
+		switch {
+		case r.Method == fiber.MethodPost && createdPaths[r.Path]:
 			okStatus = "201"
+		case r.Method == fiber.MethodDelete:
+			okStatus = "204"
 		}
 		op["responses"] = map[string]any{
 			okStatus:  map[string]any{"description": "OK", "content": ok},
@@ -163,6 +174,9 @@ func operationID(r Route) string {
 // openapi serves GET /openapi.json.
 func (s *Server) openapi(c *fiber.Ctx) error { return c.JSON(s.OpenAPI()) }
 
+// createdPaths are the POST routes that answer 201 Created.
+var createdPaths = map[string]bool{"/api/v1/devices": true, "/api/v1/apikeys": true, "/api/v1/printers": true, "/api/v1/printers/:name/jobs": true, "/api/v1/cases/:id/comments": true}
+
 // str is a string schema.
 var str = map[string]any{"type": "string"}
 
@@ -181,7 +195,7 @@ var schemas = map[string]any{
 	"DevicePage": obj(map[string]any{"devices": map[string]any{"type": "array", "items": ref("DeviceView")}, "next": str}),
 	"Patch":      obj(map[string]any{"model": str, "manufacturer": str, "supplier_code": str, "batch": str, "produced_on": str, "registration": ref("Registration")}),
 	"LabelRequest": obj(map[string]any{"sns": map[string]any{"type": "array", "items": str}, "batch": str,
-		"format": map[string]any{"type": "string", "enum": []string{"pdf", "zpl", "png"}}, "size": str, "dpi": map[string]any{"type": "integer", "enum": []int{203, 300}}}),
+		"format": map[string]any{"type": "string", "enum": []string{"pdf", "zpl", "png"}}, "size": str, "dpi": map[string]any{"type": "integer", "enum": []int{203, 300, 600}}}),
 	"ScanResult": obj(map[string]any{"codes": map[string]any{"type": "array", "items": obj(map[string]any{"format": str, "text": str})},
 		"sn": str, "chosen": obj(map[string]any{"how": str, "format": str, "text": str, "rule": str}), "seal": obj(map[string]any{"verdict": str, "reason": str}),
 		"registered": map[string]any{"type": "boolean"}, "device": ref("DeviceView"),
@@ -195,6 +209,18 @@ var schemas = map[string]any{
 		"merchant_no": str, "supplier_code": str}),
 	"APIKey": obj(map[string]any{"id": str, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
 		"created_at": map[string]any{"type": "string", "format": "date-time"}, "revoked_at": map[string]any{"type": "string", "format": "date-time"}}),
+	"PrinterRequest": obj(map[string]any{"name": str, "kind": map[string]any{"type": "string", "enum": []string{"zpl", "ipp"}}, "address": str,
+		"dpi": map[string]any{"type": "integer", "enum": []int{203, 300, 600}}, "size": str}),
+	"Printer": obj(map[string]any{"name": str, "kind": str, "address": str, "dpi": map[string]any{"type": "integer"}, "size": str,
+		"created_at": map[string]any{"type": "string", "format": "date-time"}, "created_by": str}),
+	"PrinterList": obj(map[string]any{"printers": map[string]any{"type": "array", "items": ref("Printer")}}),
+	"PrintJobRequest": obj(map[string]any{"sns": map[string]any{"type": "array", "items": str}, "batch": str, "size": str,
+		"filter": obj(map[string]any{"status": ref("Status"), "supplier": str, "merchant": str, "batch": str})}),
+	"PrintJob": obj(map[string]any{"id": map[string]any{"type": "integer"}, "at": map[string]any{"type": "string", "format": "date-time"}, "actor": str,
+		"printer": str, "format": str, "size": str, "dpi": map[string]any{"type": "integer"}, "target": str, "sns": map[string]any{"type": "array", "items": str},
+		"bytes": map[string]any{"type": "integer"}, "reprints": map[string]any{"type": "integer"}, "reprint": map[string]any{"type": "boolean"},
+		"ok": map[string]any{"type": "boolean"}, "error": str, "printer_job_id": map[string]any{"type": "integer"}}),
+	"PrintJobPage":   obj(map[string]any{"jobs": map[string]any{"type": "array", "items": ref("PrintJob")}, "next": map[string]any{"type": "integer"}}),
 	"APIKeyList":     obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
 	"NewAPIKey":      obj(map[string]any{"key": ref("APIKey"), "token": str}),
 	"LabelKeyStatus": obj(map[string]any{"id": str, "status": map[string]any{"type": "string", "enum": []string{"active", "retired", "revoked"}}}),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -155,11 +154,7 @@ func (s *Server) decode(c *fiber.Ctx, field string) (*scan.Result, error) {
 	if s.deps.Scanner == nil {
 		return nil, fmt.Errorf("%w: no scanner configured", errUnavailable)
 	}
-	rd, err := uploaded(c, field, func(mt string) bool { return imageTypes[mt] })
-	if err != nil {
-		return nil, err
-	}
-	data, err := io.ReadAll(rd)
+	data, err := uploaded(c, field, func(mt string) bool { return imageTypes[mt] })
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/internal/service"
@@ -202,6 +203,9 @@ type Deps struct {
 	// Risk watches scans and lookups for enumeration and forgeries and
 	// serves the review queue and complaints; nil leaves both out.
 	Risk *risk.Monitor
+	// Printing keeps printers and print jobs; nil makes the printer
+	// routes answer 503.
+	Printing printing.Store
 	// Rules are the SN selection rules; nil means scan.DefaultRules().
 	Rules []scan.Rule
 	// Ping checks the database for /readyz; nil means always ready.
@@ -306,7 +310,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // useAudit makes log the audit log of the server and its service.
 func (s *Server) useAudit(log audit.Log) {
 	s.deps.Audit = log
-	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log}
+	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log, Printing: s.deps.Printing}
 	if s.deps.Risk != nil {
 		opt.Risk = s.deps.Risk
 	}

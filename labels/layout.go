@@ -104,7 +104,7 @@ type Options struct {
 	// Size is the label size; zero means 60x40.
 	Size Size
 	// DPI is the printer resolution that module and bar widths snap to:
-	// 203 (8 dots/mm) or 300 (12 dots/mm). Zero means 203. PNG previews render
+	// 203 (8 dots/mm), 300 (12 dots/mm) or 600 (24 dots/mm). Zero means 203. PNG previews render
 	// at this resolution too.
 	DPI int
 	// ZPLFont is the printer font for ZPL text; empty means DefaultZPLFont.
@@ -117,6 +117,7 @@ type Options struct {
 const (
 	DPI203 = 203
 	DPI300 = 300
+	DPI600 = 600
 )
 
 func (o Options) withDefaults() (Options, error) {
@@ -126,9 +127,9 @@ func (o Options) withDefaults() (Options, error) {
 	switch o.DPI {
 	case 0:
 		o.DPI = DPI203
-	case DPI203, DPI300:
+	case DPI203, DPI300, DPI600:
 	default:
-		return o, fmt.Errorf("%w: dpi %d, want %d or %d", ErrInvalid, o.DPI, DPI203, DPI300)
+		return o, fmt.Errorf("%w: dpi %d, want %d, %d or %d", ErrInvalid, o.DPI, DPI203, DPI300, DPI600)
 	}
 	return o, nil
 }

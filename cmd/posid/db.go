@@ -11,6 +11,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/internal/secret"
@@ -43,6 +44,8 @@ type stores struct {
 	// database; LabelKeyStatus shares label key retirements and revocations.
 	Revocations    auth.Revocations
 	LabelKeyStatus labels.KeyStatusLog
+	// Printing keeps printers, print jobs and which SNs had labels.
+	Printing printing.Store
 	// SQLite is the embedded database, nil when running on PostgreSQL.
 	SQLite *sqlite.DB
 	ping   func(context.Context) error
@@ -95,7 +98,7 @@ func (f *dbFlags) openStores(ctx context.Context, box *secret.Box) (*stores, err
 		return nil, err
 	}
 	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
-		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), SQLite: db, ping: db.Ping, close: db.Close}, nil
+		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), Printing: db.Printing(), SQLite: db, ping: db.Ping, close: db.Close}, nil
 }
 
 // box loads the account encryption key: POSID_SECRET_KEY, else the key

@@ -185,11 +185,12 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	sizeName := fs.String("size", "60x40", "label size: 50x30, 60x40, 70x50, a4 (3×7 of 63.5×38.1 mm), a4x24 (3×8 of 63.5×33.9 mm)")
 	format := fs.String("format", "", "pdf, zpl or png (default from the -o extension, else pdf)")
 	out := fs.String("o", "", "output file, or - for stdout (required)")
-	dpi := fs.Int("dpi", labels.DPI203, "printer resolution to snap modules to: 203 or 300")
+	dpi := fs.Int("dpi", labels.DPI203, "printer resolution to snap modules to: 203, 300 or 600")
 	keysDir := fs.String("keys-dir", "", "key store directory (default $POSID_KEYS_DIR or "+defaultKeysDir+")")
 	baseURL := fs.String("base-url", "", "verify site in the QR (default $POSID_BASE_URL, else "+baseURLDefault+", ADDR from $POSID_ADDR or "+defaultAddr+")")
 	zplFont := fs.String("zpl-font", labels.DefaultZPLFont, "printer font for ZPL text")
 	progress := fs.Bool("progress", false, "show a progress bar even when stderr is not a terminal")
+	printer := fs.String("printer", "", "send the labels to this printer (posid printers list) instead of -o; the job is recorded")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -208,8 +209,13 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	if input == nil {
 		return missingf(fs.Usage, "give --sn SN, --csv FILE or --batch ID")
 	}
-	if *out == "" {
-		return usagef("-o OUT is required")
+	switch {
+	case *printer != "" && *out != "":
+		return usagef("give -o OUT or --printer NAME, not both")
+	case *printer != "" && *unregistered:
+		return usagef("--printer prints registered devices only; write labels for unregistered SNs with -o")
+	case *printer == "" && *out == "":
+		return usagef("-o OUT (or --printer NAME) is required")
 	}
 	size, err := labels.ParseSize(*sizeName)
 	if err != nil {
@@ -221,8 +227,8 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 			return usagef("--format: %v", err)
 		}
 	}
-	if *dpi != labels.DPI203 && *dpi != labels.DPI300 {
-		return usagef("--dpi %d: want 203 or 300", *dpi)
+	if *dpi != labels.DPI203 && *dpi != labels.DPI300 && *dpi != labels.DPI600 {
+		return usagef("--dpi %d: want 203, 300 or 600", *dpi)
 	}
 	base := *baseURL
 	if base == "" {
@@ -247,6 +253,15 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	}
 	defer st.Close()
 	run := &labelRun{svc: st.service(), caller: app.caller(), unregistered: *unregistered}
+	if *printer != "" {
+		sizeSet := ""
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "size" {
+				sizeSet = size.Name
+			}
+		})
+		return labelToPrinter(ctx, app, run, input, *printer, sizeSet, signer)
+	}
 	src, total, closeSrc, err := input.open(ctx, run)
 	if err != nil {
 		return err
@@ -258,11 +273,22 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 		bar = &progressBar{w: app.stderr, total: total, start: time.Now()}
 		opts.Progress = bar.update
 	}
-	sealed := labels.Sealed(src, signer, time.Now)
+	var sns []string
+	sealed := labels.Sealed(labels.SourceFunc(func(ctx context.Context) (labels.Label, error) {
+		l, err := src.Next(ctx)
+		if err == nil {
+			sns = append(sns, l.SN)
+		}
+		return l, err
+	}), signer, time.Now)
 	n, err := writeOutput(*out, app.stdout, func(w io.Writer) (int, error) {
 		n, err := lf.Write(ctx, w, sealed, opts)
 		if err == nil && !run.recorded {
 			err = run.svc.RecordLabels(ctx, run.caller, run.target, n, fmt.Sprintf("format=%s key=%s", lf.Name, signer.KeyID()))
+			if err == nil {
+				// A later print of these devices counts as a reprint.
+				err = run.svc.RecordIssued(ctx, sns)
+			}
 		}
 		return n, err
 	})

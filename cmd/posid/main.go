@@ -36,6 +36,7 @@ var commands = map[string]command{
 	"label":    {"render labels as PDF, ZPL or PNG", runLabel},
 	"verify":   {"verify a label seal from QR text or a photo", runVerify},
 	"keys":     {"manage label signing keys", runKeys},
+	"printers": {"manage label printers and list print jobs", runPrinters},
 	"apikeys":  {"manage API keys", runApikeys},
 	"demo":     {"load demo devices into a database", runDemo},
 	"version":  {"print the version", runVersion},

@@ -18,5 +18,5 @@ func openPostgresStores(ctx context.Context, url string, box *secret.Box) (*stor
 		return nil, err
 	}
 	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
-		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), ping: db.Ping, close: db.Close}, nil
+		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), Printing: db.Printing(), ping: db.Ping, close: db.Close}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -13,30 +14,36 @@ import (
 	"posid/internal/demo"
 	"posid/internal/registry"
 	"posid/internal/service"
+	"posid/internal/sheet"
 )
 
 func runImport(ctx context.Context, app *cli, args []string) error {
-	fs := app.flagSet("import", "FILE.csv", "Import devices (and their registrations) from a CSV file in one transaction:\nall rows are written, or none, and every bad row is listed.")
+	fs := app.flagSet("import", "FILE.csv|FILE.xlsx", "Import devices (and their registrations) from a CSV file or an XLSX workbook (first sheet) in\none transaction: all rows are written, or none, and every bad row is listed.")
 	var db dbFlags
 	db.register(app, fs)
 	upsert := fs.Bool("upsert", false, "update devices that already exist instead of rejecting them")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	dryRun := fs.Bool("dry-run", false, "check the file against the database and list every bad row, writing nothing")
+	mapping := fs.String("map", "", "columns of headers posid does not know: Header:column,... (e.g. \"Device Serial:sn,Type:model\")")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		if fs.NArg() == 0 {
-			return missingf(fs.Usage, "missing FILE.csv")
+			return missingf(fs.Usage, "missing FILE.csv or FILE.xlsx")
 		}
-		return usagef("want one CSV file, got %d arguments", fs.NArg())
+		return usagef("want one CSV or XLSX file, got %d arguments", fs.NArg())
 	}
-	f, err := os.Open(fs.Arg(0))
+	colMap, err := registry.ParseColumnMap(*mapping)
 	if err != nil {
-		return err
+		return usagef("--map: %v", err)
 	}
-	defer f.Close()
 	start := time.Now()
-	recs, err := registry.ParseCSV(f, time.Now().UTC())
+	recs, err := readImport(fs.Arg(0), registry.ParseOptions{Map: colMap, Partial: *dryRun})
+	var parsed *registry.ImportError
+	if *dryRun && errors.As(err, &parsed) {
+		err = nil // listed with the database's findings
+	}
 	if err == nil {
 		var st *stores
 		if st, err = db.open(ctx, app); err != nil {
@@ -48,10 +55,20 @@ func runImport(ctx context.Context, app *cli, args []string) error {
 			mode = registry.ImportUpsert
 		}
 		var sum registry.ImportSummary
-		if sum, err = st.service().Import(ctx, app.caller(), recs, mode); err == nil {
-			if *asJSON {
-				return printJSON(app.stdout, sum)
-			}
+		if *dryRun {
+			sum, err = st.service().PreviewImport(ctx, app.caller(), recs, mode, parsed)
+		} else {
+			sum, err = st.service().Import(ctx, app.caller(), recs, mode)
+		}
+		switch {
+		case err != nil:
+		case *asJSON:
+			return printJSON(app.stdout, sum)
+		case *dryRun:
+			fmt.Fprintf(app.stdout, "dry run: %s would import: %d created, %d updated, %d unchanged (nothing written)\n",
+				plural(sum.Rows, "row"), sum.Created, sum.Updated, sum.Unchanged)
+			return nil
+		default:
 			fmt.Fprintf(app.stdout, "imported %s in %s: %d created, %d updated, %d unchanged\n",
 				plural(sum.Rows, "row"), time.Since(start).Round(time.Millisecond), sum.Created, sum.Updated, sum.Unchanged)
 			return nil
@@ -69,11 +86,46 @@ func runImport(ctx context.Context, app *cli, args []string) error {
 	return err
 }
 
+// readImport reads the records of an import file: an XLSX workbook when
+// it starts like one, else CSV. Its size is checked before it is read.
+func readImport(path string, opt registry.ParseOptions) ([]registry.Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, len(sheet.Magic))
+	n, _ := io.ReadFull(f, head)
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if !sheet.IsXLSX(head[:n]) {
+		return registry.ParseCSVWith(f, time.Now().UTC(), opt)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > sheet.MaxBytes {
+		return nil, fmt.Errorf("%w: workbook is larger than %d MiB", registry.ErrInvalid, sheet.MaxBytes>>20)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, sheet.MaxBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := sheet.Open(data)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return registry.ParseRows(rows, time.Now().UTC(), opt)
+}
+
 func runDevices(ctx context.Context, app *cli, args []string) error {
-	const about = "Subcommands:\n  get SN                 show one device and its registration\n  list                   list devices (filters: -status -merchant -supplier -batch)\n  set-status SN STATUS   move a device through its lifecycle"
-	usage := func() { fmt.Fprintf(app.stderr, "Usage: posid devices get|list|set-status ...\n\n%s\n", about) }
+	const about = "Subcommands:\n  get SN                 show one device and its registration\n  list                   list devices (filters: -status -merchant -supplier -batch)\n  export                 every matching device as CSV or XLSX (--format csv|xlsx, -o FILE)\n  set-status SN STATUS   move a device through its lifecycle"
+	usage := func() { fmt.Fprintf(app.stderr, "Usage: posid devices get|list|export|set-status ...\n\n%s\n", about) }
 	if len(args) == 0 {
-		return missingf(usage, "missing subcommand: get, list or set-status")
+		return missingf(usage, "missing subcommand: get, list, export or set-status")
 	}
 	if args[0] == "-h" || args[0] == "--help" {
 		usage()
@@ -84,10 +136,12 @@ func runDevices(ctx context.Context, app *cli, args []string) error {
 		return devicesGet(ctx, app, args[1:])
 	case "list":
 		return devicesList(ctx, app, args[1:])
+	case "export":
+		return devicesExport(ctx, app, args[1:])
 	case "set-status":
 		return devicesSetStatus(ctx, app, args[1:])
 	}
-	return usagef("unknown subcommand %q: want get, list or set-status (run \"posid devices -h\" for usage)", args[0])
+	return usagef("unknown subcommand %q: want get, list, export or set-status (run \"posid devices -h\" for usage)", args[0])
 }
 
 func devicesGet(ctx context.Context, app *cli, args []string) error {

@@ -23,11 +23,19 @@ const (
 	// ActionBindMerchant gives a device's registration to a merchant.
 	ActionBindMerchant = "device.bind_merchant"
 	ActionImport       = "device.import"
-	ActionPrintLabels  = "labels.print"
-	ActionScan         = "scan"
-	ActionReadAudit    = "audit.read"
-	ActionCreateAPIKey = "apikey.create"
-	ActionRevokeAPIKey = "apikey.revoke"
+	// ActionImportPreview checks an import without writing it (dry run).
+	ActionImportPreview = "device.import_preview"
+	ActionPrintLabels   = "labels.print"
+	// ActionPrintJob sends labels to a printer (taken or failed).
+	ActionPrintJob      = "labels.print_job"
+	ActionAddPrinter    = "printer.add"
+	ActionRemovePrinter = "printer.remove"
+	// ActionExportDevices downloads a device listing as CSV or XLSX.
+	ActionExportDevices = "device.export"
+	ActionScan          = "scan"
+	ActionReadAudit     = "audit.read"
+	ActionCreateAPIKey  = "apikey.create"
+	ActionRevokeAPIKey  = "apikey.revoke"
 )
 
 // Entry is one audit row.

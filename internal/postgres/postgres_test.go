@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"posid/internal/postgres/pgtest"
+	"posid/internal/printing"
+	"posid/internal/printing/printingtest"
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/secret"
@@ -276,4 +278,11 @@ func BenchmarkImport100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func TestPrintingStore(t *testing.T) {
+	printingtest.Run(t, func(t *testing.T) printing.Store {
+		db, _ := openTest(t)
+		return db.Printing()
+	})
 }

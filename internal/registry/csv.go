@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -148,6 +149,21 @@ var registrationColumns = []string{"merchant_no", "merchant_name", "terminal_id"
 // or an *ImportError naming every bad row; other errors mean the file as a
 // whole could not be read. now stamps registrations without registered_at.
 func ParseCSV(r io.Reader, now time.Time) ([]Record, error) {
+	return ParseCSVWith(r, now, ParseOptions{})
+}
+
+// ParseOptions tune the reading of an import file.
+type ParseOptions struct {
+	// Map names the column of file headers by header (ParseColumnMap),
+	// before the known English and Chinese names are looked up.
+	Map map[string]string
+	// Partial returns the good records together with the *ImportError
+	// of the bad rows (for a preview), instead of only the error.
+	Partial bool
+}
+
+// ParseCSVWith is ParseCSV with options.
+func ParseCSVWith(r io.Reader, now time.Time, opt ParseOptions) ([]Record, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read csv: %w", err)
@@ -161,14 +177,41 @@ func ParseCSV(r io.Reader, now time.Time) ([]Record, error) {
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	header, err := cr.Read()
+	return ParseRows(RowFunc(func() ([]string, int, error) {
+		row, err := cr.Read()
+		if err != nil {
+			return nil, 0, err
+		}
+		line, _ := cr.FieldPos(0)
+		return row, line, nil
+	}), now, opt)
+}
+
+// RowSource yields the rows of an import file, the header first: each
+// row with its 1-based line, io.EOF after the last. A *csv.ParseError is
+// a bad row (listed, and the rest read unless the quoting is broken); any
+// other error means the file could not be read.
+type RowSource interface {
+	Row() (row []string, line int, err error)
+}
+
+// RowFunc is a RowSource in a function.
+type RowFunc func() ([]string, int, error)
+
+// Row calls f.
+func (f RowFunc) Row() ([]string, int, error) { return f() }
+
+// ParseRows reads the records of an import file from its rows (a CSV
+// file, or a spreadsheet's sheet): the rules and errors of ParseCSV.
+func ParseRows(src RowSource, now time.Time, opt ParseOptions) ([]Record, error) {
+	header, _, err := src.Row()
 	if err == io.EOF {
-		return nil, fmt.Errorf("%w: csv file is empty", ErrInvalid)
+		return nil, fmt.Errorf("%w: import file is empty", ErrInvalid)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: csv header: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: header: %v", ErrInvalid, err)
 	}
-	idx, err := headerIndex(header)
+	idx, err := headerIndex(header, opt.Map)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +221,7 @@ func ParseCSV(r io.Reader, now time.Time) ([]Record, error) {
 		seen = map[string]int{}
 	)
 	for {
-		row, err := cr.Read()
+		row, line, err := src.Row()
 		if err == io.EOF {
 			break
 		}
@@ -191,9 +234,8 @@ func ParseCSV(r io.Reader, now time.Time) ([]Record, error) {
 				}
 				continue
 			}
-			return nil, fmt.Errorf("read csv: %w", err)
+			return nil, fmt.Errorf("read import file: %w", err)
 		}
-		line, _ := cr.FieldPos(0)
 		if blank(row) {
 			continue
 		}
@@ -214,12 +256,95 @@ func ParseCSV(r io.Reader, now time.Time) ([]Record, error) {
 		recs = append(recs, Record{Line: line, Device: d, KeepStatus: keepStatus, KeepRegisteredAt: keepRegAt})
 	}
 	if err := bad.Err(); err != nil {
+		if opt.Partial {
+			return recs, err
+		}
 		return nil, err
 	}
 	if len(recs) == 0 {
-		return nil, fmt.Errorf("%w: csv file has a header but no rows", ErrInvalid)
+		return nil, fmt.Errorf("%w: import file has a header but no rows", ErrInvalid)
 	}
 	return recs, nil
+}
+
+// MergeImportErrors lists the rows of a and b (either may be nil) in line
+// order; two reasons for one line become one row.
+func MergeImportErrors(a, b *ImportError) *ImportError {
+	var rows []RowError
+	var out ImportError
+	for _, e := range []*ImportError{a, b} {
+		if e != nil {
+			rows = append(rows, e.Rows...)
+			out.More += e.More
+		}
+	}
+	slices.SortStableFunc(rows, func(x, y RowError) int { return x.Line - y.Line })
+	for i, r := range rows {
+		if i > 0 && rows[i-1].Line == r.Line && len(out.Rows) > 0 && out.Rows[len(out.Rows)-1].Line == r.Line {
+			last := &out.Rows[len(out.Rows)-1]
+			last.Reason += "; " + r.Reason
+			continue
+		}
+		if len(out.Rows) >= maxRowErrors {
+			out.More++
+			continue
+		}
+		out.Rows = append(out.Rows, r)
+	}
+	return &out
+}
+
+// Limits of a column map.
+const (
+	maxMapEntries   = 64
+	maxMapHeaderLen = 100
+)
+
+// ParseColumnMap reads a column map "Header:column,Header:column" (the
+// last colon of each entry splits it) for files whose headers posid does
+// not know: each column must be one posid imports (ImportColumns).
+func ParseColumnMap(s string) (map[string]string, error) {
+	m := map[string]string{}
+	if strings.TrimSpace(s) == "" {
+		return m, nil
+	}
+	known := map[string]bool{}
+	for _, c := range ImportColumns() {
+		known[c] = true
+	}
+	entries := strings.Split(s, ",")
+	if len(entries) > maxMapEntries {
+		return nil, fmt.Errorf("%w: column map has %d entries, at most %d", ErrInvalid, len(entries), maxMapEntries)
+	}
+	for _, e := range entries {
+		i := strings.LastIndex(e, ":")
+		if i < 0 {
+			return nil, fmt.Errorf("%w: column map entry %q: want Header:column", ErrInvalid, e)
+		}
+		h, col := headerKey(e[:i]), strings.ToLower(strings.TrimSpace(e[i+1:]))
+		switch {
+		case h == "" || len(h) > maxMapHeaderLen:
+			return nil, fmt.Errorf("%w: column map entry %q: header empty or longer than %d bytes", ErrInvalid, e, maxMapHeaderLen)
+		case !known[col]:
+			return nil, fmt.Errorf("%w: column map entry %q: unknown column %q (want one of %s)", ErrInvalid, e, col, strings.Join(ImportColumns(), ", "))
+		}
+		if _, dup := m[h]; dup {
+			return nil, fmt.Errorf("%w: column map names header %q twice", ErrInvalid, e[:i])
+		}
+		m[h] = col
+	}
+	return m, nil
+}
+
+// ImportColumns lists the canonical columns of an import file.
+func ImportColumns() []string {
+	return append(append([]string{}, RequiredColumns...), append([]string{"batch", "produced_on", "status"}, registrationColumns...)...)
+}
+
+// headerKey is how a header is looked up: trimmed, lower case, spaces
+// and dashes as underscores.
+func headerKey(h string) string {
+	return strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(h)))
 }
 
 // toUTF8 strips a UTF-8 BOM, or converts GB18030 text to UTF-8.
@@ -241,15 +366,18 @@ func toUTF8(data []byte) ([]byte, error) {
 // RequiredColumns are the columns every import file must have.
 var RequiredColumns = []string{"sn", "model", "manufacturer", "supplier_code"}
 
-// headerIndex maps canonical column names to their index in header. It
-// reports every unknown, repeated and missing column at once.
-func headerIndex(header []string) (map[string]int, error) {
+// headerIndex maps canonical column names to their index in header,
+// looking headers up in mapped first. It reports every unknown, repeated
+// and missing column at once.
+func headerIndex(header []string, mapped map[string]string) (map[string]int, error) {
 	idx := map[string]int{}
 	var problems, missing []string
 	for i, h := range header {
-		key := strings.ToLower(strings.TrimSpace(h))
-		key = strings.NewReplacer(" ", "_", "-", "_").Replace(key)
-		col, ok := columns[key]
+		key := headerKey(h)
+		col, ok := mapped[key]
+		if !ok {
+			col, ok = columns[key]
+		}
 		if !ok {
 			if key != "" {
 				problems = append(problems, fmt.Sprintf("unknown column %q", h))
@@ -275,7 +403,7 @@ func headerIndex(header []string) (map[string]int, error) {
 		problems = append(problems, "required columns "+strings.Join(missing, ", ")+" are missing")
 	}
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w: csv header: %s (required: %s)", ErrInvalid, strings.Join(problems, "; "), strings.Join(RequiredColumns, ", "))
+		return nil, fmt.Errorf("%w: header: %s (required: %s)", ErrInvalid, strings.Join(problems, "; "), strings.Join(RequiredColumns, ", "))
 	}
 	return idx, nil
 }

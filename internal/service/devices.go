@@ -63,28 +63,9 @@ type DevicePage struct {
 // callers may not select by merchant; only admins reveal accounts. query
 // names the listing in its audit row.
 func (s *Service) Devices(ctx context.Context, c Caller, f registry.Filter, query string) (DevicePage, error) {
-	f.SupplierCode = strings.ToUpper(f.SupplierCode)
-	if f.RevealAccount && c.Role != auth.RoleAdmin {
-		return DevicePage{}, forbidden("only admins may reveal accounts")
-	}
-	switch c.Role {
-	case auth.RoleMerchant:
-		if f.MerchantNo != "" && f.MerchantNo != c.MerchantNo {
-			return DevicePage{}, forbidden("a merchant lists only its own merchant's devices")
-		}
-		f.MerchantNo = c.MerchantNo
-	case auth.RoleSupplier:
-		if f.SupplierCode != "" && f.SupplierCode != c.SupplierCode {
-			return DevicePage{}, forbidden("a supplier lists only its own supplier's devices")
-		}
-		f.SupplierCode = c.SupplierCode
-	case auth.RoleWarehouse:
-		if f.MerchantNo != "" {
-			return DevicePage{}, forbidden("the warehouse may not select devices by merchant")
-		}
-	case auth.RoleAdmin:
-	default:
-		return DevicePage{}, forbidden("role %q may not list devices", c.Role)
+	f, err := scopeFilter(c, f)
+	if err != nil {
+		return DevicePage{}, err
 	}
 	page, err := s.store.ListDevices(ctx, f)
 	if err != nil {
@@ -109,6 +90,36 @@ func (s *Service) Devices(ctx context.Context, c Caller, f registry.Filter, quer
 		}
 	}
 	return out, nil
+}
+
+// scopeFilter applies c's scope to a device listing: merchant and
+// supplier callers list only their own devices, warehouse callers may not
+// select by merchant, only admins reveal accounts.
+func scopeFilter(c Caller, f registry.Filter) (registry.Filter, error) {
+	f.SupplierCode = strings.ToUpper(f.SupplierCode)
+	if f.RevealAccount && c.Role != auth.RoleAdmin {
+		return f, forbidden("only admins may reveal accounts")
+	}
+	switch c.Role {
+	case auth.RoleMerchant:
+		if f.MerchantNo != "" && f.MerchantNo != c.MerchantNo {
+			return f, forbidden("a merchant lists only its own merchant's devices")
+		}
+		f.MerchantNo = c.MerchantNo
+	case auth.RoleSupplier:
+		if f.SupplierCode != "" && f.SupplierCode != c.SupplierCode {
+			return f, forbidden("a supplier lists only its own supplier's devices")
+		}
+		f.SupplierCode = c.SupplierCode
+	case auth.RoleWarehouse:
+		if f.MerchantNo != "" {
+			return f, forbidden("the warehouse may not select devices by merchant")
+		}
+	case auth.RoleAdmin:
+	default:
+		return f, forbidden("role %q may not list devices", c.Role)
+	}
+	return f, nil
 }
 
 // History returns the rows of device sn's history c may see (Caller.History),
@@ -276,25 +287,18 @@ func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, 
 	}
 	var moved, bound scopeChanges
 	check := func(old *registry.Device, dev registry.Device) error {
-		if old == nil {
-			if dev.Registration != nil {
+		switch {
+		case old == nil && dev.Registration != nil:
+			bound.add(dev.SN)
+		case old != nil:
+			if dev.SupplierCode != old.SupplierCode {
+				moved.add(dev.SN)
+			}
+			if merchantOf(*old) != merchantOf(dev) {
 				bound.add(dev.SN)
 			}
-			return checkMove(c.Role, newDevice, dev.Status)
 		}
-		if dev.SupplierCode != old.SupplierCode {
-			if c.Role != auth.RoleAdmin {
-				return forbidden("%s: only admins may move a device to another supplier", dev.SN)
-			}
-			moved.add(dev.SN)
-		}
-		if merchantOf(*old) != merchantOf(dev) {
-			bound.add(dev.SN)
-		}
-		if dev.Status != old.Status {
-			return checkMove(c.Role, old.Status, dev.Status)
-		}
-		return nil
+		return s.importRule(c, old, dev)
 	}
 	var sum registry.ImportSummary
 	err := s.store.InTx(ctx, func(tx registry.Tx) error {
@@ -319,6 +323,23 @@ func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, 
 		return registry.ImportSummary{}, err
 	}
 	return sum, nil
+}
+
+// importRule is the rule of Import for one record: old is the stored
+// device (nil for a new one), dev what the record makes of it. New
+// devices and status changes follow statusRules; only admins move a
+// device to another supplier.
+func (s *Service) importRule(c Caller, old *registry.Device, dev registry.Device) error {
+	if old == nil {
+		return checkMove(c.Role, newDevice, dev.Status)
+	}
+	if dev.SupplierCode != old.SupplierCode && c.Role != auth.RoleAdmin {
+		return forbidden("%s: only admins may move a device to another supplier", dev.SN)
+	}
+	if dev.Status != old.Status {
+		return checkMove(c.Role, old.Status, dev.Status)
+	}
+	return nil
 }
 
 // maxListedSNs bounds the serial numbers an import's scope-change audit
@@ -372,4 +393,70 @@ func patchFields(p registry.Patch) string {
 	}
 	slices.Sort(fs)
 	return "fields=" + strings.Join(fs, ",")
+}
+
+// errDryRun ends the transaction of an import preview, so nothing of it
+// is written.
+var errDryRun = errors.New("dry run")
+
+// PreviewImport checks recs as Import would, in a transaction it then
+// rolls back: the summary of what the import would write, or an
+// *registry.ImportError listing every row that would fail: the rows of
+// parsed (those the file reader rejected, nil if none), the rows the
+// caller's role may not write and those the store refuses. Nothing is
+// written but the preview's audit row.
+func (s *Service) PreviewImport(ctx context.Context, c Caller, recs []registry.Record, mode registry.ImportMode, parsed *registry.ImportError) (registry.ImportSummary, error) {
+	if err := mayWrite(c); err != nil {
+		return registry.ImportSummary{}, err
+	}
+	var (
+		sum registry.ImportSummary
+		// ruleRows are the rows c's role may not write; the store goes
+		// on past them, so the preview names them all on every store.
+		ruleRows registry.ImportError
+		lines    = make(map[string]int, len(recs))
+	)
+	for _, rec := range recs {
+		lines[rec.Device.SN] = rec.Line
+		if rec.Device.Registration != nil && c.Role != auth.RoleAdmin {
+			ruleRows.Add(rec.Line, rec.Device.SN, errors.New("only admins may import registrations"))
+		}
+	}
+	check := func(old *registry.Device, dev registry.Device) error {
+		if err := s.importRule(c, old, dev); err != nil {
+			ruleRows.Add(lines[dev.SN], dev.SN, err)
+		}
+		return nil
+	}
+	err := s.store.InTx(ctx, func(tx registry.Tx) error {
+		var err error
+		if sum, err = tx.Import(ctx, c.Actor, recs, mode, check); err != nil {
+			return err
+		}
+		return errDryRun
+	})
+	var ie *registry.ImportError
+	switch {
+	case errors.As(err, &ie):
+		err = registry.MergeImportErrors(registry.MergeImportErrors(parsed, &ruleRows), ie)
+	case errors.Is(err, errDryRun) && (ruleRows.Err() != nil || (parsed != nil && parsed.Err() != nil)):
+		err = registry.MergeImportErrors(parsed, &ruleRows)
+	case errors.Is(err, errDryRun):
+		err = nil
+	}
+	detail := fmt.Sprintf("rows=%d created=%d updated=%d unchanged=%d", sum.Rows, sum.Created, sum.Updated, sum.Unchanged)
+	if errors.As(err, &ie) {
+		n := len(recs)
+		if parsed != nil {
+			n += len(parsed.Rows) + parsed.More
+		}
+		detail = fmt.Sprintf("rows=%d rejected=%d", n, len(ie.Rows)+ie.More)
+	}
+	if aerr := s.record(ctx, c, audit.ActionImportPreview, fmt.Sprintf("import(%d rows)", len(recs)), detail); aerr != nil {
+		return registry.ImportSummary{}, aerr
+	}
+	if err != nil {
+		return registry.ImportSummary{}, err
+	}
+	return sum, nil
 }

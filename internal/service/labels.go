@@ -63,6 +63,13 @@ func (s *Service) Labels(ctx context.Context, c Caller, req LabelRequest) ([]lab
 	if err := s.RecordLabels(ctx, c, target, len(ls), req.Detail); err != nil {
 		return nil, err
 	}
+	sns := make([]string, len(ls))
+	for i, l := range ls {
+		sns[i] = l.SN
+	}
+	if err := s.markIssued(ctx, sns); err != nil {
+		return nil, err
+	}
 	return ls, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/text"
 )
@@ -105,6 +106,9 @@ type Options struct {
 	// Risk receives the facts of every scan, verify and lookup and
 	// throttles callers (Admit); nil means no risk monitoring.
 	Risk RiskMonitor
+	// Printing keeps printers, print jobs and which SNs had labels; nil
+	// leaves printing out (ErrNoPrinting) and counts no reprints.
+	Printing printing.Store
 	// Log receives failures to record risk events; nil discards.
 	Log *slog.Logger
 }

@@ -11,6 +11,7 @@ import (
 	"posid/internal/audit"
 	"posid/internal/postgres"
 	"posid/internal/postgres/pgtest"
+	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/secret"
 	"posid/internal/service"
@@ -22,6 +23,8 @@ type backend struct {
 	name  string
 	store registry.Store
 	log   audit.Log
+	// printing keeps printers, print jobs and issued labels.
+	printing printing.Store
 	// exec runs SQL on the database (to break it on purpose).
 	exec func(t *testing.T, sql string)
 }
@@ -40,7 +43,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), exec: func(t *testing.T, q string) {
+	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), exec: func(t *testing.T, q string) {
 		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -54,7 +57,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pg.Close() })
-	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), exec: func(t *testing.T, q string) {
+	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), exec: func(t *testing.T, q string) {
 		if _, err := pg.Pool().Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

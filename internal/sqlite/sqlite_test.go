@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"posid/internal/printing"
+	"posid/internal/printing/printingtest"
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/secret"
@@ -126,4 +128,11 @@ func TestConnectionsStayOpen(t *testing.T) {
 	if st := db.sql.Stats(); st.MaxIdleClosed > 0 || st.OpenConnections > maxConns {
 		t.Fatalf("pool: %d connections closed for want of idle slots, %d open (max %d)", st.MaxIdleClosed, st.OpenConnections, maxConns)
 	}
+}
+
+func TestPrintingStore(t *testing.T) {
+	printingtest.Run(t, func(t *testing.T) printing.Store {
+		db, _ := openTest(t)
+		return db.Printing()
+	})
 }
