@@ -90,6 +90,11 @@ type Key struct {
 	CreatedAt    time.Time `json:"created_at"`
 	// RevokedAt is set once the key is revoked; revoked keys never authenticate.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// UserID is the signed-in user who created the key (0: made by the
+	// CLI or another key). A disabled user's keys stop working.
+	UserID int64 `json:"user_id,omitempty"`
+	// OwnerDisabled is set when the key's user is disabled.
+	OwnerDisabled bool `json:"-"`
 	// Hash is the SHA-256 of the full token.
 	Hash []byte `json:"-"`
 }
@@ -199,12 +204,12 @@ func ValidID(id string) bool {
 	return err == nil
 }
 
-// Check reports whether tok is the token of k and k is not revoked,
-// comparing hashes in constant time.
+// Check reports whether tok is the token of k, k is not revoked and its
+// user (if any) is not disabled, comparing hashes in constant time.
 func Check(k Key, tok string) bool {
 	h := sha256.Sum256([]byte(tok))
 	match := subtle.ConstantTimeCompare(h[:], k.Hash) == 1
-	return match && k.RevokedAt == nil
+	return match && k.RevokedAt == nil && !k.OwnerDisabled
 }
 
 // Authenticate returns the key that tok belongs to. Every failure is

@@ -14,6 +14,7 @@ import (
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/secret"
+	"posid/internal/users/userstest"
 )
 
 func testBox(t testing.TB) *secret.Box {
@@ -276,4 +277,18 @@ func BenchmarkImport100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func TestUserStore(t *testing.T) {
+	userstest.Run(t, func(t *testing.T) userstest.Env {
+		db, _ := openTest(t)
+		return userstest.Env{Users: db.Users(), Keys: db.Keys(), Audit: db.Audit(), Revocations: db.Revocations(),
+			RawTOTP: func(id int64) []byte {
+				var b []byte
+				if err := db.Pool().QueryRow(context.Background(), `SELECT totp_enc FROM users WHERE id = $1`, id).Scan(&b); err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}}
+	})
 }

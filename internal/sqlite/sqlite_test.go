@@ -13,6 +13,7 @@ import (
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/secret"
+	"posid/internal/users/userstest"
 )
 
 func testBox(t testing.TB) *secret.Box {
@@ -126,4 +127,18 @@ func TestConnectionsStayOpen(t *testing.T) {
 	if st := db.sql.Stats(); st.MaxIdleClosed > 0 || st.OpenConnections > maxConns {
 		t.Fatalf("pool: %d connections closed for want of idle slots, %d open (max %d)", st.MaxIdleClosed, st.OpenConnections, maxConns)
 	}
+}
+
+func TestUserStore(t *testing.T) {
+	userstest.Run(t, func(t *testing.T) userstest.Env {
+		db, _ := openTest(t)
+		return userstest.Env{Users: db.Users(), Keys: db.Keys(), Audit: db.Audit(), Revocations: db.Revocations(),
+			RawTOTP: func(id int64) []byte {
+				var b []byte
+				if err := db.SQL().QueryRow(`SELECT totp_enc FROM users WHERE id = ?`, id).Scan(&b); err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}}
+	})
 }

@@ -1,0 +1,41 @@
+-- People who sign in (internal/users): accounts with argon2id password
+-- hashes and sealed TOTP secrets, their recovery codes (hashed) and
+-- sessions (the SHA-256 of the cookie's token, never the token). API keys
+-- created by a signed-in admin point at that user; a disabled user's keys
+-- stop working.
+CREATE TABLE users (
+    id               INTEGER PRIMARY KEY,
+    name             TEXT NOT NULL UNIQUE,
+    role             TEXT NOT NULL CHECK (role IN ('merchant','warehouse','supplier','reviewer','admin')),
+    merchant_no      TEXT NOT NULL DEFAULT '',
+    supplier_code    TEXT NOT NULL DEFAULT '',
+    phone            TEXT NOT NULL DEFAULT '',
+    email            TEXT NOT NULL DEFAULT '',
+    disabled         INTEGER NOT NULL DEFAULT 0,
+    password_hash    TEXT NOT NULL,
+    -- totp_enc and totp_pending_enc are sealed with the account
+    -- encryption key (internal/secret), bound to the user id.
+    totp_enc         BLOB,
+    totp_pending_enc BLOB,
+    -- totp_last_step is the last TOTP time step used: a code is never
+    -- accepted twice.
+    totp_last_step   INTEGER NOT NULL DEFAULT 0,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+
+CREATE TABLE user_recovery_codes (
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    hash    BLOB NOT NULL,
+    PRIMARY KEY (user_id, hash)
+) WITHOUT ROWID;
+
+CREATE TABLE sessions (
+    id_hash      BLOB PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users (id),
+    created_at   TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions (user_id);
+
+ALTER TABLE api_keys ADD COLUMN user_id INTEGER REFERENCES users (id);
