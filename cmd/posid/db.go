@@ -15,6 +15,7 @@ import (
 	"posid/internal/risk"
 	"posid/internal/secret"
 	"posid/internal/sqlite"
+	"posid/internal/users"
 	"posid/labels"
 )
 
@@ -38,6 +39,8 @@ type stores struct {
 	// cases and complaints: on SQLite or PostgreSQL alike.
 	Keys  auth.Store
 	Audit audit.Log
+	// Users keeps people who sign in and their sessions.
+	Users users.Store
 	Risk  risk.Store
 	// Revocations tells when a key was revoked by any process on the
 	// database; LabelKeyStatus shares label key retirements and revocations.
@@ -80,7 +83,7 @@ func (f *dbFlags) openStores(ctx context.Context, box *secret.Box) (*stores, err
 	if err != nil {
 		return nil, err
 	}
-	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
+	return &stores{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(), Risk: db.RiskStore(),
 		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), SQLite: db, ping: db.Ping, close: db.Close}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"posid/internal/auth"
 	"posid/internal/registry"
 	"posid/internal/text"
+	"posid/internal/users"
 )
 
 // Errors of the service; test with errors.Is. Registry errors
@@ -53,6 +54,8 @@ type Caller struct {
 	KeyID string
 	// Client is what the caller's app reported, for risk evidence.
 	Client Client
+	// UserID is the signed-in user of a session, 0 otherwise.
+	UserID int64
 }
 
 // KeyCaller is the caller an API key stands for; ip and requestID come
@@ -107,6 +110,11 @@ type Options struct {
 	Risk RiskMonitor
 	// Log receives failures to record risk events; nil discards.
 	Log *slog.Logger
+	// Users keeps people, their credentials and sessions; nil leaves
+	// sign-in out (ErrNoUsers).
+	Users users.Store
+	// Sessions are the session lifetimes.
+	Sessions SessionTimes
 }
 
 // Service applies posid's rules to the registry. It is safe for
@@ -115,6 +123,9 @@ type Service struct {
 	store registry.Store
 	log   audit.Log
 	opt   Options
+	// throttle counts failed sign-ins; sessions caches sessions.
+	throttle *users.Throttle
+	sessions sessionCache
 }
 
 // New returns the service over store; log receives the audit rows of
@@ -126,7 +137,7 @@ func New(store registry.Store, log audit.Log, opt Options) *Service {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, log: log, opt: opt}
+	return &Service{store: store, log: log, opt: opt, throttle: users.NewThrottle(opt.Now)}
 }
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC() }
