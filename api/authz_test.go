@@ -100,6 +100,28 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"labelkey retire missing", "POST /api/v1/labelkeys/:kid/retire", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k9/retire"} }, [5]int{401, 404, 403, 403, 403}},
 		{"labelkey revoke", "POST /api/v1/labelkeys/:kid/revoke", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k1/revoke"} }, [5]int{401, 200, 403, 403, 403}},
 		{"labelkey revoke junk", "POST /api/v1/labelkeys/:kid/revoke", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/kx/revoke"} }, [5]int{401, 422, 403, 403, 403}},
+		{"sign in wrong", "POST /api/v1/session", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/session", map[string]string{"name": "nobody", "password": "not the password"})
+		}, all(401)},
+		{"sign out with a key", "DELETE /api/v1/session", func(*testEnv) req { return req{method: "DELETE", path: "/api/v1/session"} }, [5]int{401, 400, 400, 400, 400}},
+		{"sign out everywhere with a key", "DELETE /api/v1/sessions", func(*testEnv) req { return req{method: "DELETE", path: "/api/v1/sessions"} }, [5]int{401, 400, 400, 400, 400}},
+		{"me", "GET /api/v1/me", get("/api/v1/me"), authed(200)},
+		{"users list", "GET /api/v1/users", get("/api/v1/users"), [5]int{401, 200, 403, 403, 403}},
+		{"users create", "POST /api/v1/users", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/users", UserRequest{Name: "newbie", Role: "warehouse", Password: "a long and fine password"})
+		}, [5]int{401, 201, 403, 403, 403}},
+		{"users create weak", "POST /api/v1/users", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/users", UserRequest{Name: "newbie", Role: "warehouse", Password: "1234567890"})
+		}, [5]int{401, 422, 403, 403, 403}},
+		{"users disable", "POST /api/v1/users/:name/disable", func(e *testEnv) req {
+			e.plainUser("ulla")
+			return req{method: "POST", path: "/api/v1/users/ulla/disable"}
+		}, [5]int{401, 200, 403, 403, 403}},
+		{"users disable missing", "POST /api/v1/users/:name/disable", func(*testEnv) req { return req{method: "POST", path: "/api/v1/users/nobody/disable"} }, [5]int{401, 404, 403, 403, 403}},
+		{"users end sessions", "DELETE /api/v1/users/:name/sessions", func(e *testEnv) req {
+			e.plainUser("ulla")
+			return req{method: "DELETE", path: "/api/v1/users/ulla/sessions"}
+		}, [5]int{401, 200, 403, 403, 403}},
 		{"apikeys revoke missing", "POST /api/v1/apikeys/:id/revoke", func(*testEnv) req {
 			return req{method: "POST", path: "/api/v1/apikeys/000000000000/revoke"}
 		}, [5]int{401, 404, 403, 403, 403}},

@@ -13,6 +13,7 @@ import (
 	"posid/internal/auth"
 	"posid/internal/registry"
 	"posid/internal/service"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -107,6 +108,15 @@ var problemKinds = []problemKind{
 	{scan.ErrNoBarcode, http.StatusUnprocessableEntity, "no-barcode", "No barcode found"},
 	{scan.ErrNoSN, http.StatusUnprocessableEntity, "no-serial-number", "No serial number found"},
 	{errUnsupported, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
+	{users.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{users.ErrExists, http.StatusConflict, "exists", "Already exists"},
+	{users.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
+	{users.ErrWeakPassword, http.StatusUnprocessableEntity, "weak-password", "Password too weak"},
+	{users.ErrSignIn, http.StatusUnauthorized, "sign-in-failed", "Sign-in failed"},
+	{users.ErrLocked, http.StatusTooManyRequests, "sign-in-locked", "Too many failed sign-ins"},
+	{users.ErrNoSession, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	{service.ErrNoUsers, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{errCSRF, http.StatusForbidden, "csrf", "CSRF token missing or wrong"},
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{auth.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
 	{service.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},

@@ -18,6 +18,7 @@ import (
 	"posid/internal/registry"
 	"posid/internal/secret"
 	"posid/internal/sqlite"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -106,6 +107,7 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 	deps := Deps{
 		Registry:  db.Store(),
 		Keys:      auth.NewCache(db.Keys(), 0),
+		Users:     db.Users(),
 		Audit:     db.Audit(),
 		Scanner:   scan.New(scan.Options{}),
 		LabelKeys: ks,
@@ -232,4 +234,14 @@ func (e *testEnv) keyID(role string) string {
 		panic(err)
 	}
 	return id
+}
+
+// plainUser stores a warehouse user named name whose password hash is
+// not a hash (no one signs in as it; it costs no argon2 work).
+func (e *testEnv) plainUser(name string) users.User {
+	u, err := e.db.Users().CreateUser(context.Background(), users.User{Name: name, Role: auth.RoleWarehouse}, "none")
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

@@ -31,6 +31,8 @@ var routeBodies = map[string]map[string]any{
 	"POST /api/v1/imports":            {"text/csv": map[string]any{"type": "string"}, "multipart/form-data": obj(map[string]any{"file": map[string]any{"type": "string", "format": "binary"}})},
 	"POST /api/v1/labels":             {"application/json": ref("LabelRequest")},
 	"POST /api/v1/apikeys":            {"application/json": ref("APIKeyRequest")},
+	"POST /api/v1/session":            {"application/json": ref("SignInRequest")},
+	"POST /api/v1/users":              {"application/json": ref("UserRequest")},
 }
 
 // routeQueries lists the query parameters of routes.
@@ -44,21 +46,29 @@ var routeQueries = map[string][]string{
 
 // routeResponses names the success response of routes (default: JSON object).
 var routeResponses = map[string]map[string]any{
-	"GET /":                              {"text/html": map[string]any{"type": "string"}},
-	"GET /docs":                          {"text/html": map[string]any{"type": "string"}},
-	"GET /favicon.ico":                   {"image/x-icon": binary()},
-	"GET /v/:payload":                    {"text/html": map[string]any{"type": "string"}},
-	"GET /metrics":                       {"text/plain": map[string]any{"type": "string"}},
-	"POST /api/v1/labels":                {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
-	"POST /api/v1/scans":                 {"application/json": ref("ScanResult")},
-	"POST /api/v1/verify":                {"application/json": ref("VerifyResult")},
-	"GET /api/v1/devices":                {"application/json": ref("DevicePage")},
-	"GET /api/v1/devices/:sn":            {"application/json": ref("DeviceView")},
-	"GET /api/v1/apikeys":                {"application/json": ref("APIKeyList")},
-	"POST /api/v1/apikeys":               {"application/json": ref("NewAPIKey")},
-	"POST /api/v1/apikeys/:id/revoke":    {"application/json": ref("APIKey")},
-	"POST /api/v1/labelkeys/:kid/retire": {"application/json": ref("LabelKeyStatus")},
-	"POST /api/v1/labelkeys/:kid/revoke": {"application/json": ref("LabelKeyStatus")},
+	"GET /":                               {"text/html": map[string]any{"type": "string"}},
+	"GET /docs":                           {"text/html": map[string]any{"type": "string"}},
+	"GET /favicon.ico":                    {"image/x-icon": binary()},
+	"GET /v/:payload":                     {"text/html": map[string]any{"type": "string"}},
+	"GET /metrics":                        {"text/plain": map[string]any{"type": "string"}},
+	"POST /api/v1/labels":                 {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
+	"POST /api/v1/scans":                  {"application/json": ref("ScanResult")},
+	"POST /api/v1/verify":                 {"application/json": ref("VerifyResult")},
+	"GET /api/v1/devices":                 {"application/json": ref("DevicePage")},
+	"GET /api/v1/devices/:sn":             {"application/json": ref("DeviceView")},
+	"GET /api/v1/apikeys":                 {"application/json": ref("APIKeyList")},
+	"POST /api/v1/apikeys":                {"application/json": ref("NewAPIKey")},
+	"POST /api/v1/apikeys/:id/revoke":     {"application/json": ref("APIKey")},
+	"POST /api/v1/labelkeys/:kid/retire":  {"application/json": ref("LabelKeyStatus")},
+	"POST /api/v1/labelkeys/:kid/revoke":  {"application/json": ref("LabelKeyStatus")},
+	"POST /api/v1/session":                {"application/json": ref("SignIn")},
+	"DELETE /api/v1/session":              {},
+	"DELETE /api/v1/sessions":             {"application/json": ref("Ended")},
+	"GET /api/v1/me":                      {"application/json": ref("Me")},
+	"GET /api/v1/users":                   {"application/json": ref("UserList")},
+	"POST /api/v1/users":                  {"application/json": ref("NewUser")},
+	"POST /api/v1/users/:name/disable":    {"application/json": ref("User")},
+	"DELETE /api/v1/users/:name/sessions": {"application/json": ref("Ended")},
 }
 
 func obj(props map[string]any) map[string]any {
@@ -104,8 +114,11 @@ func (s *Server) OpenAPI() map[string]any {
 			}
 		}
 		okStatus := "200"
-		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices" || r.Path == "/api/v1/apikeys") {
+		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices" || r.Path == "/api/v1/apikeys" || r.Path == "/api/v1/users") {
 			okStatus = "201"
+		}
+		if r.Method == fiber.MethodDelete && r.Path == "/api/v1/session" {
+			okStatus = "204"
 		}
 		op["responses"] = map[string]any{
 			okStatus:  map[string]any{"description": "OK", "content": ok},
@@ -116,7 +129,7 @@ func (s *Server) OpenAPI() map[string]any {
 			for i, role := range r.Roles {
 				roles[i] = string(role)
 			}
-			op["security"] = []any{map[string]any{"apiKey": []string{}}}
+			op["security"] = []any{map[string]any{"apiKey": []string{}}, map[string]any{"session": []string{}}}
 			op["x-posid-roles"] = roles
 		} else {
 			op["security"] = []any{}
@@ -136,8 +149,12 @@ func (s *Server) OpenAPI() map[string]any {
 		},
 		"paths": paths,
 		"components": map[string]any{
-			"securitySchemes": map[string]any{"apiKey": map[string]any{"type": "http", "scheme": "bearer", "description": "posid_… API key (posid apikeys create)"}},
-			"schemas":         schemas,
+			"securitySchemes": map[string]any{
+				"apiKey": map[string]any{"type": "http", "scheme": "bearer", "description": "posid_… API key (posid apikeys create)"},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookieSecure,
+					"description": "Session cookie set by POST /api/v1/session (posid_session on plain http). State-changing requests also send the session's CSRF token in the X-CSRF-Token header (or the csrf_token form field)."},
+			},
+			"schemas": schemas,
 		},
 	}
 }
@@ -192,7 +209,20 @@ var schemas = map[string]any{
 		"merchant_no": str, "supplier_code": str}),
 	"APIKey": obj(map[string]any{"id": str, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
 		"created_at": map[string]any{"type": "string", "format": "date-time"}, "revoked_at": map[string]any{"type": "string", "format": "date-time"}}),
-	"APIKeyList":     obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
-	"NewAPIKey":      obj(map[string]any{"key": ref("APIKey"), "token": str}),
+	"APIKeyList":    obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
+	"NewAPIKey":     obj(map[string]any{"key": ref("APIKey"), "token": str}),
+	"SignInRequest": obj(map[string]any{"name": str, "password": str, "code": str}),
+	"SignIn": obj(map[string]any{"status": map[string]any{"type": "string", "enum": []string{"signed_in", "totp_required", "enrol_totp"}},
+		"user": ref("User"), "csrf_token": str, "totp_enrolment": obj(map[string]any{"secret": str, "otpauth_url": str}),
+		"recovery_codes": map[string]any{"type": "array", "items": str}}),
+	"User": obj(map[string]any{"id": map[string]any{"type": "integer"}, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
+		"phone": str, "email": str, "disabled": map[string]any{"type": "boolean"}, "totp": map[string]any{"type": "boolean"},
+		"created_at": map[string]any{"type": "string", "format": "date-time"}, "updated_at": map[string]any{"type": "string", "format": "date-time"}}),
+	"UserRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": []string{"merchant", "warehouse", "supplier", "reviewer", "admin"}},
+		"merchant_no": str, "supplier_code": str, "phone": str, "email": str, "password": str}),
+	"UserList":       obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}}),
+	"NewUser":        obj(map[string]any{"user": ref("User"), "password": str}),
+	"Ended":          obj(map[string]any{"ended": map[string]any{"type": "integer"}}),
+	"Me":             obj(map[string]any{"role": str, "actor": str, "user": ref("User"), "key": ref("APIKey"), "csrf_token": str}),
 	"LabelKeyStatus": obj(map[string]any{"id": str, "status": map[string]any{"type": "string", "enum": []string{"active", "retired", "revoked"}}}),
 }

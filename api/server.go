@@ -23,6 +23,7 @@ import (
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/internal/service"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -109,6 +110,10 @@ type Config struct {
 	// are always audited before they answer. Needs an Audit that can
 	// Enqueue (audit.Batcher); off by default.
 	AsyncReadAudit bool
+	// SessionIdleTimeout ends a session unused this long, SessionMaxAge
+	// one this long after sign-in (defaults: users.DefaultIdleTimeout and
+	// users.DefaultMaxAge).
+	SessionIdleTimeout, SessionMaxAge time.Duration
 	// DeviceCacheTTL is how long device reads are cached in memory
 	// (default DefaultDeviceCacheTTL); negative disables the cache.
 	DeviceCacheTTL time.Duration
@@ -192,6 +197,9 @@ type Deps struct {
 	Registry registry.Store
 	// Keys holds API keys (required); wrap it in auth.NewCache.
 	Keys auth.Store
+	// Users keeps people who sign in and their sessions; nil leaves
+	// sign-in out (the session routes answer 503).
+	Users users.Store
 	// Audit is the append-only audit log (required).
 	Audit audit.Log
 	// Scanner decodes photos; nil makes /scans answer 503.
@@ -299,7 +307,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // useAudit makes log the audit log of the server and its service.
 func (s *Server) useAudit(log audit.Log) {
 	s.deps.Audit = log
-	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log}
+	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log, Users: s.deps.Users, Sessions: s.sessionTimes()}
 	if s.deps.Risk != nil {
 		opt.Risk = s.deps.Risk
 	}
