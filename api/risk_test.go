@@ -26,6 +26,7 @@ import (
 	"posid/internal/risk"
 	"posid/internal/secret"
 	"posid/internal/sqlite"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -41,6 +42,8 @@ type riskEnv struct {
 	sealURL               func(sn, model string) string
 	revokedURL, forgedURL string
 	keyDir                string
+	// users keeps the people who sign in.
+	users users.Store
 }
 
 // knownSN is registered to merchant M001 (registrytest.Device), model A920.
@@ -64,12 +67,12 @@ func newRiskEnv(t *testing.T) *riskEnv {
 	if _, err := db.Store().CreateDevice(ctx, "test", registrytest.Device(knownSN)); err != nil {
 		t.Fatal(err)
 	}
-	e := &riskEnv{t: t, tokens: map[string]string{}}
+	e := &riskEnv{t: t, tokens: map[string]string{}, users: db.Users()}
 	e.keys(ctx, db.Keys())
 	e.labelKeys(ctx)
 	ks := labels.OpenKeyStore(e.keyDir)
 	e.mon = risk.NewMonitor(db.RiskStore(), riskTestConfig, nil)
-	e.s, err = New(Config{RatePerIP: -1, RatePerKey: -1}, Deps{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(),
+	e.s, err = New(Config{RatePerIP: -1, RatePerKey: -1}, Deps{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(),
 		Scanner: scan.New(scan.Options{}), LabelKeys: ks, Risk: e.mon, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
