@@ -77,6 +77,7 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 		"merchant":  {Name: "m", Role: auth.RoleMerchant, MerchantNo: "M001"},
 		"merchant2": {Name: "m2", Role: auth.RoleMerchant, MerchantNo: "M002"},
 		"supplier":  {Name: "s", Role: auth.RoleSupplier, SupplierCode: "SUP1"},
+		"reviewer":  {Name: "r", Role: auth.RoleReviewer},
 		"revoked":   {Name: "r", Role: auth.RoleAdmin},
 	} {
 		key, tok, err := auth.Create(ctx, db.Keys(), k)

@@ -115,7 +115,7 @@ var docsZh = map[string]string{
 	"POST /api/v1/cases/:id/assign":      "指派审核案件",
 	"POST /api/v1/cases/:id/resolve":     "结案：填写结论和说明",
 	"POST /api/v1/complaints":            "投诉设备（JSON，或带照片的 multipart）",
-	"GET /api/v1/complaints":             "投诉列表：商户看自己的，管理员看全部",
+	"GET /api/v1/complaints":             "投诉列表：商户看自己的，审核员和管理员看全部",
 	"GET /api/v1/complaints/:id/photo":   "投诉所附照片",
 }
 
@@ -124,6 +124,7 @@ var docsRoleZh = map[auth.Role]string{
 	auth.RoleMerchant:  "商户",
 	auth.RoleWarehouse: "仓库",
 	auth.RoleSupplier:  "供应商",
+	auth.RoleReviewer:  "审核员",
 	auth.RoleAdmin:     "管理员",
 }
 

@@ -15,7 +15,8 @@ import (
 )
 
 // Device returns device sn as c may see it. reveal asks for the full
-// settlement account (admins only). A read that shows registration data
+// settlement account: admins, and reviewers for a device under review
+// (mayReveal). A read that shows registration data
 // is audited before it returns, a reveal always and synchronously. The
 // risk monitor gets the lookup, of a device found or not; a throttled
 // caller is refused (Admit).
@@ -27,8 +28,11 @@ func (s *Service) Device(ctx context.Context, c Caller, sn string, reveal bool) 
 	if err != nil {
 		return DeviceView{}, err
 	}
-	if reveal && c.Role != auth.RoleAdmin {
-		return DeviceView{}, forbidden("only admins may reveal accounts")
+	var why string
+	if reveal {
+		if why, err = s.mayReveal(ctx, c, sn); err != nil {
+			return DeviceView{}, err
+		}
 	}
 	d, err := s.store.GetDevice(ctx, sn, registry.ReadOptions{RevealAccount: reveal})
 	switch {
@@ -42,7 +46,7 @@ func (s *Service) Device(ctx context.Context, c Caller, sn string, reveal bool) 
 	v := c.View(d)
 	switch {
 	case reveal:
-		err = s.record(ctx, c, audit.ActionRevealAccount, sn, "")
+		err = s.record(ctx, c, audit.ActionRevealAccount, sn, why)
 	case v.SeesRegistration():
 		err = s.record(ctx, c, audit.ActionReadDevice, sn, string(v.Visibility))
 	}
@@ -60,7 +64,8 @@ type DevicePage struct {
 
 // Devices lists one page of devices matching f as c may see them.
 // Merchant and supplier callers list only their own devices; warehouse
-// callers may not select by merchant; only admins reveal accounts. query
+// callers may not select by merchant; reviewers list every device, their
+// accounts masked; only admins reveal accounts in a listing. query
 // names the listing in its audit row.
 func (s *Service) Devices(ctx context.Context, c Caller, f registry.Filter, query string) (DevicePage, error) {
 	f.SupplierCode = strings.ToUpper(f.SupplierCode)
@@ -82,7 +87,7 @@ func (s *Service) Devices(ctx context.Context, c Caller, f registry.Filter, quer
 		if f.MerchantNo != "" {
 			return DevicePage{}, forbidden("the warehouse may not select devices by merchant")
 		}
-	case auth.RoleAdmin:
+	case auth.RoleAdmin, auth.RoleReviewer:
 	default:
 		return DevicePage{}, forbidden("role %q may not list devices", c.Role)
 	}

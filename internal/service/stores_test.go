@@ -93,6 +93,7 @@ var (
 	merchant  = service.Caller{Role: "merchant", Actor: "apikey:m(M001)", MerchantNo: "M001"}
 	merchant2 = service.Caller{Role: "merchant", Actor: "apikey:m2(M002)", MerchantNo: "M002"}
 	supplier  = service.Caller{Role: "supplier", Actor: "apikey:s(SUP1)", SupplierCode: "SUP1"}
+	reviewer  = service.Caller{Role: "reviewer", Actor: "apikey:r(reviewer)"}
 )
 
 // auditRows returns the audit entries with action.
