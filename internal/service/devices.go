@@ -206,31 +206,47 @@ func (s *Service) Update(ctx context.Context, c Caller, sn string, p registry.Pa
 	}
 	var out registry.Device
 	err = s.store.InTx(ctx, func(tx registry.Tx) error {
-		old, err := tx.GetDevice(ctx, sn, registry.ReadOptions{})
-		if err != nil {
-			return err
-		}
-		supplier := p.SupplierCode != nil && strings.ToUpper(strings.TrimSpace(*p.SupplierCode)) != old.SupplierCode
-		if supplier && c.Role != auth.RoleAdmin {
-			return forbidden("only admins may move a device to another supplier")
-		}
-		if out, err = tx.UpdateDevice(ctx, c.Actor, sn, p); err != nil {
-			return err
-		}
-		now := s.now()
-		es := []audit.Entry{c.entry(now, audit.ActionUpdateDevice, sn, patchFields(p))}
-		if supplier {
-			es = append(es, c.entry(now, audit.ActionSetSupplier, sn, "supplier="+old.SupplierCode+"→"+out.SupplierCode))
-		}
-		if from, to := merchantOf(old), merchantOf(out); from != to {
-			es = append(es, c.entry(now, audit.ActionBindMerchant, sn, "merchant="+from+"→"+to))
-		}
-		return tx.Audit(ctx, es...)
+		var err error
+		out, err = s.update(ctx, tx, c, sn, p, "")
+		return err
 	})
 	if err != nil {
 		return DeviceView{}, err
 	}
 	return c.View(out), nil
+}
+
+// update applies p to device sn in tx with its history and audit rows:
+// the one write path of device and registration changes (Update, and the
+// approval of a change request). via, when set, names what the change
+// came through ("change-request:12"); it is added to the actor of the
+// history rows and to the detail of the audit rows.
+func (s *Service) update(ctx context.Context, tx registry.Tx, c Caller, sn string, p registry.Patch, via string) (registry.Device, error) {
+	old, err := tx.GetDevice(ctx, sn, registry.ReadOptions{})
+	if err != nil {
+		return registry.Device{}, err
+	}
+	supplier := p.SupplierCode != nil && strings.ToUpper(strings.TrimSpace(*p.SupplierCode)) != old.SupplierCode
+	if supplier && c.Role != auth.RoleAdmin {
+		return registry.Device{}, forbidden("only admins may move a device to another supplier")
+	}
+	actor, detail := c.Actor, patchFields(p)
+	if via != "" {
+		actor, detail = actor+" "+via, detail+" "+via
+	}
+	out, err := tx.UpdateDevice(ctx, actor, sn, p)
+	if err != nil {
+		return registry.Device{}, err
+	}
+	now := s.now()
+	es := []audit.Entry{c.entry(now, audit.ActionUpdateDevice, sn, detail)}
+	if supplier {
+		es = append(es, c.entry(now, audit.ActionSetSupplier, sn, "supplier="+old.SupplierCode+"→"+out.SupplierCode))
+	}
+	if from, to := merchantOf(old), merchantOf(out); from != to {
+		es = append(es, c.entry(now, audit.ActionBindMerchant, sn, "merchant="+from+"→"+to))
+	}
+	return out, tx.Audit(ctx, es...)
 }
 
 // SetStatus moves device sn to status to, if the lifecycle allows it

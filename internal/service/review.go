@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/risk"
 )
 
@@ -43,7 +44,8 @@ func (s *Service) mayReveal(ctx context.Context, c Caller, sn string) (string, e
 }
 
 // underReview names what puts device sn in the review queue: "case=ID"
-// for an open or assigned risk case, "" when nothing does.
+// for an open or assigned risk case, "change:ID" for a pending change
+// request, "" when nothing does.
 func (s *Service) underReview(ctx context.Context, sn string) (string, error) {
 	if cl, ok := s.opt.Risk.(caseLister); ok {
 		for _, st := range []risk.Status{risk.StatusOpen, risk.StatusAssigned} {
@@ -54,6 +56,15 @@ func (s *Service) underReview(ctx context.Context, sn string) (string, error) {
 			if len(cs) > 0 {
 				return fmt.Sprintf("case=%d", cs[0].ID), nil
 			}
+		}
+	}
+	if s.opt.Changes != nil {
+		rs, err := s.opt.Changes.Requests(ctx, changes.Filter{SN: sn, State: changes.StatePending, Limit: 1})
+		if err != nil {
+			return "", fmt.Errorf("review queue of %s: %w", sn, err)
+		}
+		if len(rs) > 0 {
+			return changeTarget(rs[0].ID), nil
 		}
 	}
 	return "", nil
