@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -103,6 +104,47 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"apikeys revoke missing", "POST /api/v1/apikeys/:id/revoke", func(*testEnv) req {
 			return req{method: "POST", path: "/api/v1/apikeys/000000000000/revoke"}
 		}, [6]int{401, 404, 403, 403, 403, 403}},
+		{"file change own", "POST /api/v1/devices/:sn/change-requests", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/devices/PAX0001/change-requests", map[string]string{"field": "terminal_id", "value": "T900", "reason": "new terminal"})
+		}, [6]int{401, 403, 403, 201, 403, 403}},
+		{"file change other", "POST /api/v1/devices/:sn/change-requests", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/devices/PAX0002/change-requests", map[string]string{"field": "terminal_id", "value": "T900", "reason": "r"})
+		}, [6]int{401, 403, 403, 403, 403, 403}},
+		{"list changes", "GET /api/v1/change-requests", func(e *testEnv) req {
+			e.changeID("merchant")
+			return req{method: "GET", path: "/api/v1/change-requests?state=pending"}
+		}, [6]int{401, 200, 403, 200, 403, 200}},
+		{"list changes of another merchant", "GET /api/v1/change-requests", get("/api/v1/change-requests?merchant=M002"), [6]int{401, 200, 403, 403, 403, 200}},
+		{"get change", "GET /api/v1/change-requests/:id", func(e *testEnv) req {
+			return req{method: "GET", path: fmt.Sprintf("/api/v1/change-requests/%d", e.changeID("merchant"))}
+		}, [6]int{401, 200, 403, 200, 403, 200}},
+		{"get other merchant's change", "GET /api/v1/change-requests/:id", func(e *testEnv) req {
+			return req{method: "GET", path: fmt.Sprintf("/api/v1/change-requests/%d", e.changeID("merchant2"))}
+		}, [6]int{401, 200, 403, 404, 403, 200}},
+		{"get change reveal", "GET /api/v1/change-requests/:id", func(e *testEnv) req {
+			return req{method: "GET", path: fmt.Sprintf("/api/v1/change-requests/%d?reveal=account", e.changeID("merchant"))}
+		}, [6]int{401, 200, 403, 403, 403, 200}},
+		{"approve change", "POST /api/v1/change-requests/:id/approve", func(e *testEnv) req {
+			return jsonReq("POST", fmt.Sprintf("/api/v1/change-requests/%d/approve", e.changeID("merchant")), map[string]string{"note": "ok"})
+		}, [6]int{401, 200, 403, 403, 403, 200}},
+		{"reject change", "POST /api/v1/change-requests/:id/reject", func(e *testEnv) req {
+			return jsonReq("POST", fmt.Sprintf("/api/v1/change-requests/%d/reject", e.changeID("merchant")), map[string]string{"note": "no licence"})
+		}, [6]int{401, 200, 403, 403, 403, 200}},
+		{"withdraw change", "POST /api/v1/change-requests/:id/withdraw", func(e *testEnv) req {
+			return req{method: "POST", path: fmt.Sprintf("/api/v1/change-requests/%d/withdraw", e.changeID("merchant"))}
+		}, [6]int{401, 403, 403, 200, 403, 403}},
+		{"withdraw other merchant's change", "POST /api/v1/change-requests/:id/withdraw", func(e *testEnv) req {
+			return req{method: "POST", path: fmt.Sprintf("/api/v1/change-requests/%d/withdraw", e.changeID("merchant2"))}
+		}, [6]int{401, 403, 403, 404, 403, 403}},
+		{"change photo", "GET /api/v1/change-requests/:id/photo", func(e *testEnv) req {
+			return req{method: "GET", path: fmt.Sprintf("/api/v1/change-requests/%d/photo", e.changeID("merchant"))}
+		}, [6]int{401, 200, 403, 200, 403, 200}},
+		{"my devices page", "GET /my/devices", get("/my/devices"), [6]int{401, 403, 403, 200, 403, 403}},
+		{"my device page", "GET /my/devices/:sn", get("/my/devices/PAX0001"), [6]int{401, 403, 403, 200, 403, 403}},
+		{"my device page of another merchant", "GET /my/devices/:sn", get("/my/devices/PAX0002"), [6]int{401, 403, 403, 403, 403, 403}},
+		{"my requests page", "GET /my/requests", get("/my/requests"), [6]int{401, 403, 403, 200, 403, 403}},
+		{"review page", "GET /review/changes", get("/review/changes"), [6]int{401, 200, 403, 403, 403, 200}},
+		{"changes.js", "GET /changes.js", get("/changes.js"), all(200)},
 	}
 	covered := map[string]bool{}
 	for _, tc := range tests {

@@ -71,6 +71,9 @@ func (s *Server) Routes() []Route {
 	if s.deps.Risk != nil {
 		rs = append(rs, s.riskRoutes(s.deps.Risk)...)
 	}
+	if s.deps.Changes != nil {
+		rs = append(rs, s.changeRoutes()...)
+	}
 	return rs
 }
 
