@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/registry"
 	"posid/internal/service"
 	"posid/internal/users"
@@ -93,6 +94,13 @@ var problemKinds = []problemKind{
 	{registry.ErrExists, http.StatusConflict, "exists", "Already exists"},
 	{registry.ErrTransition, http.StatusConflict, "status-transition", "Status change not allowed"},
 	{registry.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
+	{changes.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{changes.ErrStale, http.StatusConflict, "stale-change-request", "Registration changed since the request was filed"},
+	{changes.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
+	{changes.ErrTooManyPending, http.StatusConflict, "too-many-pending", "Too many pending change requests"},
+	{changes.ErrQuota, http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
+	{changes.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
+	{service.ErrNoChanges, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{errBadRequest, http.StatusBadRequest, "bad-request", "Bad request"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
 	{registry.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net"
@@ -17,6 +19,7 @@ import (
 	"posid/internal/auth"
 	"posid/internal/registry"
 	"posid/internal/secret"
+	"posid/internal/service"
 	"posid/internal/sqlite"
 	"posid/internal/users"
 	"posid/labels"
@@ -78,6 +81,7 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 		"merchant":  {Name: "m", Role: auth.RoleMerchant, MerchantNo: "M001"},
 		"merchant2": {Name: "m2", Role: auth.RoleMerchant, MerchantNo: "M002"},
 		"supplier":  {Name: "s", Role: auth.RoleSupplier, SupplierCode: "SUP1"},
+		"reviewer":  {Name: "r", Role: auth.RoleReviewer},
 		"revoked":   {Name: "r", Role: auth.RoleAdmin},
 	} {
 		key, tok, err := auth.Create(ctx, db.Keys(), k)
@@ -113,6 +117,7 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 		LabelKeys: ks,
 		Ping:      db.Ping,
 		Logger:    log,
+		Changes:   db.Changes(),
 	}
 	for _, fn := range with {
 		fn(db, &deps)
@@ -225,6 +230,26 @@ func (e *testEnv) live(t testing.TB) string {
 		<-done
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// changeID files a change request of the merchant of role ("merchant":
+// M001 for PAX0001, "merchant2": M002 for PAX0002) with a small photo,
+// through the service, and returns its id.
+func (e *testEnv) changeID(role string) int64 {
+	sn, no := "PAX0001", "M001"
+	if role == "merchant2" {
+		sn, no = "PAX0002", "M002"
+	}
+	var photo bytes.Buffer
+	if err := png.Encode(&photo, image.NewGray(image.Rect(0, 0, 24, 16))); err != nil {
+		panic(err)
+	}
+	c := service.Caller{Role: auth.RoleMerchant, Actor: "apikey:test(" + no + ")", MerchantNo: no}
+	r, err := e.srv.svc.FileChangeRequest(context.Background(), c, service.ChangeFiling{SN: sn, Field: "merchant_name", Value: "新店名 " + no, Reason: "renamed", Photo: photo.Bytes()})
+	if err != nil {
+		panic(err)
+	}
+	return r.ID
 }
 
 // keyID returns the key id of role's token.

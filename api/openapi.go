@@ -5,6 +5,9 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/auth"
+	"posid/internal/changes"
 )
 
 // fiberParam matches a Fiber path parameter (":sn").
@@ -33,42 +36,63 @@ var routeBodies = map[string]map[string]any{
 	"POST /api/v1/apikeys":            {"application/json": ref("APIKeyRequest")},
 	"POST /api/v1/session":            {"application/json": ref("SignInRequest")},
 	"POST /api/v1/users":              {"application/json": ref("UserRequest")},
+	"POST /api/v1/devices/:sn/change-requests": {
+		"application/json": ref("ChangeFiling"),
+		"multipart/form-data": obj(map[string]any{"field": str, "value": str, "address": str, "reason": str,
+			"photo": map[string]any{"type": "string", "format": "binary"}}),
+	},
+	"POST /api/v1/change-requests/:id/approve": {"application/json": obj(map[string]any{"note": str})},
+	"POST /api/v1/change-requests/:id/reject":  {"application/json": obj(map[string]any{"note": str})},
 }
 
 // routeQueries lists the query parameters of routes.
 var routeQueries = map[string][]string{
-	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal"},
-	"GET /api/v1/devices/:sn": {"reveal"},
-	"POST /api/v1/imports":    {"mode"},
-	"POST /api/v1/scans":      {"trace"},
-	"GET /api/v1/audit":       {"actor", "action", "target", "before", "limit"},
+	"GET /api/v1/devices":             {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal"},
+	"GET /api/v1/devices/:sn":         {"reveal"},
+	"POST /api/v1/imports":            {"mode"},
+	"POST /api/v1/scans":              {"trace"},
+	"GET /api/v1/audit":               {"actor", "action", "target", "before", "limit"},
+	"GET /api/v1/change-requests":     {"state", "sn", "merchant", "before", "limit"},
+	"GET /api/v1/change-requests/:id": {"reveal"},
 }
 
 // routeResponses names the success response of routes (default: JSON object).
 var routeResponses = map[string]map[string]any{
-	"GET /":                               {"text/html": map[string]any{"type": "string"}},
-	"GET /docs":                           {"text/html": map[string]any{"type": "string"}},
-	"GET /favicon.ico":                    {"image/x-icon": binary()},
-	"GET /v/:payload":                     {"text/html": map[string]any{"type": "string"}},
-	"GET /metrics":                        {"text/plain": map[string]any{"type": "string"}},
-	"POST /api/v1/labels":                 {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
-	"POST /api/v1/scans":                  {"application/json": ref("ScanResult")},
-	"POST /api/v1/verify":                 {"application/json": ref("VerifyResult")},
-	"GET /api/v1/devices":                 {"application/json": ref("DevicePage")},
-	"GET /api/v1/devices/:sn":             {"application/json": ref("DeviceView")},
-	"GET /api/v1/apikeys":                 {"application/json": ref("APIKeyList")},
-	"POST /api/v1/apikeys":                {"application/json": ref("NewAPIKey")},
-	"POST /api/v1/apikeys/:id/revoke":     {"application/json": ref("APIKey")},
-	"POST /api/v1/labelkeys/:kid/retire":  {"application/json": ref("LabelKeyStatus")},
-	"POST /api/v1/labelkeys/:kid/revoke":  {"application/json": ref("LabelKeyStatus")},
-	"POST /api/v1/session":                {"application/json": ref("SignIn")},
-	"DELETE /api/v1/session":              {},
-	"DELETE /api/v1/sessions":             {"application/json": ref("Ended")},
-	"GET /api/v1/me":                      {"application/json": ref("Me")},
-	"GET /api/v1/users":                   {"application/json": ref("UserList")},
-	"POST /api/v1/users":                  {"application/json": ref("NewUser")},
-	"POST /api/v1/users/:name/disable":    {"application/json": ref("User")},
-	"DELETE /api/v1/users/:name/sessions": {"application/json": ref("Ended")},
+	"GET /":                                     {"text/html": map[string]any{"type": "string"}},
+	"GET /docs":                                 {"text/html": map[string]any{"type": "string"}},
+	"GET /favicon.ico":                          {"image/x-icon": binary()},
+	"GET /v/:payload":                           {"text/html": map[string]any{"type": "string"}},
+	"GET /metrics":                              {"text/plain": map[string]any{"type": "string"}},
+	"POST /api/v1/labels":                       {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
+	"POST /api/v1/scans":                        {"application/json": ref("ScanResult")},
+	"POST /api/v1/verify":                       {"application/json": ref("VerifyResult")},
+	"GET /api/v1/devices":                       {"application/json": ref("DevicePage")},
+	"GET /api/v1/devices/:sn":                   {"application/json": ref("DeviceView")},
+	"GET /api/v1/apikeys":                       {"application/json": ref("APIKeyList")},
+	"POST /api/v1/apikeys":                      {"application/json": ref("NewAPIKey")},
+	"POST /api/v1/apikeys/:id/revoke":           {"application/json": ref("APIKey")},
+	"POST /api/v1/labelkeys/:kid/retire":        {"application/json": ref("LabelKeyStatus")},
+	"POST /api/v1/labelkeys/:kid/revoke":        {"application/json": ref("LabelKeyStatus")},
+	"POST /api/v1/devices/:sn/change-requests":  {"application/json": ref("ChangeRequest")},
+	"GET /api/v1/change-requests":               {"application/json": ref("ChangeRequestList")},
+	"GET /api/v1/change-requests/:id":           {"application/json": ref("ChangeRequest")},
+	"POST /api/v1/change-requests/:id/approve":  {"application/json": ref("ChangeRequest")},
+	"POST /api/v1/change-requests/:id/reject":   {"application/json": ref("ChangeRequest")},
+	"POST /api/v1/change-requests/:id/withdraw": {"application/json": ref("ChangeRequest")},
+	"GET /api/v1/change-requests/:id/photo":     {"image/jpeg": binary()},
+	"GET /my/devices":                           {"text/html": map[string]any{"type": "string"}},
+	"GET /my/devices/:sn":                       {"text/html": map[string]any{"type": "string"}},
+	"GET /my/requests":                          {"text/html": map[string]any{"type": "string"}},
+	"GET /review/changes":                       {"text/html": map[string]any{"type": "string"}},
+	"GET /changes.js":                           {"text/javascript": map[string]any{"type": "string"}},
+	"POST /api/v1/session":                      {"application/json": ref("SignIn")},
+	"DELETE /api/v1/session":                    {},
+	"DELETE /api/v1/sessions":                   {"application/json": ref("Ended")},
+	"GET /api/v1/me":                            {"application/json": ref("Me")},
+	"GET /api/v1/users":                         {"application/json": ref("UserList")},
+	"POST /api/v1/users":                        {"application/json": ref("NewUser")},
+	"POST /api/v1/users/:name/disable":          {"application/json": ref("User")},
+	"DELETE /api/v1/users/:name/sessions":       {"application/json": ref("Ended")},
 }
 
 func obj(props map[string]any) map[string]any {
@@ -114,7 +138,7 @@ func (s *Server) OpenAPI() map[string]any {
 			}
 		}
 		okStatus := "200"
-		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices" || r.Path == "/api/v1/apikeys" || r.Path == "/api/v1/users") {
+		if r.Method == fiber.MethodPost && (r.Path == "/api/v1/devices" || r.Path == "/api/v1/apikeys" || r.Path == "/api/v1/devices/:sn/change-requests" || r.Path == "/api/v1/users") {
 			okStatus = "201"
 		}
 		if r.Method == fiber.MethodDelete && r.Path == "/api/v1/session" {
@@ -205,13 +229,23 @@ var schemas = map[string]any{
 				"tried": map[string]any{"type": "integer"}, "found": map[string]any{"type": "integer"}})}})}),
 	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed", "withdrawn", "mismatch"}},
 		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),
-	"APIKeyRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": []string{"merchant", "warehouse", "supplier", "admin"}},
+	"APIKeyRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": auth.Roles},
 		"merchant_no": str, "supplier_code": str}),
 	"APIKey": obj(map[string]any{"id": str, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
 		"created_at": map[string]any{"type": "string", "format": "date-time"}, "revoked_at": map[string]any{"type": "string", "format": "date-time"}}),
-	"APIKeyList":    obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
-	"NewAPIKey":     obj(map[string]any{"key": ref("APIKey"), "token": str}),
-	"SignInRequest": obj(map[string]any{"name": str, "password": str, "code": str}),
+	"APIKeyList": obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
+	"NewAPIKey":  obj(map[string]any{"key": ref("APIKey"), "token": str}),
+	"ChangeFiling": obj(map[string]any{"field": changeField, "value": str, "address": str, "reason": str,
+		"photo": map[string]any{"type": "string", "contentEncoding": "base64"}}),
+	"ChangeValue": obj(map[string]any{"value": str, "address": str}),
+	"ChangeRequest": obj(map[string]any{"id": map[string]any{"type": "integer"}, "sn": str, "merchant_no": str, "actor": str, "field": changeField,
+		"old": ref("ChangeValue"), "new": ref("ChangeValue"), "account_revealed": map[string]any{"type": "boolean"}, "reason": str,
+		"photo_type": str, "photo_size": map[string]any{"type": "integer"},
+		"state":    map[string]any{"type": "string", "enum": []string{"pending", "approved", "rejected", "withdrawn"}},
+		"filed_at": map[string]any{"type": "string", "format": "date-time"}, "decided_at": map[string]any{"type": "string", "format": "date-time"},
+		"decided_by": str, "note": str}),
+	"ChangeRequestList": obj(map[string]any{"requests": map[string]any{"type": "array", "items": ref("ChangeRequest")}, "next": map[string]any{"type": "integer"}}),
+	"SignInRequest":     obj(map[string]any{"name": str, "password": str, "code": str}),
 	"SignIn": obj(map[string]any{"status": map[string]any{"type": "string", "enum": []string{"signed_in", "totp_required", "enrol_totp"}},
 		"user": ref("User"), "csrf_token": str, "totp_enrolment": obj(map[string]any{"secret": str, "otpauth_url": str}),
 		"recovery_codes": map[string]any{"type": "array", "items": str}}),
@@ -226,3 +260,6 @@ var schemas = map[string]any{
 	"Me":             obj(map[string]any{"role": str, "actor": str, "user": ref("User"), "key": ref("APIKey"), "csrf_token": str}),
 	"LabelKeyStatus": obj(map[string]any{"id": str, "status": map[string]any{"type": "string", "enum": []string{"active", "retired", "revoked"}}}),
 }
+
+// changeField is the schema of a change request's field.
+var changeField = map[string]any{"type": "string", "enum": changes.Fields}

@@ -25,6 +25,7 @@ import (
 	"posid/internal/registry/registrytest"
 	"posid/internal/risk"
 	"posid/internal/secret"
+	"posid/internal/service"
 	"posid/internal/sqlite"
 	"posid/internal/users"
 	"posid/labels"
@@ -73,7 +74,7 @@ func newRiskEnv(t *testing.T) *riskEnv {
 	ks := labels.OpenKeyStore(e.keyDir)
 	e.mon = risk.NewMonitor(db.RiskStore(), riskTestConfig, nil)
 	e.s, err = New(Config{RatePerIP: -1, RatePerKey: -1}, Deps{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(),
-		Scanner: scan.New(scan.Options{}), LabelKeys: ks, Risk: e.mon, Logger: slog.New(slog.DiscardHandler)})
+		Scanner: scan.New(scan.Options{}), LabelKeys: ks, Risk: e.mon, Changes: db.Changes(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +84,7 @@ func newRiskEnv(t *testing.T) *riskEnv {
 func (e *riskEnv) keys(ctx context.Context, st auth.Store) {
 	for name, k := range map[string]auth.Key{
 		"admin": {Name: "admin", Role: auth.RoleAdmin},
+		"rev":   {Name: "rev", Role: auth.RoleReviewer},
 		"m1":    {Name: "m1", Role: auth.RoleMerchant, MerchantNo: "M001"},
 		"m2":    {Name: "m2", Role: auth.RoleMerchant, MerchantNo: "M002"},
 		"m3":    {Name: "m3", Role: auth.RoleMerchant, MerchantNo: "M003"},
@@ -381,12 +383,27 @@ func TestReviewQueueOverHTTP(t *testing.T) {
 	if st := e.do("POST", path+"/assign", "admin", map[string]string{"assignee": "alice"}, &c); st != http.StatusOK || c.Status != risk.StatusAssigned || c.Assignee != "alice" {
 		t.Fatalf("assign: %d %+v", st, c)
 	}
+	// A reviewer works the queue and reveals the account of the device
+	// under review, until its case is resolved.
+	if st := e.do("POST", path+"/assign", "rev", nil, &c); st != http.StatusOK || !strings.Contains(c.Assignee, "(rev)") {
+		t.Fatalf("reviewer assigns to itself: %d %+v", st, c)
+	}
+	var dv service.DeviceView
+	if st := e.do("GET", "/api/v1/devices/"+knownSN+"?reveal=account", "rev", nil, &dv); st != http.StatusOK || dv.Registration == nil || !dv.Registration.AccountRevealed {
+		t.Fatalf("reviewer reveals a device under review: %d %+v", st, dv.Registration)
+	}
 	if st := e.do("POST", path+"/resolve", "admin", map[string]string{"outcome": "confirmed"}, nil); st != http.StatusUnprocessableEntity {
 		t.Fatalf("resolve without note: %d", st)
 	}
-	if st := e.do("POST", path+"/resolve", "admin", map[string]string{"outcome": "confirmed", "note": "counterfeit label, unit seized"}, &c); st != http.StatusOK ||
-		c.Status != risk.StatusResolved || c.Outcome != risk.OutcomeConfirmed || c.ResolvedBy == "" {
+	if st := e.do("POST", path+"/resolve", "rev", map[string]string{"outcome": "confirmed", "note": "counterfeit label, unit seized"}, &c); st != http.StatusOK ||
+		c.Status != risk.StatusResolved || c.Outcome != risk.OutcomeConfirmed || !strings.Contains(c.ResolvedBy, "(rev)") {
 		t.Fatalf("resolve: %d %+v", st, c)
+	}
+	if st := e.do("GET", "/api/v1/devices/"+knownSN+"?reveal=account", "rev", nil, nil); st != http.StatusForbidden {
+		t.Fatalf("reviewer reveals after the case is resolved: %d", st)
+	}
+	if st := e.do("GET", "/api/v1/cases", "rev", nil, nil); st != http.StatusOK {
+		t.Fatalf("reviewer lists cases: %d", st)
 	}
 	if st := e.do("POST", path+"/resolve", "admin", map[string]string{"note": "again"}, nil); st != http.StatusConflict {
 		t.Fatalf("resolve twice: %d", st)

@@ -35,6 +35,9 @@ var allRoles = auth.Roles
 var (
 	adminOnly     = []auth.Role{auth.RoleAdmin}
 	warehouseWork = []auth.Role{auth.RoleAdmin, auth.RoleWarehouse}
+	// reviewWork works the review queue: risk cases, complaints' photos
+	// and merchants' change requests.
+	reviewWork = []auth.Role{auth.RoleAdmin, auth.RoleReviewer}
 )
 
 // Routes returns the route table.
@@ -75,6 +78,9 @@ func (s *Server) Routes() []Route {
 	}...)
 	if s.deps.Risk != nil {
 		rs = append(rs, s.riskRoutes(s.deps.Risk)...)
+	}
+	if s.deps.Changes != nil {
+		rs = append(rs, s.changeRoutes()...)
 	}
 	return rs
 }

@@ -20,6 +20,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/internal/service"
@@ -209,6 +210,9 @@ type Deps struct {
 	// Risk watches scans and lookups for enumeration and forgeries and
 	// serves the review queue and complaints; nil leaves both out.
 	Risk *risk.Monitor
+	// Changes keeps merchants' change requests; nil leaves their routes
+	// and pages out.
+	Changes changes.Store
 	// Rules are the SN selection rules; nil means scan.DefaultRules().
 	Rules []scan.Rule
 	// Ping checks the database for /readyz; nil means always ready.
@@ -310,6 +314,12 @@ func (s *Server) useAudit(log audit.Log) {
 	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log, Users: s.deps.Users, Sessions: s.sessionTimes()}
 	if s.deps.Risk != nil {
 		opt.Risk = s.deps.Risk
+	}
+	if s.deps.Changes != nil {
+		// Document photos are decoded under the scans' intake budget, like
+		// complaint photos.
+		opt.Changes = s.deps.Changes
+		opt.Photos, _ = s.deps.Scanner.(risk.PhotoDecoder)
 	}
 	s.svc = service.New(s.deps.Registry, log, opt)
 }

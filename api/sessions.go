@@ -114,6 +114,7 @@ func (s *Server) authenticateSession(c *fiber.Ctx) error {
 	c.Locals(localKey, userKey(u))
 	c.Locals(localUser, u)
 	c.Locals(localSession, tok)
+	c.Locals(localCSRF, users.CSRFToken(tok))
 	return c.Next()
 }
 

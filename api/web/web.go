@@ -3,6 +3,7 @@
 // the phone camera, downscales the photo in the browser and posts it to
 // POST /api/v1/scans; it also looks up typed serial numbers and files
 // complaints (POST /api/v1/complaints). Text is in Chinese and English.
+// changes.js runs the change request pages (api/templates).
 //
 // Mount it with Fiber's filesystem middleware:
 //
@@ -11,8 +12,8 @@ package web
 
 import "embed"
 
-// FS holds index.html, app.js, style.css and favicon.ico (white bars of a
+// FS holds index.html, app.js, changes.js, style.css and favicon.ico (white bars of a
 // barcode on posid blue, as PNG images of 16, 32 and 48 px) at its root.
 //
-//go:embed index.html app.js style.css favicon.ico
+//go:embed index.html app.js changes.js style.css favicon.ico
 var FS embed.FS

@@ -11,6 +11,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/internal/secret"
@@ -42,6 +43,8 @@ type stores struct {
 	// Users keeps people who sign in and their sessions.
 	Users users.Store
 	Risk  risk.Store
+	// Changes holds merchants' change requests.
+	Changes changes.Store
 	// Revocations tells when a key was revoked by any process on the
 	// database; LabelKeyStatus shares label key retirements and revocations.
 	Revocations    auth.Revocations
@@ -83,7 +86,7 @@ func (f *dbFlags) openStores(ctx context.Context, box *secret.Box) (*stores, err
 	if err != nil {
 		return nil, err
 	}
-	return &stores{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(), Risk: db.RiskStore(),
+	return &stores{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(), Risk: db.RiskStore(), Changes: db.Changes(),
 		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), SQLite: db, ping: db.Ping, close: db.Close}, nil
 }
 

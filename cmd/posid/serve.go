@@ -200,6 +200,7 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		Scanner:   scanner,
 		LabelKeys: keyStore,
 		Risk:      mon,
+		Changes:   st.Changes,
 		Ping:      st.Ping,
 		Logger:    log,
 	})

@@ -44,12 +44,18 @@ const (
 	// RoleSupplier verifies units and reads its own supplier's devices,
 	// without settlement account data.
 	RoleSupplier Role = "supplier"
+	// RoleReviewer works the review queue (risk cases, complaints) and
+	// merchants' change requests: registrations masked, the full account
+	// only of a device under review, every reveal audited. It changes no
+	// status, prints no labels, manages no keys and imports nothing; it
+	// is bound to no merchant or supplier.
+	RoleReviewer Role = "reviewer"
 	// RoleAdmin may do everything, including revealing full accounts.
 	RoleAdmin Role = "admin"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleMerchant, RoleWarehouse, RoleSupplier, RoleAdmin}
+var Roles = []Role{RoleMerchant, RoleWarehouse, RoleSupplier, RoleReviewer, RoleAdmin}
 
 // ParseRole returns the role named s. Errors wrap ErrInvalid.
 func ParseRole(s string) (Role, error) {
@@ -59,7 +65,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("%w: unknown role %q (want merchant, warehouse, supplier or admin)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown role %q (want merchant, warehouse, supplier, reviewer or admin)", ErrInvalid, s)
 }
 
 // Token format: TokenPrefix, the key id, "_", then the secret.

@@ -23,15 +23,22 @@ const keyColumns = `id, name, role, merchant_no, supplier_code, hash, created_at
 
 // keySelect reads keys with their user's disabled flag.
 const keySelect = `SELECT k.id, k.name, k.role, k.merchant_no, k.supplier_code, k.hash, k.created_at, k.revoked_at,
-	COALESCE(k.user_id, 0), COALESCE(u.disabled, FALSE) FROM api_keys k LEFT JOIN users u ON u.id = k.user_id`
+	COALESCE(ku.user_id, 0), COALESCE(u.disabled, FALSE) FROM api_keys k
+	LEFT JOIN api_key_users ku ON ku.key_id = k.id LEFT JOIN users u ON u.id = ku.user_id`
 
 // CreateKey implements auth.Store.
 func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.db.now()
 	}
-	_, err := s.db.pool.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)`,
-		k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, k.CreatedAt, nullID(k.UserID))
+	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
+			k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, k.CreatedAt); err != nil || k.UserID == 0 {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO api_key_users (key_id, user_id) VALUES ($1, $2)`, k.ID, k.UserID)
+		return err
+	})
 	if isUnique(err) || isInvalid(err) {
 		return auth.Key{}, fmt.Errorf("api key %s: %w", k.ID, auth.ErrInvalid)
 	}
@@ -103,10 +110,3 @@ func scanKey(row pgx.Row) (auth.Key, error) {
 	return k, nil
 }
 
-// nullID is NULL for id 0 (no user).
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}

@@ -16,7 +16,9 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/registry"
+	"posid/internal/risk"
 	"posid/internal/text"
 	"posid/internal/users"
 )
@@ -115,6 +117,18 @@ type Options struct {
 	Users users.Store
 	// Sessions are the session lifetimes.
 	Sessions SessionTimes
+	// Changes stores merchants' change requests; nil turns them off
+	// (ErrNoChanges).
+	Changes changes.Store
+	// ChangeLimits bound what a merchant files; zero means
+	// changes.DefaultLimits.
+	ChangeLimits changes.Limits
+	// Photos decodes the photos of change requests under the process's
+	// image budget (the server's *scan.Scanner); nil refuses photos.
+	Photos risk.PhotoDecoder
+	// MaxChangePhotoBytes bounds a change request's photo as sent; 0 means
+	// the complaint photo limit (risk.DefaultConfig().MaxPhotoBytes).
+	MaxChangePhotoBytes int
 }
 
 // Service applies posid's rules to the registry. It is safe for
@@ -136,6 +150,12 @@ func New(store registry.Store, log audit.Log, opt Options) *Service {
 	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.ChangeLimits == (changes.Limits{}) {
+		opt.ChangeLimits = changes.DefaultLimits
+	}
+	if opt.MaxChangePhotoBytes <= 0 {
+		opt.MaxChangePhotoBytes = risk.DefaultConfig().MaxPhotoBytes
 	}
 	return &Service{store: store, log: log, opt: opt, throttle: users.NewThrottle(opt.Now)}
 }

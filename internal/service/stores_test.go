@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"posid/internal/audit"
+	"posid/internal/changes"
 	"posid/internal/postgres"
 	"posid/internal/postgres/pgtest"
 	"posid/internal/registry"
@@ -22,6 +23,8 @@ type backend struct {
 	name  string
 	store registry.Store
 	log   audit.Log
+	// changes keeps change requests on the same database.
+	changes changes.Store
 	// exec runs SQL on the database (to break it on purpose).
 	exec func(t *testing.T, sql string)
 }
@@ -40,7 +43,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), exec: func(t *testing.T, q string) {
+	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), changes: db.Changes(), exec: func(t *testing.T, q string) {
 		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -54,7 +57,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pg.Close() })
-	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), exec: func(t *testing.T, q string) {
+	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), changes: pg.Changes(), exec: func(t *testing.T, q string) {
 		if _, err := pg.Pool().Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -93,6 +96,7 @@ var (
 	merchant  = service.Caller{Role: "merchant", Actor: "apikey:m(M001)", MerchantNo: "M001"}
 	merchant2 = service.Caller{Role: "merchant", Actor: "apikey:m2(M002)", MerchantNo: "M002"}
 	supplier  = service.Caller{Role: "supplier", Actor: "apikey:s(SUP1)", SupplierCode: "SUP1"}
+	reviewer  = service.Caller{Role: "reviewer", Actor: "apikey:r(reviewer)"}
 )
 
 // auditRows returns the audit entries with action.

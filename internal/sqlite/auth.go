@@ -19,15 +19,22 @@ const keyColumns = `id, name, role, merchant_no, supplier_code, hash, created_at
 
 // keySelect reads keys with their user's disabled flag.
 const keySelect = `SELECT k.id, k.name, k.role, k.merchant_no, k.supplier_code, k.hash, k.created_at, k.revoked_at,
-	COALESCE(k.user_id, 0), COALESCE(u.disabled, 0) FROM api_keys k LEFT JOIN users u ON u.id = k.user_id`
+	COALESCE(ku.user_id, 0), COALESCE(u.disabled, 0) FROM api_keys k
+	LEFT JOIN api_key_users ku ON ku.key_id = k.id LEFT JOIN users u ON u.id = ku.user_id`
 
 // CreateKey implements auth.Store.
 func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.db.now()
 	}
-	_, err := s.db.sql.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, '', ?)`,
-		k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, fmtTime(k.CreatedAt), nullID(k.UserID))
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, '')`,
+			k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, fmtTime(k.CreatedAt)); err != nil || k.UserID == 0 {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_key_users (key_id, user_id) VALUES (?, ?)`, k.ID, k.UserID)
+		return err
+	})
 	if isUnique(err) {
 		return auth.Key{}, fmt.Errorf("api key %s: %w", k.ID, auth.ErrInvalid)
 	}
@@ -101,10 +108,3 @@ func scanKey(row interface{ Scan(...any) error }) (auth.Key, error) {
 	return k, nil
 }
 
-// nullID is NULL for id 0 (no user).
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}

@@ -30,4 +30,11 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 
-ALTER TABLE api_keys ADD COLUMN user_id BIGINT REFERENCES users (id);
+-- api_key_users ties an API key to the user who made it (keys made by
+-- the CLI or another key have no row). It refers to no api_keys row by a
+-- foreign key, so that api_keys can be rebuilt by later migrations.
+CREATE TABLE api_key_users (
+    key_id  TEXT COLLATE "C" PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users (id)
+);
+CREATE INDEX api_key_users_user ON api_key_users (user_id);

@@ -1,8 +1,8 @@
 -- People who sign in (internal/users): accounts with argon2id password
 -- hashes and sealed TOTP secrets, their recovery codes (hashed) and
 -- sessions (the SHA-256 of the cookie's token, never the token). API keys
--- created by a signed-in admin point at that user; a disabled user's keys
--- stop working.
+-- created by a signed-in admin point at that user (api_key_users); a
+-- disabled user's keys stop working.
 CREATE TABLE users (
     id               INTEGER PRIMARY KEY,
     name             TEXT NOT NULL UNIQUE,
@@ -38,4 +38,11 @@ CREATE TABLE sessions (
 ) WITHOUT ROWID;
 CREATE INDEX sessions_user ON sessions (user_id);
 
-ALTER TABLE api_keys ADD COLUMN user_id INTEGER REFERENCES users (id);
+-- api_key_users ties an API key to the user who made it (keys made by
+-- the CLI or another key have no row). It refers to no api_keys row by a
+-- foreign key, so that api_keys can be rebuilt by later migrations.
+CREATE TABLE api_key_users (
+    key_id  TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id)
+);
+CREATE INDEX api_key_users_user ON api_key_users (user_id);
