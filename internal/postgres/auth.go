@@ -109,4 +109,3 @@ func scanKey(row pgx.Row) (auth.Key, error) {
 	}
 	return k, nil
 }
-

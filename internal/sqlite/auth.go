@@ -107,4 +107,3 @@ func scanKey(row interface{ Scan(...any) error }) (auth.Key, error) {
 	}
 	return k, nil
 }
-
