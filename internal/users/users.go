@@ -49,10 +49,9 @@ const (
 	maxContactLen = 100
 )
 
-// RoleReviewer is the role of people who approve change requests; it
-// needs TOTP like admin. Named here as a string so the users table
-// accepts it whether or not auth knows it yet.
-const RoleReviewer auth.Role = "reviewer"
+// RoleReviewer is the role of people who review cases and approve change
+// requests; it needs TOTP like admin.
+const RoleReviewer = auth.RoleReviewer
 
 // NeedsTOTP reports whether users of role must enrol TOTP before they
 // can finish signing in: reviewers and admins.
@@ -96,18 +95,10 @@ func (u *User) Validate() error {
 		return err
 	}
 	k := auth.Key{Name: u.Name, Role: u.Role, MerchantNo: u.MerchantNo, SupplierCode: u.SupplierCode}
-	if u.Role == RoleReviewer {
-		// Reviewers are bound to nothing; checked here so that the
-		// users table accepts them before auth lists the role.
-		k.Role = auth.RoleWarehouse
-	}
 	if err := k.Validate(); err != nil {
 		return fmt.Errorf("%w: %s", ErrInvalid, strings.TrimPrefix(err.Error(), auth.ErrInvalid.Error()+": "))
 	}
-	if u.Role != RoleReviewer {
-		u.Role = k.Role
-	}
-	u.MerchantNo, u.SupplierCode = k.MerchantNo, k.SupplierCode
+	u.Role, u.MerchantNo, u.SupplierCode = k.Role, k.MerchantNo, k.SupplierCode
 	switch {
 	case len(u.Phone) > maxContactLen || len(u.Email) > maxContactLen:
 		return fmt.Errorf("%w: phone and email are at most %d characters", ErrInvalid, maxContactLen)
