@@ -16,6 +16,7 @@ import (
 	"posid/internal/secret"
 	"posid/internal/service"
 	"posid/internal/sqlite"
+	"posid/internal/users"
 )
 
 // backend is one store the service tests run on.
@@ -25,6 +26,8 @@ type backend struct {
 	log   audit.Log
 	// changes keeps change requests on the same database.
 	changes changes.Store
+	// users keeps people and sessions on the same database.
+	users users.Store
 	// exec runs SQL on the database (to break it on purpose).
 	exec func(t *testing.T, sql string)
 }
@@ -43,7 +46,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), changes: db.Changes(), exec: func(t *testing.T, q string) {
+	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), changes: db.Changes(), users: db.Users(), exec: func(t *testing.T, q string) {
 		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -57,7 +60,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pg.Close() })
-	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), changes: pg.Changes(), exec: func(t *testing.T, q string) {
+	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), changes: pg.Changes(), users: pg.Users(), exec: func(t *testing.T, q string) {
 		if _, err := pg.Pool().Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
