@@ -37,7 +37,7 @@ var commands = map[string]command{
 	"verify":   {"verify a label seal from QR text or a photo", runVerify},
 	"keys":     {"manage label signing keys", runKeys},
 	"apikeys":  {"manage API keys", runApikeys},
-	"users":    {"manage people who sign in: add, list, disable, reset-password, totp", runUsers},
+	"users":    {"manage people who sign in: add, list, disable, reset-password, totp, remove-totp", runUsers},
 	"demo":     {"load demo devices into a database", runDemo},
 	"version":  {"print the version", runVersion},
 	"cases":    {"list and resolve review cases", runCases},

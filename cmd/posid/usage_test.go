@@ -38,7 +38,7 @@ func TestCLIMissingArguments(t *testing.T) {
 		{"apikeys"}, {"apikeys", "create"}, {"apikeys", "revoke"},
 		{"cases"}, {"cases", "show"}, {"cases", "assign"}, {"cases", "assign", "1"}, {"cases", "resolve"},
 		{"complain"},
-		{"users"}, {"users", "add"}, {"users", "disable"}, {"users", "reset-password"}, {"users", "totp"},
+		{"users"}, {"users", "add"}, {"users", "disable"}, {"users", "reset-password"}, {"users", "totp"}, {"users", "remove-totp"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {

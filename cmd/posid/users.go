@@ -21,6 +21,7 @@ func (app *cli) usersUsage() {
        posid users disable NAME
        posid users reset-password NAME
        posid users totp NAME
+       posid users remove-totp NAME
 
 Roles: merchant (needs --merchant), warehouse, supplier (needs --supplier),
 reviewer and admin (both must enrol TOTP: at their first sign-in, or with
@@ -49,8 +50,10 @@ func runUsers(ctx context.Context, app *cli, args []string) error {
 		return usersByName(ctx, app, args[1:], "reset-password", "Set a new password (read from piped stdin, else generated and printed once); the user's sessions end.", usersResetPassword)
 	case "totp":
 		return usersByName(ctx, app, args[1:], "totp", "Enrol TOTP for a user: prints the otpauth:// URL and 10 recovery codes once, replacing earlier ones.", usersTOTP)
+	case "remove-totp":
+		return usersByName(ctx, app, args[1:], "remove-totp", "Remove a user's TOTP and recovery codes (a lost phone); reviewers and admins enrol again at the next sign-in.", usersRemoveTOTP)
 	}
-	return usagef("unknown subcommand %q: want add, list, disable, reset-password or totp (run \"posid users -h\" for usage)", args[0])
+	return usagef("unknown subcommand %q: want add, list, disable, reset-password, totp or remove-totp (run \"posid users -h\" for usage)", args[0])
 }
 
 func usersAdd(ctx context.Context, app *cli, args []string) error {
@@ -195,6 +198,14 @@ func usersTOTP(ctx context.Context, app *cli, st *stores, name string) error {
 	for _, c := range codes {
 		fmt.Fprintln(app.stdout, c)
 	}
+	return nil
+}
+
+func usersRemoveTOTP(ctx context.Context, app *cli, st *stores, name string) error {
+	if err := st.service().RemoveTOTP(ctx, app.caller(), name); err != nil {
+		return err
+	}
+	fmt.Fprintf(app.stdout, "TOTP removed for %s\n", name)
 	return nil
 }
 

@@ -57,6 +57,8 @@ func TestCLIUsers(t *testing.T) {
 	if !strings.HasPrefix(lines[0], "otpauth://totp/posid:rita?") || len(lines) != 1+users.RecoveryCodes {
 		t.Fatalf("totp printed:\n%s", totp)
 	}
+	check(0, "", "users", "remove-totp", "rita")
+	check(0, "", "users", "totp", "rita")
 	if got := strings.TrimSpace(check(0, "", "users", "reset-password", "mia")); len(got) < 20 {
 		t.Fatalf("reset printed %q", got)
 	}
@@ -78,7 +80,7 @@ func TestCLIUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for _, action := range []string{audit.ActionCreateUser, audit.ActionEnrolTOTP, audit.ActionResetPassword, audit.ActionDisableUser} {
+	for _, action := range []string{audit.ActionCreateUser, audit.ActionEnrolTOTP, audit.ActionRemoveTOTP, audit.ActionResetPassword, audit.ActionDisableUser} {
 		es, _, err := st.Audit.List(context.Background(), audit.Filter{Action: action})
 		if err != nil || len(es) == 0 || es[0].Actor != "cli:root@db1" {
 			t.Errorf("%s audited as %+v (%v)", action, es, err)
