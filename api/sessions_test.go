@@ -308,9 +308,13 @@ func TestSessionSignIn(t *testing.T) {
 			t.Fatalf("%d recovery codes left", n)
 		}
 		// Sign out ends the session.
+		cookieBefore := b.cookie()
 		if r := b.call("DELETE", "/api/v1/session", nil, b.csrf, ""); r.status != 204 {
 			t.Fatalf("sign out: %d %s", r.status, r.body)
+		} else if b.cookie() != "" {
+			t.Fatalf("sign out left the cookie in the browser (Set-Cookie %q)", r.header.Get("Set-Cookie"))
 		}
+		b.setCookie(cookieBefore) // a copy kept from before is dead too
 		if r := b.call("GET", "/api/v1/me", nil, "", ""); r.status != 401 {
 			t.Fatalf("me after sign-out: %d", r.status)
 		}
@@ -392,6 +396,19 @@ func TestCSRFEveryRoute(t *testing.T) {
 		}
 		if n < 15 {
 			t.Fatalf("only %d state-changing routes walked", n)
+		}
+		// HTML forms send the token as the csrf_token field.
+		for tok, want := range map[string]int{b.csrf: 404, "wrong": 403, "": 403} {
+			req, _ := http.NewRequest("POST", s.base+"/api/v1/users/nobody/disable", strings.NewReader(url.Values{csrfField: {tok}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := b.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("form with csrf_token %q: %d, want %d", tok, resp.StatusCode, want)
+			}
 		}
 		// An API key carries no cookie and needs no token.
 		_, tok, err := auth.Create(context.Background(), s.db.keys, auth.Key{Name: "k", Role: auth.RoleAdmin})

@@ -1,5 +1,8 @@
 // Package web holds the mobile scan page served at "/": plain HTML, CSS
-// and JavaScript with no build step, embedded in the binary. The page opens
+// and JavaScript with no build step, embedded in the binary. People sign
+// in on it (POST /api/v1/session: password, then a TOTP code or its
+// enrolment); the session cookie and its CSRF token then authenticate its
+// calls, and an API key typed into it still works instead. The page opens
 // the phone camera, downscales the photo in the browser and posts it to
 // POST /api/v1/scans; it also looks up typed serial numbers and files
 // complaints (POST /api/v1/complaints). Text is in Chinese and English.
