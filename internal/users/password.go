@@ -37,6 +37,21 @@ const (
 // checked (a hash edited in the database cannot make a sign-in take GBs).
 const maxArgonMemory = 256 << 10
 
+// MaxConcurrentHashes bounds the argon2 computations running at once in
+// the process (hashing and checking): each holds argonMemory (64 MiB), so
+// a burst of sign-ins waits its turn instead of taking GBs of memory.
+const MaxConcurrentHashes = 4
+
+// hashSlots is the semaphore of MaxConcurrentHashes.
+var hashSlots = make(chan struct{}, MaxConcurrentHashes)
+
+// idKey is argon2.IDKey run under hashSlots.
+func idKey(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(pw, salt, t, m, p, n)
+}
+
 //go:embed common-passwords.txt
 var commonPasswordList string
 
@@ -84,7 +99,7 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := idKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -118,7 +133,7 @@ func CheckPassword(hash Secret, pw string) bool {
 	if err != nil || len(want) == 0 || len(want) > 64 {
 		return false
 	}
-	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	got := idKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
