@@ -85,7 +85,17 @@ func TestScanPageSignIn(t *testing.T) {
 
 	// A merchant signs in with a password only and scans its own device.
 	step("reload", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("si-name")))
-	step("merchant password", chromedp.SendKeys(chromedp.ID("si-name"), "mia"), chromedp.SendKeys(chromedp.ID("si-password"), userstest.Password),
+	step("wrong password", chromedp.SendKeys(chromedp.ID("si-name"), "mia"), chromedp.SendKeys(chromedp.ID("si-password"), "not the password"),
+		chromedp.Click(chromedp.ID("signin")))
+	poll("sign-in error shown", `document.querySelector("#signin-status").classList.contains("error")`)
+	if got := text("#signin-status"); !strings.Contains(got, "登录失败") {
+		t.Errorf("sign-in error reads %q", got)
+	}
+	b.Screenshot("signin-wrong-password.png")
+	if _, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](`(document.querySelector("#si-password").value = "", true)`)); err != nil {
+		t.Fatal(err)
+	}
+	step("merchant password", chromedp.SendKeys(chromedp.ID("si-password"), userstest.Password),
 		chromedp.Click(chromedp.ID("signin")))
 	poll("merchant signed in", `!document.querySelector("#who").hidden`)
 	step("reload keeps the session", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("who")))

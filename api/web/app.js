@@ -15,6 +15,8 @@
       totp_code: "动态验证码或恢复码", need_code: "请输入验证器应用中的 6 位动态验证码（或一个恢复码）。",
       enrol_hint: "首次登录须绑定动态验证码：在身份验证器应用中添加以下密钥，然后输入应用显示的 6 位验证码。", enrol_open: "在验证器中打开",
       recovery_hint: "请保存以下恢复码，每个只能使用一次，只显示这一次：", saved_them: "我已保存", signing_in: "正在登录…",
+      "p_sign-in-failed": "登录失败：用户名、密码或验证码不正确。", "p_sign-in-locked": "登录失败次数过多，请稍后再试。",
+      "p_weak-password": "密码太弱：至少 10 个字符，不能是常见密码或用户名。",
       r_merchant: "商户", r_warehouse: "仓库", r_supplier: "供应商", r_reviewer: "审核员", r_admin: "管理员",
       title: "终端查验", key_label: "或使用 API 密钥", save: "保存", key_hint: "密钥只保存在本机浏览器中。",
       key_saved: "已保存密钥", change: "更换", take_photo: "拍摄终端标签", photo_hint: "对准机身背面的标签，保证条码清晰。",
@@ -35,6 +37,8 @@
       totp_code: "Authenticator code or recovery code", need_code: "Enter the 6-digit code of your authenticator app (or a recovery code).",
       enrol_hint: "First sign-in: add this key to an authenticator app, then enter the 6-digit code it shows.", enrol_open: "Open in authenticator",
       recovery_hint: "Keep these recovery codes; each works once, and they are shown only now:", saved_them: "I saved them", signing_in: "Signing in…",
+      "p_sign-in-failed": "Sign-in failed: wrong name, password or code.", "p_sign-in-locked": "Too many failed sign-ins; try again later.",
+      "p_weak-password": "Password too weak: at least 10 characters, not a common password or the user name.",
       r_merchant: "Merchant", r_warehouse: "Warehouse", r_supplier: "Supplier", r_reviewer: "Reviewer", r_admin: "Admin",
       title: "Terminal check", key_label: "Or use an API key", save: "Save", key_hint: "The key is kept in this browser only.",
       key_saved: "Key saved", change: "Change", take_photo: "Photograph the label", photo_hint: "Aim at the label on the back; keep the barcodes sharp.",
@@ -99,16 +103,21 @@
   });
   $("key-change").addEventListener("click", () => { localStorage.removeItem(KEY_STORE); showAuth(); $("key").focus(); });
 
+  function signinStatus(msg, isError) {
+    const el = $("signin-status");
+    el.textContent = msg || "";
+    el.classList.toggle("error", !!isError);
+  }
   $("signin-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = { name: $("si-name").value.trim(), password: $("si-password").value };
     const code = $("si-code").value.trim();
     if (code) body.code = code;
     try {
-      status(t("signing_in"));
+      signinStatus(t("signing_in"));
       $("signin").disabled = true;
       const res = await call("POST", "/session", body);
-      status("");
+      signinStatus("");
       if (res.status === "totp_required" || res.status === "enrol_totp") {
         $("code-row").hidden = false;
         $("si-code").value = "";
@@ -117,7 +126,7 @@
           $("enrol-secret").textContent = res.totp_enrolment.secret;
           $("enrol-link").href = res.totp_enrolment.otpauth_url;
         }
-        status(t("need_code"));
+        signinStatus(t("need_code"));
         $("si-code").focus();
         return;
       }
@@ -133,7 +142,7 @@
       }
       showAuth();
     } catch (e) {
-      status(e.message, true);
+      signinStatus(e.message, true);
     } finally {
       $("signin").disabled = false;
     }
@@ -173,7 +182,10 @@
     }
     const data = await res.json().catch(() => ({}));
     if (res.status === 401 && me && path !== "/session") { me = null; csrf = ""; showAuth(); }
-    if (!res.ok) throw new Error(data.detail || data.title || t("failed") + " (" + res.status + ")");
+    if (!res.ok) {
+      const known = "p_" + String(data.type || "").split("/").pop();
+      throw new Error(text[lang][known] ? t(known) : data.detail || data.title || t("failed") + " (" + res.status + ")");
+    }
     return data;
   }
 
