@@ -58,7 +58,7 @@ func ok(changes.Counts) error { return nil }
 
 func testAddGetList(t *testing.T, st changes.Store, _ registry.Store, raw Raw) {
 	ctx := context.Background()
-	r, err := st.AddRequest(ctx, accountRequest("PAX0001"), &changes.Photo{Type: "image/jpeg", Data: []byte("jpegdata")}, ok)
+	r, err := st.AddRequest(ctx, accountRequest("PAX0001"), &changes.Photo{Type: "image/jpeg", Data: []byte("jpegdata")}, ok, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func testAddGetList(t *testing.T, st changes.Store, _ registry.Store, raw Raw) {
 	}
 	b := changes.Request{SN: "PAX0002", MerchantNo: "M002", Actor: "a", Field: changes.FieldBranch, Old: changes.Value{Value: "朝阳支行", Address: "建国路1号"},
 		New: changes.Value{Value: "海淀支行", Address: "中关村1号"}, Reason: "moved", State: changes.StatePending, FiledAt: at.Add(time.Minute)}
-	b, err = st.AddRequest(ctx, b, nil, ok)
+	b, err = st.AddRequest(ctx, b, nil, ok, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func testLimits(t *testing.T, st changes.Store, _ registry.Store, _ Raw) {
 		if photo > 0 {
 			p = &changes.Photo{Type: "image/jpeg", Data: make([]byte, photo)}
 		}
-		_, err := st.AddRequest(ctx, r, p, func(n changes.Counts) error { return lim.Check(n, photo) })
+		_, err := st.AddRequest(ctx, r, p, func(n changes.Counts) error { return lim.Check(n, photo) }, nil)
 		return err
 	}
 	if err := add("PAX0001", at.Add(-25*time.Hour), 60); err != nil { // outside the window
@@ -168,18 +168,18 @@ func testLimits(t *testing.T, st changes.Store, _ registry.Store, _ Raw) {
 
 func testDecide(t *testing.T, st changes.Store, _ registry.Store, _ Raw) {
 	ctx := context.Background()
-	r, err := st.AddRequest(ctx, accountRequest("PAX0001"), nil, ok)
+	r, err := st.AddRequest(ctx, accountRequest("PAX0001"), nil, ok, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := st.Decide(ctx, r.ID, changes.StateRejected, "apikey:r(rev)", "no proof", at.Add(time.Hour))
+	out, err := st.Decide(ctx, r.ID, changes.StateRejected, "apikey:r(rev)", "no proof", at.Add(time.Hour), nil)
 	if err != nil || out.State != changes.StateRejected || out.DecidedBy != "apikey:r(rev)" || out.Note != "no proof" || !out.DecidedAt.Equal(at.Add(time.Hour)) {
 		t.Fatalf("decided %+v %v", out, err)
 	}
-	if _, err := st.Decide(ctx, r.ID, changes.StateWithdrawn, "m", "", at); !errors.Is(err, changes.ErrConflict) {
+	if _, err := st.Decide(ctx, r.ID, changes.StateWithdrawn, "m", "", at, nil); !errors.Is(err, changes.ErrConflict) {
 		t.Fatalf("decide twice: %v", err)
 	}
-	if _, err := st.Decide(ctx, 9999, changes.StateWithdrawn, "m", "", at); !errors.Is(err, changes.ErrNotFound) {
+	if _, err := st.Decide(ctx, 9999, changes.StateWithdrawn, "m", "", at, nil); !errors.Is(err, changes.ErrNotFound) {
 		t.Fatalf("decide a missing request: %v", err)
 	}
 }
@@ -188,7 +188,7 @@ func testDecide(t *testing.T, st changes.Store, _ registry.Store, _ Raw) {
 // requests, and a rolled back transaction leaves them pending.
 func testTx(t *testing.T, st changes.Store, reg registry.Store, _ Raw) {
 	ctx := context.Background()
-	r, err := st.AddRequest(ctx, accountRequest("PAX0001"), nil, ok)
+	r, err := st.AddRequest(ctx, accountRequest("PAX0001"), nil, ok, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
