@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"demo":     {"load demo devices into a database", runDemo},
 	"version":  {"print the version", runVersion},
 	"cases":    {"list and resolve review cases", runCases},
+	"changes":  {"list, approve or reject merchants' change requests", runChanges},
 	"complain": {"file a complaint about a device (for testing)", runComplain},
 }
 

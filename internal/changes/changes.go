@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"posid/internal/audit"
 	"posid/internal/registry"
 	"posid/internal/text"
 )
@@ -343,8 +344,10 @@ type Store interface {
 	Counts(ctx context.Context, sn, merchantNo string, now time.Time) (Counts, error)
 	// AddRequest stores r (and photo, nil for none) and returns it with
 	// its ID, after check accepts the counts taken in the same
-	// transaction (so that concurrent filings cannot pass a limit).
-	AddRequest(ctx context.Context, r Request, photo *Photo, check func(Counts) error) (Request, error)
+	// transaction (so that concurrent filings cannot pass a limit). The
+	// audit row record makes of the stored request (nil: none) commits
+	// with it.
+	AddRequest(ctx context.Context, r Request, photo *Photo, check func(Counts) error, record func(Request) audit.Entry) (Request, error)
 	// Request returns request id, accounts in full; ErrNotFound if none.
 	Request(ctx context.Context, id int64) (Request, error)
 	// Requests returns the requests matching f, newest first, without
@@ -353,8 +356,9 @@ type Store interface {
 	// Photo returns the photo of request id; ErrNotFound without one.
 	Photo(ctx context.Context, id int64) (Photo, error)
 	// Decide moves pending request id to state (rejected or withdrawn)
-	// by by with note; ErrConflict when it is no longer pending.
-	Decide(ctx context.Context, id int64, state State, by, note string, at time.Time) (Request, error)
+	// by by with note; ErrConflict when it is no longer pending. The audit
+	// row record makes of the decided request (nil: none) commits with it.
+	Decide(ctx context.Context, id int64, state State, by, note string, at time.Time, record func(Request) audit.Entry) (Request, error)
 }
 
 // Tx is the part of the store that an approval needs inside the

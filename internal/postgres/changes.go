@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"posid/internal/audit"
 	"posid/internal/changes"
 )
 
@@ -46,7 +47,7 @@ func countChanges(ctx context.Context, q querier, sn, merchantNo string, now tim
 }
 
 // AddRequest implements changes.Store.
-func (s changeStore) AddRequest(ctx context.Context, r changes.Request, photo *changes.Photo, check func(changes.Counts) error) (changes.Request, error) {
+func (s changeStore) AddRequest(ctx context.Context, r changes.Request, photo *changes.Photo, check func(changes.Counts) error, record func(changes.Request) audit.Entry) (changes.Request, error) {
 	var oldEnc, newEnc, blob []byte
 	if r.OldAccount != "" {
 		oldEnc = s.db.box.Seal([]byte(r.OldAccount), changeAAD(r.SN, "old"))
@@ -78,7 +79,10 @@ func (s changeStore) AddRequest(ctx context.Context, r changes.Request, photo *c
 		if err != nil {
 			return fmt.Errorf("insert change request: %w", mapErr(err))
 		}
-		return nil
+		if record == nil {
+			return nil
+		}
+		return s.db.appendAudit(ctx, tx, []audit.Entry{record(r)})
 	})
 	if err != nil {
 		return changes.Request{}, err
@@ -162,12 +166,14 @@ func (s changeStore) Photo(ctx context.Context, id int64) (changes.Photo, error)
 }
 
 // Decide implements changes.Store.
-func (s changeStore) Decide(ctx context.Context, id int64, state changes.State, by, note string, at time.Time) (changes.Request, error) {
+func (s changeStore) Decide(ctx context.Context, id int64, state changes.State, by, note string, at time.Time, record func(changes.Request) audit.Entry) (changes.Request, error) {
 	var out changes.Request
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		out, err = s.db.decideChange(ctx, tx, id, state, by, note, at)
-		return err
+		if out, err = s.db.decideChange(ctx, tx, id, state, by, note, at); err != nil || record == nil {
+			return err
+		}
+		return s.db.appendAudit(ctx, tx, []audit.Entry{record(out)})
 	})
 	return out, err
 }

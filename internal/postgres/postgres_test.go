@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/changes"
+	"posid/internal/changes/changestest"
 	"posid/internal/postgres/pgtest"
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
@@ -290,5 +292,18 @@ func TestUserStore(t *testing.T) {
 				}
 				return b
 			}}
+	})
+}
+
+func TestChangeStore(t *testing.T) {
+	changestest.Run(t, func(t *testing.T) (changes.Store, registry.Store, changestest.Raw) {
+		db, _ := openTest(t)
+		return db.Changes(), db.Store(), func(t *testing.T, id int64) (oldV, newV string, oldEnc, newEnc []byte) {
+			err := db.Pool().QueryRow(context.Background(), `SELECT old_value, new_value, old_enc, new_enc FROM change_requests WHERE id = $1`, id).Scan(&oldV, &newV, &oldEnc, &newEnc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
 	})
 }

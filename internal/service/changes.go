@@ -94,11 +94,12 @@ func (s *Service) FileChangeRequest(ctx context.Context, c Caller, f ChangeFilin
 	if photo != nil {
 		size = len(photo.Data)
 	}
-	out, err := st.AddRequest(ctx, r, photo, func(n changes.Counts) error { return lim.Check(n, size) })
-	if err != nil {
-		return changes.Request{}, err
+	check := func(n changes.Counts) error { return lim.Check(n, size) }
+	record := func(r changes.Request) audit.Entry {
+		return c.entry(s.now(), audit.ActionFileChange, changeTarget(r.ID), fmt.Sprintf("sn=%s field=%s photo_bytes=%d", r.SN, r.Field, size))
 	}
-	if err := s.record(ctx, c, audit.ActionFileChange, changeTarget(out.ID), fmt.Sprintf("sn=%s field=%s photo_bytes=%d", out.SN, out.Field, size)); err != nil {
+	out, err := st.AddRequest(ctx, r, photo, check, record)
+	if err != nil {
 		return changes.Request{}, err
 	}
 	return out.Masked(), nil
@@ -311,13 +312,14 @@ func (s *Service) WithdrawChangeRequest(ctx context.Context, c Caller, id int64)
 	return s.decide(ctx, st, c, id, changes.StateWithdrawn, "", audit.ActionWithdrawChange)
 }
 
-// decide moves request id to state and records action.
+// decide moves request id to state; its audit row of action commits with
+// the change.
 func (s *Service) decide(ctx context.Context, st changes.Store, c Caller, id int64, state changes.State, note, action string) (changes.Request, error) {
-	r, err := st.Decide(ctx, id, state, c.Actor, note, s.now())
+	now := s.now()
+	r, err := st.Decide(ctx, id, state, c.Actor, note, now, func(r changes.Request) audit.Entry {
+		return c.entry(now, action, changeTarget(id), fmt.Sprintf("sn=%s field=%s", r.SN, r.Field))
+	})
 	if err != nil {
-		return changes.Request{}, err
-	}
-	if err := s.record(ctx, c, action, changeTarget(id), fmt.Sprintf("sn=%s field=%s", r.SN, r.Field)); err != nil {
 		return changes.Request{}, err
 	}
 	return r.Masked(), nil

@@ -167,6 +167,9 @@ func TestApproveChangeRequest(t *testing.T) {
 			if es := auditRows(t, b.log, audit.ActionApproveChange); len(es) != 1 || es[0].Target != fmt.Sprintf("change:%d", r.ID) {
 				t.Fatalf("approval audit rows: %+v", es)
 			}
+			if es := auditRows(t, b.log, audit.ActionFileChange); len(es) != 1 || es[0].Actor != merchant.Actor || es[0].Target != fmt.Sprintf("change:%d", r.ID) {
+				t.Fatalf("filing audit rows: %+v", es)
+			}
 			if _, err := svc.ApproveChangeRequest(ctx, admin, r.ID, ""); !errors.Is(err, changes.ErrConflict) {
 				t.Errorf("second approval: %v", err)
 			}
@@ -188,6 +191,21 @@ func TestApproveChangeRequest(t *testing.T) {
 			got, _ := b.changes.Request(ctx, r2.ID)
 			if d.Registration.TerminalID != "T001" || len(hist) != len(after) || got.State != changes.StatePending {
 				t.Errorf("unaudited approval left terminal %s, %d history rows (want %d), request %s", d.Registration.TerminalID, len(hist), len(after), got.State)
+			}
+			if _, err := svc.RejectChangeRequest(ctx, reviewer, r2.ID, "no"); err == nil {
+				t.Error("rejection with the audit log down succeeded")
+			}
+			if _, err := svc.WithdrawChangeRequest(ctx, merchant, r2.ID); err == nil {
+				t.Error("withdrawal with the audit log down succeeded")
+			}
+			if _, err := svc.FileChangeRequest(ctx, merchant, service.ChangeFiling{SN: "OWN0001", Field: "terminal_id", Value: "T555", Reason: "r"}); err == nil {
+				t.Error("filing with the audit log down succeeded")
+			}
+			if got, _ := b.changes.Request(ctx, r2.ID); got.State != changes.StatePending {
+				t.Errorf("unaudited decision left the request %s", got.State)
+			}
+			if rs, _ := b.changes.Requests(ctx, changes.Filter{}); len(rs) != 2 {
+				t.Errorf("unaudited filing stored: %d requests", len(rs))
 			}
 		})
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"posid/internal/changes"
+	"posid/internal/changes/changestest"
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/secret"
@@ -140,5 +142,18 @@ func TestUserStore(t *testing.T) {
 				}
 				return b
 			}}
+	})
+}
+
+func TestChangeStore(t *testing.T) {
+	changestest.Run(t, func(t *testing.T) (changes.Store, registry.Store, changestest.Raw) {
+		db, _ := openTest(t)
+		return db.Changes(), db.Store(), func(t *testing.T, id int64) (oldV, newV string, oldEnc, newEnc []byte) {
+			err := db.SQL().QueryRow(`SELECT old_value, new_value, old_enc, new_enc FROM change_requests WHERE id = ?`, id).Scan(&oldV, &newV, &oldEnc, &newEnc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
 	})
 }
