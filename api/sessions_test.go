@@ -595,3 +595,60 @@ func TestPasswordHashesStayInStore(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionCookieOverHTTPS: behind a trusted proxy that says https the
+// cookie is __Host-posid_session with Secure, and a plain posid_session
+// cookie is not read; a client's own X-Forwarded-Proto is not believed.
+func TestSessionCookieOverHTTPS(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		proxies []string
+		secure  bool
+	}{
+		{"trusted proxy", []string{"127.0.0.1"}, true},
+		{"untrusted client", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{}
+			if tc.proxies != nil {
+				cfg.ProxyHeader, cfg.TrustedProxies = "X-Forwarded-For", tc.proxies
+			}
+			e := newEnv(t, cfg)
+			userstest.Create(t, e.db.Users(), "mia", auth.RoleMerchant, "M001")
+			base := e.live(t)
+			send := func(method, path, cookie string, body any) *http.Response {
+				j, _ := json.Marshal(body)
+				req, _ := http.NewRequest(method, base+path, bytes.NewReader(j))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-Proto", "https")
+				if cookie != "" {
+					req.Header.Set("Cookie", cookie)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp
+			}
+			resp := send("POST", "/api/v1/session", "", service.SignInRequest{Name: "mia", Password: userstest.Password})
+			set := resp.Header.Get("Set-Cookie")
+			if got := strings.HasPrefix(set, sessionCookieSecure+"=") && strings.Contains(set, "; secure"); got != tc.secure {
+				t.Fatalf("Set-Cookie %q, want secure %v", set, tc.secure)
+			}
+			token := strings.SplitN(strings.SplitN(set, ";", 2)[0], "=", 2)[1]
+			name := sessionCookiePlain
+			if tc.secure {
+				name = sessionCookieSecure
+			}
+			if r := send("GET", "/api/v1/me", name+"="+token, nil); r.StatusCode != 200 {
+				t.Fatalf("me with %s: %d", name, r.StatusCode)
+			}
+			if tc.secure {
+				if r := send("GET", "/api/v1/me", sessionCookiePlain+"="+token, nil); r.StatusCode != 401 {
+					t.Fatalf("over https a plain posid_session cookie was read: %d", r.StatusCode)
+				}
+			}
+		})
+	}
+}
