@@ -16,9 +16,9 @@
 // like a key revocation). What each process keeps to itself: its connection
 // pool (maxConns per process), and in the server the per-client rate-limit
 // counters, the decode semaphore and queue that bound concurrent image
-// decodes, the API-key cache (a key revoked elsewhere stops working here
-// when its cache entry expires), the audit batcher and the risk monitor's
-// throttles, the sign-in throttle's failure counts. With N processes the effective rate limits and decode
+// decodes, the API-key and session caches (cleared by the revocation
+// signal), the audit batcher, the risk monitor's throttles and the sign-in
+// failure counts. With N processes the effective rate limits and decode
 // concurrency are N times the configured ones. The account encryption key
 // must be the same in every process (POSID_SECRET_KEY or the same key
 // file), or one process cannot reveal what another wrote.
