@@ -139,7 +139,8 @@ func TestChangeRequestSignedIn(t *testing.T) {
 	phone := browsertest.New(t)
 	phone.Step("phone viewport", chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
 	signInPage(t, phone, base, "mia", "")
-	phone.Step("device page", chromedp.Navigate(base+"/my/devices/PAX0001"), chromedp.WaitVisible(chromedp.ID("change-form")))
+	phone.Step("my devices", chromedp.Click(chromedp.ID("my-devices")), chromedp.WaitVisible(chromedp.CSS(`a[href="/my/devices/PAX0001"]`)))
+	phone.Step("device page", chromedp.Click(chromedp.CSS(`a[href="/my/devices/PAX0001"]`)), chromedp.WaitVisible(chromedp.ID("change-form")))
 	phone.Step("file change",
 		chromedp.SetValue(chromedp.ID("field"), "terminal_id"),
 		chromedp.SendKeys(chromedp.ID("value"), "T4242"),
@@ -151,7 +152,7 @@ func TestChangeRequestSignedIn(t *testing.T) {
 	desk := browsertest.New(t)
 	desk.Step("desktop viewport", chromedp.EmulateViewport(1280, 900))
 	signInPage(t, desk, base, "rita", "enrol")
-	desk.Step("review page", chromedp.Navigate(base+"/review/changes"), chromedp.WaitVisible(chromedp.CSS(`form[data-kind="decide"] button[type=submit]`)))
+	desk.Step("review page", chromedp.Click(chromedp.ID("review-changes")), chromedp.WaitVisible(chromedp.CSS(`form[data-kind="decide"] button[type=submit]`)))
 	desk.Screenshot("change-reviewer-queue-1280.png")
 	desk.Step("approve", chromedp.Click(chromedp.CSS(`form[data-api$="/approve"] button[type=submit]`)))
 	pollAcross(t, desk, `!document.querySelector('form[data-api$="/approve"]')`, "request decided")
