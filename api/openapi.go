@@ -231,7 +231,7 @@ var schemas = map[string]any{
 		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),
 	"APIKeyRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": auth.Roles},
 		"merchant_no": str, "supplier_code": str}),
-	"APIKey": obj(map[string]any{"id": str, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
+	"APIKey": obj(map[string]any{"id": str, "name": str, "role": str, "merchant_no": str, "supplier_code": str, "user_id": map[string]any{"type": "integer"},
 		"created_at": map[string]any{"type": "string", "format": "date-time"}, "revoked_at": map[string]any{"type": "string", "format": "date-time"}}),
 	"APIKeyList": obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
 	"NewAPIKey":  obj(map[string]any{"key": ref("APIKey"), "token": str}),
