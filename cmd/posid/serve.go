@@ -124,6 +124,9 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	if f.decodeMemoryMiB <= 0 {
 		return usagef("--decode-memory must be positive (MiB); images needing more are refused with 413")
 	}
+	if f.cfg.SessionIdleTimeout <= 0 || f.cfg.SessionMaxAge <= 0 {
+		return usagef("--session-idle-timeout and --session-max-age must be positive durations, e.g. 30m and 12h")
+	}
 	if f.memoryLimitMiB < 0 {
 		return usagef("--memory-limit must be 0 (none) or positive (MiB)")
 	}

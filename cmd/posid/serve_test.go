@@ -66,3 +66,13 @@ func TestServeMemoryLimit(t *testing.T) {
 		t.Errorf("--memory-limit -1: exit %d %q, want 2 with a one-line reason", code, errOut)
 	}
 }
+
+// TestServeSessionFlags refuses session lifetimes that are not positive.
+func TestServeSessionFlags(t *testing.T) {
+	for _, args := range [][]string{{"--session-idle-timeout", "0"}, {"--session-max-age", "-1h"}} {
+		code, _, errOut := runCLI(t, usageEnv(t), append([]string{"serve"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, "must be positive durations") {
+			t.Errorf("serve %v: exit %d %q, want 2 with a one-line reason", args, code, errOut)
+		}
+	}
+}
