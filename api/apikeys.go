@@ -51,7 +51,11 @@ func (s *Server) createAPIKey(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	k, tok, err := createKey(c.UserContext(), s.deps.Keys, req)
+	var userID int64
+	if u, _, ok := sessionUser(c); ok {
+		userID = u.ID // the key dies with its user
+	}
+	k, tok, err := createKey(c.UserContext(), s.deps.Keys, req, userID)
 	if err != nil {
 		return err
 	}
@@ -75,9 +79,10 @@ func (s *Server) revokeAPIKey(c *fiber.Ctx) error {
 	return c.JSON(k)
 }
 
-// createKey validates req and stores a new key, returning it and its token.
-func createKey(ctx context.Context, st auth.Store, req APIKeyRequest) (auth.Key, string, error) {
-	return auth.Create(ctx, st, auth.Key{Name: req.Name, Role: auth.Role(req.Role), MerchantNo: req.MerchantNo, SupplierCode: req.SupplierCode})
+// createKey validates req and stores a new key of user userID (0: none),
+// returning it and its token.
+func createKey(ctx context.Context, st auth.Store, req APIKeyRequest, userID int64) (auth.Key, string, error) {
+	return auth.Create(ctx, st, auth.Key{Name: req.Name, Role: auth.Role(req.Role), MerchantNo: req.MerchantNo, SupplierCode: req.SupplierCode, UserID: userID})
 }
 
 // revokeKey revokes the key with id; ids that are not key ids are

@@ -58,6 +58,9 @@ func (s *Server) bodyLimit(method, path string) int {
 		case "/api/v1/imports":
 			limit = s.cfg.BodyLimit
 		}
+		if isChangeFiling(path) {
+			limit = s.cfg.PhotoBodyLimit // a change request may carry a document photo
+		}
 	}
 	return min(limit, s.cfg.BodyLimit)
 }

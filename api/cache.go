@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
 
+	"posid/internal/changes"
 	"posid/internal/registry"
+	"posid/internal/service"
 )
 
 // Device cache limits.
@@ -219,4 +222,31 @@ func (t cacheTx) SetStatus(ctx context.Context, actor, sn string, to registry.St
 func (t cacheTx) Import(ctx context.Context, actor string, recs []registry.Record, mode registry.ImportMode, check registry.ImportCheck) (registry.ImportSummary, error) {
 	t.touchAll()
 	return t.Tx.Import(ctx, actor, recs, mode, check)
+}
+
+// changeTx returns the change request part of the wrapped transaction.
+func (t cacheTx) changeTx() (changes.Tx, error) {
+	ct, ok := t.Tx.(changes.Tx)
+	if !ok {
+		return nil, fmt.Errorf("%w: the registry store keeps no change requests", service.ErrNoChanges)
+	}
+	return ct, nil
+}
+
+// ChangeRequest implements changes.Tx when the wrapped transaction does.
+func (t cacheTx) ChangeRequest(ctx context.Context, id int64) (changes.Request, error) {
+	ct, err := t.changeTx()
+	if err != nil {
+		return changes.Request{}, err
+	}
+	return ct.ChangeRequest(ctx, id)
+}
+
+// DecideChange implements changes.Tx when the wrapped transaction does.
+func (t cacheTx) DecideChange(ctx context.Context, id int64, state changes.State, by, note string, at time.Time) (changes.Request, error) {
+	ct, err := t.changeTx()
+	if err != nil {
+		return changes.Request{}, err
+	}
+	return ct.DecideChange(ctx, id, state, by, note, at)
 }

@@ -32,11 +32,6 @@ var consoleAssetFS embed.FS
 // the API, and nothing else: no inline script, no other origin.
 const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-// localCSRF is the Locals key of the request's CSRF token, set by the
-// session middleware when the caller signed in with a session; pages put
-// it in <meta name="csrf-token"> and their scripts send it as X-CSRF-Token.
-const localCSRF = "posid.csrf"
-
 // consoleLangCookie remembers the language the user picked.
 const consoleLangCookie = "posid_lang"
 
@@ -110,8 +105,8 @@ func (s *Server) consoleRoutes() []Route {
 	}
 	if s.deps.Risk != nil {
 		rs = append(rs,
-			Route{"GET", "/console/cases", "Console: the review queue", adminOnly, "console", s.consoleCases},
-			Route{"GET", "/console/cases/:id", "Console: one review case with its evidence", adminOnly, "console", s.consoleCase},
+			Route{"GET", "/console/cases", "Console: the review queue", reviewWork, "console", s.consoleCases},
+			Route{"GET", "/console/cases/:id", "Console: one review case with its evidence", reviewWork, "console", s.consoleCase},
 		)
 	}
 	return rs

@@ -34,19 +34,19 @@ func (e *testEnv) page(t *testing.T, role, path string) (int, string) {
 // the page, who a 401 or 403 problem.
 func TestConsoleAccess(t *testing.T) {
 	e := newEnv(t, Config{}, withRisk)
-	roles := []string{"", "admin", "warehouse", "supplier", "merchant"}
+	roles := []string{"", "admin", "warehouse", "supplier", "merchant", "reviewer"}
 	tests := []struct {
 		path   string
-		expect [5]int
+		expect [6]int
 	}{
 		{"/console/devices", authed(200)},
 		{"/console/devices/PAX0001", authed(200)},
 		{"/console/devices/PAX0003", authed(200)},
-		{"/console/cases", [5]int{401, 200, 403, 403, 403}},
-		{"/console/admin/keys", [5]int{401, 200, 403, 403, 403}},
-		{"/console/admin/labelkeys", [5]int{401, 200, 403, 403, 403}},
-		{"/console/admin/audit", [5]int{401, 200, 403, 403, 403}},
-		{"/console/admin/limits", [5]int{401, 200, 403, 403, 403}},
+		{"/console/cases", [6]int{401, 200, 403, 403, 403, 200}},
+		{"/console/admin/keys", [6]int{401, 200, 403, 403, 403, 403}},
+		{"/console/admin/labelkeys", [6]int{401, 200, 403, 403, 403, 403}},
+		{"/console/admin/audit", [6]int{401, 200, 403, 403, 403, 403}},
+		{"/console/admin/limits", [6]int{401, 200, 403, 403, 403, 403}},
 		{"/console/console.css", all(200)},
 		{"/console/console.js", all(200)},
 	}

@@ -11,10 +11,12 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/export"
 	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/service"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -101,6 +103,13 @@ var problemKinds = []problemKind{
 	{printing.ErrPrinter, http.StatusBadGateway, "printer-failed", "The printer did not take the job"},
 	{service.ErrNoPrinting, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{export.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
+	{changes.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{changes.ErrStale, http.StatusConflict, "stale-change-request", "Registration changed since the request was filed"},
+	{changes.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
+	{changes.ErrTooManyPending, http.StatusConflict, "too-many-pending", "Too many pending change requests"},
+	{changes.ErrQuota, http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
+	{changes.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
+	{service.ErrNoChanges, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{errBadRequest, http.StatusBadRequest, "bad-request", "Bad request"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
 	{registry.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
@@ -116,6 +125,15 @@ var problemKinds = []problemKind{
 	{scan.ErrNoBarcode, http.StatusUnprocessableEntity, "no-barcode", "No barcode found"},
 	{scan.ErrNoSN, http.StatusUnprocessableEntity, "no-serial-number", "No serial number found"},
 	{errUnsupported, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
+	{users.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{users.ErrExists, http.StatusConflict, "exists", "Already exists"},
+	{users.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
+	{users.ErrWeakPassword, http.StatusUnprocessableEntity, "weak-password", "Password too weak"},
+	{users.ErrSignIn, http.StatusUnauthorized, "sign-in-failed", "Sign-in failed"},
+	{users.ErrLocked, http.StatusTooManyRequests, "sign-in-locked", "Too many failed sign-ins"},
+	{users.ErrNoSession, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
+	{service.ErrNoUsers, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{errCSRF, http.StatusForbidden, "csrf", "CSRF token missing or wrong"},
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{auth.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
 	{service.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net"
@@ -17,7 +19,9 @@ import (
 	"posid/internal/auth"
 	"posid/internal/registry"
 	"posid/internal/secret"
+	"posid/internal/service"
 	"posid/internal/sqlite"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -77,6 +81,7 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 		"merchant":  {Name: "m", Role: auth.RoleMerchant, MerchantNo: "M001"},
 		"merchant2": {Name: "m2", Role: auth.RoleMerchant, MerchantNo: "M002"},
 		"supplier":  {Name: "s", Role: auth.RoleSupplier, SupplierCode: "SUP1"},
+		"reviewer":  {Name: "r", Role: auth.RoleReviewer},
 		"revoked":   {Name: "r", Role: auth.RoleAdmin},
 	} {
 		key, tok, err := auth.Create(ctx, db.Keys(), k)
@@ -106,12 +111,14 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 	deps := Deps{
 		Registry:  db.Store(),
 		Keys:      auth.NewCache(db.Keys(), 0),
+		Users:     db.Users(),
 		Audit:     db.Audit(),
 		Scanner:   scan.New(scan.Options{}),
 		LabelKeys: ks,
 		Printing:  db.Printing(),
 		Ping:      db.Ping,
 		Logger:    log,
+		Changes:   db.Changes(),
 	}
 	for _, fn := range with {
 		fn(db, &deps)
@@ -226,6 +233,26 @@ func (e *testEnv) live(t testing.TB) string {
 	return "http://" + ln.Addr().String()
 }
 
+// changeID files a change request of the merchant of role ("merchant":
+// M001 for PAX0001, "merchant2": M002 for PAX0002) with a small photo,
+// through the service, and returns its id.
+func (e *testEnv) changeID(role string) int64 {
+	sn, no := "PAX0001", "M001"
+	if role == "merchant2" {
+		sn, no = "PAX0002", "M002"
+	}
+	var photo bytes.Buffer
+	if err := png.Encode(&photo, image.NewGray(image.Rect(0, 0, 24, 16))); err != nil {
+		panic(err)
+	}
+	c := service.Caller{Role: auth.RoleMerchant, Actor: "apikey:test(" + no + ")", MerchantNo: no}
+	r, err := e.srv.svc.FileChangeRequest(context.Background(), c, service.ChangeFiling{SN: sn, Field: "merchant_name", Value: "新店名 " + no, Reason: "renamed", Photo: photo.Bytes()})
+	if err != nil {
+		panic(err)
+	}
+	return r.ID
+}
+
 // keyID returns the key id of role's token.
 func (e *testEnv) keyID(role string) string {
 	id, err := auth.ParseToken(e.tokens[role])
@@ -233,4 +260,14 @@ func (e *testEnv) keyID(role string) string {
 		panic(err)
 	}
 	return id
+}
+
+// plainUser stores a warehouse user named name whose password hash is
+// not a hash (no one signs in as it; it costs no argon2 work).
+func (e *testEnv) plainUser(name string) users.User {
+	u, err := e.db.Users().CreateUser(context.Background(), users.User{Name: name, Role: auth.RoleWarehouse}, "none")
+	if err != nil {
+		panic(err)
+	}
+	return u
 }

@@ -137,12 +137,14 @@ func (s *Server) withIPRate(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// authenticate resolves the bearer token, if any, to a key. A missing
-// token is fine here (public routes); a bad one is 401 everywhere.
+// authenticate resolves the bearer token, if any, to a key, and without
+// one the session cookie, if any, to a user (sessions.go): both give the
+// same principal, role and scope. A missing token is fine here (public
+// routes); a bad one is 401 everywhere.
 func (s *Server) authenticate(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
 	if h == "" {
-		return c.Next()
+		return s.authenticateSession(c)
 	}
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok {
@@ -164,7 +166,7 @@ func require(roles ...auth.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		k, ok := principal(c)
 		if !ok {
-			return fmt.Errorf("%w: this route needs an API key (Authorization: Bearer posid_…)", errUnauthorized)
+			return fmt.Errorf("%w: this route needs a signed-in session or an API key (Authorization: Bearer posid_…)", errUnauthorized)
 		}
 		if !slices.Contains(roles, k.Role) {
 			return forbidden("role %s may not %s %s", k.Role, c.Method(), c.Route().Path)
@@ -175,6 +177,9 @@ func require(roles ...auth.Role) fiber.Handler {
 
 // actorOf names the caller for logs and audit rows.
 func actorOf(c *fiber.Ctx) string {
+	if u, _, ok := sessionUser(c); ok {
+		return u.Actor()
+	}
 	if k, ok := principal(c); ok {
 		return k.Actor()
 	}

@@ -5,6 +5,9 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/auth"
+	"posid/internal/changes"
 )
 
 // fiberParam matches a Fiber path parameter (":sn").
@@ -33,40 +36,71 @@ var routeBodies = map[string]map[string]any{
 	"POST /api/v1/apikeys":             {"application/json": ref("APIKeyRequest")},
 	"POST /api/v1/printers":            {"application/json": ref("PrinterRequest")},
 	"POST /api/v1/printers/:name/jobs": {"application/json": ref("PrintJobRequest")},
+	"POST /api/v1/session":             {"application/json": ref("SignInRequest")},
+	"POST /api/v1/users":               {"application/json": ref("UserRequest")},
+	"POST /api/v1/devices/:sn/change-requests": {
+		"application/json": ref("ChangeFiling"),
+		"multipart/form-data": obj(map[string]any{"field": str, "value": str, "address": str, "reason": str,
+			"photo": map[string]any{"type": "string", "format": "binary"}}),
+	},
+	"POST /api/v1/change-requests/:id/approve": {"application/json": obj(map[string]any{"note": str})},
+	"POST /api/v1/change-requests/:id/reject":  {"application/json": obj(map[string]any{"note": str})},
 }
 
 // routeQueries lists the query parameters of routes.
 var routeQueries = map[string][]string{
-	"GET /api/v1/devices":     {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
-	"GET /api/v1/devices/:sn": {"reveal"},
-	"POST /api/v1/imports":    {"mode", "dry_run", "map"},
-	"POST /api/v1/scans":      {"trace"},
-	"GET /api/v1/audit":       {"actor", "action", "target", "before", "limit"},
-	"GET /api/v1/printjobs":   {"printer", "before", "limit"},
+	"GET /api/v1/devices":             {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
+	"GET /api/v1/devices/:sn":         {"reveal"},
+	"POST /api/v1/imports":            {"mode", "dry_run", "map"},
+	"POST /api/v1/scans":              {"trace"},
+	"GET /api/v1/audit":               {"actor", "action", "target", "before", "limit"},
+	"GET /api/v1/printjobs":           {"printer", "before", "limit"},
+	"GET /api/v1/change-requests":     {"state", "sn", "merchant", "before", "limit"},
+	"GET /api/v1/change-requests/:id": {"reveal"},
 }
 
 // routeResponses names the success response of routes (default: JSON object).
 var routeResponses = map[string]map[string]any{
-	"GET /":                              {"text/html": map[string]any{"type": "string"}},
-	"GET /docs":                          {"text/html": map[string]any{"type": "string"}},
-	"GET /favicon.ico":                   {"image/x-icon": binary()},
-	"GET /v/:payload":                    {"text/html": map[string]any{"type": "string"}},
-	"GET /metrics":                       {"text/plain": map[string]any{"type": "string"}},
-	"POST /api/v1/labels":                {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
-	"POST /api/v1/scans":                 {"application/json": ref("ScanResult")},
-	"POST /api/v1/verify":                {"application/json": ref("VerifyResult")},
-	"GET /api/v1/devices":                {"application/json": ref("DevicePage"), "text/csv": map[string]any{"type": "string"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary()},
-	"GET /api/v1/devices/:sn":            {"application/json": ref("DeviceView")},
-	"GET /api/v1/apikeys":                {"application/json": ref("APIKeyList")},
-	"POST /api/v1/apikeys":               {"application/json": ref("NewAPIKey")},
-	"POST /api/v1/apikeys/:id/revoke":    {"application/json": ref("APIKey")},
-	"POST /api/v1/labelkeys/:kid/retire": {"application/json": ref("LabelKeyStatus")},
-	"POST /api/v1/labelkeys/:kid/revoke": {"application/json": ref("LabelKeyStatus")},
-	"GET /api/v1/printers":               {"application/json": ref("PrinterList")},
-	"POST /api/v1/printers":              {"application/json": ref("Printer")},
-	"DELETE /api/v1/printers/:name":      {},
-	"POST /api/v1/printers/:name/jobs":   {"application/json": ref("PrintJob")},
-	"GET /api/v1/printjobs":              {"application/json": ref("PrintJobPage")},
+	"GET /":                                     {"text/html": map[string]any{"type": "string"}},
+	"GET /docs":                                 {"text/html": map[string]any{"type": "string"}},
+	"GET /favicon.ico":                          {"image/x-icon": binary()},
+	"GET /v/:payload":                           {"text/html": map[string]any{"type": "string"}},
+	"GET /metrics":                              {"text/plain": map[string]any{"type": "string"}},
+	"POST /api/v1/labels":                       {"application/pdf": binary(), "application/zpl": map[string]any{"type": "string"}, "image/png": binary()},
+	"POST /api/v1/scans":                        {"application/json": ref("ScanResult")},
+	"POST /api/v1/verify":                       {"application/json": ref("VerifyResult")},
+	"GET /api/v1/devices":                       {"application/json": ref("DevicePage"), "text/csv": map[string]any{"type": "string"}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": binary()},
+	"GET /api/v1/devices/:sn":                   {"application/json": ref("DeviceView")},
+	"GET /api/v1/apikeys":                       {"application/json": ref("APIKeyList")},
+	"POST /api/v1/apikeys":                      {"application/json": ref("NewAPIKey")},
+	"POST /api/v1/apikeys/:id/revoke":           {"application/json": ref("APIKey")},
+	"POST /api/v1/labelkeys/:kid/retire":        {"application/json": ref("LabelKeyStatus")},
+	"POST /api/v1/labelkeys/:kid/revoke":        {"application/json": ref("LabelKeyStatus")},
+	"GET /api/v1/printers":                      {"application/json": ref("PrinterList")},
+	"POST /api/v1/printers":                     {"application/json": ref("Printer")},
+	"DELETE /api/v1/printers/:name":             {},
+	"POST /api/v1/printers/:name/jobs":          {"application/json": ref("PrintJob")},
+	"GET /api/v1/printjobs":                     {"application/json": ref("PrintJobPage")},
+	"POST /api/v1/devices/:sn/change-requests":  {"application/json": ref("ChangeRequest")},
+	"GET /api/v1/change-requests":               {"application/json": ref("ChangeRequestList")},
+	"GET /api/v1/change-requests/:id":           {"application/json": ref("ChangeRequest")},
+	"POST /api/v1/change-requests/:id/approve":  {"application/json": ref("ChangeRequest")},
+	"POST /api/v1/change-requests/:id/reject":   {"application/json": ref("ChangeRequest")},
+	"POST /api/v1/change-requests/:id/withdraw": {"application/json": ref("ChangeRequest")},
+	"GET /api/v1/change-requests/:id/photo":     {"image/jpeg": binary()},
+	"GET /my/devices":                           {"text/html": map[string]any{"type": "string"}},
+	"GET /my/devices/:sn":                       {"text/html": map[string]any{"type": "string"}},
+	"GET /my/requests":                          {"text/html": map[string]any{"type": "string"}},
+	"GET /review/changes":                       {"text/html": map[string]any{"type": "string"}},
+	"GET /changes.js":                           {"text/javascript": map[string]any{"type": "string"}},
+	"POST /api/v1/session":                      {"application/json": ref("SignIn")},
+	"DELETE /api/v1/session":                    {},
+	"DELETE /api/v1/sessions":                   {"application/json": ref("Ended")},
+	"GET /api/v1/me":                            {"application/json": ref("Me")},
+	"GET /api/v1/users":                         {"application/json": ref("UserList")},
+	"POST /api/v1/users":                        {"application/json": ref("NewUser")},
+	"POST /api/v1/users/:name/disable":          {"application/json": ref("User")},
+	"DELETE /api/v1/users/:name/sessions":       {"application/json": ref("Ended")},
 }
 
 func obj(props map[string]any) map[string]any {
@@ -118,7 +152,7 @@ func (s *Server) OpenAPI() map[string]any {
 		switch {
 		case r.Method == fiber.MethodPost && createdPaths[r.Path]:
 			okStatus = "201"
-		case r.Method == fiber.MethodDelete:
+		case r.Method == fiber.MethodDelete && len(ok) == 0:
 			okStatus = "204"
 		}
 		op["responses"] = map[string]any{
@@ -130,7 +164,7 @@ func (s *Server) OpenAPI() map[string]any {
 			for i, role := range r.Roles {
 				roles[i] = string(role)
 			}
-			op["security"] = []any{map[string]any{"apiKey": []string{}}}
+			op["security"] = []any{map[string]any{"apiKey": []string{}}, map[string]any{"session": []string{}}}
 			op["x-posid-roles"] = roles
 		} else {
 			op["security"] = []any{}
@@ -150,8 +184,12 @@ func (s *Server) OpenAPI() map[string]any {
 		},
 		"paths": paths,
 		"components": map[string]any{
-			"securitySchemes": map[string]any{"apiKey": map[string]any{"type": "http", "scheme": "bearer", "description": "posid_… API key (posid apikeys create)"}},
-			"schemas":         schemas,
+			"securitySchemes": map[string]any{
+				"apiKey": map[string]any{"type": "http", "scheme": "bearer", "description": "posid_… API key (posid apikeys create)"},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": sessionCookieSecure,
+					"description": "Session cookie set by POST /api/v1/session (posid_session on plain http). State-changing requests also send the session's CSRF token in the X-CSRF-Token header (or the csrf_token form field)."},
+			},
+			"schemas": schemas,
 		},
 	}
 }
@@ -175,7 +213,7 @@ func operationID(r Route) string {
 func (s *Server) openapi(c *fiber.Ctx) error { return c.JSON(s.OpenAPI()) }
 
 // createdPaths are the POST routes that answer 201 Created.
-var createdPaths = map[string]bool{"/api/v1/devices": true, "/api/v1/apikeys": true, "/api/v1/printers": true, "/api/v1/printers/:name/jobs": true, "/api/v1/cases/:id/comments": true}
+var createdPaths = map[string]bool{"/api/v1/devices": true, "/api/v1/apikeys": true, "/api/v1/printers": true, "/api/v1/printers/:name/jobs": true, "/api/v1/cases/:id/comments": true, "/api/v1/devices/:sn/change-requests": true, "/api/v1/users": true}
 
 // str is a string schema.
 var str = map[string]any{"type": "string"}
@@ -205,9 +243,9 @@ var schemas = map[string]any{
 				"tried": map[string]any{"type": "integer"}, "found": map[string]any{"type": "integer"}})}})}),
 	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed", "withdrawn", "mismatch"}},
 		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),
-	"APIKeyRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": []string{"merchant", "warehouse", "supplier", "admin"}},
+	"APIKeyRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": auth.Roles},
 		"merchant_no": str, "supplier_code": str}),
-	"APIKey": obj(map[string]any{"id": str, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
+	"APIKey": obj(map[string]any{"id": str, "name": str, "role": str, "merchant_no": str, "supplier_code": str, "user_id": map[string]any{"type": "integer"},
 		"created_at": map[string]any{"type": "string", "format": "date-time"}, "revoked_at": map[string]any{"type": "string", "format": "date-time"}}),
 	"PrinterRequest": obj(map[string]any{"name": str, "kind": map[string]any{"type": "string", "enum": []string{"zpl", "ipp"}}, "address": str,
 		"dpi": map[string]any{"type": "integer", "enum": []int{203, 300, 600}}, "size": str}),
@@ -220,8 +258,34 @@ var schemas = map[string]any{
 		"printer": str, "format": str, "size": str, "dpi": map[string]any{"type": "integer"}, "target": str, "sns": map[string]any{"type": "array", "items": str},
 		"bytes": map[string]any{"type": "integer"}, "reprints": map[string]any{"type": "integer"}, "reprint": map[string]any{"type": "boolean"},
 		"ok": map[string]any{"type": "boolean"}, "error": str, "printer_job_id": map[string]any{"type": "integer"}}),
-	"PrintJobPage":   obj(map[string]any{"jobs": map[string]any{"type": "array", "items": ref("PrintJob")}, "next": map[string]any{"type": "integer"}}),
-	"APIKeyList":     obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
-	"NewAPIKey":      obj(map[string]any{"key": ref("APIKey"), "token": str}),
+	"PrintJobPage": obj(map[string]any{"jobs": map[string]any{"type": "array", "items": ref("PrintJob")}, "next": map[string]any{"type": "integer"}}),
+	"APIKeyList":   obj(map[string]any{"keys": map[string]any{"type": "array", "items": ref("APIKey")}}),
+	"NewAPIKey":    obj(map[string]any{"key": ref("APIKey"), "token": str}),
+	"ChangeFiling": obj(map[string]any{"field": changeField, "value": str, "address": str, "reason": str,
+		"photo": map[string]any{"type": "string", "contentEncoding": "base64"}}),
+	"ChangeValue": obj(map[string]any{"value": str, "address": str}),
+	"ChangeRequest": obj(map[string]any{"id": map[string]any{"type": "integer"}, "sn": str, "merchant_no": str, "actor": str, "field": changeField,
+		"old": ref("ChangeValue"), "new": ref("ChangeValue"), "account_revealed": map[string]any{"type": "boolean"}, "reason": str,
+		"photo_type": str, "photo_size": map[string]any{"type": "integer"},
+		"state":    map[string]any{"type": "string", "enum": []string{"pending", "approved", "rejected", "withdrawn"}},
+		"filed_at": map[string]any{"type": "string", "format": "date-time"}, "decided_at": map[string]any{"type": "string", "format": "date-time"},
+		"decided_by": str, "note": str}),
+	"ChangeRequestList": obj(map[string]any{"requests": map[string]any{"type": "array", "items": ref("ChangeRequest")}, "next": map[string]any{"type": "integer"}}),
+	"SignInRequest":     obj(map[string]any{"name": str, "password": str, "code": str}),
+	"SignIn": obj(map[string]any{"status": map[string]any{"type": "string", "enum": []string{"signed_in", "totp_required", "enrol_totp"}},
+		"user": ref("User"), "csrf_token": str, "totp_enrolment": obj(map[string]any{"secret": str, "otpauth_url": str}),
+		"recovery_codes": map[string]any{"type": "array", "items": str}}),
+	"User": obj(map[string]any{"id": map[string]any{"type": "integer"}, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
+		"phone": str, "email": str, "disabled": map[string]any{"type": "boolean"}, "totp": map[string]any{"type": "boolean"},
+		"created_at": map[string]any{"type": "string", "format": "date-time"}, "updated_at": map[string]any{"type": "string", "format": "date-time"}}),
+	"UserRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": []string{"merchant", "warehouse", "supplier", "reviewer", "admin"}},
+		"merchant_no": str, "supplier_code": str, "phone": str, "email": str, "password": str}),
+	"UserList":       obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}}),
+	"NewUser":        obj(map[string]any{"user": ref("User"), "password": str}),
+	"Ended":          obj(map[string]any{"ended": map[string]any{"type": "integer"}}),
+	"Me":             obj(map[string]any{"role": str, "actor": str, "user": ref("User"), "key": ref("APIKey"), "csrf_token": str}),
 	"LabelKeyStatus": obj(map[string]any{"id": str, "status": map[string]any{"type": "string", "enum": []string{"active", "retired", "revoked"}}}),
 }
+
+// changeField is the schema of a change request's field.
+var changeField = map[string]any{"type": "string", "enum": changes.Fields}

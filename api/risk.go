@@ -43,14 +43,14 @@ var merchantOnly = []auth.Role{auth.RoleMerchant}
 func (s *Server) riskRoutes(mon *risk.Monitor) []Route {
 	h := riskHandlers{s: s, mon: mon}
 	return []Route{
-		{"GET", "/api/v1/cases", "List review cases (?status=&rule=&sn=&assignee=&before=&limit=)", adminOnly, "risk", h.listCases},
-		{"GET", "/api/v1/cases/:id", "Get a review case with its evidence events and complaints", adminOnly, "risk", h.getCase},
-		{"POST", "/api/v1/cases/:id/assign", "Assign a review case", adminOnly, "risk", h.assignCase},
-		{"POST", "/api/v1/cases/:id/resolve", "Resolve a review case with an outcome and a note", adminOnly, "risk", h.resolveCase},
-		{"POST", "/api/v1/cases/:id/comments", "Comment on a review case", adminOnly, "risk", h.commentCase},
+		{"GET", "/api/v1/cases", "List review cases (?status=&rule=&sn=&assignee=&before=&limit=)", reviewWork, "risk", h.listCases},
+		{"GET", "/api/v1/cases/:id", "Get a review case with its evidence events and complaints", reviewWork, "risk", h.getCase},
+		{"POST", "/api/v1/cases/:id/assign", "Assign a review case", reviewWork, "risk", h.assignCase},
+		{"POST", "/api/v1/cases/:id/resolve", "Resolve a review case with an outcome and a note", reviewWork, "risk", h.resolveCase},
+		{"POST", "/api/v1/cases/:id/comments", "Comment on a review case", reviewWork, "risk", h.commentCase},
 		{"POST", "/api/v1/complaints", "File a complaint about a device (JSON or multipart with a photo)", merchantOnly, "risk", h.fileComplaint},
-		{"GET", "/api/v1/complaints", "List complaints: a merchant's own, or all for admins", []auth.Role{auth.RoleMerchant, auth.RoleAdmin}, "risk", h.listComplaints},
-		{"GET", "/api/v1/complaints/:id/photo", "The photo attached to a complaint", adminOnly, "risk", h.complaintPhoto},
+		{"GET", "/api/v1/complaints", "List complaints: a merchant's own, or all for reviewers and admins", []auth.Role{auth.RoleMerchant, auth.RoleReviewer, auth.RoleAdmin}, "risk", h.listComplaints},
+		{"GET", "/api/v1/complaints/:id/photo", "The photo attached to a complaint", reviewWork, "risk", h.complaintPhoto},
 	}
 }
 
@@ -265,7 +265,7 @@ type complaintList struct {
 func (h riskHandlers) listComplaints(c *fiber.Ctx) error {
 	k, _ := principal(c)
 	merchant := k.MerchantNo
-	if k.Role == auth.RoleAdmin {
+	if k.Role == auth.RoleAdmin || k.Role == auth.RoleReviewer {
 		merchant = c.Query("merchant")
 	}
 	cs, err := h.mon.Complaints(c.UserContext(), merchant)

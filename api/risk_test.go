@@ -25,7 +25,9 @@ import (
 	"posid/internal/registry/registrytest"
 	"posid/internal/risk"
 	"posid/internal/secret"
+	"posid/internal/service"
 	"posid/internal/sqlite"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -41,6 +43,8 @@ type riskEnv struct {
 	sealURL               func(sn, model string) string
 	revokedURL, forgedURL string
 	keyDir                string
+	// users keeps the people who sign in.
+	users users.Store
 }
 
 // knownSN is registered to merchant M001 (registrytest.Device), model A920.
@@ -64,13 +68,13 @@ func newRiskEnv(t *testing.T) *riskEnv {
 	if _, err := db.Store().CreateDevice(ctx, "test", registrytest.Device(knownSN)); err != nil {
 		t.Fatal(err)
 	}
-	e := &riskEnv{t: t, tokens: map[string]string{}}
+	e := &riskEnv{t: t, tokens: map[string]string{}, users: db.Users()}
 	e.keys(ctx, db.Keys())
 	e.labelKeys(ctx)
 	ks := labels.OpenKeyStore(e.keyDir)
 	e.mon = risk.NewMonitor(db.RiskStore(), riskTestConfig, nil)
-	e.s, err = New(Config{RatePerIP: -1, RatePerKey: -1}, Deps{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(),
-		Scanner: scan.New(scan.Options{}), LabelKeys: ks, Risk: e.mon, Logger: slog.New(slog.DiscardHandler)})
+	e.s, err = New(Config{RatePerIP: -1, RatePerKey: -1}, Deps{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(),
+		Scanner: scan.New(scan.Options{}), LabelKeys: ks, Risk: e.mon, Changes: db.Changes(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +84,7 @@ func newRiskEnv(t *testing.T) *riskEnv {
 func (e *riskEnv) keys(ctx context.Context, st auth.Store) {
 	for name, k := range map[string]auth.Key{
 		"admin": {Name: "admin", Role: auth.RoleAdmin},
+		"rev":   {Name: "rev", Role: auth.RoleReviewer},
 		"m1":    {Name: "m1", Role: auth.RoleMerchant, MerchantNo: "M001"},
 		"m2":    {Name: "m2", Role: auth.RoleMerchant, MerchantNo: "M002"},
 		"m3":    {Name: "m3", Role: auth.RoleMerchant, MerchantNo: "M003"},
@@ -378,12 +383,27 @@ func TestReviewQueueOverHTTP(t *testing.T) {
 	if st := e.do("POST", path+"/assign", "admin", map[string]string{"assignee": "alice"}, &c); st != http.StatusOK || c.Status != risk.StatusAssigned || c.Assignee != "alice" {
 		t.Fatalf("assign: %d %+v", st, c)
 	}
+	// A reviewer works the queue and reveals the account of the device
+	// under review, until its case is resolved.
+	if st := e.do("POST", path+"/assign", "rev", nil, &c); st != http.StatusOK || !strings.Contains(c.Assignee, "(rev)") {
+		t.Fatalf("reviewer assigns to itself: %d %+v", st, c)
+	}
+	var dv service.DeviceView
+	if st := e.do("GET", "/api/v1/devices/"+knownSN+"?reveal=account", "rev", nil, &dv); st != http.StatusOK || dv.Registration == nil || !dv.Registration.AccountRevealed {
+		t.Fatalf("reviewer reveals a device under review: %d %+v", st, dv.Registration)
+	}
 	if st := e.do("POST", path+"/resolve", "admin", map[string]string{"outcome": "confirmed"}, nil); st != http.StatusUnprocessableEntity {
 		t.Fatalf("resolve without note: %d", st)
 	}
-	if st := e.do("POST", path+"/resolve", "admin", map[string]string{"outcome": "confirmed", "note": "counterfeit label, unit seized"}, &c); st != http.StatusOK ||
-		c.Status != risk.StatusResolved || c.Outcome != risk.OutcomeConfirmed || c.ResolvedBy == "" {
+	if st := e.do("POST", path+"/resolve", "rev", map[string]string{"outcome": "confirmed", "note": "counterfeit label, unit seized"}, &c); st != http.StatusOK ||
+		c.Status != risk.StatusResolved || c.Outcome != risk.OutcomeConfirmed || !strings.Contains(c.ResolvedBy, "(rev)") {
 		t.Fatalf("resolve: %d %+v", st, c)
+	}
+	if st := e.do("GET", "/api/v1/devices/"+knownSN+"?reveal=account", "rev", nil, nil); st != http.StatusForbidden {
+		t.Fatalf("reviewer reveals after the case is resolved: %d", st)
+	}
+	if st := e.do("GET", "/api/v1/cases", "rev", nil, nil); st != http.StatusOK {
+		t.Fatalf("reviewer lists cases: %d", st)
 	}
 	if st := e.do("POST", path+"/resolve", "admin", map[string]string{"note": "again"}, nil); st != http.StatusConflict {
 		t.Fatalf("resolve twice: %d", st)

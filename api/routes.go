@@ -35,6 +35,9 @@ var allRoles = auth.Roles
 var (
 	adminOnly     = []auth.Role{auth.RoleAdmin}
 	warehouseWork = []auth.Role{auth.RoleAdmin, auth.RoleWarehouse}
+	// reviewWork works the review queue: risk cases, complaints' photos
+	// and merchants' change requests.
+	reviewWork = []auth.Role{auth.RoleAdmin, auth.RoleReviewer}
 )
 
 // Routes returns the route table.
@@ -67,6 +70,14 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/apikeys", "List API keys (never their tokens)", adminOnly, "apikeys", s.listAPIKeys},
 		{"POST", "/api/v1/apikeys", "Create an API key; the answer shows its token once", adminOnly, "apikeys", s.createAPIKey},
 		{"POST", "/api/v1/apikeys/:id/revoke", "Revoke an API key on every server within a second", adminOnly, "apikeys", s.revokeAPIKey},
+		{"POST", "/api/v1/session", "Sign in with name, password and TOTP or recovery code: sets the session cookie, returns the user and CSRF token", nil, "session", s.signIn},
+		{"DELETE", "/api/v1/session", "Sign out: end this session", allRoles, "session", s.signOut},
+		{"DELETE", "/api/v1/sessions", "Sign out everywhere: end every session of the signed-in user", allRoles, "session", s.signOutEverywhere},
+		{"GET", "/api/v1/me", "Who is calling: the signed-in user (with its CSRF token) or the API key", allRoles, "session", s.me},
+		{"GET", "/api/v1/users", "List people who sign in (never their passwords)", adminOnly, "users", s.listUsers},
+		{"POST", "/api/v1/users", "Add a person who signs in; a generated password is shown once", adminOnly, "users", s.createUser},
+		{"POST", "/api/v1/users/:name/disable", "Disable a user: sessions and API keys end on every server within a second", adminOnly, "users", s.disableUser},
+		{"DELETE", "/api/v1/users/:name/sessions", "End every session of a user", adminOnly, "users", s.endUserSessions},
 		{"POST", "/api/v1/labelkeys/:kid/retire", "Retire a label signing key: it signs no more labels", adminOnly, "labels", s.setLabelKeyStatus(labels.KeyRetired)},
 		{"POST", "/api/v1/labelkeys/:kid/revoke", "Revoke a label signing key: its labels verify as revoked on every server", adminOnly, "labels", s.setLabelKeyStatus(labels.KeyRevoked)},
 	}...)
@@ -74,6 +85,9 @@ func (s *Server) Routes() []Route {
 		rs = append(rs, s.riskRoutes(s.deps.Risk)...)
 	}
 	rs = append(rs, s.consoleRoutes()...)
+	if s.deps.Changes != nil {
+		rs = append(rs, s.changeRoutes()...)
+	}
 	return rs
 }
 

@@ -21,10 +21,12 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/internal/service"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -111,6 +113,10 @@ type Config struct {
 	// are always audited before they answer. Needs an Audit that can
 	// Enqueue (audit.Batcher); off by default.
 	AsyncReadAudit bool
+	// SessionIdleTimeout ends a session unused this long, SessionMaxAge
+	// one this long after sign-in (defaults: users.DefaultIdleTimeout and
+	// users.DefaultMaxAge).
+	SessionIdleTimeout, SessionMaxAge time.Duration
 	// DeviceCacheTTL is how long device reads are cached in memory
 	// (default DefaultDeviceCacheTTL); negative disables the cache.
 	DeviceCacheTTL time.Duration
@@ -194,6 +200,9 @@ type Deps struct {
 	Registry registry.Store
 	// Keys holds API keys (required); wrap it in auth.NewCache.
 	Keys auth.Store
+	// Users keeps people who sign in and their sessions; nil leaves
+	// sign-in out (the session routes answer 503).
+	Users users.Store
 	// Audit is the append-only audit log (required).
 	Audit audit.Log
 	// Scanner decodes photos; nil makes /scans answer 503.
@@ -206,6 +215,9 @@ type Deps struct {
 	// Printing keeps printers and print jobs; nil makes the printer
 	// routes answer 503.
 	Printing printing.Store
+	// Changes keeps merchants' change requests; nil leaves their routes
+	// and pages out.
+	Changes changes.Store
 	// Rules are the SN selection rules; nil means scan.DefaultRules().
 	Rules []scan.Rule
 	// Ping checks the database for /readyz; nil means always ready.
@@ -310,9 +322,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // useAudit makes log the audit log of the server and its service.
 func (s *Server) useAudit(log audit.Log) {
 	s.deps.Audit = log
-	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log, Printing: s.deps.Printing}
+	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log, Users: s.deps.Users, Sessions: s.sessionTimes(), Printing: s.deps.Printing}
 	if s.deps.Risk != nil {
 		opt.Risk = s.deps.Risk
+	}
+	if s.deps.Changes != nil {
+		// Document photos are decoded under the scans' intake budget, like
+		// complaint photos.
+		opt.Changes = s.deps.Changes
+		opt.Photos, _ = s.deps.Scanner.(risk.PhotoDecoder)
 	}
 	s.svc = service.New(s.deps.Registry, log, opt)
 }

@@ -24,9 +24,12 @@ type DeviceView = service.DeviceView
 // DevicePage is one page of a device listing.
 type DevicePage = service.DevicePage
 
-// callerOf is the service caller of a request: its API key (anonymous
-// callers have no role), client address and request id.
+// callerOf is the service caller of a request: its signed-in user or API
+// key (anonymous callers have no role), client address and request id.
 func callerOf(c *fiber.Ctx) service.Caller {
+	if u, _, ok := sessionUser(c); ok {
+		return service.UserCaller(u, clientIP(c), requestID(c))
+	}
 	k, ok := principal(c)
 	if !ok {
 		return service.Caller{Actor: "anonymous", IP: clientIP(c), RequestID: requestID(c)}

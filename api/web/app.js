@@ -11,12 +11,20 @@
 
   const text = {
     zh: {
-      title: "终端查验", key_label: "API 密钥", save: "保存", key_hint: "密钥只保存在本机浏览器中。",
+      signin_title: "登录", user_name: "用户名", password: "密码", signin: "登录", signout: "退出登录", signed_in_as: "已登录：",
+      totp_code: "动态验证码或恢复码", need_code: "请输入验证器应用中的 6 位动态验证码（或一个恢复码）。",
+      enrol_hint: "首次登录须绑定动态验证码：在身份验证器应用中添加以下密钥，然后输入应用显示的 6 位验证码。", enrol_open: "在验证器中打开",
+      recovery_hint: "请保存以下恢复码，每个只能使用一次，只显示这一次：", saved_them: "我已保存", signing_in: "正在登录…",
+      "p_sign-in-failed": "登录失败：用户名、密码或验证码不正确。", "p_sign-in-locked": "登录失败次数过多，请稍后再试。",
+      "p_weak-password": "密码太弱：至少 10 个字符，不能是常见密码或用户名。",
+      my_devices: "我的设备与变更申请", review_changes: "审核变更申请",
+      r_merchant: "商户", r_warehouse: "仓库", r_supplier: "供应商", r_reviewer: "审核员", r_admin: "管理员",
+      title: "终端查验", key_label: "或使用 API 密钥", save: "保存", key_hint: "密钥只保存在本机浏览器中。",
       key_saved: "已保存密钥", change: "更换", take_photo: "拍摄终端标签", photo_hint: "对准机身背面的标签，保证条码清晰。",
       sn_placeholder: "或输入序列号 (SN)", lookup: "查询", report: "报告问题", category: "问题类型",
       cat_counterfeit: "疑似假冒", cat_damaged_label: "标签损坏", cat_wrong_registration: "入网信息有误", cat_other: "其他",
       description: "说明", photo_optional: "照片（可选）", submit: "提交", cancel: "取消", my_complaints: "我的投诉",
-      need_key: "请先输入 API 密钥。", preparing: "正在处理照片…", uploading: "正在识别…", looking_up: "正在查询…",
+      need_key: "请先登录（或输入 API 密钥）。", preparing: "正在处理照片…", uploading: "正在识别…", looking_up: "正在查询…",
       sn: "序列号", model: "型号", manufacturer: "厂商", status: "状态", merchant: "商户", merchant_no: "商户号",
       terminal_id: "终端号", acquirer: "收单机构", branch: "开户网点", address: "地址", account: "结算账户",
       registered_at: "入网时间", access: "接入方式", codes: "条码", unknown: "未在登记库中找到此终端",
@@ -26,12 +34,20 @@
       failed: "请求失败", network: "网络错误，请重试。", mismatch: "防伪信息与登记不符",
     },
     en: {
-      title: "Terminal check", key_label: "API key", save: "Save", key_hint: "The key is kept in this browser only.",
+      signin_title: "Sign in", user_name: "User name", password: "Password", signin: "Sign in", signout: "Sign out", signed_in_as: "Signed in as",
+      totp_code: "Authenticator code or recovery code", need_code: "Enter the 6-digit code of your authenticator app (or a recovery code).",
+      enrol_hint: "First sign-in: add this key to an authenticator app, then enter the 6-digit code it shows.", enrol_open: "Open in authenticator",
+      recovery_hint: "Keep these recovery codes; each works once, and they are shown only now:", saved_them: "I saved them", signing_in: "Signing in…",
+      "p_sign-in-failed": "Sign-in failed: wrong name, password or code.", "p_sign-in-locked": "Too many failed sign-ins; try again later.",
+      "p_weak-password": "Password too weak: at least 10 characters, not a common password or the user name.",
+      my_devices: "My devices and change requests", review_changes: "Review change requests",
+      r_merchant: "Merchant", r_warehouse: "Warehouse", r_supplier: "Supplier", r_reviewer: "Reviewer", r_admin: "Admin",
+      title: "Terminal check", key_label: "Or use an API key", save: "Save", key_hint: "The key is kept in this browser only.",
       key_saved: "Key saved", change: "Change", take_photo: "Photograph the label", photo_hint: "Aim at the label on the back; keep the barcodes sharp.",
       sn_placeholder: "or type the serial number (SN)", lookup: "Look up", report: "Report a problem", category: "Problem",
       cat_counterfeit: "Suspected counterfeit", cat_damaged_label: "Damaged label", cat_wrong_registration: "Wrong registration", cat_other: "Other",
       description: "Description", photo_optional: "Photo (optional)", submit: "Submit", cancel: "Cancel", my_complaints: "My complaints",
-      need_key: "Enter your API key first.", preparing: "Preparing photo…", uploading: "Reading barcodes…", looking_up: "Looking up…",
+      need_key: "Sign in first (or enter an API key).", preparing: "Preparing photo…", uploading: "Reading barcodes…", looking_up: "Looking up…",
       sn: "SN", model: "Model", manufacturer: "Manufacturer", status: "Status", merchant: "Merchant", merchant_no: "Merchant no.",
       terminal_id: "Terminal ID", acquirer: "Acquirer", branch: "Bank branch", address: "Address", account: "Settlement account",
       registered_at: "Registered", access: "Network access", codes: "Barcodes", unknown: "This terminal is not in the registry",
@@ -52,43 +68,131 @@
     document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
     document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
     $("lang").textContent = lang === "zh" ? "EN" : "中文";
+    if (me) $("who-role").textContent = t("r_" + me.role);
     document.title = "posid · " + t("title");
     if (lastResult) showResult(lastResult.body, lastResult.preview);
   }
 
-  // --- API key ---------------------------------------------------------
+  // --- session and API key ------------------------------------------------
+  // A signed-in session lives in an HttpOnly cookie the page never sees;
+  // its CSRF token (from sign-in or GET /me) is kept in memory and sent
+  // with every change. An API key, for programs and old set-ups, is kept
+  // in localStorage and sent as a bearer token instead.
+  let me = null;      // the signed-in user, or null
+  let csrf = "";
   const apiKey = () => localStorage.getItem(KEY_STORE) || "";
-  function showKey() {
+  const signedIn = () => !!me || !!apiKey();
+  function showAuth() {
     const k = apiKey();
+    $("signin-form").hidden = !!me || !!k;
+    $("who").hidden = !me;
+    $("key-section").hidden = !!me;
     $("key-form").hidden = !!k;
     $("key-saved").hidden = !k;
     // Show only the public key id (posid_ID_secret).
     $("key-id").textContent = k ? k.split("_").slice(0, 2).join("_") + "_…" : "";
+    if (me) {
+      $("who-name").textContent = me.name;
+      $("who-role").textContent = t("r_" + me.role);
+    }
+    // The signed-in pages of the role: a merchant's devices, a reviewer's queue.
+    const merchant = !!me && me.role === "merchant", reviewer = !!me && (me.role === "reviewer" || me.role === "admin");
+    $("my-devices").hidden = !merchant;
+    $("review-changes").hidden = !reviewer;
+    $("who-pages").hidden = !merchant && !reviewer;
   }
   $("key-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const k = $("key").value.trim();
     if (k) localStorage.setItem(KEY_STORE, k);
     $("key").value = "";
-    showKey();
+    showAuth();
   });
-  $("key-change").addEventListener("click", () => { localStorage.removeItem(KEY_STORE); showKey(); $("key").focus(); });
+  $("key-change").addEventListener("click", () => { localStorage.removeItem(KEY_STORE); showAuth(); $("key").focus(); });
+
+  function signinStatus(msg, isError) {
+    const el = $("signin-status");
+    el.textContent = msg || "";
+    el.classList.toggle("error", !!isError);
+  }
+  $("signin-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { name: $("si-name").value.trim(), password: $("si-password").value };
+    const code = $("si-code").value.trim();
+    if (code) body.code = code;
+    try {
+      signinStatus(t("signing_in"));
+      $("signin").disabled = true;
+      const res = await call("POST", "/session", body);
+      signinStatus("");
+      if (res.status === "totp_required" || res.status === "enrol_totp") {
+        $("code-row").hidden = false;
+        $("si-code").value = "";
+        if (res.totp_enrolment) {
+          $("enrol").hidden = false;
+          $("enrol-secret").textContent = res.totp_enrolment.secret;
+          $("enrol-link").href = res.totp_enrolment.otpauth_url;
+        }
+        signinStatus(t("need_code"));
+        $("si-code").focus();
+        return;
+      }
+      me = res.user;
+      csrf = res.csrf_token;
+      $("signin-form").reset();
+      $("enrol").hidden = true;
+      $("code-row").hidden = true;
+      if (res.recovery_codes && res.recovery_codes.length) {
+        const ul = $("recovery-codes");
+        ul.replaceChildren(...res.recovery_codes.map((c) => { const li = document.createElement("li"); li.textContent = c; return li; }));
+        $("recovery").hidden = false;
+      }
+      showAuth();
+    } catch (e) {
+      signinStatus(e.message, true);
+    } finally {
+      $("signin").disabled = false;
+    }
+  });
+  $("recovery-done").addEventListener("click", () => { $("recovery").hidden = true; $("recovery-codes").replaceChildren(); });
+  $("signout").addEventListener("click", async () => {
+    try { await call("DELETE", "/session"); } catch (e) { /* the session may be gone already */ }
+    me = null; csrf = "";
+    showAuth();
+  });
+
+  // loadMe asks who the session cookie belongs to, if there is one.
+  async function loadMe() {
+    try {
+      const res = await fetch(API + "/me", { headers: { "Accept": "application/json" }, credentials: "same-origin" });
+      if (!res.ok) return;
+      const body = await res.json();
+      if (body.user) { me = body.user; csrf = body.csrf_token || ""; }
+    } catch (e) { /* offline: stay signed out */ }
+    showAuth();
+  }
 
   // --- requests ----------------------------------------------------------
   async function call(method, path, body) {
-    const headers = { "Authorization": "Bearer " + apiKey(), "X-App-Version": APP_VERSION, "Accept": "application/json" };
+    const headers = { "X-App-Version": APP_VERSION, "Accept": "application/json" };
+    if (apiKey() && !me) headers["Authorization"] = "Bearer " + apiKey();
+    if (me && csrf && method !== "GET") headers["X-CSRF-Token"] = csrf;
     if (body && !(body instanceof FormData)) {
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(body);
     }
     let res;
     try {
-      res = await fetch(API + path, { method, headers, body });
+      res = await fetch(API + path, { method, headers, body, credentials: "same-origin" });
     } catch (e) {
       throw new Error(t("network"));
     }
     const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(data.detail || data.title || t("failed") + " (" + res.status + ")");
+    if (res.status === 401 && me && path !== "/session") { me = null; csrf = ""; showAuth(); }
+    if (!res.ok) {
+      const known = "p_" + String(data.type || "").split("/").pop();
+      throw new Error(text[lang][known] ? t(known) : data.detail || data.title || t("failed") + " (" + res.status + ")");
+    }
     return data;
   }
 
@@ -100,9 +204,9 @@
   }
 
   function needKey() {
-    if (apiKey()) return false;
+    if (signedIn()) return false;
     status(t("need_key"), true);
-    $("key").focus();
+    $("si-name").focus();
     return true;
   }
 
@@ -273,6 +377,7 @@
     applyLang();
   });
 
-  showKey();
+  showAuth();
   applyLang();
+  loadMe();
 })();

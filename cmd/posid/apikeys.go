@@ -16,6 +16,7 @@ var roleHelp = map[auth.Role]string{
 	auth.RoleMerchant:  "its own devices' registration (account masked); needs --merchant NO",
 	auth.RoleWarehouse: "provisions, imports, prints labels, changes status; no registration data",
 	auth.RoleSupplier:  "verifies units, reads its own supplier's devices; needs --supplier CODE",
+	auth.RoleReviewer:  "works review cases and change requests; accounts masked, revealed only for devices under review",
 	auth.RoleAdmin:     "everything, including full settlement accounts and the audit log",
 }
 
@@ -54,7 +55,7 @@ func apikeysCreate(ctx context.Context, app *cli, args []string) error {
 	db.register(app, fs)
 	var k auth.Key
 	var role string
-	fs.StringVar(&role, "role", "", "role: merchant, warehouse, supplier or admin")
+	fs.StringVar(&role, "role", "", "role: merchant, warehouse, supplier, reviewer or admin")
 	fs.StringVar(&k.MerchantNo, "merchant", "", "merchant number a merchant key is bound to")
 	fs.StringVar(&k.SupplierCode, "supplier", "", "supplier code a supplier key is bound to")
 	fs.StringVar(&k.Name, "name", "", "who holds the key")

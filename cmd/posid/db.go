@@ -11,11 +11,13 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/printing"
 	"posid/internal/registry"
 	"posid/internal/risk"
 	"posid/internal/secret"
 	"posid/internal/sqlite"
+	"posid/internal/users"
 	"posid/labels"
 )
 
@@ -39,7 +41,11 @@ type stores struct {
 	// cases and complaints: on SQLite or PostgreSQL alike.
 	Keys  auth.Store
 	Audit audit.Log
+	// Users keeps people who sign in and their sessions.
+	Users users.Store
 	Risk  risk.Store
+	// Changes holds merchants' change requests.
+	Changes changes.Store
 	// Revocations tells when a key was revoked by any process on the
 	// database; LabelKeyStatus shares label key retirements and revocations.
 	Revocations    auth.Revocations
@@ -97,7 +103,7 @@ func (f *dbFlags) openStores(ctx context.Context, box *secret.Box) (*stores, err
 	if err != nil {
 		return nil, err
 	}
-	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
+	return &stores{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(), Risk: db.RiskStore(), Changes: db.Changes(),
 		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), Printing: db.Printing(), SQLite: db, ping: db.Ping, close: db.Close}, nil
 }
 

@@ -38,9 +38,11 @@ var commands = map[string]command{
 	"keys":     {"manage label signing keys", runKeys},
 	"printers": {"manage label printers and list print jobs", runPrinters},
 	"apikeys":  {"manage API keys", runApikeys},
+	"users":    {"manage people who sign in: add, list, disable, reset-password, totp, remove-totp", runUsers},
 	"demo":     {"load demo devices into a database", runDemo},
 	"version":  {"print the version", runVersion},
 	"cases":    {"list and resolve review cases", runCases},
+	"changes":  {"list, approve or reject merchants' change requests", runChanges},
 	"complain": {"file a complaint about a device (for testing)", runComplain},
 }
 

@@ -34,7 +34,7 @@ func (app *cli) caller() service.Caller {
 // monitor: an admin on the database host is neither recorded as risk
 // evidence nor throttled (posid scan and posid verify read no database).
 func (s *stores) service() *service.Service {
-	return service.New(s.Registry, s.Audit, service.Options{Printing: s.Printing})
+	return service.New(s.Registry, s.Audit, service.Options{Changes: s.Changes, Users: s.Users, Printing: s.Printing})
 }
 
 // printDevice writes one device for a person to read.

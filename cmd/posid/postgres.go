@@ -17,6 +17,6 @@ func openPostgresStores(ctx context.Context, url string, box *secret.Box) (*stor
 	if err != nil {
 		return nil, err
 	}
-	return &stores{Registry: db.Store(), Keys: db.Keys(), Audit: db.Audit(), Risk: db.RiskStore(),
+	return &stores{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(), Risk: db.RiskStore(), Changes: db.Changes(),
 		Revocations: db.Revocations(), LabelKeyStatus: db.LabelKeyStatus(), Printing: db.Printing(), ping: db.Ping, close: db.Close}, nil
 }

@@ -16,6 +16,8 @@ import (
 	"posid/internal/auth"
 	"posid/internal/demo"
 	"posid/internal/risk"
+	"posid/internal/service"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -36,6 +38,13 @@ const serveMemoryLimit = 768
 
 // adminKeyFile is where --demo saves the admin token it creates, under --data-dir.
 const adminKeyFile = "admin.key"
+
+// demoUserFile is where --demo saves the password of the demo merchant
+// user it creates, under --data-dir.
+const demoUserFile = "demo-user.txt"
+
+// demoUserName is the demo merchant user; it signs in on the scan page.
+const demoUserName = "demo"
 
 // serveFlags are the flags of posid serve.
 type serveFlags struct {
@@ -93,6 +102,8 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.Float64Var(&f.cfg.RatePerIP, "rate-per-ip", api.DefaultRatePerIP, "requests per second per client address (negative: no limit; per process)")
 	fs.Float64Var(&f.cfg.RatePerKey, "rate-per-key", api.DefaultRatePerKey, "requests per second per API key (negative: no limit; per process)")
 	fs.IntVar(&f.cfg.Burst, "burst", api.DefaultBurst, "rate limit burst size")
+	fs.DurationVar(&f.cfg.SessionIdleTimeout, "session-idle-timeout", users.DefaultIdleTimeout, "a signed-in session ends after this long unused")
+	fs.DurationVar(&f.cfg.SessionMaxAge, "session-max-age", users.DefaultMaxAge, "a signed-in session ends this long after sign-in, used or not")
 	fs.DurationVar(&f.cfg.DeviceCacheTTL, "device-cache-ttl", api.DefaultDeviceCacheTTL, "how long device reads are cached in memory; writes from other processes show after this long (negative: off)")
 }
 
@@ -112,6 +123,9 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	}
 	if f.decodeMemoryMiB <= 0 {
 		return usagef("--decode-memory must be positive (MiB); images needing more are refused with 413")
+	}
+	if f.cfg.SessionIdleTimeout <= 0 || f.cfg.SessionMaxAge <= 0 {
+		return usagef("--session-idle-timeout and --session-max-age must be positive durations, e.g. 30m and 12h")
 	}
 	if f.memoryLimitMiB < 0 {
 		return usagef("--memory-limit must be 0 (none) or positive (MiB)")
@@ -181,28 +195,30 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: min(f.cfg.PhotoBodyLimit, f.cfg.BodyLimit), EscalationBudget: f.escalation,
 		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait})
 	keys := auth.NewCache(st.Keys, auth.DefaultCacheTTL)
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch() // before st.Close
-	go func() {
-		err := st.Revocations.Watch(watchCtx, func() { keys.Clear(); keyStore.Reload() })
-		if watchCtx.Err() == nil {
-			log.Error("revocation watch stopped: revoked API keys now expire from the cache after its TTL, label key changes show after a restart", "ttl", auth.DefaultCacheTTL.String(), "err", err)
-		}
-	}()
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
 		Keys:      keys,
+		Users:     st.Users,
 		Audit:     auditLog,
 		Scanner:   scanner,
 		LabelKeys: keyStore,
 		Risk:      mon,
 		Printing:  st.Printing,
+		Changes:   st.Changes,
 		Ping:      st.Ping,
 		Logger:    log,
 	})
 	if err != nil {
 		return err
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch() // before st.Close
+	go func() {
+		err := st.Revocations.Watch(watchCtx, func() { keys.Clear(); srv.ClearSessions(); keyStore.Reload() })
+		if watchCtx.Err() == nil {
+			log.Error("revocation watch stopped: revoked API keys and ended sessions now expire from the caches after their TTL, label key changes show after a restart", "ttl", auth.DefaultCacheTTL.String(), "err", err)
+		}
+	}()
 	fmt.Fprintf(app.stdout, "posid %s listening on %s (docs: %s/docs, seal links: %s)\n", version, ln.Addr(), f.localURL, f.baseURL)
 	if u := phoneURL(ln.Addr(), firstLANIPv4); u != "" {
 		fmt.Fprintf(app.stdout, "on a phone on the same network open %s\n", u)
@@ -258,6 +274,9 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 		}
 		log.Info("made a label signing key", "key", id.String(), "dir", ks.Dir())
 	}
+	if err := demoUser(ctx, app, f, st); err != nil {
+		return err
+	}
 	keys, err := st.Keys.Keys(ctx)
 	if err != nil {
 		return err
@@ -281,5 +300,35 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 		return err
 	}
 	fmt.Fprintf(app.stdout, "admin API key (saved to %s):\n  %s\ntry: curl -H 'Authorization: Bearer %s' %s/api/v1/devices\n", path, tok, tok, f.localURL)
+	return nil
+}
+
+// demoUser makes, when there are no users yet, a merchant user "demo" of
+// the demo fleet's first merchant (老王川菜馆) with a generated password, printed once
+// and saved to DATA-DIR/demo-user.txt.
+func demoUser(ctx context.Context, app *cli, f *serveFlags, st *stores) error {
+	path := filepath.Join(f.dataDir, demoUserFile)
+	us, err := st.Users.Users(ctx)
+	if err != nil {
+		return err
+	}
+	if len(us) > 0 {
+		if _, err := os.Stat(path); err == nil {
+			fmt.Fprintf(app.stdout, "demo user: see %s\n", path)
+		}
+		return nil
+	}
+	u, pw, err := st.service().AddUser(ctx, service.Caller{Role: auth.RoleAdmin, Actor: "serve --demo"},
+		users.User{Name: demoUserName, Role: auth.RoleMerchant, MerchantNo: "898110153110001"}, "")
+	if err != nil {
+		return fmt.Errorf("demo user: %w", err)
+	}
+	if err := os.MkdirAll(f.dataDir, 0o750); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(u.Name+" "+pw+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(app.stdout, "demo user (merchant 898110153110001, saved to %s): sign in on %s/ as %s with password %s\n", path, f.localURL, u.Name, pw)
 	return nil
 }

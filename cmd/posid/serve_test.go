@@ -98,3 +98,13 @@ func TestServeStopBeforeAccepting(t *testing.T) {
 		t.Fatal("serve did not return after being stopped before it accepted")
 	}
 }
+
+// TestServeSessionFlags refuses session lifetimes that are not positive.
+func TestServeSessionFlags(t *testing.T) {
+	for _, args := range [][]string{{"--session-idle-timeout", "0"}, {"--session-max-age", "-1h"}} {
+		code, _, errOut := runCLI(t, usageEnv(t), append([]string{"serve"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, "must be positive durations") {
+			t.Errorf("serve %v: exit %d %q, want 2 with a one-line reason", args, code, errOut)
+		}
+	}
+}

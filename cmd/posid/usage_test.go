@@ -37,7 +37,9 @@ func TestCLIMissingArguments(t *testing.T) {
 		{"keys"}, {"keys", "retire"}, {"keys", "revoke"},
 		{"apikeys"}, {"apikeys", "create"}, {"apikeys", "revoke"},
 		{"cases"}, {"cases", "show"}, {"cases", "assign"}, {"cases", "assign", "1"}, {"cases", "resolve"},
+		{"changes"}, {"changes", "show"}, {"changes", "approve"}, {"changes", "reject"},
 		{"complain"},
+		{"users"}, {"users", "add"}, {"users", "disable"}, {"users", "reset-password"}, {"users", "totp"}, {"users", "remove-totp"},
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
@@ -71,7 +73,9 @@ func TestCLIBadFlag(t *testing.T) {
 		[]string{"devices", "get", "PAX0001"}, []string{"devices", "list"}, []string{"devices", "set-status", "PAX0001", "shipped"},
 		[]string{"apikeys", "create"}, []string{"apikeys", "list"}, []string{"apikeys", "revoke", "abc"},
 		[]string{"keys", "list"}, []string{"cases", "list"}, []string{"cases", "show", "1"}, []string{"cases", "prune"},
-		[]string{"history", "PAX0001"}, []string{"scan", "photo.jpg"})
+		[]string{"changes", "list"}, []string{"changes", "show", "1"}, []string{"changes", "reject", "1"},
+		[]string{"history", "PAX0001"}, []string{"scan", "photo.jpg"},
+		[]string{"users", "add"}, []string{"users", "list"}, []string{"users", "disable", "x"}, []string{"users", "totp", "x"})
 	for _, args := range tests {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			code, out, errOut := runCLI(t, usageEnv(t), append(args, "--no-such-flag")...)

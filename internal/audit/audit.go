@@ -111,3 +111,24 @@ const (
 	// ActionRevokeLabelKey makes every label a key signed verify as revoked.
 	ActionRevokeLabelKey = "labelkey.revoke"
 )
+
+// Actions on people who sign in (internal/users) and their sessions.
+const (
+	ActionCreateUser    = "user.create"
+	ActionDisableUser   = "user.disable"
+	ActionResetPassword = "user.reset_password"
+	// ActionEnrolTOTP and ActionRemoveTOTP add and remove the TOTP factor;
+	// ActionUseRecoveryCode records a sign-in with a recovery code.
+	ActionEnrolTOTP       = "user.totp_enrol"
+	ActionRemoveTOTP      = "user.totp_remove"
+	ActionUseRecoveryCode = "user.recovery_code"
+	ActionSignIn          = "session.sign_in"
+	ActionSignInFailed    = "session.sign_in_failed"
+	// ActionLockout records a sign-in lock starting (account or address).
+	ActionLockout = "session.lockout"
+	ActionSignOut = "session.sign_out"
+	// ActionSignOutEverywhere ends every session of the caller;
+	// ActionEndSessions every session of another user (admin).
+	ActionSignOutEverywhere = "session.sign_out_everywhere"
+	ActionEndSessions       = "session.end_all"
+)

@@ -44,12 +44,18 @@ const (
 	// RoleSupplier verifies units and reads its own supplier's devices,
 	// without settlement account data.
 	RoleSupplier Role = "supplier"
+	// RoleReviewer works the review queue (risk cases, complaints) and
+	// merchants' change requests: registrations masked, the full account
+	// only of a device under review, every reveal audited. It changes no
+	// status, prints no labels, manages no keys and imports nothing; it
+	// is bound to no merchant or supplier.
+	RoleReviewer Role = "reviewer"
 	// RoleAdmin may do everything, including revealing full accounts.
 	RoleAdmin Role = "admin"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleMerchant, RoleWarehouse, RoleSupplier, RoleAdmin}
+var Roles = []Role{RoleMerchant, RoleWarehouse, RoleSupplier, RoleReviewer, RoleAdmin}
 
 // ParseRole returns the role named s. Errors wrap ErrInvalid.
 func ParseRole(s string) (Role, error) {
@@ -59,7 +65,7 @@ func ParseRole(s string) (Role, error) {
 			return r, nil
 		}
 	}
-	return "", fmt.Errorf("%w: unknown role %q (want merchant, warehouse, supplier or admin)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown role %q (want merchant, warehouse, supplier, reviewer or admin)", ErrInvalid, s)
 }
 
 // Token format: TokenPrefix, the key id, "_", then the secret.
@@ -90,6 +96,11 @@ type Key struct {
 	CreatedAt    time.Time `json:"created_at"`
 	// RevokedAt is set once the key is revoked; revoked keys never authenticate.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// UserID is the signed-in user who created the key (0: made by the
+	// CLI or another key). A disabled user's keys stop working.
+	UserID int64 `json:"user_id,omitempty"`
+	// OwnerDisabled is set when the key's user is disabled.
+	OwnerDisabled bool `json:"-"`
 	// Hash is the SHA-256 of the full token.
 	Hash []byte `json:"-"`
 }
@@ -199,12 +210,12 @@ func ValidID(id string) bool {
 	return err == nil
 }
 
-// Check reports whether tok is the token of k and k is not revoked,
-// comparing hashes in constant time.
+// Check reports whether tok is the token of k, k is not revoked and its
+// user (if any) is not disabled, comparing hashes in constant time.
 func Check(k Key, tok string) bool {
 	h := sha256.Sum256([]byte(tok))
 	match := subtle.ConstantTimeCompare(h[:], k.Hash) == 1
-	return match && k.RevokedAt == nil
+	return match && k.RevokedAt == nil && !k.OwnerDisabled
 }
 
 // Authenticate returns the key that tok belongs to. Every failure is

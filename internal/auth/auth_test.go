@@ -78,6 +78,9 @@ func TestKeyValidate(t *testing.T) {
 		{auth.Key{Name: "s", Role: "supplier", SupplierCode: "s1"}, true},
 		{auth.Key{Name: "s", Role: "supplier"}, false},
 		{auth.Key{Name: "w", Role: "warehouse", MerchantNo: "M1"}, false},
+		{auth.Key{Name: "r", Role: "Reviewer"}, true},
+		{auth.Key{Name: "r", Role: "reviewer", MerchantNo: "M1"}, false},
+		{auth.Key{Name: "r", Role: "reviewer", SupplierCode: "S1"}, false},
 		{auth.Key{Name: "", Role: "admin"}, false},
 		{auth.Key{Name: "x", Role: "root"}, false},
 	}

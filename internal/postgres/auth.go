@@ -21,13 +21,24 @@ type keyStore struct{ db *DB }
 
 const keyColumns = `id, name, role, merchant_no, supplier_code, hash, created_at, revoked_at`
 
+// keySelect reads keys with their user's disabled flag.
+const keySelect = `SELECT k.id, k.name, k.role, k.merchant_no, k.supplier_code, k.hash, k.created_at, k.revoked_at,
+	COALESCE(ku.user_id, 0), COALESCE(u.disabled, FALSE) FROM api_keys k
+	LEFT JOIN api_key_users ku ON ku.key_id = k.id LEFT JOIN users u ON u.id = ku.user_id`
+
 // CreateKey implements auth.Store.
 func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.db.now()
 	}
-	_, err := s.db.pool.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
-		k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, k.CreatedAt)
+	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
+			k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, k.CreatedAt); err != nil || k.UserID == 0 {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO api_key_users (key_id, user_id) VALUES ($1, $2)`, k.ID, k.UserID)
+		return err
+	})
 	if isUnique(err) || isInvalid(err) {
 		return auth.Key{}, fmt.Errorf("api key %s: %w", k.ID, auth.ErrInvalid)
 	}
@@ -39,7 +50,7 @@ func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
 
 // Key implements auth.Store.
 func (s keyStore) Key(ctx context.Context, id string) (auth.Key, error) {
-	k, err := scanKey(s.db.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
+	k, err := scanKey(s.db.pool.QueryRow(ctx, keySelect+` WHERE k.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return auth.Key{}, fmt.Errorf("api key %s: %w", id, auth.ErrNotFound)
 	}
@@ -48,7 +59,7 @@ func (s keyStore) Key(ctx context.Context, id string) (auth.Key, error) {
 
 // Keys implements auth.Store.
 func (s keyStore) Keys(ctx context.Context) ([]auth.Key, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY created_at DESC, id`)
+	rows, err := s.db.pool.Query(ctx, keySelect+` ORDER BY k.created_at DESC, k.id`)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
@@ -84,7 +95,7 @@ func scanKey(row pgx.Row) (auth.Key, error) {
 	var k auth.Key
 	var role string
 	var revoked *time.Time
-	if err := row.Scan(&k.ID, &k.Name, &role, &k.MerchantNo, &k.SupplierCode, &k.Hash, &k.CreatedAt, &revoked); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &role, &k.MerchantNo, &k.SupplierCode, &k.Hash, &k.CreatedAt, &revoked, &k.UserID, &k.OwnerDisabled); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return k, err
 		}

@@ -11,12 +11,14 @@
 // one wins and the other gets registry.ErrTransition), API keys, the audit
 // log, risk events, cases (upserted on a partial unique index, so two
 // processes flagging the same subject meet in one case) and complaints, and
-// the schema version. What each process keeps to itself: its connection
+// the schema version, and people who sign in with their sessions (each
+// process caches sessions; ending one, or disabling a user, is announced
+// like a key revocation). What each process keeps to itself: its connection
 // pool (maxConns per process), and in the server the per-client rate-limit
 // counters, the decode semaphore and queue that bound concurrent image
-// decodes, the API-key cache (a key revoked elsewhere stops working here
-// when its cache entry expires), the audit batcher and the risk monitor's
-// throttles. With N processes the effective rate limits and decode
+// decodes, the API-key and session caches (cleared by the revocation
+// signal), the audit batcher, the risk monitor's throttles and the sign-in
+// failure counts. With N processes the effective rate limits and decode
 // concurrency are N times the configured ones. The account encryption key
 // must be the same in every process (POSID_SECRET_KEY or the same key
 // file), or one process cannot reveal what another wrote.

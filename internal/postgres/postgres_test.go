@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/changes"
+	"posid/internal/changes/changestest"
 	"posid/internal/postgres/pgtest"
 	"posid/internal/printing"
 	"posid/internal/printing/printingtest"
 	"posid/internal/registry"
 	"posid/internal/registry/registrytest"
 	"posid/internal/secret"
+	"posid/internal/users/userstest"
 )
 
 func testBox(t testing.TB) *secret.Box {
@@ -284,5 +287,32 @@ func TestPrintingStore(t *testing.T) {
 	printingtest.Run(t, func(t *testing.T) printing.Store {
 		db, _ := openTest(t)
 		return db.Printing()
+	})
+}
+
+func TestUserStore(t *testing.T) {
+	userstest.Run(t, func(t *testing.T) userstest.Env {
+		db, _ := openTest(t)
+		return userstest.Env{Users: db.Users(), Keys: db.Keys(), Audit: db.Audit(), Revocations: db.Revocations(),
+			RawTOTP: func(id int64) []byte {
+				var b []byte
+				if err := db.Pool().QueryRow(context.Background(), `SELECT totp_enc FROM users WHERE id = $1`, id).Scan(&b); err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}}
+	})
+}
+
+func TestChangeStore(t *testing.T) {
+	changestest.Run(t, func(t *testing.T) (changes.Store, registry.Store, changestest.Raw) {
+		db, _ := openTest(t)
+		return db.Changes(), db.Store(), func(t *testing.T, id int64) (oldV, newV string, oldEnc, newEnc []byte) {
+			err := db.Pool().QueryRow(context.Background(), `SELECT old_value, new_value, old_enc, new_enc FROM change_requests WHERE id = $1`, id).Scan(&oldV, &newV, &oldEnc, &newEnc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
 	})
 }

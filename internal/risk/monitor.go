@@ -320,7 +320,7 @@ func (m *Monitor) FileComplaint(ctx context.Context, c Complaint, photo *Photo) 
 		if err := m.photoQuota(ctx, c, 0); err != nil {
 			return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
 		}
-		p, err := reencodePhoto(ctx, m.photos, photo.Data)
+		p, err := ReencodePhoto(ctx, m.photos, photo.Data)
 		if err != nil {
 			return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
 		}

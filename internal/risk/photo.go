@@ -59,13 +59,15 @@ type PhotoDecoder interface {
 	Decode(ctx context.Context, data []byte, extra int64, use func(img image.Image, format string) error) error
 }
 
-// reencodePhoto decodes data (JPEG or PNG, at most MaxPhotoPixels) with
+// ReencodePhoto decodes data (JPEG or PNG, at most MaxPhotoPixels) with
 // dec and returns it as a JPEG whose longest side is at most
 // maxPhotoSide. Data that is not such an image is ErrInvalid (and
 // scan.ErrImageShape or scan.ErrCorruptImage when dec says so); too many
 // pixels or too much memory to decode ErrTooLarge (and
 // scan.ErrImageTooLarge); scan.ErrBusy when dec's memory stayed taken.
-func reencodePhoto(ctx context.Context, dec PhotoDecoder, data []byte) (*Photo, error) {
+// Complaint photos and the document photos of change requests
+// (internal/changes) go through it alike.
+func ReencodePhoto(ctx context.Context, dec PhotoDecoder, data []byte) (*Photo, error) {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil || !photoFormats[format] {
 		return nil, fmt.Errorf("%w: photo is not a JPEG or PNG image", ErrInvalid)

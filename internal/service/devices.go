@@ -15,7 +15,8 @@ import (
 )
 
 // Device returns device sn as c may see it. reveal asks for the full
-// settlement account (admins only). A read that shows registration data
+// settlement account: admins, and reviewers for a device under review
+// (mayReveal). A read that shows registration data
 // is audited before it returns, a reveal always and synchronously. The
 // risk monitor gets the lookup, of a device found or not; a throttled
 // caller is refused (Admit).
@@ -27,8 +28,11 @@ func (s *Service) Device(ctx context.Context, c Caller, sn string, reveal bool) 
 	if err != nil {
 		return DeviceView{}, err
 	}
-	if reveal && c.Role != auth.RoleAdmin {
-		return DeviceView{}, forbidden("only admins may reveal accounts")
+	var why string
+	if reveal {
+		if why, err = s.mayReveal(ctx, c, sn); err != nil {
+			return DeviceView{}, err
+		}
 	}
 	d, err := s.store.GetDevice(ctx, sn, registry.ReadOptions{RevealAccount: reveal})
 	switch {
@@ -42,7 +46,7 @@ func (s *Service) Device(ctx context.Context, c Caller, sn string, reveal bool) 
 	v := c.View(d)
 	switch {
 	case reveal:
-		err = s.record(ctx, c, audit.ActionRevealAccount, sn, "")
+		err = s.record(ctx, c, audit.ActionRevealAccount, sn, why)
 	case v.SeesRegistration():
 		err = s.record(ctx, c, audit.ActionReadDevice, sn, string(v.Visibility))
 	}
@@ -60,7 +64,8 @@ type DevicePage struct {
 
 // Devices lists one page of devices matching f as c may see them.
 // Merchant and supplier callers list only their own devices; warehouse
-// callers may not select by merchant; only admins reveal accounts. query
+// callers may not select by merchant; reviewers list every device, their
+// accounts masked; only admins reveal accounts in a listing. query
 // names the listing in its audit row.
 func (s *Service) Devices(ctx context.Context, c Caller, f registry.Filter, query string) (DevicePage, error) {
 	f, err := scopeFilter(c, f)
@@ -212,31 +217,47 @@ func (s *Service) Update(ctx context.Context, c Caller, sn string, p registry.Pa
 	}
 	var out registry.Device
 	err = s.store.InTx(ctx, func(tx registry.Tx) error {
-		old, err := tx.GetDevice(ctx, sn, registry.ReadOptions{})
-		if err != nil {
-			return err
-		}
-		supplier := p.SupplierCode != nil && strings.ToUpper(strings.TrimSpace(*p.SupplierCode)) != old.SupplierCode
-		if supplier && c.Role != auth.RoleAdmin {
-			return forbidden("only admins may move a device to another supplier")
-		}
-		if out, err = tx.UpdateDevice(ctx, c.Actor, sn, p); err != nil {
-			return err
-		}
-		now := s.now()
-		es := []audit.Entry{c.entry(now, audit.ActionUpdateDevice, sn, patchFields(p))}
-		if supplier {
-			es = append(es, c.entry(now, audit.ActionSetSupplier, sn, "supplier="+old.SupplierCode+"→"+out.SupplierCode))
-		}
-		if from, to := merchantOf(old), merchantOf(out); from != to {
-			es = append(es, c.entry(now, audit.ActionBindMerchant, sn, "merchant="+from+"→"+to))
-		}
-		return tx.Audit(ctx, es...)
+		var err error
+		out, err = s.update(ctx, tx, c, sn, p, "")
+		return err
 	})
 	if err != nil {
 		return DeviceView{}, err
 	}
 	return c.View(out), nil
+}
+
+// update applies p to device sn in tx with its history and audit rows:
+// the one write path of device and registration changes (Update, and the
+// approval of a change request). via, when set, names what the change
+// came through ("change-request:12"); it is added to the actor of the
+// history rows and to the detail of the audit rows.
+func (s *Service) update(ctx context.Context, tx registry.Tx, c Caller, sn string, p registry.Patch, via string) (registry.Device, error) {
+	old, err := tx.GetDevice(ctx, sn, registry.ReadOptions{})
+	if err != nil {
+		return registry.Device{}, err
+	}
+	supplier := p.SupplierCode != nil && strings.ToUpper(strings.TrimSpace(*p.SupplierCode)) != old.SupplierCode
+	if supplier && c.Role != auth.RoleAdmin {
+		return registry.Device{}, forbidden("only admins may move a device to another supplier")
+	}
+	actor, detail := c.Actor, patchFields(p)
+	if via != "" {
+		actor, detail = actor+" "+via, detail+" "+via
+	}
+	out, err := tx.UpdateDevice(ctx, actor, sn, p)
+	if err != nil {
+		return registry.Device{}, err
+	}
+	now := s.now()
+	es := []audit.Entry{c.entry(now, audit.ActionUpdateDevice, sn, detail)}
+	if supplier {
+		es = append(es, c.entry(now, audit.ActionSetSupplier, sn, "supplier="+old.SupplierCode+"→"+out.SupplierCode))
+	}
+	if from, to := merchantOf(old), merchantOf(out); from != to {
+		es = append(es, c.entry(now, audit.ActionBindMerchant, sn, "merchant="+from+"→"+to))
+	}
+	return out, tx.Audit(ctx, es...)
 }
 
 // SetStatus moves device sn to status to, if the lifecycle allows it

@@ -1,46 +1,66 @@
 package service_test
 
 import (
+	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"posid/internal/audit"
+	"posid/internal/risk"
 	"posid/internal/service"
 )
 
-// TestReviewDevice: an admin reviewing a case reads its device audited,
-// without handing a lookup to the risk monitor (no evidence, no
-// enumeration count); other roles may not review.
-func TestReviewDevice(t *testing.T) {
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+// caseMonitor is a fakeMonitor with review cases.
+type caseMonitor struct {
+	fakeMonitor
+	cases []risk.Case
+}
+
+func (m *caseMonitor) Cases(_ context.Context, f risk.CaseFilter) ([]risk.Case, error) {
+	var out []risk.Case
+	for _, c := range m.cases {
+		if (f.SN == "" || c.SN == f.SN) && (f.Status == "" || c.Status == f.Status) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// TestReviewerReveal: a reviewer sees registrations masked, reveals the
+// account of a device under review (an open or assigned case) and of no
+// other, and every reveal is audited with what put the device under
+// review.
+func TestReviewerReveal(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
 			seed(t, b)
-			mon := &fakeMonitor{}
-			s := service.New(b.store, b.log, service.Options{Now: func() time.Time { return now }, Risk: mon})
-			ctx := t.Context()
-			v, err := s.ReviewDevice(ctx, admin, "own0001")
-			if err != nil || v.SN != "OWN0001" || v.Registration == nil {
-				t.Fatalf("review as admin: %+v, %v", v, err)
+			mon := &caseMonitor{cases: []risk.Case{
+				{ID: 7, SN: "OWN0001", Status: risk.StatusAssigned},
+				{ID: 8, SN: "OTHER0001", Status: risk.StatusResolved},
+			}}
+			svc := service.New(b.store, b.log, service.Options{Risk: mon})
+			v, err := svc.Device(ctx, reviewer, "OWN0001", false)
+			if err != nil || v.Registration == nil || v.Registration.Account != "**** 1234" || v.Registration.AccountRevealed {
+				t.Fatalf("reviewer read: %+v %v", v.Registration, err)
 			}
-			if es := mon.take(); len(es) != 0 {
-				t.Errorf("review handed the monitor %+v", es)
+			v, err = svc.Device(ctx, reviewer, "OWN0001", true)
+			if err != nil || v.Registration.Account != "6222021234561234" || !v.Registration.AccountRevealed {
+				t.Fatalf("reviewer reveal under review: %+v %v", v.Registration, err)
 			}
-			es, _, err := b.log.List(ctx, audit.Filter{Action: audit.ActionReadDevice, Target: "OWN0001"})
-			if err != nil || len(es) != 1 {
-				t.Errorf("audit rows of the review: %+v, %v", es, err)
+			if es := auditRows(t, b.log, audit.ActionRevealAccount); len(es) != 1 || es[0].Actor != reviewer.Actor || es[0].Target != "OWN0001" || es[0].Detail != "case=7" {
+				t.Fatalf("reveal audit rows: %+v", es)
 			}
-			for _, c := range []service.Caller{merchant, warehouse, supplier} {
-				if _, err := s.ReviewDevice(ctx, c, "OWN0001"); !errors.Is(err, service.ErrForbidden) {
-					t.Errorf("review as %s: %v", c.Role, err)
+			for _, sn := range []string{"OTHER0001", "BARE0001"} {
+				if _, err := svc.Device(ctx, reviewer, sn, true); !errors.Is(err, service.ErrForbidden) {
+					t.Errorf("reviewer reveal of %s (no open case): %v, want forbidden", sn, err)
 				}
 			}
-			if _, err := s.Device(ctx, admin, "OWN0001", false); err != nil {
-				t.Fatal(err)
+			if _, err := svc.Device(ctx, merchant, "OWN0001", true); !errors.Is(err, service.ErrForbidden) {
+				t.Errorf("merchant reveal: %v", err)
 			}
-			if es := mon.take(); len(es) != 1 {
-				t.Errorf("a lookup (not a review) handed the monitor %d events, want 1", len(es))
+			if es := auditRows(t, b.log, audit.ActionRevealAccount); len(es) != 1 {
+				t.Errorf("refused reveals were audited: %+v", es)
 			}
 		})
 	}

@@ -16,9 +16,12 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/changes"
 	"posid/internal/printing"
 	"posid/internal/registry"
+	"posid/internal/risk"
 	"posid/internal/text"
+	"posid/internal/users"
 )
 
 // Errors of the service; test with errors.Is. Registry errors
@@ -54,6 +57,8 @@ type Caller struct {
 	KeyID string
 	// Client is what the caller's app reported, for risk evidence.
 	Client Client
+	// UserID is the signed-in user of a session, 0 otherwise.
+	UserID int64
 }
 
 // KeyCaller is the caller an API key stands for; ip and requestID come
@@ -111,6 +116,23 @@ type Options struct {
 	Printing printing.Store
 	// Log receives failures to record risk events; nil discards.
 	Log *slog.Logger
+	// Users keeps people, their credentials and sessions; nil leaves
+	// sign-in out (ErrNoUsers).
+	Users users.Store
+	// Sessions are the session lifetimes.
+	Sessions SessionTimes
+	// Changes stores merchants' change requests; nil turns them off
+	// (ErrNoChanges).
+	Changes changes.Store
+	// ChangeLimits bound what a merchant files; zero means
+	// changes.DefaultLimits.
+	ChangeLimits changes.Limits
+	// Photos decodes the photos of change requests under the process's
+	// image budget (the server's *scan.Scanner); nil refuses photos.
+	Photos risk.PhotoDecoder
+	// MaxChangePhotoBytes bounds a change request's photo as sent; 0 means
+	// the complaint photo limit (risk.DefaultConfig().MaxPhotoBytes).
+	MaxChangePhotoBytes int
 }
 
 // Service applies posid's rules to the registry. It is safe for
@@ -119,6 +141,9 @@ type Service struct {
 	store registry.Store
 	log   audit.Log
 	opt   Options
+	// throttle counts failed sign-ins; sessions caches sessions.
+	throttle *users.Throttle
+	sessions sessionCache
 }
 
 // New returns the service over store; log receives the audit rows of
@@ -130,7 +155,13 @@ func New(store registry.Store, log audit.Log, opt Options) *Service {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, log: log, opt: opt}
+	if opt.ChangeLimits == (changes.Limits{}) {
+		opt.ChangeLimits = changes.DefaultLimits
+	}
+	if opt.MaxChangePhotoBytes <= 0 {
+		opt.MaxChangePhotoBytes = risk.DefaultConfig().MaxPhotoBytes
+	}
+	return &Service{store: store, log: log, opt: opt, throttle: users.NewThrottle(opt.Now)}
 }
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC() }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"posid/internal/audit"
+	"posid/internal/changes"
 	"posid/internal/postgres"
 	"posid/internal/postgres/pgtest"
 	"posid/internal/printing"
@@ -16,6 +17,7 @@ import (
 	"posid/internal/secret"
 	"posid/internal/service"
 	"posid/internal/sqlite"
+	"posid/internal/users"
 )
 
 // backend is one store the service tests run on.
@@ -25,6 +27,10 @@ type backend struct {
 	log   audit.Log
 	// printing keeps printers, print jobs and issued labels.
 	printing printing.Store
+	// changes keeps change requests on the same database.
+	changes changes.Store
+	// users keeps people and sessions on the same database.
+	users users.Store
 	// exec runs SQL on the database (to break it on purpose).
 	exec func(t *testing.T, sql string)
 }
@@ -43,7 +49,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), exec: func(t *testing.T, q string) {
+	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), changes: db.Changes(), users: db.Users(), exec: func(t *testing.T, q string) {
 		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -57,7 +63,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pg.Close() })
-	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), exec: func(t *testing.T, q string) {
+	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), changes: pg.Changes(), users: pg.Users(), exec: func(t *testing.T, q string) {
 		if _, err := pg.Pool().Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -96,6 +102,7 @@ var (
 	merchant  = service.Caller{Role: "merchant", Actor: "apikey:m(M001)", MerchantNo: "M001"}
 	merchant2 = service.Caller{Role: "merchant", Actor: "apikey:m2(M002)", MerchantNo: "M002"}
 	supplier  = service.Caller{Role: "supplier", Actor: "apikey:s(SUP1)", SupplierCode: "SUP1"}
+	reviewer  = service.Caller{Role: "reviewer", Actor: "apikey:r(reviewer)"}
 )
 
 // auditRows returns the audit entries with action.

@@ -45,12 +45,13 @@ func (v DeviceView) SeesRegistration() bool { return v.Registration != nil }
 // Visibility decides what c may see of device d, by its registration now:
 //
 //	admin      full
+//	reviewer   full (account masked unless revealed for a device under review)
 //	merchant   full for its own devices (account masked), public otherwise
 //	supplier   no-account for its own supplier's devices, public otherwise
 //	warehouse  device (never a registration)
 func (c Caller) Visibility(d registry.Device) Visibility {
 	switch c.Role {
-	case auth.RoleAdmin:
+	case auth.RoleAdmin, auth.RoleReviewer:
 		return SeeFull
 	case auth.RoleMerchant:
 		if d.Registration != nil && c.MerchantNo != "" && d.Registration.MerchantNo == c.MerchantNo {
@@ -67,7 +68,8 @@ func (c Caller) Visibility(d registry.Device) Visibility {
 }
 
 // View shapes d for c: what c may not see is left out, and a revealed
-// account stays revealed only for admins.
+// account stays revealed only for admins and reviewers (who get one only
+// through Service.Device, for a device under review).
 func (c Caller) View(d registry.Device) DeviceView {
 	v := DeviceView{SN: d.SN, Model: d.Model, Manufacturer: d.Manufacturer, Status: d.Status, Visibility: c.Visibility(d)}
 	if v.Visibility == SeePublic {
@@ -82,7 +84,7 @@ func (c Caller) View(d registry.Device) DeviceView {
 	switch {
 	case v.Visibility == SeeNoAccount:
 		r.Account, r.AccountRevealed = "", false
-	case r.AccountRevealed && c.Role != auth.RoleAdmin:
+	case r.AccountRevealed && !c.mayHoldRevealed():
 		r.Account, r.AccountRevealed = registry.MaskAccount(r.Account), false
 	}
 	v.Registration = &r
@@ -94,6 +96,7 @@ func (c Caller) View(d registry.Device) DeviceView {
 // device now. ok is false when c may see none of it:
 //
 //	admin      every row
+//	reviewer   every row (account rows hold masks only)
 //	warehouse  device rows, never registration rows
 //	supplier   its own supplier's devices: every row but account rows
 //	merchant   the rows of its own registrations, and the device's rows
@@ -111,7 +114,7 @@ func (c Caller) History(d registry.Device, cs []registry.Change) (rows []registr
 		return out
 	}
 	switch c.Role {
-	case auth.RoleAdmin:
+	case auth.RoleAdmin, auth.RoleReviewer:
 		return keep(func(registry.Change) bool { return true }), true
 	case auth.RoleWarehouse:
 		return keep(func(ch registry.Change) bool { return !ch.IsRegistration() }), true

@@ -17,13 +17,24 @@ type keyStore struct{ db *DB }
 
 const keyColumns = `id, name, role, merchant_no, supplier_code, hash, created_at, revoked_at`
 
+// keySelect reads keys with their user's disabled flag.
+const keySelect = `SELECT k.id, k.name, k.role, k.merchant_no, k.supplier_code, k.hash, k.created_at, k.revoked_at,
+	COALESCE(ku.user_id, 0), COALESCE(u.disabled, 0) FROM api_keys k
+	LEFT JOIN api_key_users ku ON ku.key_id = k.id LEFT JOIN users u ON u.id = ku.user_id`
+
 // CreateKey implements auth.Store.
 func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.db.now()
 	}
-	_, err := s.db.sql.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, '')`,
-		k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, fmtTime(k.CreatedAt))
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, '')`,
+			k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, fmtTime(k.CreatedAt)); err != nil || k.UserID == 0 {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO api_key_users (key_id, user_id) VALUES (?, ?)`, k.ID, k.UserID)
+		return err
+	})
 	if isUnique(err) {
 		return auth.Key{}, fmt.Errorf("api key %s: %w", k.ID, auth.ErrInvalid)
 	}
@@ -35,7 +46,7 @@ func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
 
 // Key implements auth.Store.
 func (s keyStore) Key(ctx context.Context, id string) (auth.Key, error) {
-	k, err := scanKey(s.db.sql.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = ?`, id))
+	k, err := scanKey(s.db.sql.QueryRowContext(ctx, keySelect+` WHERE k.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return auth.Key{}, fmt.Errorf("api key %s: %w", id, auth.ErrNotFound)
 	}
@@ -44,7 +55,7 @@ func (s keyStore) Key(ctx context.Context, id string) (auth.Key, error) {
 
 // Keys implements auth.Store.
 func (s keyStore) Keys(ctx context.Context) ([]auth.Key, error) {
-	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys ORDER BY created_at DESC, id`)
+	rows, err := s.db.sql.QueryContext(ctx, keySelect+` ORDER BY k.created_at DESC, k.id`)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
@@ -82,7 +93,7 @@ func (s keyStore) RevokeKey(ctx context.Context, id string) (auth.Key, error) {
 func scanKey(row interface{ Scan(...any) error }) (auth.Key, error) {
 	var k auth.Key
 	var role, created, revoked string
-	if err := row.Scan(&k.ID, &k.Name, &role, &k.MerchantNo, &k.SupplierCode, &k.Hash, &created, &revoked); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &role, &k.MerchantNo, &k.SupplierCode, &k.Hash, &created, &revoked, &k.UserID, &k.OwnerDisabled); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return k, err
 		}
