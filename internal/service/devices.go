@@ -120,7 +120,7 @@ func scopeFilter(c Caller, f registry.Filter) (registry.Filter, error) {
 		if f.MerchantNo != "" {
 			return f, forbidden("the warehouse may not select devices by merchant")
 		}
-	case auth.RoleAdmin:
+	case auth.RoleAdmin, auth.RoleReviewer:
 	default:
 		return f, forbidden("role %q may not list devices", c.Role)
 	}
