@@ -796,27 +796,29 @@ func (e *escalation) modelBars(ctx context.Context) int {
 		if ctx.Err() != nil {
 			break
 		}
-		q, mq, ok := e.window(i, 0)
-		if !ok {
-			continue
-		}
-		// The region's centre and half length in the window.
+		// The region sampled upright, its rows not averaged: the bars'
+		// lean is followed when the profile is taken.
 		r := e.region(i)
+		fs := float64(e.f)
 		cx, cy := e.centre(r)
-		det := mq.a*mq.e - mq.b*mq.d
-		if det == 0 {
+		w := r.lenU * fs * (1 + 2*modelMargin)
+		h := (r.lenV + 2*cellSize) * fs
+		// Not past the photo's edges.
+		t0, t1 := lineSpan(cx, cy, r.angle, float64(e.full.w), float64(e.full.h))
+		t0, t1 = math.Max(t0, -w/2), math.Min(t1, w/2)
+		cx, cy = cx+(t0+t1)/2*math.Cos(r.angle), cy+(t0+t1)/2*math.Sin(r.angle)
+		w = t1 - t0
+		step := 1.0
+		if r.lenU*fs < fineModuleSpan {
+			step = 0.5
+		}
+		step, iw, ih := window(step, w, h, escWindowPixels)
+		if iw < 40 || ih < blindMinRows {
 			continue
 		}
-		xc := (mq.e*(cx-mq.c) - mq.b*(cy-mq.f)) / det
-		step := math.Hypot(mq.a, mq.d)
-		half := r.lenU * float64(e.f) / step / 2 * (1 + 2*modelMargin)
-		x0 := max(0, int(xc-half))
-		x1 := min(q.w, int(xc+half)+1)
-		if x1-x0 < 40 {
-			continue
-		}
+		q, mq := e.full.rotated(cx, cy, r.angle, step, iw, ih)
 		tried++
-		e.ses.model1D(ctx, q.crop(x0, 0, x1-x0, q.h), affine{a: 1, c: float64(x0), e: 1}.then(mq), step)
+		e.ses.model1D(ctx, q, mq, step)
 	}
 	return tried
 }
