@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // modelProfile renders modules as a blurred, unevenly lit, noisy grey
@@ -135,5 +136,40 @@ func TestModelFalseReads(t *testing.T) {
 		v := rng.IntN(c128StartA)
 		copy(mods[11*k:11*k+11], c128AllBits[v])
 		bad(fmt.Sprintf("%q, character %d set to %d", text, k, v), modelProfile(rng, mods, 2.5, 2, 2))
+	}
+}
+
+// TestModelStage scans photos of Code 128 blurred by about a module,
+// which the row and edge readers rarely read, and requires the model
+// stage of the escalation to read some of them, never a wrong text. The
+// budget is generous: the test is about what the stage reads, not how
+// fast, on a shared machine.
+func TestModelStage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	s := New(Options{Formats: []Format{Code128}, Timeout: 30 * time.Second, EscalationBudget: 20 * time.Second})
+	const n = 6
+	var read [2]int
+	for i := range n {
+		text := payload(rng, i)
+		sh := blurShot{module: 2.5, sigma: 2.5, angle: rng.Float64() * 2 * math.Pi, noise: 3, quality: 80}
+		data := shoot(t, rng, code128Modules(t, text), sh)
+		for k, st := range []int{stageGozxing | stageEdge, allStages} {
+			s.stages = st
+			res, err := s.Scan(context.Background(), data)
+			if err != nil {
+				continue
+			}
+			for _, c := range res.Codes {
+				if c.Text != text {
+					t.Errorf("stages %d: read %q, want %q", st, c.Text, text)
+					continue
+				}
+				read[k]++
+			}
+		}
+	}
+	t.Logf("read %d of %d without the model stage, %d with it", read[0], n, read[1])
+	if read[1] <= read[0] {
+		t.Errorf("the model stage read nothing more: %d without, %d with", read[0], read[1])
 	}
 }
