@@ -76,6 +76,9 @@ const (
 	// modelMaxCheckGap is how much worse (same units) the best fit may
 	// be than the best with the check character free.
 	modelMaxCheckGap = 3
+	// modelMaxTables bounds the window tables one fit keeps (each up to
+	// about 60 KB): past it they are dropped and made again when needed.
+	modelMaxTables = 256
 	// modelQuiet is how many modules of quiet zone the end windows take
 	// in.
 	modelQuiet = 3
@@ -479,6 +482,9 @@ func (f *modelFit) table(j, o int) *modelTable {
 	key := [2]int{j, o}
 	if t, ok := f.tables[key]; ok {
 		return t
+	}
+	if len(f.tables) >= modelMaxTables {
+		clear(f.tables)
 	}
 	w := f.wins[j]
 	t := &modelTable{phi: make([][36]float64, w[1]-w[0])}
