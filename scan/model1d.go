@@ -76,6 +76,10 @@ const (
 	// modelMaxCheckGap is how much worse (same units) the best fit may
 	// be than the best with the check character free.
 	modelMaxCheckGap = 3
+	// modelAbandon is how many times the largest mean squared residual
+	// of a read the best partial symbol may reach before its placement is
+	// given up.
+	modelAbandon = 3
 	// modelMaxTables bounds the window tables one fit keeps (each up to
 	// about 60 KB): past it they are dropped and made again when needed.
 	modelMaxTables = 256
@@ -179,12 +183,12 @@ func readModel(ctx context.Context, prof []float64, step float64) (modelResult, 
 				t = o
 			}
 		}
-		f := newModelFit(t.src, t.x0, t.x1, t.n, t.blur)
-		r, ok := f.search(ctx)
 		// The closest fit must be close to the noise, and clearly closer
 		// than every other text, whether of its own placement or of
 		// another.
 		limit := modelNoiseFit*t.src.noise + modelMaxResidual*t.src.contrast*t.src.contrast
+		f := newModelFit(t.src, t.x0, t.x1, t.n, t.blur)
+		r, ok := f.search(ctx, modelAbandon*limit)
 		if !ok {
 			continue
 		}
@@ -613,8 +617,9 @@ type modelHyp struct {
 }
 
 // search runs the beam search and returns the values (start, data,
-// check) that fit best, with their fit, when they make a text.
-func (f *modelFit) search(ctx context.Context) (modelFound, bool) {
+// check) that fit best, with their fit, when they make a text; it gives
+// up when the fit per sample of every partial symbol exceeds abandon.
+func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, bool) {
 	n := f.n
 	var beam []modelHyp
 	for v := c128StartA; v < c128Stop; v++ {
@@ -691,6 +696,17 @@ func (f *modelFit) search(ctx context.Context) (modelFound, bool) {
 			}
 		}
 		beam = next
+		// A placement whose best partial symbol already fits far worse
+		// than a read may is given up.
+		if done := f.wins[j-1][1] - f.wins[0][0]; j >= 3 && done > 0 {
+			least := math.Inf(1)
+			for _, h := range beam {
+				least = math.Min(least, h.cost)
+			}
+			if least/float64(done) > abandon {
+				return modelFound{}, false
+			}
+		}
 	}
 	// The check character, then the stop.
 	type final struct {
@@ -779,6 +795,8 @@ const modelMargin = 0.4
 const (
 	modelMaxLean   = 0.15
 	modelLeanSteps = 10
+	// modelLeanRows bounds the rows the lean is measured on.
+	modelLeanRows = 24
 )
 
 // modelBudgetShare is the share of the escalation budget left that the
@@ -859,8 +877,9 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return nil, 0, 0, false
 	}
-	all := make([]int, 0, p.h)
-	for y := p.h / 4; y < p.h-p.h/4; y++ {
+	// The middle half of the rows, at most modelLeanRows of them.
+	all := make([]int, 0, modelLeanRows)
+	for y, k := p.h/4, max(1, (p.h/2)/modelLeanRows); y < p.h-p.h/4 && len(all) < modelLeanRows; y += k {
 		all = append(all, y)
 	}
 	ym := float64(p.h-1) / 2
@@ -881,8 +900,7 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 	var rows []int
 	row := make([]float64, p.w)
 	for y := range p.h {
-		shifted := meanRows(p, []int{y}, slope, ym)
-		copy(row, shifted)
+		shiftedRow(p, y, slope*(float64(y)-ym), row)
 		if correlationF(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
 			rows = append(rows, y)
 		}
@@ -891,6 +909,19 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 		return nil, 0, 0, false
 	}
 	return meanRows(p, rows, slope, ym), rows[0], rows[len(rows)-1], true
+}
+
+// shiftedRow sets out to row y of p sampled from x + d (linear
+// interpolation, edges repeated).
+func shiftedRow(p plane, y int, d float64, out []float64) {
+	r := p.row(y)
+	for x := range out {
+		u := float64(x) + d
+		i := int(math.Floor(u))
+		f := u - float64(i)
+		a, b := r[min(p.w-1, max(0, i))], r[min(p.w-1, max(0, i+1))]
+		out[x] = float64(a)*(1-f) + float64(b)*f
+	}
 }
 
 // correlationF returns the correlation coefficient of a and b (same
