@@ -81,8 +81,8 @@ const (
 	// given up.
 	modelAbandon = 3
 	// modelMaxTables bounds the window tables one fit keeps (each up to
-	// about 60 KB): past it they are dropped and made again when needed.
-	modelMaxTables = 256
+	// about 90 KB): past it they are dropped and made again when needed.
+	modelMaxTables = 128
 	// modelQuiet is how many modules of quiet zone the end windows take
 	// in.
 	modelQuiet = 3
