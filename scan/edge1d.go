@@ -76,10 +76,11 @@ var edgeContractions = []float64{1, 0.85, 0.7}
 const (
 	stageGozxing = 1 << iota // gozxing's row readers on thresholded rows
 	stageEdge                // the edge reader
+	stageModel               // the model reader (escalation, model1d.go)
 )
 
 // allStages is every row-reader stage, the Scanner's default.
-const allStages = stageGozxing | stageEdge
+const allStages = stageGozxing | stageEdge | stageModel
 
 // c128Patterns are the Code 128 bar/space widths in modules by value; 106
 // is the stop character (seven elements).

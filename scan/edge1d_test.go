@@ -189,11 +189,11 @@ func payload(rng *rand.Rand, i int) string {
 }
 
 // gridCell is the outcome of one module size and blur.
-type gridCell struct{ read, wrong [3]int }
+type gridCell struct{ read, wrong [4]int }
 
 // stageSets are the row-reader configurations compared: gozxing alone,
-// the edge reader alone, both.
-var stageSets = [3]int{stageGozxing, stageEdge, stageGozxing | stageEdge}
+// the edge reader alone, both, and both with the model reader.
+var stageSets = [4]int{stageGozxing, stageEdge, stageGozxing | stageEdge, allStages}
 
 // runCell scans n shots of one module size and blur with each stage set.
 func runCell(t *testing.T, module, sigma float64, n int, seed uint64) gridCell {
@@ -255,7 +255,7 @@ func TestEdge1DBlurred(t *testing.T) {
 		}
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "read rate %%: gozxing / edge / both, %d shots a cell\nmodule px", n)
+	fmt.Fprintf(&sb, "read rate %%: gozxing / edge / both / all with the model reader, %d shots a cell\nmodule px", n)
 	for _, sg := range sigmas {
 		fmt.Fprintf(&sb, " | sigma %-11.1f", sg)
 	}
@@ -268,7 +268,7 @@ func TestEdge1DBlurred(t *testing.T) {
 				fmt.Fprintf(&sb, " | %-17s", "")
 				continue
 			}
-			fmt.Fprintf(&sb, " | %3d %3d %3d     ", 100*r.read[0]/n, 100*r.read[1]/n, 100*r.read[2]/n)
+			fmt.Fprintf(&sb, " | %3d %3d %3d %3d ", 100*r.read[0]/n, 100*r.read[1]/n, 100*r.read[2]/n, 100*r.read[3]/n)
 		}
 		sb.WriteString("\n")
 	}

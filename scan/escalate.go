@@ -624,6 +624,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 			func() { ses.readRegions(context.Background(), full, e.regions, f, true, false) }),
 		e.barStage("bars-envelope", false, []float64{0}, envelope),
 		e.barStage("bars-angles", false, []float64{-3 * deg, 3 * deg, -6 * deg, 6 * deg}, nil),
+		{name: "model-bars", regional: true, run: e.modelBars},
 		e.barStage("bars-sauvola", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), sauvolaK) }),
 		e.barStage("bars-mean", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0) }),
 		e.barStage("bars-hybrid", false, []float64{0}, plane.hybridBinarized),

@@ -1,0 +1,941 @@
+package scan
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+)
+
+// The model reader reads Code 128 whose blur is about as wide as a
+// module, where narrow bars and spaces no longer make edges of their own
+// and the edge reader (edge1d.go) has little to measure. It works by
+// synthesis: the grey profile across the bars (the rows of bars averaged
+// along them) is compared with the profile a symbol would make, every
+// module blurred by a Gaussian, and a beam search over the characters
+// keeps the sequences that fit best, one character at a time:
+//   - the symbol's ends come from its quiet zones; its length in
+//     characters, its direction and the blur are tried, best first by
+//     the fit of the start and stop characters;
+//   - each character's window is fitted by least squares with grey
+//     levels of its own (glare, uneven light), held close to the previous
+//     window's, since the depth of the grey levels is the cue left to
+//     tell narrow elements from wide ones once blur has merged them;
+//   - the module grid may drift from character to character (perspective
+//     makes the pitch change along the code);
+//   - the check character is not searched but computed from the others,
+//     and a text is reported only when its fit is close and clearly
+//     better than that of every other text the search kept.
+
+// Model reader limits.
+const (
+	// modelBeam is how many partial symbols the search keeps.
+	modelBeam = 32
+	// modelTopValues is how many values of each partial symbol are also
+	// tried with the grid drifting.
+	modelTopValues = 6
+	// modelDriftUnit is the step of the grid's drift, in modules: a
+	// character's offset from the even grid, and its change from one
+	// character to the next, move in these steps.
+	modelDriftUnit = 1.0 / 16
+	// modelMaxOffset bounds the grid's offset (drift units: 3 modules)
+	// and modelMaxSlope its change per character.
+	modelMaxOffset = 48
+	modelMaxSlope  = 10
+	// modelSlopeStep spaces the changes per character the search starts
+	// from: none, and one and two steps either way.
+	modelSlopeStep = 3
+	// modelSamples is about how many profile samples a module gets: a
+	// finer profile is averaged down to it.
+	modelSamples = 2.5
+	// modelMinModule and modelMaxModule bound the module widths tried,
+	// in image pixels.
+	modelMinModule, modelMaxModule = 1.2, 8.0
+	// modelMaxChars bounds the characters of a symbol (start and check
+	// included).
+	modelMaxChars = 48
+	// modelTries is how many lengths, directions and blurs, best first by
+	// the fit of their start and stop characters, are searched in full.
+	modelTries = 6
+	// modelPrior is the weight of the previous window's levels in a
+	// window's fit, as a share of the window's own samples.
+	modelPrior = 0.5
+	// modelNoiseFit and modelMaxResidual bound the mean squared residual
+	// of a read: modelNoiseFit times the profile's noise variance plus
+	// modelMaxResidual of its squared contrast (what the model leaves out:
+	// JPEG, the sampling of the rows).
+	modelNoiseFit    = 2.5
+	modelMaxResidual = 0.003
+	// modelMinMargin is how much worse the best other text must fit, in
+	// units of the read's residual variance per sample (about twice a
+	// log likelihood ratio).
+	modelMinMargin = 60
+	// modelMaxCheckGap is how much worse (same units) the best fit may
+	// be than the best with the check character free.
+	modelMaxCheckGap = 3
+	// modelAbandon is how many times the largest mean squared residual
+	// of a read the best partial symbol may reach before its placement is
+	// given up.
+	modelAbandon = 3
+	// modelMaxTables bounds the window tables one fit keeps (each up to
+	// about 90 KB): past it they are dropped and made again when needed.
+	modelMaxTables = 128
+	// modelQuiet is how many modules of quiet zone the end windows take
+	// in.
+	modelQuiet = 3
+	// modelShifts is how far (drift units) each end is moved, both ways,
+	// when start and stop are fitted, in steps of modelShiftStep.
+	modelShifts, modelShiftStep = 8, 4
+)
+
+// modelBlurs are the blur widths tried, Gaussian sigma in modules.
+var modelBlurs = []float64{0.5, 0.7, 0.9, 1.1, 1.3}
+
+// modelGammas are the tone curves tried: a photo's grey level is light
+// raised to one of these powers.
+var modelGammas = [...]float64{0.7, 1, 1.4}
+
+// modelLinear is the index of gamma 1 in modelGammas.
+const modelLinear = 1
+
+// modelResult is one symbol read from a profile.
+type modelResult struct {
+	text   string
+	vals   []byte  // start, data and check values
+	x0, x1 float64 // the symbol's ends in the profile, start first
+}
+
+// readModel reads one Code 128 symbol from prof, a profile across bars
+// whose samples are step image pixels apart.
+func readModel(ctx context.Context, prof []float64, step float64) (modelResult, bool) {
+	if len(prof) < 40 || step <= 0 {
+		return modelResult{}, false
+	}
+	w := float64(len(prof))
+	grad := make([]float64, len(prof))
+	rng := make([]float64, len(prof))
+	// The profile made linear in light for each tone curve tried, in
+	// both directions.
+	var srcs [len(modelGammas)][2]*modelSource
+	for g, gm := range modelGammas {
+		lin := make([]float64, len(prof))
+		for x, y := range prof {
+			lin[x] = 255 * math.Pow(math.Max(0, y)/255, 1/gm)
+		}
+		rev := slices.Clone(lin)
+		slices.Reverse(rev)
+		srcs[g] = [2]*modelSource{newModelSource(lin), newModelSource(rev)}
+	}
+	var tries []*modelTry
+	type extent struct {
+		rev    bool
+		xa, xb float64
+	}
+	var seen []extent
+	for _, frac := range []float64{0.05, 0.02} {
+		es := profileEdges(prof, frac, grad, rng, nil)
+		for d := range 2 {
+			list := es
+			if d == 1 {
+				list = make([]edge, len(es))
+				for k, e := range es {
+					list[len(es)-1-k] = edge{x: w - 1 - e.x, fall: !e.fall}
+				}
+			}
+			for _, ratio := range []float64{blindQuietRatio, 0.8} {
+				i, j, ok := modelExtent(list, w, ratio)
+				if !ok {
+					continue
+				}
+				x := extent{d == 1, list[i].x, list[j].x}
+				if slices.ContainsFunc(seen, func(y extent) bool {
+					return y.rev == x.rev && math.Abs(y.xa-x.xa) < 2 && math.Abs(y.xb-x.xb) < 2
+				}) {
+					continue
+				}
+				seen = append(seen, x)
+				tries = append(tries, modelEnds(srcs[modelLinear][d], x.xa, x.xb, step, x.rev)...)
+			}
+		}
+		if ctx.Err() != nil {
+			return modelResult{}, false
+		}
+	}
+	slices.SortFunc(tries, func(a, b *modelTry) int { return cmp.Compare(a.cost, b.cost) })
+	var reads []modelFound
+	for _, t := range tries[:min(modelTries, len(tries))] {
+		if ctx.Err() != nil {
+			return modelResult{}, false
+		}
+		// The tone curve: the one whose start and stop fit best.
+		d := 0
+		if t.rev {
+			d = 1
+		}
+		for g := range modelGammas {
+			if g == modelLinear {
+				continue
+			}
+			if o := modelEndsFit(srcs[g][d], t.xa, t.xb, t.n, t.blur, t.rev); o != nil && o.cost < t.cost {
+				t = o
+			}
+		}
+		// The closest fit must be close to the noise, and clearly closer
+		// than every other text, whether of its own placement or of
+		// another.
+		limit := modelNoiseFit*t.src.noise + modelMaxResidual*t.src.contrast*t.src.contrast
+		f := newModelFit(t.src, t.x0, t.x1, t.n, t.blur)
+		r, ok := f.search(ctx, modelAbandon*limit)
+		if !ok {
+			continue
+		}
+		r.try = t
+		reads = append(reads, r)
+		if r.mean <= limit && r.clear && !modelRivals(r, reads) {
+			return r.result(w), true
+		}
+	}
+	return modelResult{}, false
+}
+
+// modelSource is a profile prepared for fitting: averaged down by each
+// factor asked for, with running sums for the windows' fits.
+type modelSource struct {
+	prof     []float64
+	noise    float64 // variance of the noise
+	contrast float64
+	byK      map[int]*modelAveraged
+}
+
+// modelAveraged is a profile averaged down k times, with the running sums
+// of its samples and of their squares.
+type modelAveraged struct {
+	y, sum, sum2 []float64
+}
+
+// newModelSource prepares prof.
+func newModelSource(prof []float64) *modelSource {
+	lo, hi := profileRange(prof)
+	return &modelSource{prof: prof, noise: profileNoise(prof), contrast: math.Max(8, hi-lo), byK: map[int]*modelAveraged{}}
+}
+
+// averaged returns the profile averaged down k times.
+func (s *modelSource) averaged(k int) *modelAveraged {
+	if m, ok := s.byK[k]; ok {
+		return m
+	}
+	n := len(s.prof) / k
+	m := &modelAveraged{y: make([]float64, n), sum: make([]float64, n+1), sum2: make([]float64, n+1)}
+	for i := range m.y {
+		v := 0.0
+		for _, x := range s.prof[i*k : i*k+k] {
+			v += x
+		}
+		v /= float64(k)
+		m.y[i] = v
+		m.sum[i+1], m.sum2[i+1] = m.sum[i]+v, m.sum2[i]+v*v
+	}
+	s.byK[k] = m
+	return m
+}
+
+// modelRivals reports whether a read of reads other than r, of another
+// text, fits nearly as well as r.
+func modelRivals(r modelFound, reads []modelFound) bool {
+	for _, o := range reads {
+		if o.text != r.text && (o.mean-r.mean)*float64(r.samples)/r.mean < modelMinMargin {
+			return true
+		}
+	}
+	return false
+}
+
+// result returns the read, its ends in a profile w samples long.
+func (best modelFound) result(w float64) modelResult {
+	x0, x1 := best.try.x0, best.try.x1
+	if best.try.rev {
+		x0, x1 = w-1-x0, w-1-x1
+	}
+	return modelResult{text: best.text, vals: best.vals, x0: x0, x1: x1}
+}
+
+// modelFound is the best fit of one placement.
+type modelFound struct {
+	try     *modelTry
+	vals    []byte
+	text    string
+	mean    float64 // mean squared residual per sample
+	samples int
+	clear   bool    // no other text of the placement fits nearly as well
+	gap     float64 // how much worse the fit is than with the check free
+	margin  float64 // how much better than the next text's
+}
+
+// profileNoise estimates the variance of the noise of prof from its
+// second differences, in blocks, taking a low quantile over the blocks:
+// the quiet zones and the wide elements, where blur leaves the profile
+// smooth, hold noise alone.
+func profileNoise(prof []float64) float64 {
+	const block = 16
+	var vs []float64
+	for i := 1; i+block < len(prof); i += block {
+		s := 0.0
+		for k := i; k < i+block; k++ {
+			d := prof[k-1] - 2*prof[k] + prof[k+1]
+			s += d * d
+		}
+		vs = append(vs, s/(6*block))
+	}
+	if len(vs) == 0 {
+		return 1
+	}
+	slices.Sort(vs)
+	return math.Max(1, vs[len(vs)/5])
+}
+
+// modelExtent returns the first and last edge of the widest run of edges
+// framed by margins ratio times its widest inner gap (blindExtent with
+// the ratio given).
+func modelExtent(es []edge, w, ratio float64) (int, int, bool) {
+	bi, bj, bw := 0, 0, 0.0
+	for i := range es {
+		if !es[i].fall {
+			continue
+		}
+		before := es[i].x
+		if i > 0 {
+			before -= es[i-1].x
+		}
+		inner := 0.0
+		for j := i + 1; j < len(es); j++ {
+			inner = math.Max(inner, es[j].x-es[j-1].x)
+			if ratio*inner > before {
+				break
+			}
+			after := w - es[j].x
+			if j+1 < len(es) {
+				after = es[j+1].x - es[j].x
+			}
+			if es[j].fall || after < ratio*inner || j-i < 12 {
+				continue
+			}
+			if width := es[j].x - es[i].x; width > bw {
+				bi, bj, bw = i, j, width
+			}
+		}
+	}
+	return bi, bj, bw > 0
+}
+
+// profileRange returns the 5th and 95th percentile of prof.
+func profileRange(prof []float64) (float64, float64) {
+	s := slices.Clone(prof)
+	slices.Sort(s)
+	return s[len(s)/20], s[len(s)-1-len(s)/20]
+}
+
+// modelTry is one placement of a symbol: direction, length, blur, ends,
+// and how well its start and stop characters fit there.
+type modelTry struct {
+	src    *modelSource
+	rev    bool
+	n      int
+	blur   float64
+	xa, xb float64 // the outer edges found
+	x0, x1 float64 // the ends fitted
+	cost   float64
+}
+
+// modelEnds returns the placements of a symbol whose outer edges lie
+// near xa and xb in prof (samples step image pixels apart): every length
+// with a plausible module and every blur, each end moved to fit its
+// start or stop character best, scored by that fit per sample.
+func modelEnds(src *modelSource, xa, xb, step float64, rev bool) []*modelTry {
+	var out []*modelTry
+	for n := 3; n <= modelMaxChars; n++ {
+		mw := (xb - xa) / float64(11*n+13)
+		if mw*step < modelMinModule {
+			break
+		}
+		if mw*step > modelMaxModule {
+			continue
+		}
+		var best *modelTry
+		for _, bl := range modelBlurs {
+			if t := modelEndsFit(src, xa, xb, n, bl, rev); t != nil && (best == nil || t.cost < best.cost) {
+				best = t
+			}
+		}
+		if best != nil {
+			out = append(out, best)
+		}
+	}
+	return out
+}
+
+// modelEndsFit places an n-character symbol with blur bl (modules) whose
+// outer edges lie near xa and xb of src: each end moved to fit its start
+// or stop character best. The cost is the fit per sample, as a share of
+// the squared contrast.
+func modelEndsFit(src *modelSource, xa, xb float64, n int, bl float64, rev bool) *modelTry {
+	f := newModelFit(src, xa, xb, n, bl)
+	c0, c1 := math.Inf(1), math.Inf(1)
+	var s0, s1 int
+	for s := -modelShifts; s <= modelShifts; s += modelShiftStep {
+		for v := c128StartA; v < c128Stop; v++ {
+			if c, _, _ := f.cost(0, s, -2, v, -1, 0, 0, false); c < c0 {
+				c0, s0 = c, s
+			}
+		}
+		if c, _, _ := f.cost(f.n, s, -1, c128Stop, -2, 0, 0, false); c < c1 {
+			c1, s1 = c, s
+		}
+	}
+	np := f.wins[0][1] - f.wins[0][0] + f.wins[f.n][1] - f.wins[f.n][0]
+	if np <= 0 {
+		return nil
+	}
+	return &modelTry{src: src, rev: rev, n: n, blur: bl, xa: xa, xb: xb,
+		cost: (c0 + c1) / float64(np) / (src.contrast * src.contrast),
+		x0:   f.x0at(s0)*f.scale + f.scale/2 - 0.5,
+		x1:   f.x0at(s1)*f.scale + float64(f.modules())*f.mw*f.scale + f.scale/2 - 0.5}
+}
+
+// modelFit is the state of fitting one placement: the profile (averaged
+// down), the grid, the blur and the windows of the characters.
+type modelFit struct {
+	prof   []float64
+	scale  float64 // profile samples averaged into one of prof
+	x0     float64 // left edge of the start character, samples of prof
+	mw     float64 // module width, samples of prof
+	sigma  float64 // blur, samples of prof
+	n      int     // characters: start, data and check
+	wins   [][2]int
+	sy     []float64 // per window: sum of samples
+	syy    []float64 // and of their squares
+	tables map[[2]int]*modelTable
+}
+
+// newModelFit places an n-character symbol from x0 to x1 (outer edges of
+// start and stop, samples of prof) with blur sigma in modules.
+func newModelFit(src *modelSource, x0, x1 float64, n int, blur float64) *modelFit {
+	mods := float64(11*n + 13)
+	mw := (x1 - x0) / mods
+	k := max(1, int(mw/modelSamples))
+	ms := src.averaged(k)
+	f := &modelFit{prof: ms.y, scale: float64(k), n: n, tables: map[[2]int]*modelTable{}}
+	// Sample i of the averaged profile stands for samples ik..ik+k-1,
+	// centred on ik+(k-1)/2.
+	sc := float64(k)
+	f.x0 = (x0 - (sc-1)/2) / sc
+	f.mw = mw / sc
+	// The pixel's own width blurs too.
+	f.sigma = math.Sqrt(blur*blur*f.mw*f.mw + 1.0/12)
+	np := len(f.prof)
+	clip := func(x float64) int { return min(np, max(0, int(math.Ceil(x)))) }
+	for j := 0; j <= n; j++ {
+		a := f.x0 + float64(11*j)*f.mw
+		b := a + 11*f.mw
+		if j == 0 {
+			a -= modelQuiet * f.mw
+		}
+		if j == n {
+			b = a + (13+modelQuiet)*f.mw
+		}
+		w := [2]int{clip(a), clip(b)}
+		f.wins = append(f.wins, w)
+		f.sy = append(f.sy, ms.sum[w[1]]-ms.sum[w[0]])
+		f.syy = append(f.syy, ms.sum2[w[1]]-ms.sum2[w[0]])
+	}
+	return f
+}
+
+// modules returns the symbol's width in modules.
+func (f *modelFit) modules() int { return 11*f.n + 13 }
+
+// x0at returns the start's left edge with the grid offset by o.
+func (f *modelFit) x0at(o int) float64 { return f.x0 + float64(o)*modelDriftUnit*f.mw }
+
+// modelTable holds, for one window and grid offset, the coverage by bars
+// of each sample for every value of the window's character and its two
+// neighbours, computed when first asked for.
+type modelTable struct {
+	phi  [][36]float64 // per sample, Φ at each module boundary from 11(j-1) on
+	cov  [3][107][]float64
+	mean []float64 // the right neighbour's coverage averaged over data values
+}
+
+// c128BarShare is, for each module of a data character, the share of
+// data values with a bar there.
+var c128BarShare = func() (s [11]float64) {
+	for v := 0; v < c128StartA; v++ {
+		for k, b := range c128AllBits[v] {
+			if b {
+				s[k] += 1.0 / c128StartA
+			}
+		}
+	}
+	return s
+}()
+
+// table returns window j's table at grid offset o.
+func (f *modelFit) table(j, o int) *modelTable {
+	key := [2]int{j, o}
+	if t, ok := f.tables[key]; ok {
+		return t
+	}
+	if len(f.tables) >= modelMaxTables {
+		clear(f.tables)
+	}
+	w := f.wins[j]
+	t := &modelTable{phi: make([][36]float64, w[1]-w[0])}
+	base := f.x0at(o) + float64(11*(j-1))*f.mw
+	for i := range t.phi {
+		x := float64(w[0] + i)
+		for k := range t.phi[i] {
+			t.phi[i][k] = phi((x - base - float64(k)*f.mw) / f.sigma)
+		}
+	}
+	f.tables[key] = t
+	return t
+}
+
+// coverage returns the coverage of window j's samples by the bars of
+// value v placed as neighbour p (0 left, 1 own, 2 right).
+func (t *modelTable) coverage(p, v int) []float64 {
+	if c := t.cov[p][v]; c != nil {
+		return c
+	}
+	c := make([]float64, len(t.phi))
+	pat := c128Patterns[v]
+	for i := range c {
+		k, s := 11*p, 0.0
+		for e := 0; e < len(pat); e++ {
+			wd := int(pat[e] - '0')
+			if e%2 == 0 {
+				s += t.phi[i][k] - t.phi[i][k+wd]
+			}
+			k += wd
+		}
+		c[i] = s
+	}
+	t.cov[p][v] = c
+	return c
+}
+
+// meanRight returns the coverage of window j's samples by a right
+// neighbour of unknown data value.
+func (t *modelTable) meanRight() []float64 {
+	if t.mean != nil {
+		return t.mean
+	}
+	m := make([]float64, len(t.phi))
+	for i := range m {
+		s := 0.0
+		for k, pb := range c128BarShare {
+			s += pb * (t.phi[i][22+k] - t.phi[i][23+k])
+		}
+		m[i] = s
+	}
+	t.mean = m
+	return m
+}
+
+// cost fits window j at grid offset o with own value v, left neighbour l
+// and right neighbour r (-1: a data value not yet known; -2: none, quiet
+// zone) and returns the squared residual with the levels' departure from
+// (ap, bp) when prior is set, and the levels fitted: grey = a + b·coverage.
+func (f *modelFit) cost(j, o, l, v, r int, ap, bp float64, prior bool) (c, a, b float64) {
+	return f.costIn(f.table(j, o), j, l, v, r, ap, bp, prior)
+}
+
+// costIn is cost with window j's table at the grid offset given.
+func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior bool) (c, a, b float64) {
+	w := f.wins[j]
+	np := w[1] - w[0]
+	if np <= 0 {
+		return 0, ap, bp
+	}
+	own := t.coverage(1, v)
+	var left, right []float64
+	if l >= 0 && j > 0 {
+		left = t.coverage(0, l)
+	}
+	switch {
+	case r >= 0 && j < f.n:
+		right = t.coverage(2, r)
+	case r == -1 && j < f.n:
+		right = t.meanRight()
+	}
+	var sr, srr, sry float64
+	ys := f.prof[w[0]:w[1]]
+	for i, y := range ys {
+		x := own[i]
+		if left != nil {
+			x += left[i]
+		}
+		if right != nil {
+			x += right[i]
+		}
+		sr, srr, sry = sr+x, srr+x*x, sry+x*y
+	}
+	n := float64(np)
+	sy, syy := f.sy[j], f.syy[j]
+	la, lb := 0.0, 0.0
+	if prior {
+		la, lb = modelPrior*n, modelPrior*n*0.1
+	}
+	a11, a12, a22 := n+la, sr, srr+lb
+	b1, b2 := sy+la*ap, sry+lb*bp
+	det := a11*a22 - a12*a12
+	if det > 1e-9 {
+		a, b = (b1*a22-a12*b2)/det, (a11*b2-a12*b1)/det
+	}
+	if det <= 1e-9 || b > 0 {
+		// Bars no darker than spaces: a flat fit.
+		a, b = b1/a11, 0
+		if prior {
+			b = math.Min(0, bp)
+			a = (sy - b*sr + la*ap) / a11
+		}
+	}
+	res := syy - 2*a*sy - 2*b*sry + a*a*n + 2*a*b*sr + b*b*srr
+	return math.Max(0, res) + la*(a-ap)*(a-ap) + lb*(b-bp)*(b-bp), a, b
+}
+
+// modelHyp is one partial symbol of the search.
+type modelHyp struct {
+	vals []byte
+	sum  int     // check sum of vals
+	cost float64 // exact cost of every window but the last value's
+	rank float64 // cost plus the last window's, its right neighbour unknown
+	o, e int     // grid offset of the last window, and its change per window
+	a, b float64 // levels of the last window fitted exactly
+}
+
+// search runs the beam search and returns the values (start, data,
+// check) that fit best, with their fit, when they make a text; it gives
+// up when the fit per sample of every partial symbol exceeds abandon.
+func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, bool) {
+	n := f.n
+	var beam []modelHyp
+	for v := c128StartA; v < c128Stop; v++ {
+		c, _, _ := f.cost(0, 0, -2, v, -1, 0, 0, false)
+		for e := -2 * modelSlopeStep; e <= 2*modelSlopeStep; e += modelSlopeStep {
+			beam = append(beam, modelHyp{vals: []byte{byte(v)}, sum: v, rank: c, e: e})
+		}
+	}
+	// Each partial symbol is extended by every data value, the grid
+	// drifting as it did; the values that fit best are also tried with
+	// the drift changed by a step either way.
+	type cand struct {
+		h, v, o, e int
+		ex, rank   float64
+		a, b       float64
+	}
+	all := make([]cand, 0, len(beam)*c128StartA)
+	ranks := make([]float64, 0, cap(all))
+	for j := 1; j < n-1; j++ {
+		if ctx.Err() != nil {
+			return modelFound{}, false
+		}
+		all = all[:0]
+		for hi, h := range beam {
+			left := -2
+			if j >= 2 {
+				left = int(h.vals[j-2])
+			}
+			last := int(h.vals[j-1])
+			o0 := clampInt(h.o+h.e, modelMaxOffset)
+			var top [modelTopValues]int
+			nt := 0
+			t1, t2 := f.table(j-1, h.o), f.table(j, o0)
+			for v := 0; v < c128StartA; v++ {
+				ex, a, b := f.costIn(t1, j-1, left, last, v, h.a, h.b, j > 1)
+				pc, _, _ := f.costIn(t2, j, last, v, -1, a, b, true)
+				all = append(all, cand{hi, v, o0, h.e, ex, h.cost + ex + pc, a, b})
+				k := len(all) - 1
+				switch {
+				case nt < modelTopValues:
+					top[nt] = k
+					nt++
+				case all[k].rank < all[top[nt-1]].rank:
+					top[nt-1] = k
+				default:
+					continue
+				}
+				for i := nt - 1; i > 0 && all[top[i]].rank < all[top[i-1]].rank; i-- {
+					top[i], top[i-1] = top[i-1], top[i]
+				}
+			}
+			for _, k := range top[:nt] {
+				c := &all[k]
+				for _, de := range []int{-1, 1} {
+					e := clampInt(h.e+de, modelMaxSlope)
+					o := clampInt(h.o+e, modelMaxOffset)
+					pc, _, _ := f.cost(j, o, last, c.v, -1, c.a, c.b, true)
+					if r := h.cost + c.ex + pc; r < c.rank {
+						c.o, c.e, c.rank = o, e, r
+					}
+				}
+			}
+		}
+		ranks = ranks[:0]
+		for _, c := range all {
+			ranks = append(ranks, c.rank)
+		}
+		slices.Sort(ranks)
+		limit := ranks[min(len(ranks), modelBeam)-1]
+		next := make([]modelHyp, 0, modelBeam)
+		for _, c := range all {
+			if c.rank <= limit && len(next) < modelBeam {
+				next = append(next, beam[c.h].extend(j, c.v, c.o, c.e, c.ex, c.rank, c.a, c.b))
+			}
+		}
+		beam = next
+		// A placement whose best partial symbol already fits far worse
+		// than a read may is given up.
+		if done := f.wins[j-1][1] - f.wins[0][0]; j >= 3 && done > 0 {
+			least := math.Inf(1)
+			for _, h := range beam {
+				least = math.Min(least, h.cost)
+			}
+			if least/float64(done) > abandon {
+				return modelFound{}, false
+			}
+		}
+	}
+	// The check character, then the stop.
+	type final struct {
+		vals []byte
+		cost float64
+	}
+	var finals []final
+	// free is the best fit with the check character free: far better
+	// than the best with it computed means a character the symbol does
+	// not hold was read somewhere.
+	free := math.Inf(1)
+	for _, h := range beam {
+		left := -2
+		if n >= 3 {
+			left = int(h.vals[n-3])
+		}
+		check := h.sum % 103
+		for v := 0; v < c128StartA; v++ {
+			c := h.cost + f.checkCost(h, left, v)
+			free = math.Min(free, c)
+			if v == check {
+				finals = append(finals, final{append(slices.Clone(h.vals), byte(v)), c})
+			}
+		}
+	}
+	if len(finals) == 0 {
+		return modelFound{}, false
+	}
+	slices.SortFunc(finals, func(x, y final) int { return cmp.Compare(x.cost, y.cost) })
+	samples := f.wins[n][1] - f.wins[0][0]
+	best := finals[0]
+	text, ok := c128Checked(best.vals)
+	if samples <= 0 || !ok {
+		return modelFound{}, false
+	}
+	r := modelFound{vals: best.vals, text: text, samples: samples,
+		mean: math.Max(best.cost/float64(samples), 1e-6)}
+	r.gap = (best.cost - free) / r.mean
+	r.clear = r.gap < modelMaxCheckGap
+	for _, o := range finals[1:] {
+		if slices.Equal(o.vals, best.vals) {
+			continue
+		}
+		r.margin = (o.cost - best.cost) / r.mean
+		r.clear = r.clear && r.margin >= modelMinMargin
+		break
+	}
+	return r, true
+}
+
+// checkCost returns the cost of the last data character's window, the
+// check character's with value v and the stop's, for partial symbol h
+// (left is the value before h's last), the grid drifting as fits best.
+func (f *modelFit) checkCost(h modelHyp, left, v int) float64 {
+	n := f.n
+	ex1, a1, b1 := f.cost(n-2, h.o, left, int(h.vals[n-2]), v, h.a, h.b, n > 2)
+	best := math.Inf(1)
+	for _, de := range []int{-1, 0, 1} {
+		e := clampInt(h.e+de, modelMaxSlope)
+		o1 := clampInt(h.o+e, modelMaxOffset)
+		o2 := clampInt(o1+e, modelMaxOffset)
+		ex2, a2, b2 := f.cost(n-1, o1, int(h.vals[n-2]), v, c128Stop, a1, b1, true)
+		ex3, _, _ := f.cost(n, o2, v, c128Stop, -2, a2, b2, true)
+		best = math.Min(best, ex2+ex3)
+	}
+	return ex1 + best
+}
+
+// extend returns h with value v appended at position j.
+func (h modelHyp) extend(j, v, o, e int, ex, rank, a, b float64) modelHyp {
+	vals := make([]byte, len(h.vals), len(h.vals)+1)
+	copy(vals, h.vals)
+	return modelHyp{vals: append(vals, byte(v)), sum: h.sum + j*v, cost: h.cost + ex, rank: rank, o: o, e: e, a: a, b: b}
+}
+
+// clampInt bounds x to [-lim, lim].
+func clampInt(x, lim int) int { return max(-lim, min(lim, x)) }
+
+// modelMargin is how much of a bar region's length (each side) the model
+// stage reads beyond it: regions of blurred codes stop short of their
+// ends, and the quiet zones place the symbol.
+const modelMargin = 0.4
+
+// modelMaxLean is the largest lean of the bars (pixels across per row)
+// that barProfile corrects, in modelLeanSteps steps each way.
+const (
+	modelMaxLean   = 0.15
+	modelLeanSteps = 10
+	// modelLeanRows bounds the rows the lean is measured on.
+	modelLeanRows = 24
+)
+
+// modelBudgetShare is the share of the escalation budget left that the
+// model stage may take: the stages after it read other photos.
+const modelBudgetShare = 0.5
+
+// modelBars is the escalation stage of the model reader: it reads each
+// bar region no code explains, across its bars, and returns how many it
+// read.
+func (e *escalation) modelBars(ctx context.Context) int {
+	if !e.ses.formats[Code128] || e.ses.stages&stageModel == 0 {
+		return 0
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Duration(modelBudgetShare*float64(time.Until(dl)))))
+		defer cancel()
+	}
+	tried := 0
+	for _, i := range e.unexplained(true) {
+		if ctx.Err() != nil {
+			break
+		}
+		// The region sampled upright, its rows not averaged: the bars'
+		// lean is followed when the profile is taken.
+		r := e.region(i)
+		fs := float64(e.f)
+		cx, cy := e.centre(r)
+		w := r.lenU * fs * (1 + 2*modelMargin)
+		h := (r.lenV + 2*cellSize) * fs
+		// Not past the photo's edges.
+		t0, t1 := lineSpan(cx, cy, r.angle, float64(e.full.w), float64(e.full.h))
+		t0, t1 = math.Max(t0, -w/2), math.Min(t1, w/2)
+		cx, cy = cx+(t0+t1)/2*math.Cos(r.angle), cy+(t0+t1)/2*math.Sin(r.angle)
+		w = t1 - t0
+		step := 1.0
+		if r.lenU*fs < fineModuleSpan {
+			step = 0.5
+		}
+		step, iw, ih := window(step, w, h, escWindowPixels)
+		if iw < 40 || ih < blindMinRows {
+			continue
+		}
+		q, mq := e.full.rotated(cx, cy, r.angle, step, iw, ih)
+		tried++
+		e.ses.model1D(ctx, q, mq, step)
+	}
+	return tried
+}
+
+// model1D reads one Code 128 symbol from the upright bar window p (bars
+// vertical, samples step image pixels apart) with the model reader; m
+// maps p to the image. It reports whether the read was new.
+func (s *session) model1D(ctx context.Context, p plane, m affine, step float64) bool {
+	prof, y0, y1, ok := barProfile(p)
+	if !ok {
+		return false
+	}
+	r, ok := readModel(ctx, prof, step)
+	if !ok {
+		return false
+	}
+	res := gozxing.NewResult(r.text, r.vals, nil, gozxing.BarcodeFormat_CODE_128)
+	pts := []Point{
+		m.apply(r.x0, float64(y0)), m.apply(r.x1, float64(y0)),
+		m.apply(r.x1, float64(y1)), m.apply(r.x0, float64(y1)),
+	}
+	return s.add(res, pts, minRowHits)
+}
+
+// barProfile averages the rows of bars of p, following the bars' lean,
+// into one profile, and returns it with the first and last of those
+// rows. The lean is the one that leaves the sharpest profile (the
+// localiser's direction may be a few degrees off, which over the bars'
+// height smears modules of two pixels away); the rows of bars are those
+// whose grey levels, so shifted, follow the middle rows'.
+func barProfile(p plane) ([]float64, int, int, bool) {
+	if p.h < blindMinRows || p.w < 40 {
+		return nil, 0, 0, false
+	}
+	// The middle half of the rows, at most modelLeanRows of them.
+	all := make([]int, 0, modelLeanRows)
+	for y, k := p.h/4, max(1, (p.h/2)/modelLeanRows); y < p.h-p.h/4 && len(all) < modelLeanRows; y += k {
+		all = append(all, y)
+	}
+	ym := float64(p.h-1) / 2
+	slope, sharp := 0.0, -1.0
+	for k := -modelLeanSteps; k <= modelLeanSteps; k++ {
+		sl := float64(k) * modelMaxLean / modelLeanSteps
+		prof := meanRows(p, all, sl, ym)
+		s := 0.0
+		for x := 1; x < len(prof); x++ {
+			d := prof[x] - prof[x-1]
+			s += d * d
+		}
+		if s > sharp {
+			slope, sharp = sl, s
+		}
+	}
+	ref := meanRows(p, all, slope, ym)
+	var rows []int
+	row := make([]float64, p.w)
+	for y := range p.h {
+		shiftedRow(p, y, slope*(float64(y)-ym), row)
+		if correlationF(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
+			rows = append(rows, y)
+		}
+	}
+	if len(rows) < blindMinRows {
+		return nil, 0, 0, false
+	}
+	return meanRows(p, rows, slope, ym), rows[0], rows[len(rows)-1], true
+}
+
+// shiftedRow sets out to row y of p sampled from x + d (linear
+// interpolation, edges repeated).
+func shiftedRow(p plane, y int, d float64, out []float64) {
+	r := p.row(y)
+	for x := range out {
+		u := float64(x) + d
+		i := int(math.Floor(u))
+		f := u - float64(i)
+		a, b := r[min(p.w-1, max(0, i))], r[min(p.w-1, max(0, i+1))]
+		out[x] = float64(a)*(1-f) + float64(b)*f
+	}
+}
+
+// correlationF returns the correlation coefficient of a and b (same
+// length).
+func correlationF(a, b []float64) float64 {
+	var sa, sb, saa, sbb, sab float64
+	for i, x := range a {
+		y := b[i]
+		sa, sb, saa, sbb, sab = sa+x, sb+y, saa+x*x, sbb+y*y, sab+x*y
+	}
+	n := float64(len(a))
+	va, vb := saa-sa*sa/n, sbb-sb*sb/n
+	if va <= 0 || vb <= 0 {
+		return 0
+	}
+	return (sab - sa*sb/n) / math.Sqrt(va*vb)
+}

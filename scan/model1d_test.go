@@ -1,0 +1,175 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// modelProfile renders modules as a blurred, unevenly lit, noisy grey
+// profile (profileOf, then a light gradient, a glare bump and noise), as
+// rows of bars averaged along them would give.
+func modelProfile(rng *rand.Rand, mods []bool, module, sigma, noise float64) []float64 {
+	prof := profileOf(mods, module, sigma)
+	w := float64(len(prof))
+	gx, gw := rng.Float64()*w, 0.2*w
+	for x := range prof {
+		l := prof[x] * (0.75 + 0.3*float64(x)/w)
+		d := (float64(x) - gx) / gw
+		l += 50 * math.Exp(-d*d)
+		prof[x] = l + rng.NormFloat64()*noise
+	}
+	return prof
+}
+
+// TestModelRead reads blurred Code 128 profiles whose blur reaches a
+// module, in both directions, and never a wrong text.
+func TestModelRead(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	cases := []struct {
+		module, sigma, noise float64
+		n, want              int
+	}{
+		{2.5, 1.5, 2, 6, 6},
+		{2.5, 2.5, 2, 6, 5},
+		{3, 3, 2, 6, 5},
+		{2, 2, 2, 6, 4},
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("module %.1f sigma %.1f", c.module, c.sigma), func(t *testing.T) {
+			read := 0
+			for i := range c.n {
+				text := payload(rng, i)
+				mods := code128Modules(t, text)
+				prof := modelProfile(rng, mods, c.module, c.sigma, c.noise)
+				if i%2 == 1 {
+					for a, b := 0, len(prof)-1; a < b; a, b = a+1, b-1 {
+						prof[a], prof[b] = prof[b], prof[a]
+					}
+				}
+				r, ok := readModel(context.Background(), prof, 1)
+				switch {
+				case !ok:
+				case r.text == text:
+					read++
+				default:
+					t.Errorf("read %q, want %q", r.text, text)
+				}
+			}
+			if read < c.want {
+				t.Errorf("read %d of %d, want at least %d", read, c.n, c.want)
+			}
+		})
+	}
+}
+
+// TestModelGrid prints the model reader's read rate over module sizes and
+// blurs (POSID_MODEL_GRID=1).
+func TestModelGrid(t *testing.T) {
+	if os.Getenv("POSID_MODEL_GRID") != "1" {
+		t.Skip("POSID_MODEL_GRID=1 runs the grid")
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	modules := []float64{1.5, 2, 2.5, 3, 4}
+	ratios := []float64{0.5, 0.75, 1, 1.25, 1.5, 2}
+	n := 10
+	var sb strings.Builder
+	sb.WriteString("module px | sigma/module " + fmt.Sprint(ratios) + "\n")
+	for _, md := range modules {
+		fmt.Fprintf(&sb, "%4.1f", md)
+		for _, rt := range ratios {
+			read, wrong := 0, 0
+			for i := range n {
+				text := payload(rng, i)
+				prof := modelProfile(rng, code128Modules(t, text), md, rt*md, 3)
+				r, ok := readModel(context.Background(), prof, 1)
+				if ok && r.text == text {
+					read++
+				} else if ok {
+					wrong++
+				}
+			}
+			fmt.Fprintf(&sb, " | %3d %d", 100*read/n, wrong)
+		}
+		sb.WriteString("\n")
+	}
+	t.Log("\n" + sb.String())
+}
+
+// TestModelFalseReads feeds the model reader profiles that hold no
+// Code 128 symbol, or one whose check character is wrong, and requires
+// it to read nothing.
+func TestModelFalseReads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 2))
+	bad := func(name string, prof []float64) {
+		t.Helper()
+		if r, ok := readModel(context.Background(), prof, 1); ok {
+			t.Errorf("%s: read %q", name, r.text)
+		}
+	}
+	for i := range 6 {
+		// Noise about a grey level.
+		noise := make([]float64, 600)
+		for x := range noise {
+			noise[x] = 128 + 30*rng.NormFloat64()
+		}
+		bad(fmt.Sprintf("noise %d", i), noise)
+		// Random bars of one to four modules, framed by quiet zones.
+		var mods []bool
+		for len(mods) < 240 {
+			w := 1 + rng.IntN(4)
+			for range w {
+				mods = append(mods, len(mods) > 0 && !mods[len(mods)-1])
+			}
+		}
+		mods[0] = true
+		bad(fmt.Sprintf("random bars %d", i), modelProfile(rng, mods, 2.5, 2, 2))
+		// A symbol with one data character changed: its check fails.
+		text := payload(rng, i)
+		mods = code128Modules(t, text)
+		k := 1 + rng.IntN(len(mods)/11-3)
+		v := rng.IntN(c128StartA)
+		copy(mods[11*k:11*k+11], c128AllBits[v])
+		bad(fmt.Sprintf("%q, character %d set to %d", text, k, v), modelProfile(rng, mods, 2.5, 2, 2))
+	}
+}
+
+// TestModelStage scans photos of Code 128 blurred by about a module,
+// which the row and edge readers rarely read, and requires the model
+// stage of the escalation to read some of them, never a wrong text. The
+// budget is generous: the test is about what the stage reads, not how
+// fast, on a shared machine.
+func TestModelStage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	s := New(Options{Formats: []Format{Code128}, Timeout: 30 * time.Second, EscalationBudget: 20 * time.Second})
+	const n = 6
+	var read [2]int
+	for i := range n {
+		text := payload(rng, i)
+		sh := blurShot{module: 2.5, sigma: 2.5, angle: rng.Float64() * 2 * math.Pi, noise: 3, quality: 80}
+		data := shoot(t, rng, code128Modules(t, text), sh)
+		for k, st := range []int{stageGozxing | stageEdge, allStages} {
+			s.stages = st
+			res, err := s.Scan(context.Background(), data)
+			if err != nil {
+				continue
+			}
+			for _, c := range res.Codes {
+				if c.Text != text {
+					t.Errorf("stages %d: read %q, want %q", st, c.Text, text)
+					continue
+				}
+				read[k]++
+			}
+		}
+	}
+	t.Logf("read %d of %d without the model stage, %d with it", read[0], n, read[1])
+	if read[1] <= read[0] {
+		t.Errorf("the model stage read nothing more: %d without, %d with", read[0], read[1])
+	}
+}
