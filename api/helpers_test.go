@@ -113,7 +113,7 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 		Keys:      auth.NewCache(db.Keys(), 0),
 		Users:     db.Users(),
 		Audit:     db.Audit(),
-		Scanner:   scan.New(scan.Options{}),
+		Scanner:   scan.New(scan.Options{Timeout: time.Minute}), // no decode timeouts on a loaded test machine
 		LabelKeys: ks,
 		Printing:  db.Printing(),
 		Ping:      db.Ping,

@@ -118,7 +118,7 @@ func TestTrace(t *testing.T) {
 	}
 
 	blank := blankPhoto(t)
-	res, err = New(Options{EscalationBudget: time.Minute}).Scan(ctx, blank)
+	res, err = New(Options{EscalationBudget: time.Minute, Timeout: 2 * time.Minute}).Scan(ctx, blank)
 	if !errors.Is(err, ErrNoBarcode) {
 		t.Fatalf("blank photo: err %v, want ErrNoBarcode", err)
 	}
