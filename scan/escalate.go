@@ -165,9 +165,11 @@ type escalation struct {
 	f       int
 	regions []region // from the fast path; these decide when a scan is done
 	extra   []region // found by later stages
-	trace   *Trace
-	cache   map[windowKey]cachedWindow
-	cached  int // pixels in cache
+	// matrices are the 2D regions later stages found and read in vain.
+	matrices []region
+	trace    *Trace
+	cache    map[windowKey]cachedWindow
+	cached   int // pixels in cache
 }
 
 // windowKey names a cached region window.
@@ -618,6 +620,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 			func() { ses.rescueFaint(low, mLow) }),
 		{name: "soft", cost: 0.3, run: e.soft},
 		e.barStage("soft-bars", true, []float64{0}, nil),
+		{name: "matrix-sharpened", cost: 0.3, run: e.sharpenedMatrices},
 		whole("inverted", 1,
 			func() { ses.decode2D(inverted(), mLow, hybrid, false) },
 			func() { ses.decode1D(inverted(), mLow, rowStep(low.h)) },
@@ -690,9 +693,27 @@ func (e *escalation) readLocated(ctx context.Context, rs []region) int {
 		if r.cells >= 9 && side <= maxPyramidSide && (e.ses.formats[QRCode] || e.ses.formats[DataMatrix]) && !e.ses.covers(cx, cy, true) {
 			tried++
 			e.ses.readMatrix(e.full, r, cx, cy, float64(e.f), false)
+			if !e.ses.covers(cx, cy, true) {
+				e.matrices = append(e.matrices, r)
+			}
 		}
 	}
 	e.extra = joinPieces(e.extra)
+	return tried
+}
+
+// sharpenedMatrices reads the 2D regions later stages found and could not
+// read, largest first, sharpened (readSharpened).
+func (e *escalation) sharpenedMatrices(ctx context.Context) int {
+	tried := 0
+	for _, r := range e.matrices {
+		cx, cy := e.centre(r)
+		if ctx.Err() != nil || e.ses.covers(cx, cy, true) {
+			continue
+		}
+		tried++
+		e.ses.readSharpened(e.full, cx, cy, math.Max(r.lenU, r.lenV)*1.5*float64(e.f)+2*cellSize)
+	}
 	return tried
 }
 
