@@ -27,8 +27,8 @@ const (
 	// segment ("https://pos.example.cn/t/00037629424041438305?m=A920"):
 	// the last segment that matches Pattern (default 8–40 letters, digits
 	// and '-') and holds at least MinDigits digits (default 6) or is a
-	// coded serial of at least 12 capital letters and digits with two
-	// digits or more ("U1NMF2KMV10FZ0NF"), so words
+	// coded serial of at least 12 capital letters and digits with a digit
+	// or more ("U1NMF2KMV10FZ0NF", "LULJXTFVCNZNDV9Z"), so words
 	// ("t", "v", "device"), model names and dates are not taken. Only the
 	// path is read: never the host, the query or the fragment.
 	KindURLSegment = "url_segment"
@@ -406,7 +406,7 @@ const (
 	// words, model names ("PAX-A920") and lower-case tokens are not such
 	// segments.
 	codedSerialLength = 12
-	codedSerialDigits = 2
+	codedSerialDigits = 1
 )
 
 // isoDate matches a date segment (2026-12-06), never a serial number.

@@ -45,6 +45,7 @@ func TestSelect(t *testing.T) {
 		{"imei code 128 loses to url segment", []Code{c128("356938035643809"), qr("https://pos.example.cn/t/00037629424041438305")}, "00037629424041438305", 1, "url_segment"},
 		{"seal url not a segment", []Code{qr("https://posid.example/v/98765432"), c128("KR60323630")}, "SEAL9876", 0, "seal"},
 		{"url segment coded serial", []Code{qr("https://pos.example.cn/t/U1NMF2KMV10FZ0NF?m=X990")}, "U1NMF2KMV10FZ0NF", 0, "url_segment"},
+		{"url segment coded serial, one digit", []Code{qr("https://pos.example.cn/t/LULJXTFVCNZNDV9Z?m=X990")}, "LULJXTFVCNZNDV9Z", 0, "url_segment"},
 		{"bare data matrix", []Code{c128("868110957639071"), dm("TQT7WZ3N32UW7M05")}, "TQT7WZ3N32UW7M05", 1, "rule:matrix"},
 		{"code 128 beats bare data matrix", []Code{dm("TQT7WZ3N32UW7M05"), c128("KR60323630")}, "KR60323630", 1, "rule:linear"},
 		{"url segment beats bare qr", []Code{qr("AB12345678"), qr("https://pos.example.cn/t/00037629424041438305")}, "00037629424041438305", 1, "url_segment"},
