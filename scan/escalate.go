@@ -151,8 +151,8 @@ func escalationBudget(opt time.Duration, w, h int) time.Duration {
 type stage struct {
 	name string
 	// regional stages read only the regions no code explains; the others
-	// read the whole photo and run only while no code but IMEIs is found
-	// (see settled).
+	// read the whole photo and run only while no code is found, or only
+	// IMEIs (see settled) and no bar region is left to read.
 	regional bool
 	// extra stages read only the regions found by later stages.
 	extra bool
@@ -756,7 +756,10 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 		if ectx.Err() != nil {
 			return StopBudget
 		}
-		if !st.regional && e.settled() {
+		if !st.regional && (e.settled() || len(e.ses.codes()) > 0 && e.pending(false)) {
+			// A code is found: whole-photo passes only look for a label
+			// whose codes were all missed, or for the SN beside an IMEI
+			// when no located bar region is left to read it from.
 			continue
 		}
 		if st.regional && !e.pending(st.extra) {
