@@ -265,8 +265,9 @@ func (t tensor) coherence() float64 {
 // cancels, and the cell looks like 2D texture or bars turned by up to 90°.
 // So the horizontal difference is also taken with the left neighbour,
 // which mirrors the fault. Where the two tensors agree on the direction
-// (within maxSplitAngle: blurred edges) their mean cancels the slant each
-// has on sharp bars at ±15°; where they do not, the cell keeps the more
+// (within maxSplitAngle: blurred edges) the cell takes the direction of
+// their mean, which cancels the slant each has on sharp bars at ±15°, with
+// the coherence of the more coherent one; where they do not, the more
 // coherent one.
 func cellTensor(p plane, f, x0, y0 int) tensor {
 	var right, left tensor
@@ -295,13 +296,18 @@ func cellTensor(p plane, f, x0, y0 int) tensor {
 			left.xy += gx * gy
 		}
 	}
-	if angleDiff(left.angle(), right.angle()) <= maxSplitAngle {
-		return tensor{(left.xx + right.xx) / 2, (left.yy + right.yy) / 2, (left.xy + right.xy) / 2}
-	}
+	best := right
 	if left.coherence() > right.coherence() {
-		return left
+		best = left
 	}
-	return right
+	if angleDiff(left.angle(), right.angle()) > maxSplitAngle {
+		return best
+	}
+	// Agreeing tensors: the mean's energy and direction, the better one's
+	// coherence (on moderately sharp edges the other one's is lower).
+	e, c := (left.xx+right.xx+left.yy+right.yy)/2, best.coherence()
+	a := 2 * tensor{(left.xx + right.xx) / 2, (left.yy + right.yy) / 2, (left.xy + right.xy) / 2}.angle()
+	return tensor{e * (1 + c*math.Cos(a)) / 2, e * (1 - c*math.Cos(a)) / 2, e * c * math.Sin(a) / 2}
 }
 
 // cellTensorSpan is cellTensor with gradients measured between pixels
