@@ -749,34 +749,45 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	// the fast path's time at first, then the most a whole-photo stage
 	// took over its cost (busy photos make every pass slow).
 	unit := fast
-	for _, st := range e.stages(low, mLow) {
-		if ctx.Err() != nil {
-			return StopCancelled
+	// Whole-photo stages passed over beside an IMEI, while located bar
+	// regions were left to read, run in a second round.
+	stages, later := e.stages(low, mLow), []*stage(nil)
+	for round := 0; round < 2; round++ {
+		for _, st := range stages {
+			if ctx.Err() != nil {
+				return StopCancelled
+			}
+			if ectx.Err() != nil {
+				return StopBudget
+			}
+			if !st.regional && e.settled() {
+				// A code is found: whole-photo passes only look for a
+				// label whose codes were all missed.
+				continue
+			}
+			if round == 0 && !st.regional && len(e.ses.codes()) > 0 && e.pending(false) {
+				// Only IMEIs: the located bar regions are the likelier
+				// way to the SN beside them.
+				later = append(later, st)
+				continue
+			}
+			if st.regional && !e.pending(st.extra) {
+				continue
+			}
+			if time.Until(end) < time.Duration(st.cost*float64(unit)) {
+				return StopBudget
+			}
+			start, before := time.Now(), len(e.ses.codes())
+			tried := st.run(ectx)
+			if st.cost > 0 && ectx.Err() == nil {
+				unit = max(unit, time.Duration(float64(time.Since(start))/st.cost))
+			}
+			e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})
+			if e.done() {
+				return StopFound
+			}
 		}
-		if ectx.Err() != nil {
-			return StopBudget
-		}
-		if !st.regional && (e.settled() || len(e.ses.codes()) > 0 && e.pending(false)) {
-			// A code is found: whole-photo passes only look for a label
-			// whose codes were all missed, or for the SN beside an IMEI
-			// when no located bar region is left to read it from.
-			continue
-		}
-		if st.regional && !e.pending(st.extra) {
-			continue
-		}
-		if time.Until(end) < time.Duration(st.cost*float64(unit)) {
-			return StopBudget
-		}
-		start, before := time.Now(), len(e.ses.codes())
-		tried := st.run(ectx)
-		if st.cost > 0 && ectx.Err() == nil {
-			unit = max(unit, time.Duration(float64(time.Since(start))/st.cost))
-		}
-		e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})
-		if e.done() {
-			return StopFound
-		}
+		stages, later = later, nil
 	}
 	if ctx.Err() != nil {
 		return StopCancelled
