@@ -634,6 +634,8 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 			ses.decode2D(inverted(), mLow, hybrid, false)
 			ses.readRegions(context.Background(), full, e.regions, f, true, false)
 		}),
+		{name: "sharp", cost: 0.2, run: e.sharp},
+		e.barStage("sharp-bars", true, []float64{0}, nil),
 		whole("2d-working", 0.5,
 			func() { ses.decode2D(low, mLow, global, false) },
 			func() { ses.decode2D(low, mLow, hybrid, true) },
@@ -685,6 +687,14 @@ func (e *escalation) pyramid(ctx context.Context) int {
 		r.cells = int(float64(r.cells) * s * s)
 	}
 	return e.readLocated(ctx, rs)
+}
+
+// sharp locates regions again at the working scale with paired
+// gradients (sharp bars at angles where the fast locator sees texture or
+// turns them, see cellTensorPaired), reads the 2D ones and keeps the bar
+// ones for the stages after it.
+func (e *escalation) sharp(ctx context.Context) int {
+	return e.readLocated(ctx, locateWith(e.full, e.f, minCellEnergy, spanPaired))
 }
 
 // soft locates regions again at the working scale with gradients

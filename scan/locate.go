@@ -22,9 +22,9 @@ const (
 	// maxAngleDiff is how far apart (radians) the bar directions of two
 	// neighbouring cells may be to join one region.
 	maxAngleDiff = 0.2
-	// maxSplitAngle is how far apart (radians) the directions of a cell's
-	// two gradient tensors (see cellTensor) may be to be averaged.
-	maxSplitAngle = 0.1
+	// spanPaired is the span of locateWith that measures gradients with
+	// cellTensorPaired.
+	spanPaired = 0
 	// minRegionCells is the smallest region worth reading (cells).
 	minRegionCells = 4
 	// maxRegions is how many regions, largest first, are always read at
@@ -73,7 +73,8 @@ type cellStat struct {
 func locate(p plane, f int) []region { return locateWith(p, f, minCellEnergy, 1) }
 
 // locateWith is locate with cells of at least energy counted as textured
-// and gradients measured over span pixels (see cellTensor).
+// and gradients measured over span pixels (see cellTensor), or paired
+// (spanPaired, see cellTensorPaired).
 func locateWith(p plane, f int, energy float64, span int) []region {
 	cw, ch := p.w/f/cellSize, p.h/f/cellSize
 	if cw < 2 || ch < 2 {
@@ -82,9 +83,12 @@ func locateWith(p plane, f int, energy float64, span int) []region {
 	raw := make([]tensor, cw*ch)
 	for cy := 0; cy < ch; cy++ {
 		for cx := 0; cx < cw; cx++ {
-			if span > 1 {
+			switch {
+			case span == spanPaired:
+				raw[cy*cw+cx] = cellTensorPaired(p, f, cx*cellSize, cy*cellSize)
+			case span > 1:
 				raw[cy*cw+cx] = cellTensorSpan(p, f, cx*cellSize, cy*cellSize, span)
-			} else {
+			default:
 				raw[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize)
 			}
 		}
@@ -241,11 +245,8 @@ func (t tensor) stat(n int) cellStat {
 	if sum == 0 {
 		return cellStat{}
 	}
-	return cellStat{energy: sum / float64(n*cellSize*cellSize), coherence: t.coherence(), angle: t.angle()}
+	return cellStat{energy: sum / float64(n*cellSize*cellSize), coherence: t.coherence(), angle: 0.5 * math.Atan2(2*t.xy, t.xx-t.yy)}
 }
-
-// angle is the dominant gradient direction of t, radians (see stat).
-func (t tensor) angle() float64 { return 0.5 * math.Atan2(2*t.xy, t.xx-t.yy) }
 
 // coherence is how strongly one gradient direction dominates t (see stat).
 func (t tensor) coherence() float64 {
@@ -257,19 +258,41 @@ func (t tensor) coherence() float64 {
 }
 
 // cellTensor computes gradient statistics over one cell of the grid
-// downscaled by f, sampling p every f pixels; a gradient is the difference
-// of neighbouring pixels. Its two components, taken with the right and the
-// lower neighbour, lie half a pixel apart: on sharp edges that fall from
-// top left to bottom right (bars whose normal points between -90° and 0°)
-// one difference sees an edge where the other does not, their correlation
-// cancels, and the cell looks like 2D texture or bars turned by up to 90°.
-// So the horizontal difference is also taken with the left neighbour,
-// which mirrors the fault. Where the two tensors agree on the direction
-// (within maxSplitAngle: blurred edges) the cell takes the direction of
-// their mean, which cancels the slant each has on sharp bars at ±15°, with
-// the coherence of the more coherent one; where they do not, the more
-// coherent one.
+// downscaled by f, sampling p every f pixels; a gradient is the
+// difference of neighbouring pixels.
 func cellTensor(p plane, f, x0, y0 int) tensor {
+	var jxx, jyy, jxy float64
+	for yl := y0; yl < y0+cellSize; yl++ {
+		y := yl*f + f/2
+		if y+1 >= p.h {
+			break
+		}
+		r, rn := p.pix[y*p.stride:], p.pix[(y+1)*p.stride:]
+		for xl := x0; xl < x0+cellSize; xl++ {
+			x := xl*f + f/2
+			if x+1 >= p.w {
+				break
+			}
+			gx := float64(int(r[x+1]) - int(r[x]))
+			gy := float64(int(rn[x]) - int(r[x]))
+			jxx += gx * gx
+			jyy += gy * gy
+			jxy += gx * gy
+		}
+	}
+	return tensor{jxx, jyy, jxy}
+}
+
+// cellTensorPaired is cellTensor for sharp bars at any angle. The two
+// differences of cellTensor, with the right and the lower neighbour, lie
+// half a pixel apart: on sharp edges that fall from top left to bottom
+// right (bars whose normal points between -90° and 0°) one sees an edge
+// where the other does not, their correlation cancels, and the cell looks
+// like 2D texture or bars turned by up to 90° (or slanted by 6° at -15°).
+// Here the horizontal difference is also taken with the left neighbour,
+// which mirrors the fault, and the cell keeps the more coherent of the
+// two tensors.
+func cellTensorPaired(p plane, f, x0, y0 int) tensor {
 	var right, left tensor
 	for yl := y0; yl < y0+cellSize; yl++ {
 		y := yl*f + f/2
@@ -296,18 +319,10 @@ func cellTensor(p plane, f, x0, y0 int) tensor {
 			left.xy += gx * gy
 		}
 	}
-	best := right
 	if left.coherence() > right.coherence() {
-		best = left
+		return left
 	}
-	if angleDiff(left.angle(), right.angle()) > maxSplitAngle {
-		return best
-	}
-	// Agreeing tensors: the mean's energy and direction, the better one's
-	// coherence (on moderately sharp edges the other one's is lower).
-	e, c := (left.xx+right.xx+left.yy+right.yy)/2, best.coherence()
-	a := 2 * tensor{(left.xx + right.xx) / 2, (left.yy + right.yy) / 2, (left.xy + right.xy) / 2}.angle()
-	return tensor{e * (1 + c*math.Cos(a)) / 2, e * (1 - c*math.Cos(a)) / 2, e * c * math.Sin(a) / 2}
+	return right
 }
 
 // cellTensorSpan is cellTensor with gradients measured between pixels
