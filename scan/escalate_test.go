@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/makiuchi-d/gozxing"
 )
 
 // hardPhotos generates n label photos the fast path finds hard: small
@@ -195,5 +197,26 @@ func TestEscalationBudgetScales(t *testing.T) {
 		if got := escalationBudget(tc.opt, tc.w, tc.h); got != tc.want {
 			t.Errorf("escalationBudget(%v, %d, %d) = %v, want %v", tc.opt, tc.w, tc.h, got, tc.want)
 		}
+	}
+}
+
+// TestEscalationIMEIAlone checks that an IMEI read alone does not explain
+// a photo: the label's SN code is still to be found.
+func TestEscalationIMEIAlone(t *testing.T) {
+	add := func(ses *session, text string, f gozxing.BarcodeFormat) {
+		pts := []gozxing.ResultPoint{gozxing.NewResultPoint(10, 10), gozxing.NewResultPoint(200, 10)}
+		if !ses.add(gozxing.NewResult(text, nil, pts, f), []Point{{10, 10}, {200, 10}, {200, 40}, {10, 40}}, minRowHits) {
+			t.Fatalf("code %q not added", text)
+		}
+	}
+	ses := newSession(newFormatSet(nil))
+	e := &escalation{ses: ses}
+	add(ses, "860902693341444", gozxing.BarcodeFormat_CODE_128)
+	if e.settled() || e.done() {
+		t.Fatal("an IMEI alone explains the photo")
+	}
+	add(ses, "63822895526347609626", gozxing.BarcodeFormat_CODE_128)
+	if !e.settled() || !e.done() {
+		t.Fatal("an SN beside the IMEI does not explain the photo")
 	}
 }

@@ -22,6 +22,9 @@ const (
 	// maxAngleDiff is how far apart (radians) the bar directions of two
 	// neighbouring cells may be to join one region.
 	maxAngleDiff = 0.2
+	// spanPaired is the span of locateWith that measures gradients with
+	// cellTensorPaired.
+	spanPaired = 0
 	// minRegionCells is the smallest region worth reading (cells).
 	minRegionCells = 4
 	// maxRegions is how many regions, largest first, are always read at
@@ -70,7 +73,8 @@ type cellStat struct {
 func locate(p plane, f int) []region { return locateWith(p, f, minCellEnergy, 1) }
 
 // locateWith is locate with cells of at least energy counted as textured
-// and gradients measured over span pixels (see cellTensor).
+// and gradients measured over span pixels (see cellTensor), or paired
+// (spanPaired, see cellTensorPaired).
 func locateWith(p plane, f int, energy float64, span int) []region {
 	cw, ch := p.w/f/cellSize, p.h/f/cellSize
 	if cw < 2 || ch < 2 {
@@ -79,9 +83,12 @@ func locateWith(p plane, f int, energy float64, span int) []region {
 	raw := make([]tensor, cw*ch)
 	for cy := 0; cy < ch; cy++ {
 		for cx := 0; cx < cw; cx++ {
-			if span > 1 {
+			switch {
+			case span == spanPaired:
+				raw[cy*cw+cx] = cellTensorPaired(p, f, cx*cellSize, cy*cellSize)
+			case span > 1:
 				raw[cy*cw+cx] = cellTensorSpan(p, f, cx*cellSize, cy*cellSize, span)
-			} else {
+			default:
 				raw[cy*cw+cx] = cellTensor(p, f, cx*cellSize, cy*cellSize)
 			}
 		}
@@ -238,8 +245,16 @@ func (t tensor) stat(n int) cellStat {
 	if sum == 0 {
 		return cellStat{}
 	}
-	coh := math.Sqrt((t.xx-t.yy)*(t.xx-t.yy)+4*t.xy*t.xy) / sum
-	return cellStat{energy: sum / float64(n*cellSize*cellSize), coherence: coh, angle: 0.5 * math.Atan2(2*t.xy, t.xx-t.yy)}
+	return cellStat{energy: sum / float64(n*cellSize*cellSize), coherence: t.coherence(), angle: 0.5 * math.Atan2(2*t.xy, t.xx-t.yy)}
+}
+
+// coherence is how strongly one gradient direction dominates t (see stat).
+func (t tensor) coherence() float64 {
+	sum := t.xx + t.yy
+	if sum == 0 {
+		return 0
+	}
+	return math.Sqrt((t.xx-t.yy)*(t.xx-t.yy)+4*t.xy*t.xy) / sum
 }
 
 // cellTensor computes gradient statistics over one cell of the grid
@@ -266,6 +281,48 @@ func cellTensor(p plane, f, x0, y0 int) tensor {
 		}
 	}
 	return tensor{jxx, jyy, jxy}
+}
+
+// cellTensorPaired is cellTensor for sharp bars at any angle. The two
+// differences of cellTensor, with the right and the lower neighbour, lie
+// half a pixel apart: on sharp edges that fall from top left to bottom
+// right (bars whose normal points between -90° and 0°) one sees an edge
+// where the other does not, their correlation cancels, and the cell looks
+// like 2D texture or bars turned by up to 90° (or slanted by 6° at -15°).
+// Here the horizontal difference is also taken with the left neighbour,
+// which mirrors the fault, and the cell keeps the more coherent of the
+// two tensors.
+func cellTensorPaired(p plane, f, x0, y0 int) tensor {
+	var right, left tensor
+	for yl := y0; yl < y0+cellSize; yl++ {
+		y := yl*f + f/2
+		if y+1 >= p.h {
+			break
+		}
+		r, rn := p.pix[y*p.stride:], p.pix[(y+1)*p.stride:]
+		for xl := x0; xl < x0+cellSize; xl++ {
+			x := xl*f + f/2
+			if x+1 >= p.w {
+				break
+			}
+			a := int(r[x])
+			gy := float64(int(rn[x]) - a)
+			gx := float64(int(r[x+1]) - a)
+			right.xx += gx * gx
+			right.yy += gy * gy
+			right.xy += gx * gy
+			if x > 0 {
+				gx = float64(a - int(r[x-1]))
+			}
+			left.xx += gx * gx
+			left.yy += gy * gy
+			left.xy += gx * gy
+		}
+	}
+	if left.coherence() > right.coherence() {
+		return left
+	}
+	return right
 }
 
 // cellTensorSpan is cellTensor with gradients measured between pixels

@@ -26,7 +26,9 @@ const (
 	// KindURLSegment reads a serial number standing alone in a URL path
 	// segment ("https://pos.example.cn/t/00037629424041438305?m=A920"):
 	// the last segment that matches Pattern (default 8–40 letters, digits
-	// and '-') and holds at least MinDigits digits (default 6), so words
+	// and '-') and holds at least MinDigits digits (default 6) or is a
+	// coded serial of at least 12 capital letters and digits with a digit
+	// or more ("U1NMF2KMV10FZ0NF", "LULJXTFVCNZNDV9Z"), so words
 	// ("t", "v", "device"), model names and dates are not taken. Only the
 	// path is read: never the host, the query or the fragment.
 	KindURLSegment = "url_segment"
@@ -91,7 +93,10 @@ type Selection struct {
 // DefaultRules returns the built-in rules, in precedence order: GS1 AI 21,
 // "SN:"-style prefixes, URL parameters and paths, then a Code 128 / Code 39
 // whose whole text is a serial number and not an IMEI (15 digits), then a
-// URL path segment that looks like a serial number. So on a label with SN,
+// URL path segment that looks like a serial number, and last a Data Matrix
+// or QR code whose whole text is a serial number (8–40 capital letters,
+// digits and '-'; labels that print the SN as a Code 128 often repeat it
+// bare in a Data Matrix). So on a label with SN,
 // IMEI and TUSN lines, a line labelled inside the code ("SN:...") wins, then
 // the first plain line in reading order that is not an IMEI — labels print
 // the SN line first — and a vendor URL whose path carries the SN serves
@@ -104,6 +109,8 @@ func DefaultRules() []Rule {
 		{Name: "linear", Kind: KindRegex, Formats: []Format{Code128, Code39},
 			Pattern: `^\s*([A-Za-z0-9-]{4,40})\s*$`, Exclude: `^\d{15}$`},
 		{Name: "url_segment", Kind: KindURLSegment, Exclude: `^\d{15}$`},
+		{Name: "matrix", Kind: KindRegex, Formats: []Format{DataMatrix, QRCode},
+			Pattern: `^\s*([A-Z0-9-]{8,40})\s*$`, Exclude: `^\d{15}$`},
 	}
 	for i := range rules {
 		_ = rules[i].Compile() // the built-in expressions are valid
@@ -391,13 +398,37 @@ const (
 	// maxURLSegments bounds how many path segments are looked at, from
 	// the last.
 	maxURLSegments = 16
+	// codedSerialLength and codedSerialDigits describe a segment taken
+	// with fewer digits than MinDigits: at least codedSerialLength capital
+	// letters and digits, no other characters, with at least
+	// codedSerialDigits digits ("U1NMF2KMV10FZ0NF"). Serial numbers of 16
+	// mixed characters hold fewer than six digits more often than not;
+	// words, model names ("PAX-A920") and lower-case tokens are not such
+	// segments.
+	codedSerialLength = 12
+	codedSerialDigits = 1
 )
 
 // isoDate matches a date segment (2026-12-06), never a serial number.
 var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
+// codedSerial reports whether a URL path segment holding digits digits
+// looks like a serial number of mixed characters (see codedSerialLength).
+func codedSerial(seg string, digits int) bool {
+	if len(seg) < codedSerialLength || digits < codedSerialDigits {
+		return false
+	}
+	for _, c := range seg {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
 // urlSegments returns the last path segment of a URL that matches re and
-// holds at least minDigits digits; only the path is read.
+// holds at least minDigits digits or looks like a coded serial number
+// (codedSerial); only the path is read.
 func urlSegments(text string, re *regexp.Regexp, minDigits int) []string {
 	u, err := url.Parse(strings.TrimSpace(text))
 	if err != nil || u.Scheme == "" || u.Host == "" || re == nil {
@@ -416,7 +447,7 @@ func urlSegments(text string, re *regexp.Regexp, minDigits int) []string {
 				digits++
 			}
 		}
-		if digits >= minDigits && !isoDate.MatchString(seg) {
+		if (digits >= minDigits || codedSerial(seg, digits)) && !isoDate.MatchString(seg) {
 			if m := submatch(re, seg); m != nil {
 				return m
 			}

@@ -15,6 +15,7 @@ func TestSelect(t *testing.T) {
 	}
 	c128 := func(s string) Code { return Code{Format: Code128, Text: s} }
 	qr := func(s string) Code { return Code{Format: QRCode, Text: s} }
+	dm := func(s string) Code { return Code{Format: DataMatrix, Text: s} }
 	tests := []struct {
 		name   string
 		codes  []Code
@@ -43,6 +44,11 @@ func TestSelect(t *testing.T) {
 		{"code 128 beats url segment", []Code{qr("https://pos.example.cn/t/00037629424041438305"), c128("KR60323630")}, "KR60323630", 1, "rule:linear"},
 		{"imei code 128 loses to url segment", []Code{c128("356938035643809"), qr("https://pos.example.cn/t/00037629424041438305")}, "00037629424041438305", 1, "url_segment"},
 		{"seal url not a segment", []Code{qr("https://posid.example/v/98765432"), c128("KR60323630")}, "SEAL9876", 0, "seal"},
+		{"url segment coded serial", []Code{qr("https://pos.example.cn/t/U1NMF2KMV10FZ0NF?m=X990")}, "U1NMF2KMV10FZ0NF", 0, "url_segment"},
+		{"url segment coded serial, one digit", []Code{qr("https://pos.example.cn/t/LULJXTFVCNZNDV9Z?m=X990")}, "LULJXTFVCNZNDV9Z", 0, "url_segment"},
+		{"bare data matrix", []Code{c128("868110957639071"), dm("TQT7WZ3N32UW7M05")}, "TQT7WZ3N32UW7M05", 1, "rule:matrix"},
+		{"code 128 beats bare data matrix", []Code{dm("TQT7WZ3N32UW7M05"), c128("KR60323630")}, "KR60323630", 1, "rule:linear"},
+		{"url segment beats bare qr", []Code{qr("AB12345678"), qr("https://pos.example.cn/t/00037629424041438305")}, "00037629424041438305", 1, "url_segment"},
 	}
 	sel := Selector{Seal: seal, Rules: DefaultRules()}
 	for _, tt := range tests {
@@ -77,6 +83,11 @@ func TestSelectNone(t *testing.T) {
 		{{Format: QRCode, Text: "https://pos.example.cn/t/" + strings.Repeat("1", 41)}},  // too long
 		{{Format: QRCode, Text: "https://pos.example.cn/t/356938035643809"}},             // IMEI
 		{{Format: QRCode, Text: "https://posid.example/v/1" + strings.Repeat("7", 120)}}, // a seal that did not parse
+		{{Format: QRCode, Text: "https://pos.example.cn/s/aZ3kQ9xLm2Pq7w"}},              // a lower-case token
+		{{Format: QRCode, Text: "https://pos.example.cn/d/TERMINALSERIES"}},              // capitals, no digits
+		{{Format: DataMatrix, Text: "A920"}},                                             // a model name
+		{{Format: DataMatrix, Text: "356938035643809"}},                                  // an IMEI alone
+		{{Format: QRCode, Text: "Payment terminal A920"}},                                // words
 		{{Format: QRCode, Text: "pos.example.cn/t/00037629424041438305"}},                // not a URL
 	} {
 		if got, err := sel.Select(codes); !errors.Is(err, ErrNoSN) {

@@ -40,7 +40,8 @@ func runScan(ctx context.Context, app *cli, args []string) error {
 		"Find every barcode in each photo and pick the device serial number.\n"+
 			"A signed posid seal QR wins; otherwise the rules decide (GS1 AI 21,\n"+
 			"\"SN:\" prefixes, URL parameters, the first Code 128 line that is not\n"+
-			"an IMEI, then a URL path segment that looks like a serial number).\n"+
+			"an IMEI, a URL path segment that looks like a serial number, then a\n"+
+			"Data Matrix or QR code whose whole text is a serial number).\n"+
 			"--json gives the SN and the rule that chose it. Exits 1 when a photo\n"+
 			"cannot be read or has no barcode.")
 	asJSON := fs.Bool("json", false, "print one JSON object per photo")
