@@ -118,10 +118,13 @@ type consoleView struct {
 	Lang  string
 	Title string
 	// Path is the page's path with its query, for the language switch.
-	Path      string
-	Nav       []consoleNavItem
-	Role      auth.Role
-	Actor     string
+	Path  string
+	Nav   []consoleNavItem
+	Role  auth.Role
+	Actor string
+	// UserName is the signed-in person's name; empty for an API key,
+	// which has no session to end.
+	UserName  string
 	CSRFToken string
 	Data      any
 }
@@ -174,6 +177,9 @@ func (s *Server) renderConsole(c *fiber.Ctx, status int, page, titleKey string, 
 	if k, ok := principal(c); ok {
 		v.Role, v.Actor = k.Role, k.Actor()
 		v.Nav = s.consoleNavFor(k.Role, lang, c.Path())
+	}
+	if u, _, ok := sessionUser(c); ok {
+		v.UserName = u.Name
 	}
 	v.CSRFToken, _ = c.Locals(localCSRF).(string)
 	var buf bytes.Buffer

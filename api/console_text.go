@@ -18,6 +18,9 @@ var consoleText = map[string][2]string{
 	"first":   {"第一页", "First page"},
 	"next":    {"下一页", "Next page"},
 
+	"who.signedin": {"已登录：", "Signed in as"},
+	"who.signout":  {"退出登录", "Sign out"},
+
 	"nav.devices":   {"设备", "Devices"},
 	"nav.cases":     {"审核队列", "Review queue"},
 	"nav.keys":      {"API 密钥", "API keys"},

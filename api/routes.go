@@ -98,6 +98,9 @@ func (s *Server) routes() {
 		path := r.Path
 		hs := []fiber.Handler{func(c *fiber.Ctx) error { c.Locals(localRoute, path); return c.Next() }}
 		if r.Roles != nil {
+			if r.Method == fiber.MethodGet && isSignInPage(r.Path) {
+				hs = append(hs, signInRedirect)
+			}
 			hs = append(hs, require(r.Roles...))
 		}
 		s.app.Add(r.Method, r.Path, append(hs, r.handler)...)

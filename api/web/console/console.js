@@ -23,11 +23,11 @@
 
   // send posts body (an object, or null for none) to path and resolves
   // with the JSON answer; a problem+json answer rejects with its detail.
-  function send(path, body) {
+  function send(path, body, method) {
     var headers = { "Accept": "application/json" };
     var token = csrf();
     if (token) headers["X-CSRF-Token"] = token;
-    var init = { method: "POST", headers: headers, credentials: "same-origin" };
+    var init = { method: method || "POST", headers: headers, credentials: "same-origin" };
     if (body !== null) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -99,7 +99,17 @@
     });
   }
 
+  // onSignOut ends the session and goes to the sign-in form.
+  function onSignOut(btn) {
+    busy(btn, true);
+    send(btn.dataset.signout, null, "DELETE")
+      .then(function () { location.assign("/"); })
+      .catch(function (err) { busy(btn, false); flash(err.message, true); });
+  }
+
   document.addEventListener("click", function (ev) {
+    var out = ev.target.closest("button[data-signout]");
+    if (out) { ev.preventDefault(); onSignOut(out); return; }
     var btn = ev.target.closest("button[data-move], button[data-post]");
     if (!btn) return;
     ev.preventDefault();
