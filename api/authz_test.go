@@ -110,6 +110,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"apikeys revoke", "POST /api/v1/apikeys/:id/revoke", func(e *testEnv) req {
 			return req{method: "POST", path: "/api/v1/apikeys/" + e.keyID("merchant2") + "/revoke"}
 		}, [6]int{401, 200, 403, 403, 403, 403}},
+		{"labelkey new", "POST /api/v1/labelkeys", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys"} }, [6]int{401, 201, 403, 403, 403, 403}},
 		{"labelkey retire", "POST /api/v1/labelkeys/:kid/retire", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k1/retire"} }, [6]int{401, 200, 403, 403, 403, 403}},
 		{"labelkey retire missing", "POST /api/v1/labelkeys/:kid/retire", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k9/retire"} }, [6]int{401, 404, 403, 403, 403, 403}},
 		{"labelkey revoke", "POST /api/v1/labelkeys/:kid/revoke", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k1/revoke"} }, [6]int{401, 200, 403, 403, 403, 403}},

@@ -34,6 +34,8 @@ func (s *Server) consoleKeys(c *fiber.Ctx) error {
 type consoleLabelKey struct {
 	ID string
 	labels.PublicKey
+	// Signs marks the key that signs new labels: the newest active one.
+	Signs bool
 }
 
 // consoleLabelKeysView is the data of labelkeys.html.
@@ -41,12 +43,15 @@ type consoleLabelKeysView struct {
 	Keys []consoleLabelKey
 	// Missing says the server has no label key set.
 	Missing bool
+	// CanMake says this server's key store can make a new key.
+	CanMake bool
 }
 
 // consoleLabelKeys serves GET /console/admin/labelkeys: the signing keys
 // with what retiring and revoking each does to labels already printed.
 func (s *Server) consoleLabelKeys(c *fiber.Ctx) error {
 	var v consoleLabelKeysView
+	_, v.CanMake = s.deps.LabelKeys.(labelKeyMaker)
 	if s.deps.LabelKeys == nil {
 		v.Missing = true
 		return s.renderConsole(c, fiber.StatusOK, "labelkeys.html", "labelkeys.title", v)
@@ -56,8 +61,13 @@ func (s *Server) consoleLabelKeys(c *fiber.Ctx) error {
 		return s.consoleError(c, err)
 	}
 	ids := set.IDs()
+	signing := false
 	for i := len(ids) - 1; i >= 0; i-- { // newest first
-		v.Keys = append(v.Keys, consoleLabelKey{ID: ids[i].String(), PublicKey: set.Keys[ids[i]]})
+		k := consoleLabelKey{ID: ids[i].String(), PublicKey: set.Keys[ids[i]]}
+		if !signing && k.Status == labels.KeyActive {
+			k.Signs, signing = true, true
+		}
+		v.Keys = append(v.Keys, k)
 	}
 	return s.renderConsole(c, fiber.StatusOK, "labelkeys.html", "labelkeys.title", v)
 }

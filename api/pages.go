@@ -118,6 +118,7 @@ var docsZh = map[string]string{
 	"GET /api/v1/apikeys":                       "API 密钥列表（不含密钥本身）",
 	"POST /api/v1/apikeys":                      "创建 API 密钥；密钥只在本次响应中显示",
 	"POST /api/v1/apikeys/:id/revoke":           "吊销 API 密钥，一秒内在所有服务器生效",
+	"POST /api/v1/labelkeys":                    "在本服务器的密钥库中生成新的标签签名密钥：此后的新标签用它签名",
 	"POST /api/v1/labelkeys/:kid/retire":        "停用标签签名密钥：不再签发新标签",
 	"POST /api/v1/labelkeys/:kid/revoke":        "吊销标签签名密钥：其签发的标签在所有服务器上验证为已吊销",
 	"GET /api/v1/cases":                         "审核案件列表（?status=&rule=&sn=&assignee=&before=&limit=）",
