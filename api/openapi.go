@@ -49,7 +49,7 @@ var routeBodies = map[string]map[string]any{
 
 // routeQueries lists the query parameters of routes.
 var routeQueries = map[string][]string{
-	"GET /api/v1/devices":             {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
+	"GET /api/v1/devices":             {"sn_prefix", "status", "model", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
 	"GET /api/v1/devices/:sn":         {"reveal"},
 	"POST /api/v1/imports":            {"mode", "dry_run", "map"},
 	"POST /api/v1/scans":              {"trace"},
