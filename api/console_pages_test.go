@@ -58,3 +58,35 @@ func TestConsoleExportLinks(t *testing.T) {
 		})
 	}
 }
+
+// TestConsoleReviewTabs checks that cases, complaints and change requests
+// are reached from the one review queue page.
+func TestConsoleReviewTabs(t *testing.T) {
+	e := newEnv(t, Config{}, withRisk)
+	for _, tc := range []struct {
+		role, path string
+		complaints bool // the complaints tab is the current one
+	}{
+		{"reviewer", "/console/cases", false},
+		{"admin", "/console/cases?rule=complaint", true},
+	} {
+		status, page := e.page(t, tc.role, tc.path)
+		if status != 200 {
+			t.Fatalf("%s: status %d", tc.path, status)
+		}
+		for _, href := range []string{`href="/console/cases"`, `href="/console/cases?rule=complaint"`, `href="/review/changes?state=pending"`} {
+			if !strings.Contains(page, href) {
+				t.Errorf("%s as %s: no tab %s", tc.path, tc.role, href)
+			}
+		}
+		if got := strings.Contains(page, `<a href="/console/cases?rule=complaint" aria-current="page">`); got != tc.complaints {
+			t.Errorf("%s: complaints tab current %v, want %v", tc.path, got, tc.complaints)
+		}
+	}
+	// The change requests tab leads to a page the same roles get.
+	for _, role := range []string{"reviewer", "admin"} {
+		if status, _ := e.page(t, role, "/review/changes?state=pending"); status != 200 {
+			t.Errorf("%s: change requests page status %d", role, status)
+		}
+	}
+}

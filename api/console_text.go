@@ -18,6 +18,11 @@ var consoleText = map[string][2]string{
 	"first":   {"第一页", "First page"},
 	"next":    {"下一页", "Next page"},
 
+	"cases.tabs":           {"审核队列分类", "Review queue"},
+	"cases.tab.cases":      {"全部案件", "All cases"},
+	"cases.tab.complaints": {"商户投诉", "Complaints"},
+	"cases.tab.changes":    {"变更申请", "Change requests"},
+
 	"who.signedin": {"已登录：", "Signed in as"},
 	"who.signout":  {"退出登录", "Sign out"},
 
