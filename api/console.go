@@ -87,6 +87,7 @@ var consoleNav = []consolePage{
 	{"/console/admin/labelkeys", "nav.labelkeys"},
 	{"/console/admin/audit", "nav.audit"},
 	{"/console/admin/limits", "nav.limits"},
+	{"/console/admin/users", "nav.users"},
 }
 
 // consoleRoutes returns the console's pages and assets. The risk pages
@@ -102,6 +103,7 @@ func (s *Server) consoleRoutes() []Route {
 		{"GET", "/console/admin/labelkeys", "Console: label signing keys", adminOnly, "console", s.consoleLabelKeys},
 		{"GET", "/console/admin/audit", "Console: search the audit log", adminOnly, "console", s.consoleAudit},
 		{"GET", "/console/admin/limits", "Console: the limits in force", adminOnly, "console", s.consoleLimits},
+		{"GET", "/console/admin/users", "Console: people who sign in; add, disable, end sessions", adminOnly, "console", s.consoleUsers},
 	}
 	if s.deps.Risk != nil {
 		rs = append(rs,

@@ -10,6 +10,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -28,6 +29,23 @@ func (s *Server) consoleKeys(c *fiber.Ctx) error {
 		return s.consoleError(c, err)
 	}
 	return s.renderConsole(c, fiber.StatusOK, "keys.html", "keys.title", consoleKeysView{Keys: ks, Roles: auth.Roles})
+}
+
+// consoleUsersView is the data of users.html.
+type consoleUsersView struct {
+	Users []users.User
+	Roles []auth.Role
+}
+
+// consoleUsers serves GET /console/admin/users: the people who sign in
+// with role, scope, TOTP and state, and the forms to add, disable and
+// sign them out through the users API.
+func (s *Server) consoleUsers(c *fiber.Ctx) error {
+	us, err := s.svc.Users(c.UserContext(), callerOf(c))
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	return s.renderConsole(c, fiber.StatusOK, "users.html", "users.title", consoleUsersView{Users: us, Roles: auth.Roles})
 }
 
 // consoleLabelKey is one row of labelkeys.html.

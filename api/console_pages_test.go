@@ -90,3 +90,42 @@ func TestConsoleReviewTabs(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleUsersPage checks the users page: every user with role,
+// scope, TOTP and state, and actions that call the users API.
+func TestConsoleUsersPage(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.plainUser("ulla")
+	e.plainUser("olaf")
+	if resp, body := e.do(t, "admin", req{method: "POST", path: "/api/v1/users/olaf/disable"}); resp.StatusCode != 200 {
+		t.Fatalf("disable: %d %s", resp.StatusCode, body)
+	}
+	status, page := e.page(t, "admin", "/console/admin/users?lang=en")
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	row := regexp.MustCompile(`(?s)<tr>\s*<th scope="row"[^>]*>(\w+)</th>(.*?)</tr>`)
+	rows := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(page, -1) {
+		rows[m[1]] = m[2]
+	}
+	if len(rows) != 2 {
+		t.Fatalf("rows %v in\n%s", rows, page)
+	}
+	for name, want := range map[string][]string{
+		"ulla": {"Warehouse", "Enabled", `data-delete="/api/v1/users/ulla/sessions"`, `data-post="/api/v1/users/ulla/disable"`, ">Off<"},
+		"olaf": {"Disabled", `data-delete="/api/v1/users/olaf/sessions"`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(rows[name], w) {
+				t.Errorf("row %s lacks %q:\n%s", name, w, rows[name])
+			}
+		}
+	}
+	if strings.Contains(rows["olaf"], "/disable") {
+		t.Error("a disabled user offers Disable")
+	}
+	if !strings.Contains(page, `data-action="/api/v1/users" data-show-token="password"`) {
+		t.Error("no add-user form showing the generated password")
+	}
+}

@@ -47,6 +47,7 @@ func TestConsoleAccess(t *testing.T) {
 		{"/console/admin/labelkeys", [6]int{401, 200, 403, 403, 403, 403}},
 		{"/console/admin/audit", [6]int{401, 200, 403, 403, 403, 403}},
 		{"/console/admin/limits", [6]int{401, 200, 403, 403, 403, 403}},
+		{"/console/admin/users", [6]int{401, 200, 403, 403, 403, 403}},
 		{"/console/console.css", all(200)},
 		{"/console/console.js", all(200)},
 	}

@@ -140,6 +140,7 @@ var docsZh = map[string]string{
 	"GET /console/admin/labelkeys":              "控制台：标签签名密钥",
 	"GET /console/admin/audit":                  "控制台：搜索审计日志",
 	"GET /console/admin/limits":                 "控制台：当前限额",
+	"GET /console/admin/users":                  "控制台：登录用户；添加、停用、结束会话",
 	"POST /api/v1/devices/:sn/change-requests":  "为自己的设备申请修改一项入网信息（JSON，或带证明照片的 multipart）",
 	"GET /api/v1/change-requests":               "变更申请列表：商户看自己的，审核员和管理员看全部（?state=&sn=&merchant=&before=&limit=）",
 	"GET /api/v1/change-requests/:id":           "查看变更申请；?reveal=account 显示完整结算账户（管理员，及待审核申请的审核员）",

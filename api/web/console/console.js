@@ -64,7 +64,8 @@
   function onPost(btn) {
     if (btn.dataset.confirm && !window.confirm(btn.dataset.confirm)) return;
     busy(btn, true);
-    send(btn.dataset.post, null)
+    var del = !btn.dataset.post;
+    send(del ? btn.dataset.delete : btn.dataset.post, null, del ? "DELETE" : "POST")
       .then(function () { reloadWith(btn.textContent.trim() + " ✓"); })
       .catch(function (err) { busy(btn, false); flash(err.message, true); });
   }
@@ -80,10 +81,13 @@
     var submit = form.querySelector('[type="submit"]');
     if (submit) busy(submit, true);
     send(form.dataset.action, body).then(function (data) {
-      if (form.dataset.showToken && data.token) {
+      // data-show-token names the answer's field to show once: "1" for an
+      // API key's token, "password" for a new user's first password.
+      var field = form.dataset.showToken === "1" ? "token" : form.dataset.showToken;
+      if (field && data[field]) {
         var box = document.getElementById("token-box");
         var out = document.getElementById("token");
-        out.value = data.token;
+        out.value = data[field];
         box.hidden = false;
         flash(form.dataset.done, false);
         form.reset();
@@ -110,7 +114,7 @@
   document.addEventListener("click", function (ev) {
     var out = ev.target.closest("button[data-signout]");
     if (out) { ev.preventDefault(); onSignOut(out); return; }
-    var btn = ev.target.closest("button[data-move], button[data-post]");
+    var btn = ev.target.closest("button[data-move], button[data-post], button[data-delete]");
     if (!btn) return;
     ev.preventDefault();
     if (btn.dataset.move) onMove(btn); else onPost(btn);
