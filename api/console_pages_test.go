@@ -1,6 +1,8 @@
 package api
 
 import (
+	"io"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -127,5 +129,124 @@ func TestConsoleUsersPage(t *testing.T) {
 	}
 	if !strings.Contains(page, `data-action="/api/v1/users" data-show-token="password"`) {
 		t.Error("no add-user form showing the generated password")
+	}
+}
+
+// TestConsoleLabelsPick checks how the labels page picks devices: pasted
+// SNs normalized and once each, a whole batch named as a batch, a filter
+// as its SNs; bad input is a console error page.
+func TestConsoleLabelsPick(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.addPrinter("dock", "127.0.0.1:1")
+	picked := regexp.MustCompile(`<li data-sn="([^"]+)">`)
+	batch := regexp.MustCompile(`id="label-job" data-batch="([^"]*)"`)
+	tests := []struct {
+		name, query string
+		status      int
+		sns         string
+		batch       string
+	}{
+		{"nothing picked", "", 200, "", ""},
+		{"pasted", "?sns=pax0001,+PAX0003%0Apax0001", 200, "PAX0001 PAX0003", ""},
+		{"batch", "?batch=B1", 200, "PAX0001 PAX0002", "B1"},
+		{"filter", "?batch=B1&supplier=SUP1", 200, "PAX0001", ""},
+		{"pasted wins", "?sns=PAX0003&batch=B1", 200, "PAX0003", ""},
+		{"bad sn", "?sns=%3Cscript%3E", 422, "", ""},
+		{"bad status", "?status=lost", 422, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, page := e.page(t, "warehouse", "/console/labels"+tc.query)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d:\n%.500s", status, tc.status, page)
+			}
+			if status != 200 {
+				return
+			}
+			var got []string
+			for _, m := range picked.FindAllStringSubmatch(page, -1) {
+				got = append(got, m[1])
+			}
+			if strings.Join(got, " ") != tc.sns {
+				t.Errorf("picked %v, want %s", got, tc.sns)
+			}
+			m := batch.FindStringSubmatch(page)
+			if tc.sns == "" && m != nil {
+				t.Errorf("output section without a pick")
+			}
+			if tc.sns != "" && (m == nil || m[1] != tc.batch) {
+				t.Errorf("batch %v, want %q", m, tc.batch)
+			}
+			if tc.sns != "" && !strings.Contains(page, `<option value="dock">`) {
+				t.Error("no printer to send to")
+			}
+			if !strings.Contains(page, `src="/console/labels.js"`) {
+				t.Error("page lacks its script")
+			}
+		})
+	}
+}
+
+// TestConsolePrintersPage checks the printers page: admins get the add
+// form and remove buttons, warehouse staff the list; both see the jobs
+// with reprints marked.
+func TestConsolePrintersPage(t *testing.T) {
+	e := newEnv(t, Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	e.addPrinter("dock", ln.Addr().String())
+	for range 2 {
+		if resp, body := e.do(t, "warehouse", jsonReq("POST", "/api/v1/printers/dock/jobs", PrintJobRequest{SNs: []string{"PAX0001"}})); resp.StatusCode != 201 {
+			t.Fatalf("print: %d %s", resp.StatusCode, body)
+		}
+	}
+	for _, tc := range []struct {
+		role  string
+		admin bool
+	}{{"admin", true}, {"warehouse", false}} {
+		status, page := e.page(t, tc.role, "/console/admin/printers?lang=en")
+		if status != 200 {
+			t.Fatalf("%s: status %d", tc.role, status)
+		}
+		if got := strings.Contains(page, `data-action="/api/v1/printers"`); got != tc.admin {
+			t.Errorf("%s: add form %v", tc.role, got)
+		}
+		if got := strings.Contains(page, `data-delete="/api/v1/printers/dock"`); got != tc.admin {
+			t.Errorf("%s: remove button %v", tc.role, got)
+		}
+		if n := strings.Count(page, `<tr class="reprint">`); n != 1 {
+			t.Errorf("%s: %d reprint rows, want 1", tc.role, n)
+		}
+		if strings.Count(page, "Reprints: 1") != 1 {
+			t.Errorf("%s: reprint count not shown", tc.role)
+		}
+	}
+}
+
+// TestConsoleImportsPage checks that the imports page offers every posid
+// column for the mapping step and loads its script.
+func TestConsoleImportsPage(t *testing.T) {
+	e := newEnv(t, Config{})
+	status, page := e.page(t, "warehouse", "/console/imports")
+	if status != 200 {
+		t.Fatalf("status %d", status)
+	}
+	for _, want := range []string{`data-columns="sn model manufacturer supplier_code batch`, `src="/console/imports.js"`, `id="imp-file"`, `accept=".csv,.xlsx`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
 	}
 }

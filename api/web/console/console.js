@@ -76,7 +76,7 @@
       if (!el.name || el.disabled) return;
       if ((el.type === "radio" || el.type === "checkbox") && !el.checked) return;
       var v = el.value.trim();
-      if (v !== "") body[el.name] = v;
+      if (v !== "") body[el.name] = el.dataset.number ? Number(v) : v;
     });
     var submit = form.querySelector('[type="submit"]');
     if (submit) busy(submit, true);
