@@ -108,7 +108,7 @@ func TestConsoleWalkWarehouse(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
 	good := filepath.Join(dir, "good.csv")
-	if err := os.WriteFile(bad, []byte("sn,model,manufacturer,supplier_code,batch\nWALK0001,A920,PAX,SUP1,W1\nWALK0002,,PAX,SUP1,W1\n"), 0o644); err != nil {
+	if err := os.WriteFile(bad, []byte("Device No,model,manufacturer,supplier_code,batch\nWALK0001,A920,PAX,SUP1,W1\nWALK0002,,PAX,SUP1,W1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(good, []byte("sn,model,manufacturer,supplier_code,batch\nWALK0001,A920,PAX,SUP1,W1\nWALK0002,A920,PAX,SUP1,W1\n"), 0o644); err != nil {
@@ -121,7 +121,16 @@ func TestConsoleWalkWarehouse(t *testing.T) {
 		b.checkAxe("imports")
 		shot("imports")
 
+		// The bad file's SN column has a header posid does not know.
 		b.Step("bad file", chromedp.SetUploadFiles(chromedp.ID("imp-file"), []string{bad}), chromedp.Click(chromedp.ID("imp-check")))
+		b.waitFor("mapping step", `!document.querySelector("#imp-map").hidden && !!document.querySelector("#map-0")`)
+		if got := b.Text(`label[for="map-0"]`); !strings.Contains(got, "Device No") {
+			t.Fatalf("mapping asks about %q", got)
+		}
+		b.checkAxe("imports mapping")
+		shot("import-map")
+		eval[bool](b, `document.querySelector("#map-0").value = "sn"; true`)
+		b.Step("check with the map", chromedp.Click(chromedp.ID("imp-recheck")))
 		b.waitFor("row error", `document.querySelectorAll("#imp-errors tbody tr").length > 0`)
 		row := eval[[]string](b, `Array.from(document.querySelectorAll("#imp-errors tbody tr")[0].cells).map(c => c.textContent)`)
 		if len(row) != 4 || row[0] != "3" || row[1] != "WALK0002" || row[2] != "model" || !strings.Contains(row[3], "model") {
