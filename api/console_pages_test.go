@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"posid/internal/sqlite"
 )
 
 // TestConsoleExportLinks checks that the device list's export links carry
@@ -248,5 +250,16 @@ func TestConsoleImportsPage(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
 		}
+	}
+}
+
+// TestConsoleLabelsWithoutPrinting checks that the labels page works on a
+// server without printers: it picks and offers downloads, and says there
+// is no printer.
+func TestConsoleLabelsWithoutPrinting(t *testing.T) {
+	e := newEnv(t, Config{}, func(_ *sqlite.DB, deps *Deps) { deps.Printing = nil })
+	status, page := e.page(t, "warehouse", "/console/labels?batch=B1&lang=en")
+	if status != 200 || !strings.Contains(page, `id="l-pdf"`) || !strings.Contains(page, "No printer is configured.") {
+		t.Fatalf("status %d:\n%.600s", status, page)
 	}
 }
