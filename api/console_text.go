@@ -27,6 +27,8 @@ var consoleText = map[string][2]string{
 	"users.new":            {"添加用户", "Add a user"},
 	"users.name":           {"用户名", "User name"},
 	"users.namehint":       {"小写字母、数字及 . _ - @。", "Lower case letters, digits and . _ - @."},
+	"users.merchant":       {"商户号（商户用户）", "Merchant no. (merchant users)"},
+	"users.supplier":       {"供应商代码（供应商用户）", "Supplier code (supplier users)"},
 	"users.phone":          {"电话", "Phone"},
 	"users.email":          {"电子邮件", "Email"},
 	"users.bindhint":       {"商户用户必须绑定商户号，供应商用户必须绑定供应商代码。管理员和审核员首次登录时须绑定动态验证码。", "A merchant user needs a merchant number, a supplier user a supplier code. Admins and reviewers set up a TOTP code at their first sign-in."},

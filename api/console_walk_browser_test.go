@@ -303,3 +303,34 @@ func TestSignInOpenRedirect(t *testing.T) {
 		b.Poll("signed out", `!document.querySelector("#signin-form").hidden`)
 	}
 }
+
+// TestConsoleBrowserNewPages runs axe-core on the imports, labels,
+// printers, users and review queue pages at desktop and phone sizes, in
+// both languages, and checks that the label preview renders.
+func TestConsoleBrowserNewPages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test in -short mode")
+	}
+	browsertest.Path(t)
+	e := newEnv(t, Config{}, withRisk)
+	e.addPrinter("dock", "127.0.0.1:1")
+	e.plainUser("ulla")
+	base := e.live(t)
+	for _, vp := range consoleViewports {
+		t.Run(vp.name, func(t *testing.T) {
+			b := newConsoleBrowser(t, e, base, "admin", vp.width, vp.height)
+			for _, p := range []string{"/console/imports", "/console/labels", "/console/labels?batch=B1", "/console/admin/printers", "/console/admin/users",
+				"/console/cases?rule=complaint", "/console/admin/labelkeys", "/console/devices?batch=B1&lang=en", "/console/imports?lang=en", "/console/admin/users?lang=en"} {
+				b.open(p)
+				b.checkAxe(p)
+			}
+			b.open("/console/labels?sns=PAX0001+PAX0002+PAX0003&lang=zh")
+			b.Step("preview", chromedp.Click(chromedp.ID("l-preview")))
+			b.waitFor("preview shown", `!!document.querySelector("#l-preview-img") && document.querySelector("#l-preview-img").naturalHeight > 0`)
+			b.checkAxe("labels preview")
+			b.Screenshot("console-labels-" + vp.name + ".png")
+			b.open("/console/admin/users")
+			b.Screenshot("console-users-" + vp.name + ".png")
+		})
+	}
+}
