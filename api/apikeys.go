@@ -126,6 +126,36 @@ func (s *Server) setLabelKeyStatus(status labels.KeyStatus) fiber.Handler {
 	}
 }
 
+// labelKeyMaker is a label key store that can make a new signing key:
+// *labels.KeyStore and *labels.SharedKeyStore, whose NewKey is the one
+// `posid keys new` calls.
+type labelKeyMaker interface {
+	NewKey(ctx context.Context) (labels.KeyID, error)
+}
+
+// errNoKeyMaker answers a new key request on a server whose key store
+// cannot make keys.
+var errNoKeyMaker = fmt.Errorf("%w: this server's label key store cannot make keys (use posid keys new)", errUnavailable)
+
+// newLabelKey serves POST /api/v1/labelkeys to admins: a new active key in
+// this server's key store, which signs every label from then on (the
+// newest active key signs); audited. Older keys keep verifying their
+// labels until they are retired or revoked.
+func (s *Server) newLabelKey(c *fiber.Ctx) error {
+	mk, ok := s.deps.LabelKeys.(labelKeyMaker)
+	if s.deps.LabelKeys == nil || !ok {
+		return errNoKeyMaker
+	}
+	id, err := mk.NewKey(c.UserContext())
+	if err != nil {
+		return err
+	}
+	if err := s.record(c, audit.ActionCreateLabelKey, id.String(), ""); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(LabelKeyStatus{ID: id.String(), Status: labels.KeyActive})
+}
+
 // changeLabelKey retires or revokes label key id.
 func changeLabelKey(ctx context.Context, st LabelKeys, id labels.KeyID, status labels.KeyStatus) error {
 	if status == labels.KeyRevoked {

@@ -110,6 +110,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"apikeys revoke", "POST /api/v1/apikeys/:id/revoke", func(e *testEnv) req {
 			return req{method: "POST", path: "/api/v1/apikeys/" + e.keyID("merchant2") + "/revoke"}
 		}, [6]int{401, 200, 403, 403, 403, 403}},
+		{"labelkey new", "POST /api/v1/labelkeys", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys"} }, [6]int{401, 201, 403, 403, 403, 403}},
 		{"labelkey retire", "POST /api/v1/labelkeys/:kid/retire", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k1/retire"} }, [6]int{401, 200, 403, 403, 403, 403}},
 		{"labelkey retire missing", "POST /api/v1/labelkeys/:kid/retire", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k9/retire"} }, [6]int{401, 404, 403, 403, 403, 403}},
 		{"labelkey revoke", "POST /api/v1/labelkeys/:kid/revoke", func(*testEnv) req { return req{method: "POST", path: "/api/v1/labelkeys/k1/revoke"} }, [6]int{401, 200, 403, 403, 403, 403}},
@@ -148,6 +149,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"console label keys", "GET /console/admin/labelkeys", get("/console/admin/labelkeys"), [6]int{401, 200, 403, 403, 403, 403}},
 		{"console audit", "GET /console/admin/audit", get("/console/admin/audit"), [6]int{401, 200, 403, 403, 403, 403}},
 		{"console limits", "GET /console/admin/limits", get("/console/admin/limits"), [6]int{401, 200, 403, 403, 403, 403}},
+		{"console imports", "GET /console/imports", get("/console/imports"), [6]int{401, 200, 200, 403, 403, 403}},
+		{"console imports js", "GET /console/imports.js", get("/console/imports.js"), all(200)},
+		{"console labels", "GET /console/labels", get("/console/labels?batch=B1"), [6]int{401, 200, 200, 403, 403, 403}},
+		{"console labels js", "GET /console/labels.js", get("/console/labels.js"), all(200)},
+		{"console printers", "GET /console/admin/printers", get("/console/admin/printers"), [6]int{401, 200, 200, 403, 403, 403}},
+		{"console users", "GET /console/admin/users", get("/console/admin/users"), [6]int{401, 200, 403, 403, 403, 403}},
 		{"file change own", "POST /api/v1/devices/:sn/change-requests", func(*testEnv) req {
 			return jsonReq("POST", "/api/v1/devices/PAX0001/change-requests", map[string]string{"field": "terminal_id", "value": "T900", "reason": "new terminal"})
 		}, [6]int{401, 403, 403, 201, 403, 403}},

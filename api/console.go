@@ -25,8 +25,15 @@ import (
 //go:embed templates/console/*.html
 var consoleTemplateFS embed.FS
 
-//go:embed web/console/console.css web/console/console.js
+//go:embed web/console/console.css web/console/console.js web/console/imports.js web/console/labels.js
 var consoleAssetFS embed.FS
+
+// consolePageScripts are the scripts of the pages that need more than
+// console.js, by template.
+var consolePageScripts = map[string]string{
+	"imports.html": "/console/imports.js",
+	"labels.html":  "/console/labels.js",
+}
 
 // consoleCSP lets console pages load their own script and style and call
 // the API, and nothing else: no inline script, no other origin.
@@ -82,11 +89,15 @@ type consolePage struct {
 // to the roles its route admits (the route table decides).
 var consoleNav = []consolePage{
 	{"/console/devices", "nav.devices"},
+	{"/console/imports", "nav.imports"},
+	{"/console/labels", "nav.labels"},
 	{"/console/cases", "nav.cases"},
 	{"/console/admin/keys", "nav.keys"},
 	{"/console/admin/labelkeys", "nav.labelkeys"},
 	{"/console/admin/audit", "nav.audit"},
 	{"/console/admin/limits", "nav.limits"},
+	{"/console/admin/users", "nav.users"},
+	{"/console/admin/printers", "nav.printers"},
 }
 
 // consoleRoutes returns the console's pages and assets. The risk pages
@@ -96,12 +107,18 @@ func (s *Server) consoleRoutes() []Route {
 		{"GET", "/console", "Staff console: goes to the device search", allRoles, "console", func(c *fiber.Ctx) error { return c.Redirect("/console/devices") }},
 		{"GET", "/console/console.css", "Style of the console pages", nil, "console", consoleCSS},
 		{"GET", "/console/console.js", "Script of the console pages", nil, "console", consoleJS},
+		{"GET", "/console/imports.js", "Script of the console's imports page", nil, "console", consoleImportsJS},
+		{"GET", "/console/labels.js", "Script of the console's labels and printers pages", nil, "console", consoleLabelsJS},
 		{"GET", "/console/devices", "Console: search devices", allRoles, "console", s.consoleDevices},
+		{"GET", "/console/imports", "Console: import devices from CSV or XLSX with a checked preview", warehouseWork, "console", s.consoleImports},
+		{"GET", "/console/labels", "Console: pick devices, preview their labels, download or print them", warehouseWork, "console", s.consoleLabels},
+		{"GET", "/console/admin/printers", "Console: label printers (admins add and remove) and print jobs", warehouseWork, "console", s.consolePrinters},
 		{"GET", "/console/devices/:sn", "Console: one device, its history and the status changes the caller may make", allRoles, "console", s.consoleDevice},
 		{"GET", "/console/admin/keys", "Console: API keys", adminOnly, "console", s.consoleKeys},
 		{"GET", "/console/admin/labelkeys", "Console: label signing keys", adminOnly, "console", s.consoleLabelKeys},
 		{"GET", "/console/admin/audit", "Console: search the audit log", adminOnly, "console", s.consoleAudit},
 		{"GET", "/console/admin/limits", "Console: the limits in force", adminOnly, "console", s.consoleLimits},
+		{"GET", "/console/admin/users", "Console: people who sign in; add, disable, end sessions", adminOnly, "console", s.consoleUsers},
 	}
 	if s.deps.Risk != nil {
 		rs = append(rs,
@@ -118,10 +135,15 @@ type consoleView struct {
 	Lang  string
 	Title string
 	// Path is the page's path with its query, for the language switch.
-	Path      string
-	Nav       []consoleNavItem
-	Role      auth.Role
-	Actor     string
+	Path  string
+	Nav   []consoleNavItem
+	Role  auth.Role
+	Actor string
+	// Script is the page's own script, if it has one.
+	Script string
+	// UserName is the signed-in person's name; empty for an API key,
+	// which has no session to end.
+	UserName  string
 	CSRFToken string
 	Data      any
 }
@@ -170,10 +192,13 @@ func (s *Server) renderConsole(c *fiber.Ctx, status int, page, titleKey string, 
 		panic("api: no console template " + page) // embedded: caught by the tests
 	}
 	lang := consoleLang(c)
-	v := consoleView{Lang: lang, Title: consoleT(lang, titleKey), Path: c.OriginalURL(), Data: data}
+	v := consoleView{Lang: lang, Title: consoleT(lang, titleKey), Path: c.OriginalURL(), Script: consolePageScripts[page], Data: data}
 	if k, ok := principal(c); ok {
 		v.Role, v.Actor = k.Role, k.Actor()
 		v.Nav = s.consoleNavFor(k.Role, lang, c.Path())
+	}
+	if u, _, ok := sessionUser(c); ok {
+		v.UserName = u.Name
 	}
 	v.CSRFToken, _ = c.Locals(localCSRF).(string)
 	var buf bytes.Buffer
@@ -229,8 +254,10 @@ type consoleErrorView struct {
 
 // The console's style sheet and script, read once.
 var (
-	consoleCSS = consoleAsset("console.css")
-	consoleJS  = consoleAsset("console.js")
+	consoleCSS       = consoleAsset("console.css")
+	consoleJS        = consoleAsset("console.js")
+	consoleImportsJS = consoleAsset("imports.js")
+	consoleLabelsJS  = consoleAsset("labels.js")
 )
 
 // consoleAsset serves name of web/console with the console's headers.

@@ -10,6 +10,7 @@ import (
 
 	"posid/internal/audit"
 	"posid/internal/auth"
+	"posid/internal/users"
 	"posid/labels"
 	"posid/scan"
 )
@@ -30,10 +31,29 @@ func (s *Server) consoleKeys(c *fiber.Ctx) error {
 	return s.renderConsole(c, fiber.StatusOK, "keys.html", "keys.title", consoleKeysView{Keys: ks, Roles: auth.Roles})
 }
 
+// consoleUsersView is the data of users.html.
+type consoleUsersView struct {
+	Users []users.User
+	Roles []auth.Role
+}
+
+// consoleUsers serves GET /console/admin/users: the people who sign in
+// with role, scope, TOTP and state, and the forms to add, disable and
+// sign them out through the users API.
+func (s *Server) consoleUsers(c *fiber.Ctx) error {
+	us, err := s.svc.Users(c.UserContext(), callerOf(c))
+	if err != nil {
+		return s.consoleError(c, err)
+	}
+	return s.renderConsole(c, fiber.StatusOK, "users.html", "users.title", consoleUsersView{Users: us, Roles: auth.Roles})
+}
+
 // consoleLabelKey is one row of labelkeys.html.
 type consoleLabelKey struct {
 	ID string
 	labels.PublicKey
+	// Signs marks the key that signs new labels: the newest active one.
+	Signs bool
 }
 
 // consoleLabelKeysView is the data of labelkeys.html.
@@ -41,12 +61,15 @@ type consoleLabelKeysView struct {
 	Keys []consoleLabelKey
 	// Missing says the server has no label key set.
 	Missing bool
+	// CanMake says this server's key store can make a new key.
+	CanMake bool
 }
 
 // consoleLabelKeys serves GET /console/admin/labelkeys: the signing keys
 // with what retiring and revoking each does to labels already printed.
 func (s *Server) consoleLabelKeys(c *fiber.Ctx) error {
 	var v consoleLabelKeysView
+	_, v.CanMake = s.deps.LabelKeys.(labelKeyMaker)
 	if s.deps.LabelKeys == nil {
 		v.Missing = true
 		return s.renderConsole(c, fiber.StatusOK, "labelkeys.html", "labelkeys.title", v)
@@ -56,8 +79,13 @@ func (s *Server) consoleLabelKeys(c *fiber.Ctx) error {
 		return s.consoleError(c, err)
 	}
 	ids := set.IDs()
+	signing := false
 	for i := len(ids) - 1; i >= 0; i-- { // newest first
-		v.Keys = append(v.Keys, consoleLabelKey{ID: ids[i].String(), PublicKey: set.Keys[ids[i]]})
+		k := consoleLabelKey{ID: ids[i].String(), PublicKey: set.Keys[ids[i]]}
+		if !signing && k.Status == labels.KeyActive {
+			k.Signs, signing = true, true
+		}
+		v.Keys = append(v.Keys, k)
 	}
 	return s.renderConsole(c, fiber.StatusOK, "labelkeys.html", "labelkeys.title", v)
 }

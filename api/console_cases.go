@@ -19,6 +19,9 @@ type consoleCasesView struct {
 	Statuses []risk.Status
 	Cases    []risk.Case
 	NextHref string
+	// Changes says merchants' change requests are served here
+	// (/review/changes), for the queue's third tab.
+	Changes bool
 }
 
 // consoleRules are the risk rules in the order the filter offers them.
@@ -28,7 +31,7 @@ var consoleRules = []risk.Rule{risk.RuleForgedLabel, risk.RuleRevokedLabel, risk
 // consoleCases serves GET /console/cases: the review queue by rule,
 // status, assignee and SN, newest first, one page at a time.
 func (s *Server) consoleCases(c *fiber.Ctx) error {
-	v := consoleCasesView{Query: map[string]string{}, Rules: consoleRules, Statuses: []risk.Status{risk.StatusOpen, risk.StatusAssigned, risk.StatusResolved}}
+	v := consoleCasesView{Query: map[string]string{}, Rules: consoleRules, Statuses: []risk.Status{risk.StatusOpen, risk.StatusAssigned, risk.StatusResolved}, Changes: s.deps.Changes != nil}
 	for _, name := range []string{"rule", "status", "assignee", "sn", "before"} {
 		v.Query[name] = strings.TrimSpace(c.Query(name))
 	}

@@ -2,6 +2,8 @@ package api
 
 import (
 	"errors"
+	"html/template"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -33,6 +35,9 @@ type consoleDevicesView struct {
 	Searched bool
 	// MoreSet says a filter besides the SN is set (the form shows them all).
 	MoreSet bool
+	// Export links GET /api/v1/devices with the filter in force, by
+	// format name (csv, xlsx).
+	Export map[string]template.URL
 }
 
 // consoleFilterFields are the device filters each role may set; the
@@ -41,6 +46,19 @@ var consoleFilterFields = map[auth.Role][]string{
 	auth.RoleAdmin:     {"merchant", "supplier"},
 	auth.RoleWarehouse: {"supplier"},
 	auth.RoleSupplier:  {"merchant"},
+}
+
+// exportHref is the address of the export of filter f in format: GET
+// /api/v1/devices with the search the page shows (every page of it). It
+// is built here from url.Values, so the template may use it as a URL.
+func exportHref(f registry.Filter, format string) template.URL {
+	q := url.Values{"format": {format}}
+	for name, val := range map[string]string{"sn_prefix": f.SNPrefix, "status": string(f.Status), "model": f.Model, "batch": f.Batch, "merchant": f.MerchantNo, "supplier": f.SupplierCode} {
+		if val != "" {
+			q.Set(name, val)
+		}
+	}
+	return template.URL("/api/v1/devices?" + q.Encode())
 }
 
 // consoleDevices serves GET /console/devices: search by SN prefix and
@@ -80,6 +98,10 @@ func (s *Server) consoleDevices(c *fiber.Ctx) error {
 		return s.consoleError(c, err)
 	}
 	v.Page = page
+	v.Export = map[string]template.URL{}
+	for _, format := range []string{"csv", "xlsx"} {
+		v.Export[format] = exportHref(f, format)
+	}
 	if page.Next != "" {
 		q := c.Request().URI().QueryArgs()
 		q.Set("cursor", page.Next)

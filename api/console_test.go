@@ -47,6 +47,13 @@ func TestConsoleAccess(t *testing.T) {
 		{"/console/admin/labelkeys", [6]int{401, 200, 403, 403, 403, 403}},
 		{"/console/admin/audit", [6]int{401, 200, 403, 403, 403, 403}},
 		{"/console/admin/limits", [6]int{401, 200, 403, 403, 403, 403}},
+		{"/console/admin/users", [6]int{401, 200, 403, 403, 403, 403}},
+		{"/console/imports", [6]int{401, 200, 200, 403, 403, 403}},
+		{"/console/labels", [6]int{401, 200, 200, 403, 403, 403}},
+		{"/console/labels?sns=PAX0001+pax0003", [6]int{401, 200, 200, 403, 403, 403}},
+		{"/console/admin/printers", [6]int{401, 200, 200, 403, 403, 403}},
+		{"/console/imports.js", all(200)},
+		{"/console/labels.js", all(200)},
 		{"/console/console.css", all(200)},
 		{"/console/console.js", all(200)},
 	}
@@ -82,10 +89,11 @@ func TestConsoleNavByRole(t *testing.T) {
 		role      string
 		want, not []string
 	}{
-		{"admin", []string{"/console/devices", "/console/cases", "/console/admin/keys", "/console/admin/labelkeys", "/console/admin/audit", "/console/admin/limits"}, nil},
-		{"warehouse", []string{"/console/devices"}, []string{"/console/cases", "/console/admin/"}},
-		{"supplier", []string{"/console/devices"}, []string{"/console/cases", "/console/admin/"}},
-		{"merchant", []string{"/console/devices"}, []string{"/console/cases", "/console/admin/"}},
+		{"admin", []string{"/console/devices", "/console/imports", "/console/labels", "/console/cases", "/console/admin/keys", "/console/admin/labelkeys", "/console/admin/audit", "/console/admin/limits", "/console/admin/users", "/console/admin/printers"}, nil},
+		{"warehouse", []string{"/console/devices", "/console/imports", "/console/labels", "/console/admin/printers"}, []string{"/console/cases", "/console/admin/keys", "/console/admin/labelkeys", "/console/admin/audit", "/console/admin/limits", "/console/admin/users"}},
+		{"supplier", []string{"/console/devices"}, []string{"/console/cases", "/console/admin/", "/console/imports", "/console/labels"}},
+		{"merchant", []string{"/console/devices"}, []string{"/console/cases", "/console/admin/", "/console/imports", "/console/labels"}},
+		{"reviewer", []string{"/console/devices", "/console/cases"}, []string{"/console/admin/", "/console/imports", "/console/labels"}},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
 			status, body := e.page(t, tc.role, "/console/devices")

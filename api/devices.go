@@ -95,7 +95,14 @@ func (s *Server) getDevice(c *fiber.Ctx) error {
 // to the caller. Asked for CSV or XLSX (Accept, or ?format=), it answers
 // with a file of every matching device (exportDevices).
 func (s *Server) listDevices(c *fiber.Ctx) error {
-	f := registry.Filter{MerchantNo: c.Query("merchant"), SupplierCode: c.Query("supplier"), Batch: c.Query("batch"), Cursor: c.Query("cursor")}
+	f := registry.Filter{MerchantNo: c.Query("merchant"), SupplierCode: c.Query("supplier"), Batch: c.Query("batch"), Model: c.Query("model"), Cursor: c.Query("cursor")}
+	if p := c.Query("sn_prefix"); p != "" {
+		sn, err := registry.NormalizeSN(p)
+		if err != nil {
+			return err
+		}
+		f.SNPrefix = sn
+	}
 	if st := c.Query("status"); st != "" {
 		status, err := registry.ParseStatus(st)
 		if err != nil {

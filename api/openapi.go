@@ -49,7 +49,7 @@ var routeBodies = map[string]map[string]any{
 
 // routeQueries lists the query parameters of routes.
 var routeQueries = map[string][]string{
-	"GET /api/v1/devices":             {"status", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
+	"GET /api/v1/devices":             {"sn_prefix", "status", "model", "merchant", "supplier", "batch", "cursor", "limit", "reveal", "format"},
 	"GET /api/v1/devices/:sn":         {"reveal"},
 	"POST /api/v1/imports":            {"mode", "dry_run", "map"},
 	"POST /api/v1/scans":              {"trace"},
@@ -74,6 +74,7 @@ var routeResponses = map[string]map[string]any{
 	"GET /api/v1/apikeys":                       {"application/json": ref("APIKeyList")},
 	"POST /api/v1/apikeys":                      {"application/json": ref("NewAPIKey")},
 	"POST /api/v1/apikeys/:id/revoke":           {"application/json": ref("APIKey")},
+	"POST /api/v1/labelkeys":                    {"application/json": ref("LabelKeyStatus")},
 	"POST /api/v1/labelkeys/:kid/retire":        {"application/json": ref("LabelKeyStatus")},
 	"POST /api/v1/labelkeys/:kid/revoke":        {"application/json": ref("LabelKeyStatus")},
 	"GET /api/v1/printers":                      {"application/json": ref("PrinterList")},
@@ -213,7 +214,7 @@ func operationID(r Route) string {
 func (s *Server) openapi(c *fiber.Ctx) error { return c.JSON(s.OpenAPI()) }
 
 // createdPaths are the POST routes that answer 201 Created.
-var createdPaths = map[string]bool{"/api/v1/devices": true, "/api/v1/apikeys": true, "/api/v1/printers": true, "/api/v1/printers/:name/jobs": true, "/api/v1/cases/:id/comments": true, "/api/v1/devices/:sn/change-requests": true, "/api/v1/users": true}
+var createdPaths = map[string]bool{"/api/v1/devices": true, "/api/v1/apikeys": true, "/api/v1/printers": true, "/api/v1/printers/:name/jobs": true, "/api/v1/cases/:id/comments": true, "/api/v1/devices/:sn/change-requests": true, "/api/v1/users": true, "/api/v1/labelkeys": true}
 
 // str is a string schema.
 var str = map[string]any{"type": "string"}

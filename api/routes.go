@@ -78,6 +78,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/users", "Add a person who signs in; a generated password is shown once", adminOnly, "users", s.createUser},
 		{"POST", "/api/v1/users/:name/disable", "Disable a user: sessions and API keys end on every server within a second", adminOnly, "users", s.disableUser},
 		{"DELETE", "/api/v1/users/:name/sessions", "End every session of a user", adminOnly, "users", s.endUserSessions},
+		{"POST", "/api/v1/labelkeys", "Make a new label signing key on this server's key store: new labels are signed with it", adminOnly, "labels", s.newLabelKey},
 		{"POST", "/api/v1/labelkeys/:kid/retire", "Retire a label signing key: it signs no more labels", adminOnly, "labels", s.setLabelKeyStatus(labels.KeyRetired)},
 		{"POST", "/api/v1/labelkeys/:kid/revoke", "Revoke a label signing key: its labels verify as revoked on every server", adminOnly, "labels", s.setLabelKeyStatus(labels.KeyRevoked)},
 	}...)
@@ -98,6 +99,9 @@ func (s *Server) routes() {
 		path := r.Path
 		hs := []fiber.Handler{func(c *fiber.Ctx) error { c.Locals(localRoute, path); return c.Next() }}
 		if r.Roles != nil {
+			if r.Method == fiber.MethodGet && isSignInPage(r.Path) {
+				hs = append(hs, signInRedirect)
+			}
 			hs = append(hs, require(r.Roles...))
 		}
 		s.app.Add(r.Method, r.Path, append(hs, r.handler)...)

@@ -17,7 +17,7 @@
       recovery_hint: "请保存以下恢复码，每个只能使用一次，只显示这一次：", saved_them: "我已保存", signing_in: "正在登录…",
       "p_sign-in-failed": "登录失败：用户名、密码或验证码不正确。", "p_sign-in-locked": "登录失败次数过多，请稍后再试。",
       "p_weak-password": "密码太弱：至少 10 个字符，不能是常见密码或用户名。",
-      my_devices: "我的设备与变更申请", review_changes: "审核变更申请",
+      my_devices: "我的设备与变更申请", review_changes: "审核变更申请", open_console: "管理控制台",
       r_merchant: "商户", r_warehouse: "仓库", r_supplier: "供应商", r_reviewer: "审核员", r_admin: "管理员",
       title: "终端查验", key_label: "或使用 API 密钥", save: "保存", key_hint: "密钥只保存在本机浏览器中。",
       key_saved: "已保存密钥", change: "更换", take_photo: "拍摄终端标签", photo_hint: "对准机身背面的标签，保证条码清晰。",
@@ -40,7 +40,7 @@
       recovery_hint: "Keep these recovery codes; each works once, and they are shown only now:", saved_them: "I saved them", signing_in: "Signing in…",
       "p_sign-in-failed": "Sign-in failed: wrong name, password or code.", "p_sign-in-locked": "Too many failed sign-ins; try again later.",
       "p_weak-password": "Password too weak: at least 10 characters, not a common password or the user name.",
-      my_devices: "My devices and change requests", review_changes: "Review change requests",
+      my_devices: "My devices and change requests", review_changes: "Review change requests", open_console: "Staff console",
       r_merchant: "Merchant", r_warehouse: "Warehouse", r_supplier: "Supplier", r_reviewer: "Reviewer", r_admin: "Admin",
       title: "Terminal check", key_label: "Or use an API key", save: "Save", key_hint: "The key is kept in this browser only.",
       key_saved: "Key saved", change: "Change", take_photo: "Photograph the label", photo_hint: "Aim at the label on the back; keep the barcodes sharp.",
@@ -97,9 +97,11 @@
     }
     // The signed-in pages of the role: a merchant's devices, a reviewer's queue.
     const merchant = !!me && me.role === "merchant", reviewer = !!me && (me.role === "reviewer" || me.role === "admin");
+    const staff = !!me && me.role !== "merchant";
     $("my-devices").hidden = !merchant;
     $("review-changes").hidden = !reviewer;
-    $("who-pages").hidden = !merchant && !reviewer;
+    $("open-console").hidden = !staff;
+    $("who-pages").hidden = !merchant && !staff;
   }
   $("key-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -109,6 +111,20 @@
     showAuth();
   });
   $("key-change").addEventListener("click", () => { localStorage.removeItem(KEY_STORE); showAuth(); $("key").focus(); });
+
+  // nextPage is the page the sign-in form was opened for (?next=), when
+  // it is a path on this site: one leading "/", never "//host", "/\host",
+  // a scheme or a control character (the server's safeNext rule).
+  function nextPage() {
+    const next = new URLSearchParams(location.search).get("next") || "";
+    if (next[0] !== "/" || next[1] === "/" || next[1] === "\\") return "";
+    if (/[\u0000-\u001f\u007f\\]/.test(next)) return "";
+    return next;
+  }
+  function goNext() {
+    const next = nextPage();
+    if (next) location.assign(next);
+  }
 
   function signinStatus(msg, isError) {
     const el = $("signin-status");
@@ -146,15 +162,18 @@
         const ul = $("recovery-codes");
         ul.replaceChildren(...res.recovery_codes.map((c) => { const li = document.createElement("li"); li.textContent = c; return li; }));
         $("recovery").hidden = false;
+        showAuth();
+        return; // goes to ?next= once the codes are saved
       }
       showAuth();
+      goNext();
     } catch (e) {
       signinStatus(e.message, true);
     } finally {
       $("signin").disabled = false;
     }
   });
-  $("recovery-done").addEventListener("click", () => { $("recovery").hidden = true; $("recovery-codes").replaceChildren(); });
+  $("recovery-done").addEventListener("click", () => { $("recovery").hidden = true; $("recovery-codes").replaceChildren(); goNext(); });
   $("signout").addEventListener("click", async () => {
     try { await call("DELETE", "/session"); } catch (e) { /* the session may be gone already */ }
     me = null; csrf = "";

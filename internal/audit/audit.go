@@ -106,6 +106,9 @@ func Truncate(s string) string {
 
 // Actions on label signing keys.
 const (
+	// ActionCreateLabelKey makes a new signing key, which signs every
+	// label from then on.
+	ActionCreateLabelKey = "labelkey.create"
 	// ActionRetireLabelKey stops a label key from signing.
 	ActionRetireLabelKey = "labelkey.retire"
 	// ActionRevokeLabelKey makes every label a key signed verify as revoked.

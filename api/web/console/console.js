@@ -23,11 +23,11 @@
 
   // send posts body (an object, or null for none) to path and resolves
   // with the JSON answer; a problem+json answer rejects with its detail.
-  function send(path, body) {
+  function send(path, body, method) {
     var headers = { "Accept": "application/json" };
     var token = csrf();
     if (token) headers["X-CSRF-Token"] = token;
-    var init = { method: "POST", headers: headers, credentials: "same-origin" };
+    var init = { method: method || "POST", headers: headers, credentials: "same-origin" };
     if (body !== null) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -64,7 +64,8 @@
   function onPost(btn) {
     if (btn.dataset.confirm && !window.confirm(btn.dataset.confirm)) return;
     busy(btn, true);
-    send(btn.dataset.post, null)
+    var del = !btn.dataset.post;
+    send(del ? btn.dataset.delete : btn.dataset.post, null, del ? "DELETE" : "POST")
       .then(function () { reloadWith(btn.textContent.trim() + " ✓"); })
       .catch(function (err) { busy(btn, false); flash(err.message, true); });
   }
@@ -75,15 +76,18 @@
       if (!el.name || el.disabled) return;
       if ((el.type === "radio" || el.type === "checkbox") && !el.checked) return;
       var v = el.value.trim();
-      if (v !== "") body[el.name] = v;
+      if (v !== "") body[el.name] = el.dataset.number ? Number(v) : v;
     });
     var submit = form.querySelector('[type="submit"]');
     if (submit) busy(submit, true);
     send(form.dataset.action, body).then(function (data) {
-      if (form.dataset.showToken && data.token) {
+      // data-show-token names the answer's field to show once: "1" for an
+      // API key's token, "password" for a new user's first password.
+      var field = form.dataset.showToken === "1" ? "token" : form.dataset.showToken;
+      if (field && data[field]) {
         var box = document.getElementById("token-box");
         var out = document.getElementById("token");
-        out.value = data.token;
+        out.value = data[field];
         box.hidden = false;
         flash(form.dataset.done, false);
         form.reset();
@@ -99,8 +103,18 @@
     });
   }
 
+  // onSignOut ends the session and goes to the sign-in form.
+  function onSignOut(btn) {
+    busy(btn, true);
+    send(btn.dataset.signout, null, "DELETE")
+      .then(function () { location.assign("/"); })
+      .catch(function (err) { busy(btn, false); flash(err.message, true); });
+  }
+
   document.addEventListener("click", function (ev) {
-    var btn = ev.target.closest("button[data-move], button[data-post]");
+    var out = ev.target.closest("button[data-signout]");
+    if (out) { ev.preventDefault(); onSignOut(out); return; }
+    var btn = ev.target.closest("button[data-move], button[data-post], button[data-delete]");
     if (!btn) return;
     ev.preventDefault();
     if (btn.dataset.move) onMove(btn); else onPost(btn);
