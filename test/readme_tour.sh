@@ -94,7 +94,7 @@ PRELUDE
 } >"$work/tour.sh"
 
 echo "readme tour: $n curl commands against $base"
-if ! PS4='+ tour: ' timeout -k 5 "$tour_limit" bash -x "$work/tour.sh"; then
+if ! PS4="+ tour: " timeout -k 5 "$tour_limit" bash -x "$work/tour.sh" </dev/null; then
   echo "readme tour: FAILED; server log:" >&2
   tail -30 "$work/server.log" >&2
   exit 1
