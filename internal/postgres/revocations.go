@@ -56,7 +56,7 @@ func (r revocations) Watch(ctx context.Context, changed func()) error {
 // listen connects, listens and calls changed for each notification until
 // the connection fails or ctx ends. After connecting it reads the counter
 // and calls changed if it moved since *last (a revocation missed while
-// disconnected).
+// disconnected) or if this is the first connection.
 func (r revocations) listen(ctx context.Context, last *int64, changed func()) error {
 	cfg := r.db.pool.Config().ConnConfig.Copy()
 	cfg.RuntimeParams["application_name"] = listenerName
@@ -73,7 +73,10 @@ func (r revocations) listen(ctx context.Context, last *int64, changed func()) er
 		return fmt.Errorf("revocation counter: %w", err)
 	}
 	n, _ := strconv.ParseInt(v, 10, 64)
-	if *last >= 0 && n != *last {
+	// The first connection calls changed too: a server fills its caches
+	// before its listener is up, and a revocation made in between would
+	// otherwise be missed until the caches expire.
+	if *last < 0 || n != *last {
 		changed()
 	}
 	*last = n

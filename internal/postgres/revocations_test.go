@@ -72,3 +72,37 @@ func TestRevocationSignal(t *testing.T) {
 		t.Fatal("revocation while the listener reconnected not heard")
 	}
 }
+
+// TestRevocationBeforeListening revokes a key after a server could have
+// cached it but before its watch is listening: the watch's first
+// connection still reports a change, so the caches are cleared instead of
+// serving the revoked key until they expire.
+func TestRevocationBeforeListening(t *testing.T) {
+	a, u := openTest(t)
+	b, err := Open(context.Background(), u, testBox(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k, _, err := auth.Create(ctx, a.Keys(), auth.Key{Name: "till", Role: auth.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Keys().RevokeKey(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	heard := make(chan struct{}, 10)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Revocations().Watch(ctx, func() { heard <- struct{}{} })
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-heard:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a revocation made before the watch connected was never reported")
+	}
+}
