@@ -37,6 +37,8 @@ func (r revocations) Watch(ctx context.Context, changed func()) error {
 	if err != nil {
 		return err
 	}
+	// Whatever was cached before the watch began may be stale already.
+	changed()
 	t := time.NewTicker(r.every)
 	defer t.Stop()
 	for {
