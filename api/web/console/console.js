@@ -127,6 +127,34 @@
     onForm(form);
   });
 
+  // onScanPhoto sends the photo of a label to the scan API (the same
+  // decoder and SN rules as the scan page) and opens the device it names.
+  function onScanPhoto(input) {
+    var file = input.files && input.files[0];
+    if (!file) return;
+    var fd = new FormData();
+    fd.append("image", file);
+    var headers = { "Accept": "application/json" };
+    var token = csrf();
+    if (token) headers["X-CSRF-Token"] = token;
+    busy(input, true);
+    flash(input.dataset.scanning, false);
+    fetch("/api/v1/scans", { method: "POST", headers: headers, body: fd, credentials: "same-origin" })
+      .then(function (resp) {
+        return resp.json().catch(function () { return {}; }).then(function (data) {
+          if (!resp.ok) throw new Error((data.title || resp.status) + (data.detail ? ": " + data.detail : ""));
+          if (!data.sn) throw new Error(input.dataset.noSn);
+          location.assign(input.dataset.scanTo + encodeURIComponent(data.sn));
+        });
+      })
+      .catch(function (err) { busy(input, false); input.value = ""; flash(err.message, true); });
+  }
+
+  document.addEventListener("change", function (ev) {
+    var input = ev.target;
+    if (input.dataset && input.dataset.scanTo) onScanPhoto(input);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var text = null;
     try { text = sessionStorage.getItem(FLASH); sessionStorage.removeItem(FLASH); } catch (e) { /* private mode */ }
