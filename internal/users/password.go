@@ -39,8 +39,10 @@ const maxArgonMemory = 256 << 10
 
 // MaxConcurrentHashes bounds the argon2 computations running at once in
 // the process (hashing and checking): each holds argonMemory (64 MiB), so
-// a burst of sign-ins waits its turn instead of taking GBs of memory.
-const MaxConcurrentHashes = 4
+// a burst of sign-ins waits its turn instead of taking GBs of memory; two
+// keep both cores of a small server busy and hold 128 MiB at most, beside
+// the decode governor's budget.
+const MaxConcurrentHashes = 2
 
 // hashSlots is the semaphore of MaxConcurrentHashes.
 var hashSlots = make(chan struct{}, MaxConcurrentHashes)
