@@ -54,9 +54,6 @@ type session struct {
 	// code, new or known: the harder reads of a region are worth their
 	// cost only where a symbol was seen and none was read.
 	symbol, decoded bool
-	// settles is Options.Settles: nil, or whether the codes found answer
-	// the photo.
-	settles func([]Code) bool
 }
 
 // finding is one code as it is being confirmed.

@@ -313,12 +313,6 @@ func barsGrown(c Code) Code {
 // that keeps a scan going) also counts as explained a region with hardly
 // any points that look like bars.
 func (e *escalation) explained(r region, strict bool) bool {
-	if e.ses.settles != nil && len(e.ses.codes()) > 0 && !e.ses.settles(e.ses.codes()) {
-		// The codes read answer nothing (Options.Settles): one may be a
-		// misread of the bars it covers (an EAN out of a blurred Code
-		// 128), so no region counts as read.
-		return false
-	}
 	cx, cy := e.centre(r)
 	var outlines [][]Point
 	for _, k := range e.ses.order {
@@ -454,13 +448,11 @@ func (e *escalation) centre(r region) (float64, float64) {
 // settled reports whether some code other than an IMEI was found: a
 // terminal's label does not carry an IMEI alone, so an IMEI read beside an
 // SN code the fast path did not locate (two stacked codes and their text
-// pool into one 2D-looking region) keeps the scan going. With
-// Options.Settles, the codes must also satisfy it (an SN is found).
+// pool into one 2D-looking region) keeps the scan going.
 func (e *escalation) settled() bool {
-	codes := e.ses.codes()
-	for _, c := range codes {
+	for _, c := range e.ses.codes() {
 		if is2D(c.Format) || !isIMEI(c.Text) {
-			return e.ses.settles == nil || e.ses.settles(codes)
+			return true
 		}
 	}
 	return false

@@ -72,10 +72,8 @@ func TestRealisticPhotos(t *testing.T) {
 	// test measures what the decoder can read, not how fast.
 	// Reads are counted, not timed (bench/photos.sh times them): a generous
 	// escalation budget keeps a loaded machine from cutting stages short.
-	// The scanner escalates until the selector finds an SN, as posid serve
-	// and posid scan run it.
+	sc := scan.New(scan.Options{Timeout: realisticTimeout, EscalationBudget: 4 * scan.DefaultEscalationBudget})
 	sel := scan.Selector{Seal: labels.SealSN, Rules: scan.DefaultRules()}
-	sc := scan.New(scan.Options{Timeout: realisticTimeout, EscalationBudget: 4 * scan.DefaultEscalationBudget, Settles: sel.Settles})
 	// Two photos at a time: generation is single-threaded.
 	var wg sync.WaitGroup
 	next := make(chan int)

@@ -56,12 +56,6 @@ type Options struct {
 	// proportion to their pixels. Negative: no escalation. Timeout and
 	// the context still bound the whole scan.
 	EscalationBudget time.Duration
-	// Settles, when set, says whether the codes found so far answer the
-	// photo, e.g. whether a Selector finds an SN among them: until it
-	// does, escalation goes on within its budget, so a code that cannot
-	// be the SN (an EAN misread out of a blurred Code 128) does not end
-	// the scan. Nil: any code other than an IMEI alone settles it.
-	Settles func(codes []Code) bool
 }
 
 // Scanner finds barcodes in images. It is safe for concurrent use.
@@ -182,7 +176,6 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	defer cancel()
 	ses := newSession(newFormatSet(s.formats))
 	ses.stages = s.stages
-	ses.settles = s.opts.Settles
 	res := &Result{Width: full.w, Height: full.h}
 	res.Trace = ses.run(ctx, full, escalationBudget(s.opts.EscalationBudget, full.w, full.h))
 	res.Partial = res.Trace.Stop == StopCancelled || res.Trace.Stop == StopBudget

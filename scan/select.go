@@ -176,13 +176,6 @@ func (r *Rule) Compile() error {
 	return nil
 }
 
-// Settles reports whether Select finds an SN among codes; as
-// Options.Settles it keeps a scan escalating until it does.
-func (s Selector) Settles(codes []Code) bool {
-	_, err := s.Select(codes)
-	return err == nil
-}
-
 // Select returns the serial number of the label the codes come from, or
 // ErrNoSN. Candidates are validated with registry.NormalizeSN (trimmed,
 // upper-cased, 4–40 characters of A-Z, 0-9 and '-').

@@ -87,7 +87,6 @@ func runScan(ctx context.Context, app *cli, args []string) error {
 			return fmt.Errorf("rules %s: %w", *rulesPath, err)
 		}
 	}
-	opts.Settles = sel.Settles // escalate until the SN is found, not just a code
 	scanner := scan.New(opts)
 	var failed, decoded, withSN int
 	var total time.Duration

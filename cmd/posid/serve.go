@@ -192,11 +192,8 @@ func runServe(ctx context.Context, app *cli, args []string) error {
 		}
 		f.riskFlags.startPruner(ctx, mon)
 	}
-	// Scans escalate until the API's selector finds an SN (or the budget
-	// ends), not merely until some code is read.
-	selector := scan.Selector{Seal: labels.SealSN, Rules: scan.DefaultRules()}
 	scanner := scan.New(scan.Options{Timeout: f.cfg.ScanTimeout, MaxBytes: min(f.cfg.PhotoBodyLimit, f.cfg.BodyLimit), EscalationBudget: f.escalation,
-		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait, Settles: selector.Settles})
+		Governor: scan.NewGovernor(int64(f.decodeMemoryMiB) << 20), MemoryWait: f.cfg.QueueWait})
 	keys := auth.NewCache(st.Keys, auth.DefaultCacheTTL)
 	srv, err := api.New(f.cfg, api.Deps{
 		Registry:  st.Registry,
