@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -186,22 +187,16 @@ func decision(c *fiber.Ctx) (string, error) {
 }
 
 func (s *Server) approveChange(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	note, err := decision(c)
-	if err != nil {
-		return err
-	}
-	r, err := s.svc.ApproveChangeRequest(c.UserContext(), callerOf(c), id, note)
-	if err != nil {
-		return err
-	}
-	return c.JSON(r)
+	return s.decideChange(c, s.svc.ApproveChangeRequest)
 }
 
 func (s *Server) rejectChange(c *fiber.Ctx) error {
+	return s.decideChange(c, s.svc.RejectChangeRequest)
+}
+
+// decideChange runs an approval or rejection of the request named in the
+// path, with the note of the body.
+func (s *Server) decideChange(c *fiber.Ctx, decide func(context.Context, service.Caller, int64, string) (changes.Request, error)) error {
 	id, err := idParam(c)
 	if err != nil {
 		return err
@@ -210,7 +205,7 @@ func (s *Server) rejectChange(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.svc.RejectChangeRequest(c.UserContext(), callerOf(c), id, note)
+	r, err := decide(c.UserContext(), callerOf(c), id, note)
 	if err != nil {
 		return err
 	}

@@ -483,7 +483,7 @@ func blindProfile(prof []float64) (string, []byte, float64, float64, float64, bo
 			pr = slices.Clone(prof)
 			slices.Reverse(pr)
 		}
-		i, j, ok := blindExtent(list, w)
+		i, j, ok := quietExtent(list, w, blindQuietRatio)
 		if !ok {
 			continue
 		}
@@ -498,9 +498,10 @@ func blindProfile(prof []float64) (string, []byte, float64, float64, float64, bo
 	return "", nil, 0, 0, 0, false
 }
 
-// blindExtent returns the first and last edge of the widest run of edges
-// framed by margins blindQuietRatio times its widest inner gap.
-func blindExtent(es []edge, w float64) (int, int, bool) {
+// quietExtent returns the first and last edge of the widest run of edges
+// framed by margins ratio times its widest inner gap (the blind reader
+// uses blindQuietRatio, the model reader a few ratios of its own).
+func quietExtent(es []edge, w, ratio float64) (int, int, bool) {
 	bi, bj, bw := 0, 0, 0.0
 	for i := range es {
 		if !es[i].fall {
@@ -513,14 +514,14 @@ func blindExtent(es []edge, w float64) (int, int, bool) {
 		inner := 0.0
 		for j := i + 1; j < len(es); j++ {
 			inner = math.Max(inner, es[j].x-es[j-1].x)
-			if blindQuietRatio*inner > before {
+			if ratio*inner > before {
 				break
 			}
 			after := w - es[j].x
 			if j+1 < len(es) {
 				after = es[j+1].x - es[j].x
 			}
-			if es[j].fall || after < blindQuietRatio*inner || j-i < 12 {
+			if es[j].fall || after < ratio*inner || j-i < 12 {
 				continue
 			}
 			if width := es[j].x - es[i].x; width > bw {

@@ -146,7 +146,7 @@ func readModel(ctx context.Context, prof []float64, step float64) (modelResult, 
 				}
 			}
 			for _, ratio := range []float64{blindQuietRatio, 0.8} {
-				i, j, ok := modelExtent(list, w, ratio)
+				i, j, ok := quietExtent(list, w, ratio)
 				if !ok {
 					continue
 				}
@@ -294,40 +294,6 @@ func profileNoise(prof []float64) float64 {
 	}
 	slices.Sort(vs)
 	return math.Max(1, vs[len(vs)/5])
-}
-
-// modelExtent returns the first and last edge of the widest run of edges
-// framed by margins ratio times its widest inner gap (blindExtent with
-// the ratio given).
-func modelExtent(es []edge, w, ratio float64) (int, int, bool) {
-	bi, bj, bw := 0, 0, 0.0
-	for i := range es {
-		if !es[i].fall {
-			continue
-		}
-		before := es[i].x
-		if i > 0 {
-			before -= es[i-1].x
-		}
-		inner := 0.0
-		for j := i + 1; j < len(es); j++ {
-			inner = math.Max(inner, es[j].x-es[j-1].x)
-			if ratio*inner > before {
-				break
-			}
-			after := w - es[j].x
-			if j+1 < len(es) {
-				after = es[j+1].x - es[j].x
-			}
-			if es[j].fall || after < ratio*inner || j-i < 12 {
-				continue
-			}
-			if width := es[j].x - es[i].x; width > bw {
-				bi, bj, bw = i, j, width
-			}
-		}
-	}
-	return bi, bj, bw > 0
 }
 
 // profileRange returns the 5th and 95th percentile of prof.

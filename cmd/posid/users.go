@@ -31,10 +31,11 @@ A password is read from standard input when it is piped; otherwise one is
 generated and printed once. Run "posid users add -h" for the database flags.`)
 }
 
-// runUsers manages people who sign in: add, list, disable, reset-password, totp.
+// runUsers manages people who sign in: add, list, disable, reset-password,
+// totp, remove-totp.
 func runUsers(ctx context.Context, app *cli, args []string) error {
 	if len(args) == 0 {
-		return missingf(app.usersUsage, "missing subcommand: add, list, disable, reset-password or totp")
+		return missingf(app.usersUsage, "missing subcommand: add, list, disable, reset-password, totp or remove-totp")
 	}
 	switch args[0] {
 	case "-h", "--help":
