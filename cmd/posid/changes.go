@@ -69,7 +69,7 @@ func runChanges(ctx context.Context, app *cli, args []string) error {
 		}
 		f.State = st
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}

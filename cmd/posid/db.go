@@ -83,8 +83,8 @@ func (f *dbFlags) open(ctx context.Context, app *cli) (*stores, error) {
 // openExisting is open for commands that read or change records already
 // there: on SQLite it refuses a database file that does not exist, instead
 // of creating an empty database (and a key file) where a typo or a wrong
-// working directory pointed. Only serve, demo, import, apikeys create and
-// keys new create a database.
+// working directory pointed. Only serve, demo, import, apikeys create,
+// keys new, users add, printers add and label create a database.
 func (f *dbFlags) openExisting(ctx context.Context, app *cli) (*stores, error) {
 	if !strings.Contains(f.db, "://") {
 		if _, err := os.Stat(f.db); errors.Is(err, os.ErrNotExist) {

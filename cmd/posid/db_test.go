@@ -84,6 +84,13 @@ func TestMissingDatabaseRefused(t *testing.T) {
 		{"keys", "revoke", "k1"},
 		{"cases", "list"},
 		{"complain", "PAX0001", "-merchant", "M001", "-category", "counterfeit", "-text", "not mine"},
+		{"changes", "list"},
+		{"devices", "export", "--format", "csv"},
+		{"printers", "list"},
+		{"printers", "remove", "dock"},
+		{"printers", "jobs"},
+		{"users", "list"},
+		{"users", "disable", "wang"},
 	} {
 		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
 			dir := t.TempDir()

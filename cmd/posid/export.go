@@ -48,7 +48,7 @@ func devicesExport(ctx context.Context, app *cli, args []string) error {
 		}
 		f.Status = s
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}

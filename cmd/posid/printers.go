@@ -95,7 +95,7 @@ func printersList(ctx context.Context, app *cli, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func printersRemove(ctx context.Context, app *cli, args []string) error {
 	if fs.NArg() != 1 {
 		return missingf(fs.Usage, "want one printer name")
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func printersJobs(ctx context.Context, app *cli, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}

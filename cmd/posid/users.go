@@ -121,7 +121,7 @@ func usersList(ctx context.Context, app *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func usersByName(ctx context.Context, app *cli, args []string, name, about strin
 	if fs.NArg() != 1 {
 		return usagef("want one user name")
 	}
-	st, err := db.open(ctx, app)
+	st, err := db.openExisting(ctx, app)
 	if err != nil {
 		return err
 	}
