@@ -765,6 +765,7 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	// Whole-photo stages passed over beside an IMEI, while located bar
 	// regions were left to read, run in a second round.
 	stages, later := e.stages(low, mLow), []*stage(nil)
+	short := false // a whole-photo stage was passed over for lack of time
 	for round := 0; round < 2; round++ {
 		for _, st := range stages {
 			if ctx.Err() != nil {
@@ -788,7 +789,10 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 				continue
 			}
 			if time.Until(end) < time.Duration(st.cost*float64(unit)) {
-				return StopBudget
+				// Too little left for this pass: the regional stages
+				// after it may still fit.
+				short = true
+				continue
 			}
 			start, before := time.Now(), len(e.ses.codes())
 			tried := st.run(ectx)
@@ -805,7 +809,7 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	if ctx.Err() != nil {
 		return StopCancelled
 	}
-	if ectx.Err() != nil {
+	if ectx.Err() != nil || short {
 		return StopBudget
 	}
 	return StopExhausted
