@@ -3,6 +3,7 @@ package scan
 import (
 	"fmt"
 	"math"
+	"time"
 	"unicode/utf8"
 
 	"github.com/makiuchi-d/gozxing"
@@ -54,6 +55,11 @@ type session struct {
 	// code, new or known: the harder reads of a region are worth their
 	// cost only where a symbol was seen and none was read.
 	symbol, decoded bool
+	// blind is the time the blind reader took (edge1D): a photo whose
+	// bars it fits makes the fast path slow without making a pass over
+	// the whole photo any slower, so the escalation's stage costs leave
+	// it out.
+	blind time.Duration
 }
 
 // finding is one code as it is being confirmed.

@@ -3,6 +3,7 @@ package scan
 import (
 	"math"
 	"slices"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 )
@@ -626,7 +627,10 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 	}
 	if !agreed {
 		// Nothing read: the narrow bars may have blurred away.
-		if text, vals, x0, x1, y0, y1, ok := blindRead(p); ok {
+		start := time.Now()
+		text, vals, x0, x1, y0, y1, ok := blindRead(p)
+		s.blind += time.Since(start)
+		if ok {
 			res := gozxing.NewResult(text, vals, nil, gozxing.BarcodeFormat_CODE_128)
 			if _, seen := spans[text]; !seen {
 				order = append(order, text)

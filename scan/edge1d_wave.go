@@ -416,22 +416,46 @@ func blindRead(p plane) (text string, vals []byte, x0, x1 float64, y0, y1 int, o
 // meanRows averages rows of p, row y sampled from x + slope·(y-ym)
 // (linear interpolation, edges repeated).
 func meanRows(p plane, rows []int, slope, ym float64) []float64 {
+	return meanRowsLean(p, rows, lean{slope: slope}, ym)
+}
+
+// lean is how the bars of an upright window lean: row y is shifted
+// across by at(x)·(y-ym) pixels, slope in the middle column and fan more
+// from the first column to the last (bars that converge, as perspective
+// makes them).
+type lean struct{ slope, fan float64 }
+
+// at is the lean at column x of a window w columns wide.
+func (l lean) at(x, w float64) float64 { return l.slope + l.fan*(x/w-0.5) }
+
+// meanRowsLean averages rows of p, each sampled along the lean l.
+func meanRowsLean(p plane, rows []int, l lean, ym float64) []float64 {
 	prof := make([]float64, p.w)
+	row := make([]float64, p.w)
 	for _, y := range rows {
-		r := p.row(y)
-		d := slope * (float64(y) - ym)
-		for x := range prof {
-			u := float64(x) + d
-			i := int(math.Floor(u))
-			f := u - float64(i)
-			a, b := r[min(p.w-1, max(0, i))], r[min(p.w-1, max(0, i+1))]
-			prof[x] += float64(a)*(1-f) + float64(b)*f
+		leanRow(p, y, l, ym, row)
+		for x, v := range row {
+			prof[x] += v
 		}
 	}
 	for x := range prof {
 		prof[x] /= float64(len(rows))
 	}
 	return prof
+}
+
+// leanRow sets out to row y of p sampled along the lean l: column x from
+// x + l.at(x)·(y-ym) (linear interpolation, edges repeated).
+func leanRow(p plane, y int, l lean, ym float64, out []float64) {
+	r := p.row(y)
+	dy, w := float64(y)-ym, float64(p.w)
+	for x := range out {
+		u := float64(x) + l.at(float64(x), w)*dy
+		i := int(math.Floor(u))
+		f := u - float64(i)
+		a, b := r[min(p.w-1, max(0, i))], r[min(p.w-1, max(0, i+1))]
+		out[x] = float64(a)*(1-f) + float64(b)*f
+	}
 }
 
 // profileShift returns the shift s, within ±maxShift pixels, for which

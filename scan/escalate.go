@@ -11,12 +11,13 @@ import (
 // slower stages, cheapest first, within a time budget.
 const (
 	// DefaultEscalationBudget is the time the stages after the fast path
-	// may take on a 12 MP photo; smaller photos get a share in proportion
-	// to their pixels (see escalationBudget).
+	// may take on a phone photo (2 MP and more); smaller images get a
+	// share in proportion to their pixels (see escalationBudget).
 	DefaultEscalationBudget = 2 * time.Second
-	// escalationRefPixels is the photo size DefaultEscalationBudget is
-	// meant for.
-	escalationRefPixels = 12_000_000
+	// escalationRefPixels is the smallest photo that gets the whole
+	// budget: a 2–3 MP photo's SN sits in modules of two or three pixels,
+	// as hard to read as anything a 12 MP photo holds.
+	escalationRefPixels = 2_000_000
 	// minEscalationShare is the least share of the budget a small photo
 	// gets: a 0.3 MP crop still deserves the retries it always had.
 	minEscalationShare = 0.25
@@ -134,7 +135,7 @@ type StageTrace struct {
 }
 
 // escalationBudget is the budget for a w×h photo: opt (or the default) at
-// 12 MP and above, a share in proportion to the pixels below, never less
+// 2 MP and above, a share in proportion to the pixels below, never less
 // than minEscalationShare of it. A negative opt means no escalation.
 func escalationBudget(opt time.Duration, w, h int) time.Duration {
 	if opt < 0 {
@@ -650,6 +651,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 		e.barStage("bars-envelope", false, []float64{0}, envelope),
 		e.barStage("bars-angles", false, []float64{-3 * deg, 3 * deg, -6 * deg, 6 * deg}, nil),
 		{name: "model-bars", regional: true, run: e.modelBars},
+		{name: "model-perspective", regional: true, run: e.modelPerspective},
 		e.barStage("bars-sauvola", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), sauvolaK) }),
 		e.barStage("bars-mean", false, []float64{0}, func(q plane) plane { return q.thresholdLocal(envelopeRadius(q.w), 0) }),
 		e.barStage("bars-hybrid", false, []float64{0}, plane.hybridBinarized),
@@ -763,6 +765,7 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	// Whole-photo stages passed over beside an IMEI, while located bar
 	// regions were left to read, run in a second round.
 	stages, later := e.stages(low, mLow), []*stage(nil)
+	short := false // a whole-photo stage was passed over for lack of time
 	for round := 0; round < 2; round++ {
 		for _, st := range stages {
 			if ctx.Err() != nil {
@@ -786,7 +789,10 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 				continue
 			}
 			if time.Until(end) < time.Duration(st.cost*float64(unit)) {
-				return StopBudget
+				// Too little left for this pass: the regional stages
+				// after it may still fit.
+				short = true
+				continue
 			}
 			start, before := time.Now(), len(e.ses.codes())
 			tried := st.run(ectx)
@@ -803,7 +809,7 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	if ctx.Err() != nil {
 		return StopCancelled
 	}
-	if ectx.Err() != nil {
+	if ectx.Err() != nil || short {
 		return StopBudget
 	}
 	return StopExhausted

@@ -17,7 +17,10 @@ import (
 // glare, a negative-looking label; and two the fast path reads, which
 // must not change. Seed 2 medium-001 is a label of two stacked Code 128
 // (SN over IMEI) that the fast path sees as one 2D region; a whole-photo
-// pass then reads the IMEI alone, which must not end the scan.
+// pass then reads the IMEI alone, which must not end the scan. Hard-028
+// is a 12 MP photo of a label at a slant over a folded cloth: the soft
+// localiser draws the bars out over the cloth's folds, the bars fan out
+// and the modules at one end are much wider than at the other.
 var escalationCases = []struct {
 	tier photogen.Tier
 	i    int
@@ -31,6 +34,7 @@ var escalationCases = []struct {
 	{photogen.Hard, 19, false, 0},
 	{photogen.Hard, 20, false, 0},
 	{photogen.Medium, 1, true, 2},
+	{photogen.Hard, 28, true, 0},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

@@ -189,7 +189,8 @@ func TestEscalationBudgetScales(t *testing.T) {
 	}{
 		{0, 4000, 3000, DefaultEscalationBudget},
 		{0, 8000, 6000, DefaultEscalationBudget},
-		{0, 2000, 1500, DefaultEscalationBudget / 4},
+		{0, 2000, 1500, DefaultEscalationBudget},
+		{0, 1000, 1000, DefaultEscalationBudget / 2},
 		{0, 400, 300, time.Duration(float64(DefaultEscalationBudget) * minEscalationShare)},
 		{time.Second, 4000, 3000, time.Second},
 		{-1, 4000, 3000, -1},

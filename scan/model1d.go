@@ -756,6 +756,146 @@ func clampInt(x, lim int) int { return max(-lim, min(lim, x)) }
 // ends, and the quiet zones place the symbol.
 const modelMargin = 0.4
 
+// measuredLean returns the lean of the bars of the upright window p from
+// the direction of its grey-level gradients (the structure tensor over
+// spanReach samples) in its first and last third: the slope in the middle
+// and the fan between. ok is false when either third holds no clear
+// direction.
+func measuredLean(p plane) (lean, bool) {
+	// leanCoherence is the least coherence of a third's gradients: text
+	// and the label's edges share the window with the bars.
+	const leanCoherence = 0.6
+	third := p.w / 3
+	at := func(x0, x1 int) (float64, bool) {
+		var t tensor
+		for y := spanReach; y < p.h-spanReach; y++ {
+			r, up, dn := p.row(y), p.row(y-spanReach), p.row(y+spanReach)
+			for x := max(x0, spanReach); x < min(x1, p.w-spanReach); x++ {
+				gx := float64(int(r[x+spanReach]) - int(r[x-spanReach]))
+				gy := float64(int(dn[x]) - int(up[x]))
+				t.xx, t.yy, t.xy = t.xx+gx*gx, t.yy+gy*gy, t.xy+gx*gy
+			}
+		}
+		if t.coherence() < leanCoherence {
+			return 0, false
+		}
+		// The gradient runs across the bars at angle θ from the rows;
+		// a bar moves by -tan θ pixels across per row.
+		theta := 0.5 * math.Atan2(2*t.xy, t.xx-t.yy)
+		if math.Abs(theta) > math.Pi/4 {
+			return 0, false
+		}
+		return -math.Tan(theta), true
+	}
+	l, ok1 := at(0, third)
+	r, ok2 := at(p.w-third, p.w)
+	if !ok1 || !ok2 {
+		return lean{}, false
+	}
+	// The thirds' centres lie at 1/6 and 5/6 of the width.
+	return lean{slope: (l + r) / 2, fan: 1.5 * (r - l)}, true
+}
+
+// pitchWarp resamples prof, a profile across bars whose module pitch
+// changes along it (perspective foreshortens one end), so that a pitch
+// ratio rho between its last and first sample becomes even: sample u of
+// the result is prof at at(u), and at maps the result's positions back.
+func pitchWarp(prof []float64, rho float64) (out []float64, at func(u float64) float64) {
+	w := float64(len(prof) - 1)
+	k := math.Sqrt(rho)
+	at = func(u float64) float64 {
+		t := u / w
+		return w * t / (k - (k-1)*t)
+	}
+	out = make([]float64, len(prof))
+	for u := range out {
+		x := at(float64(u))
+		i := min(len(prof)-2, max(0, int(x)))
+		f := x - float64(i)
+		out[u] = prof[i]*(1-f) + prof[i+1]*f
+	}
+	return out, at
+}
+
+// modelPitchRatios are the ratios of the module pitch at the end of a
+// profile to that at its start that the model-perspective stage evens
+// out.
+var modelPitchRatios = []float64{1.3, 1 / 1.3, 1.6, 1 / 1.6}
+
+// Bar span limits (see barSpan).
+const (
+	// spanReach is the distance (samples) over which barSpan measures the
+	// fine slope of the grey levels: about a blurred module.
+	spanReach = 2
+	// spanSmooth is the radius (samples) of the window the slope energy
+	// is averaged over, and spanGap the longest run (samples) below
+	// spanLevel of the largest average that a stretch of bars bridges.
+	spanSmooth, spanGap = 8, 48
+	spanLevel           = 0.04
+	// spanMargin is how much of the stretch's length (each side) is kept
+	// beyond it, for the quiet zones; spanMaxShare is the largest share
+	// of the window the stretch may take for the cut to be worth making.
+	spanMargin, spanMaxShare = 0.25, 0.6
+)
+
+// barSpan returns the columns a to b of the upright bar window p that
+// hold its fine bars, with margins for the quiet zones: where the grey
+// levels change fastest over a few samples, averaged down the rows. A
+// coarse texture behind the code (wood grain, folds of cloth) changes
+// slowly and falls outside. ok is false when the stretch takes most of
+// the window anyway.
+func barSpan(p plane) (a, b int, ok bool) {
+	w := p.w
+	if w < 4*spanGap {
+		return 0, 0, false
+	}
+	energy := make([]float64, w)
+	for y := range p.h {
+		r := p.row(y)
+		for x := spanReach; x < w-spanReach; x++ {
+			d := float64(int(r[x+spanReach]) - int(r[x-spanReach]))
+			energy[x] += d * d
+		}
+	}
+	// A running mean over 2·spanSmooth+1 samples.
+	sm := make([]float64, w)
+	sum, top := 0.0, 0.0
+	for x := range w + spanSmooth {
+		if x < w {
+			sum += energy[x]
+		}
+		if x-2*spanSmooth-1 >= 0 {
+			sum -= energy[x-2*spanSmooth-1]
+		}
+		if c := x - spanSmooth; c >= 0 && c < w {
+			sm[c] = sum
+			top = math.Max(top, sum)
+		}
+	}
+	if top == 0 {
+		return 0, 0, false
+	}
+	// The widest stretch above spanLevel of the top, gaps bridged.
+	best, start, last := 0, -1, -1
+	for x := 0; x <= w; x++ {
+		if x < w && sm[x] >= spanLevel*top {
+			if start < 0 || x-last > spanGap {
+				start = x
+			}
+			last = x
+			if last-start > best {
+				best, a, b = last-start, start, last
+			}
+		}
+	}
+	if best == 0 {
+		return 0, 0, false
+	}
+	margin := int(spanMargin*float64(b-a)) + spanSmooth
+	a, b = max(0, a-margin), min(w, b+margin)
+	return a, b, float64(b-a) <= spanMaxShare*float64(w)
+}
+
 // modelMaxLean is the largest lean of the bars (pixels across per row)
 // that barProfile corrects, in modelLeanSteps steps each way.
 const (
@@ -763,6 +903,11 @@ const (
 	modelLeanSteps = 10
 	// modelLeanRows bounds the rows the lean is measured on.
 	modelLeanRows = 24
+	// modelMaxFan is the largest change of the lean from one end of the
+	// window to the other (bars converging under perspective), tried in
+	// modelFanSteps steps each way.
+	modelMaxFan   = 0.2
+	modelFanSteps = 4
 )
 
 // modelBudgetShare is the share of the escalation budget left that the
@@ -772,7 +917,20 @@ const modelBudgetShare = 0.5
 // modelBars is the escalation stage of the model reader: it reads each
 // bar region no code explains, across its bars, and returns how many it
 // read.
-func (e *escalation) modelBars(ctx context.Context) int {
+func (e *escalation) modelBars(ctx context.Context) int { return e.modelRead(ctx, nil) }
+
+// modelPerspective is the model stage again with the profiles evened out
+// for each of modelPitchRatios: perspective may make one end's modules
+// larger than the other's, more than the model's drift follows. It comes
+// last, as it costs several model reads per region.
+func (e *escalation) modelPerspective(ctx context.Context) int {
+	return e.modelRead(ctx, modelPitchRatios)
+}
+
+// modelRead reads each bar region no code explains with the model
+// reader, its profile warped by each pitch ratio of rhos (as taken when
+// rhos is empty), and returns how many regions it tried.
+func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 	if !e.ses.formats[Code128] || e.ses.stages&stageModel == 0 {
 		return 0
 	}
@@ -808,20 +966,41 @@ func (e *escalation) modelBars(ctx context.Context) int {
 		}
 		q, mq := e.full.rotated(cx, cy, r.angle, step, iw, ih)
 		tried++
-		e.ses.model1D(ctx, q, mq, step)
+		e.ses.model1D(ctx, q, mq, step, rhos)
 	}
 	return tried
 }
 
 // model1D reads one Code 128 symbol from the upright bar window p (bars
 // vertical, samples step image pixels apart) with the model reader; m
-// maps p to the image. It reports whether the read was new.
-func (s *session) model1D(ctx context.Context, p plane, m affine, step float64) bool {
+// maps p to the image. With rhos, the profile is read warped by each of
+// these pitch ratios (see pitchWarp) instead of as taken. It reports
+// whether the read was new.
+func (s *session) model1D(ctx context.Context, p plane, m affine, step float64, rhos []float64) bool {
+	// A region drawn out over a textured background (wood grain, cloth)
+	// is cut to the stretch of fine bars in it.
+	if a, b, ok := barSpan(p); ok {
+		p = p.crop(a, 0, b-a, p.h)
+		m = scaleOffset(1, float64(a), 0).then(m)
+	}
 	prof, y0, y1, ok := barProfile(p)
 	if !ok {
 		return false
 	}
-	r, ok := readModel(ctx, prof, step)
+	var r modelResult
+	ok = false
+	if len(rhos) == 0 {
+		r, ok = readModel(ctx, prof, step)
+	}
+	for _, rho := range rhos {
+		if ok || ctx.Err() != nil {
+			break
+		}
+		wp, at := pitchWarp(prof, rho)
+		if r, ok = readModel(ctx, wp, step); ok {
+			r.x0, r.x1 = at(r.x0), at(r.x1)
+		}
+	}
 	if !ok {
 		return false
 	}
@@ -837,8 +1016,9 @@ func (s *session) model1D(ctx context.Context, p plane, m affine, step float64) 
 // into one profile, and returns it with the first and last of those
 // rows. The lean is the one that leaves the sharpest profile (the
 // localiser's direction may be a few degrees off, which over the bars'
-// height smears modules of two pixels away); the rows of bars are those
-// whose grey levels, so shifted, follow the middle rows'.
+// height smears modules of two pixels away, and under perspective the
+// bars converge, so the lean changes along the code); the rows of bars
+// are those whose grey levels, so shifted, follow the middle rows'.
 func barProfile(p plane) ([]float64, int, int, bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return nil, 0, 0, false
@@ -849,24 +1029,48 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 		all = append(all, y)
 	}
 	ym := float64(p.h-1) / 2
-	slope, sharp := 0.0, -1.0
-	for k := -modelLeanSteps; k <= modelLeanSteps; k++ {
-		sl := float64(k) * modelMaxLean / modelLeanSteps
-		prof := meanRows(p, all, sl, ym)
+	best, sharp := lean{}, -1.0
+	try := func(l lean) {
+		prof := meanRowsLean(p, all, l, ym)
 		s := 0.0
 		for x := 1; x < len(prof); x++ {
 			d := prof[x] - prof[x-1]
 			s += d * d
 		}
 		if s > sharp {
-			slope, sharp = sl, s
+			best, sharp = l, s
 		}
 	}
-	ref := meanRows(p, all, slope, ym)
+	// The slope first, then how the bars fan out around it, then the
+	// slope again, finer.
+	step := modelMaxLean / modelLeanSteps
+	for k := -modelLeanSteps; k <= modelLeanSteps; k++ {
+		try(lean{slope: float64(k) * step})
+	}
+	for k := -modelFanSteps; k <= modelFanSteps; k++ {
+		if k != 0 {
+			try(lean{slope: best.slope, fan: float64(k) * modelMaxFan / modelFanSteps})
+		}
+	}
+	// The lean measured from the edges' directions in the first and last
+	// third of the window: past modelMaxLean when the localiser's
+	// direction is far off (a region found on a textured background).
+	if m, ok := measuredLean(p); ok {
+		try(m)
+	}
+	if best.fan != 0 {
+		l := best
+		for k := -2; k <= 2; k++ {
+			if k != 0 {
+				try(lean{slope: l.slope + float64(k)*step/2, fan: l.fan})
+			}
+		}
+	}
+	ref := meanRowsLean(p, all, best, ym)
 	var rows []int
 	row := make([]float64, p.w)
 	for y := range p.h {
-		shiftedRow(p, y, slope*(float64(y)-ym), row)
+		leanRow(p, y, best, ym, row)
 		if correlationF(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
 			rows = append(rows, y)
 		}
@@ -874,20 +1078,7 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 	if len(rows) < blindMinRows {
 		return nil, 0, 0, false
 	}
-	return meanRows(p, rows, slope, ym), rows[0], rows[len(rows)-1], true
-}
-
-// shiftedRow sets out to row y of p sampled from x + d (linear
-// interpolation, edges repeated).
-func shiftedRow(p plane, y int, d float64, out []float64) {
-	r := p.row(y)
-	for x := range out {
-		u := float64(x) + d
-		i := int(math.Floor(u))
-		f := u - float64(i)
-		a, b := r[min(p.w-1, max(0, i))], r[min(p.w-1, max(0, i+1))]
-		out[x] = float64(a)*(1-f) + float64(b)*f
-	}
+	return meanRowsLean(p, rows, best, ym), rows[0], rows[len(rows)-1], true
 }
 
 // correlationF returns the correlation coefficient of a and b (same

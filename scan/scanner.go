@@ -51,9 +51,9 @@ type Options struct {
 	// Governor before failing with ErrBusy (default DefaultMemoryWait).
 	MemoryWait time.Duration
 	// EscalationBudget is the time the slower stages after the fast path
-	// may take on a 12 MP photo when the fast path leaves it unexplained
-	// (default DefaultEscalationBudget); smaller photos get a share in
-	// proportion to their pixels. Negative: no escalation. Timeout and
+	// may take on a photo of 2 MP or more when the fast path leaves it
+	// unexplained (default DefaultEscalationBudget); smaller images get a
+	// share in proportion to their pixels. Negative: no escalation. Timeout and
 	// the context still bound the whole scan.
 	EscalationBudget time.Duration
 }
@@ -232,7 +232,9 @@ func (ses *session) run(ctx context.Context, full plane, budget time.Duration) *
 		return tr
 	}
 	tr.Escalated = true
-	tr.Stop = e.escalate(ctx, budget, fast, low, mLow)
+	// The unit of the stages' costs: the fast path without its blind
+	// reads (at least a tenth of it).
+	tr.Stop = e.escalate(ctx, budget, max(fast-ses.blind, fast/10), low, mLow)
 	return tr
 }
 

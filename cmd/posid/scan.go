@@ -48,7 +48,7 @@ func runScan(ctx context.Context, app *cli, args []string) error {
 	dir := fs.String("dir", "", "scan every image in `DIR` and print a summary")
 	rulesPath := fs.String("rules", "", "JSON `FILE` with SN rules (replaces the defaults)")
 	timeout := fs.Duration("timeout", scan.DefaultTimeout, "time limit per photo")
-	escalation := fs.Duration("escalation", scan.DefaultEscalationBudget, "extra time a 12 MP photo may take when the fast passes find no SN (smaller photos get less; negative: none); --json shows the stages in result.trace")
+	escalation := fs.Duration("escalation", scan.DefaultEscalationBudget, "extra time a photo of 2 MP or more may take when the fast passes find no SN (smaller images get less; negative: none); --json shows the stages in result.trace")
 	formats := fs.String("formats", "", "comma-separated formats to look for (default all: "+formatList()+")")
 	if err := parse(fs, args); err != nil {
 		return err

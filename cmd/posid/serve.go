@@ -95,7 +95,7 @@ func (f *serveFlags) register(app *cli, fs interface {
 	fs.IntVar(&f.cfg.MaxQueuedScans, "max-queued-scans", 0, "scans waiting for a decode slot before 503 (default: 2 × max-scans)")
 	fs.IntVar(&f.cfg.MaxScansPerClient, "max-scans-per-client", 0, "scans one client address, and one API key, may have decoding or waiting; more get 429 so one client cannot starve the rest (default: max(1, max-scans/2); negative: no cap)")
 	fs.DurationVar(&f.cfg.ScanTimeout, "scan-timeout", api.DefaultScanTimeout, "time budget of one image decode")
-	fs.DurationVar(&f.escalation, "scan-escalation", scan.DefaultEscalationBudget, "extra time a 12 MP photo may take when the fast passes find no SN (smaller photos get less; within --scan-timeout; negative: none)")
+	fs.DurationVar(&f.escalation, "scan-escalation", scan.DefaultEscalationBudget, "extra time a photo of 2 MP or more may take when the fast passes find no SN (smaller images get less; within --scan-timeout; negative: none)")
 	fs.IntVar(&f.decodeMemoryMiB, "decode-memory", scan.DefaultDecodeMemory>>20, "MiB that all image decodes in flight may hold together; a scan that cannot get its share within the queue wait gets 503")
 	fs.IntVar(&f.memoryLimitMiB, "memory-limit", serveMemoryLimit, "soft memory limit of the server in MiB: the garbage collector works harder as the heap nears it (ignored when GOMEMLIMIT is set; 0: none)")
 	fs.DurationVar(&f.cfg.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "time budget of one request")

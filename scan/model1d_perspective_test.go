@@ -1,0 +1,157 @@
+package scan
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// foreshortened renders modules as profileOf does, but seen at a slant:
+// module boundary k lies at s·k/(1+b·k) (a 1D projective map), so the
+// last module is rho times as wide as the first.
+func foreshortened(mods []bool, module, rho, sigma float64) []float64 {
+	n := float64(len(mods))
+	// dx/dk = s/(1+b·k)²: its ratio from k = n to k = 0 is rho.
+	b := (1/math.Sqrt(rho) - 1) / n
+	s := module * (1 + b*n) // the mean module is about module wide
+	qz := 12 * module * math.Max(1, rho)
+	x1 := s * n / (1 + b*n)
+	w := int(2*qz + x1)
+	img := make([]float64, w)
+	const ss = 8
+	for x := range img {
+		sum := 0.0
+		for j := range ss {
+			v := float64(x) + (float64(j)+0.5)/ss - qz
+			k := v / (s - b*v) // the inverse map
+			if v >= 0 && v < x1 && int(k) < len(mods) && mods[int(k)] {
+				sum += 40
+			} else {
+				sum += 200
+			}
+		}
+		img[x] = sum / ss
+	}
+	gaussBlur(img, w, 1, sigma)
+	return img
+}
+
+// TestModelPerspective reads blurred Code 128 profiles whose modules grow
+// along the code by up to 1.6 times, as a label seen at a slant gives:
+// the model reader's drift alone does not follow them, the profile
+// evened out for one of modelPitchRatios does. Never a wrong text.
+func TestModelPerspective(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 3))
+	plain, warped := 0, 0
+	const n = 6
+	for i := range n {
+		text := "2026" + payload(rng, i)
+		mods := code128Modules(t, text)
+		rho := []float64{1.5, 1 / 1.5, 1.35}[i%3]
+		prof := foreshortened(mods, 3, rho, 1.5)
+		for x := range prof {
+			prof[x] += rng.NormFloat64() * 2
+		}
+		if r, ok := readModel(context.Background(), prof, 1); ok {
+			if r.text != text {
+				t.Fatalf("read %q, want %q", r.text, text)
+			}
+			plain++
+		}
+		for _, rho := range modelPitchRatios {
+			wp, at := pitchWarp(prof, rho)
+			r, ok := readModel(context.Background(), wp, 1)
+			if !ok {
+				continue
+			}
+			if r.text != text {
+				t.Fatalf("warped %.2f: read %q, want %q", rho, r.text, text)
+			}
+			if x0 := at(r.x0); x0 < 0 || x0 > float64(len(prof)) {
+				t.Errorf("start %.1f outside the profile", x0)
+			}
+			warped++
+			break
+		}
+	}
+	t.Logf("read as taken %d of %d, evened out %d of %d", plain, n, warped, n)
+	if warped < n-1 {
+		t.Errorf("evened out, read %d of %d, want at least %d", warped, n, n-1)
+	}
+	if plain >= warped {
+		t.Errorf("as taken read %d, evened out %d: the profiles do not need evening out", plain, warped)
+	}
+}
+
+// TestBarSpan cuts a window drawn out over a coarse texture (folds of
+// cloth, wood grain) to its bars, and leaves a window that is mostly
+// bars alone.
+func TestBarSpan(t *testing.T) {
+	mods := code128Modules(t, "36534440958023227651")
+	prof := profileOf(mods, 3, 1.2)
+	bars := len(prof)
+	p := newPlane(4*bars, 40)
+	x0 := 3 * bars / 2
+	for y := range p.h {
+		r := p.row(y)
+		for x := range r {
+			v := 120 + 50*math.Sin(2*math.Pi*float64(x)/220+float64(y)/30)
+			if x >= x0 && x < x0+bars {
+				v = prof[x-x0]
+			}
+			r[x] = uint8(v)
+		}
+	}
+	a, b, ok := barSpan(p)
+	if !ok {
+		t.Fatal("no span cut from a window four times the bars' length")
+	}
+	if a > x0+12*3 || b < x0+bars-12*3 {
+		t.Errorf("span %d–%d cuts into the bars at %d–%d", a, b, x0+36, x0+bars-36)
+	}
+	if b-a > 2*bars {
+		t.Errorf("span %d–%d keeps too much of the texture (bars %d wide)", a, b, bars)
+	}
+	if _, _, ok := barSpan(p.crop(x0-20, 0, bars+40, p.h)); ok {
+		t.Error("a window of bars alone was cut")
+	}
+}
+
+// TestMeasuredLean measures bars that lean and fan out (perspective): the
+// lean at each end follows the drawn one.
+func TestMeasuredLean(t *testing.T) {
+	for _, c := range []struct{ left, right float64 }{{0, 0}, {-0.3, 0.15}, {0.2, 0.2}, {0.1, -0.25}} {
+		p := newPlane(600, 120)
+		ym := float64(p.h-1) / 2
+		img := make([]float64, p.w*p.h)
+		for y := range p.h {
+			for x := range p.w {
+				// Column x at row y belongs to the bar at x - lean(x)·(y-ym).
+				l := c.left + (c.right-c.left)*float64(x)/float64(p.w)
+				u := float64(x) - l*(float64(y)-ym)
+				img[y*p.w+x] = 210
+				if int(math.Floor(u/9))%2 == 0 && int(math.Floor(u/5))%3 != 0 {
+					img[y*p.w+x] = 40
+				}
+			}
+		}
+		// Blurred as a photo is: sharp steps bias the gradients.
+		gaussBlur(img, p.w, p.h, 1.5)
+		for y := range p.h {
+			for x, r := 0, p.row(y); x < p.w; x++ {
+				r[x] = uint8(img[y*p.w+x])
+			}
+		}
+		l, ok := measuredLean(p)
+		if !ok {
+			t.Fatalf("%+v: no lean measured", c)
+		}
+		left, right := l.at(float64(p.w)/6, float64(p.w)), l.at(5*float64(p.w)/6, float64(p.w))
+		wantL := c.left + (c.right-c.left)/6
+		wantR := c.left + (c.right-c.left)*5/6
+		if math.Abs(left-wantL) > 0.04 || math.Abs(right-wantR) > 0.04 {
+			t.Errorf("%+v: measured %.3f, %.3f at the thirds, want %.3f, %.3f", c, left, right, wantL, wantR)
+		}
+	}
+}
