@@ -71,3 +71,50 @@ func TestModelGlare(t *testing.T) {
 		t.Errorf("read %d of %d following the glare (%d with constant levels), want at least %d and more", trend, n, plain, n-2)
 	}
 }
+
+// TestBarBand finds the rows of bars of a window whose every row, paper
+// and bars alike, swells under a glare spot and steps down at a label's
+// edge, and whose band of bars slants across the rows: barProfile's rows
+// (those that follow the middle rows' grey levels) are then every row of
+// the window, the band's are the bars', and the slant is measured.
+func TestBarBand(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	mods := code128Modules(t, "Q6U386TS8UCP3M5U")
+	const module, w, h = 2.5, 900, 120
+	const top, height, slant = 30.0, 40.0, 0.03
+	x0 := (w - float64(len(mods))*module) / 2
+	p := newPlane(w, h)
+	for y := range h {
+		for x := range w {
+			v := 200.0
+			if x > w-60 {
+				v = 60 // past the label's edge
+			}
+			u := (float64(x) - x0) / module
+			mid := top + slant*(float64(x)-w/2)
+			if float64(y) >= mid && float64(y) < mid+height && u >= 0 && int(u) < len(mods) && mods[int(u)] {
+				v = 50
+			}
+			d := (float64(x) - w/2) / 150
+			v += (250 - v) * 0.8 * math.Exp(-d*d)
+			p.pix[y*p.stride+x] = byte(math.Max(0, math.Min(255, v+rng.NormFloat64()*2)))
+		}
+	}
+	if _, y0, y1, ok := barProfile(p); ok {
+		t.Logf("barProfile's rows: %d to %d", y0, y1)
+	}
+	y0, y1, got, ok := barBand(p, 1)
+	if !ok {
+		t.Fatal("no band of bars")
+	}
+	// The band's rows: its top at the left end of the bars to its
+	// bottom at the right end.
+	lo := top + slant*(x0-w/2)
+	hi := top + height + slant*(w-x0-w/2)
+	if math.Abs(float64(y0)-lo) > 4 || math.Abs(float64(y1)-hi) > 4 {
+		t.Errorf("band rows %d to %d, want about %.0f to %.0f", y0, y1, lo, hi)
+	}
+	if math.Abs(got-slant) > 0.01 {
+		t.Errorf("slant %.3f, want %.3f", got, slant)
+	}
+}
