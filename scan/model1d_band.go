@@ -11,11 +11,13 @@ import (
 // and the bars' contrast drowns. The band reader finds the rows of bars
 // from the bars alone, each row's grey levels less their running mean over
 // a few pixels (which keeps a module's edges and drops the swell), turns
-// the window to follow the bars (the localiser's direction may be a few
-// degrees off, which slants the band of bars across the window's rows),
-// and fits the model with levels that may change along each character's
+// the window so that the band of bars runs along its rows (the
+// localiser's direction may be a few degrees off, and under perspective
+// the bars lean off the normal to the code's axis: either slants the band
+// across the rows, so that no rows hold bars over the whole code), and
+// fits the model with levels that may change along each character's
 // window: under a glare's edge the paper brightens by more than the bars'
-// contrast within one character.
+// contrast within one character (trendFit).
 
 // Band reader limits.
 const (
@@ -130,7 +132,7 @@ func detrended(prof []float64, r int) []float64 {
 // modelBand reads one Code 128 symbol from the bar window q (bars about
 // vertical, samples step image pixels apart, mq its map to the image,
 // angle the direction of its rows) by its band of bars, the window turned
-// to follow the bars when they lean. It reports whether the read was new.
+// to level the band when it slants. It reports whether the read was new.
 func (s *session) modelBand(ctx context.Context, full plane, q plane, mq affine, angle, step float64) bool {
 	y0, y1, slant, ok := barBand(q, step)
 	if !ok {
