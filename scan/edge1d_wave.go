@@ -450,12 +450,25 @@ func leanRow(p plane, y int, l lean, ym float64, out []float64) {
 	r := p.row(y)
 	dy, w := float64(y)-ym, float64(p.w)
 	for x := range out {
-		u := float64(x) + l.at(float64(x), w)*dy
-		i := int(math.Floor(u))
-		f := u - float64(i)
-		a, b := r[min(p.w-1, max(0, i))], r[min(p.w-1, max(0, i+1))]
-		out[x] = float64(a)*(1-f) + float64(b)*f
+		out[x] = sampleRow(r, float64(x)+l.at(float64(x), w)*dy)
 	}
+}
+
+// shiftedRow sets out to row y of p sampled from x + d.
+func shiftedRow(p plane, y int, d float64, out []float64) {
+	r := p.row(y)
+	for x := range out {
+		out[x] = sampleRow(r, float64(x)+d)
+	}
+}
+
+// sampleRow returns row r at u (linear interpolation, edges repeated).
+func sampleRow(r []byte, u float64) float64 {
+	i := int(math.Floor(u))
+	f := u - float64(i)
+	n := len(r) - 1
+	a, b := r[min(n, max(0, i))], r[min(n, max(0, i+1))]
+	return float64(a)*(1-f) + float64(b)*f
 }
 
 // profileShift returns the shift s, within ±maxShift pixels, for which

@@ -755,6 +755,14 @@ func (e *escalation) sharpenedMatrices(ctx context.Context) int {
 // escalate runs the stages while the photo is unexplained and the budget
 // lasts, recording each in the trace.
 func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, low plane, mLow affine) StopReason {
+	return e.run(ctx, budget, fast, e.stages(low, mLow))
+}
+
+// run runs stages as escalate does. A whole-photo stage that cannot
+// finish in the budget left is passed over, and the stop is then
+// StopBudget, but the stages after it still run: the regional ones stop
+// at the budget's end.
+func (e *escalation) run(ctx context.Context, budget, fast time.Duration, stages []*stage) StopReason {
 	ectx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	end := time.Now().Add(budget)
@@ -764,8 +772,8 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	unit := fast
 	// Whole-photo stages passed over beside an IMEI, while located bar
 	// regions were left to read, run in a second round.
-	stages, later := e.stages(low, mLow), []*stage(nil)
-	short := false // a whole-photo stage was passed over for lack of time
+	var later []*stage
+	skipped := false
 	for round := 0; round < 2; round++ {
 		for _, st := range stages {
 			if ctx.Err() != nil {
@@ -789,9 +797,9 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 				continue
 			}
 			if time.Until(end) < time.Duration(st.cost*float64(unit)) {
-				// Too little left for this pass: the regional stages
-				// after it may still fit.
-				short = true
+				// A whole-photo pass that cannot finish in time: the
+				// regional stages after it still may.
+				skipped = true
 				continue
 			}
 			start, before := time.Now(), len(e.ses.codes())
@@ -809,7 +817,7 @@ func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, l
 	if ctx.Err() != nil {
 		return StopCancelled
 	}
-	if ectx.Err() != nil || short {
+	if ectx.Err() != nil || skipped {
 		return StopBudget
 	}
 	return StopExhausted

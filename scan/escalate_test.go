@@ -221,3 +221,26 @@ func TestEscalationIMEIAlone(t *testing.T) {
 		t.Fatal("an SN beside the IMEI does not explain the photo")
 	}
 }
+
+// TestEscalationPassesOver checks that a whole-photo stage too slow for
+// the budget left is passed over rather than ending the scan: the stages
+// after it (the regional ones, which stop at the budget's end, and cheaper
+// whole-photo ones) still run, and the stop says the budget cut the scan.
+func TestEscalationPassesOver(t *testing.T) {
+	e := &escalation{ses: newSession(newFormatSet(nil)), trace: &Trace{}}
+	ran := map[string]bool{}
+	mk := func(name string, cost float64) *stage {
+		return &stage{name: name, cost: cost, run: func(context.Context) int {
+			ran[name] = true
+			return 1
+		}}
+	}
+	stages := []*stage{mk("cheap", 0.1), mk("slow", 1e6), mk("after", 0.1)}
+	stop := e.run(context.Background(), time.Second, time.Millisecond, stages)
+	if !ran["cheap"] || ran["slow"] || !ran["after"] {
+		t.Errorf("stages run %v, want cheap and after", ran)
+	}
+	if stop != StopBudget {
+		t.Errorf("stop %q, want %q", stop, StopBudget)
+	}
+}

@@ -111,6 +111,12 @@ type modelResult struct {
 // readModel reads one Code 128 symbol from prof, a profile across bars
 // whose samples are step image pixels apart.
 func readModel(ctx context.Context, prof []float64, step float64) (modelResult, bool) {
+	return readModelWith(ctx, prof, step, false)
+}
+
+// readModelWith is readModel; with trend the grey levels may change along
+// each character's window (see trendFit).
+func readModelWith(ctx context.Context, prof []float64, step float64, trend bool) (modelResult, bool) {
 	if len(prof) < 40 || step <= 0 {
 		return modelResult{}, false
 	}
@@ -128,6 +134,7 @@ func readModel(ctx context.Context, prof []float64, step float64) (modelResult, 
 		rev := slices.Clone(lin)
 		slices.Reverse(rev)
 		srcs[g] = [2]*modelSource{newModelSource(lin), newModelSource(rev)}
+		srcs[g][0].trend, srcs[g][1].trend = trend, trend
 	}
 	var tries []*modelTry
 	type extent struct {
@@ -204,6 +211,7 @@ func readModel(ctx context.Context, prof []float64, step float64) (modelResult, 
 // modelSource is a profile prepared for fitting: averaged down by each
 // factor asked for, with running sums for the windows' fits.
 type modelSource struct {
+	trend    bool // fit levels that change along each window (trendFit)
 	prof     []float64
 	noise    float64 // variance of the noise
 	contrast float64
@@ -382,6 +390,8 @@ type modelFit struct {
 	wins   [][2]int
 	sy     []float64 // per window: sum of samples
 	syy    []float64 // and of their squares
+	sty    []float64 // and of samples times their place (see trendAt)
+	trend  bool      // levels may change along each window (trendFit)
 	tables map[[2]int]*modelTable
 }
 
@@ -392,7 +402,7 @@ func newModelFit(src *modelSource, x0, x1 float64, n int, blur float64) *modelFi
 	mw := (x1 - x0) / mods
 	k := max(1, int(mw/modelSamples))
 	ms := src.averaged(k)
-	f := &modelFit{prof: ms.y, scale: float64(k), n: n, tables: map[[2]int]*modelTable{}}
+	f := &modelFit{prof: ms.y, scale: float64(k), n: n, trend: src.trend, tables: map[[2]int]*modelTable{}}
 	// Sample i of the averaged profile stands for samples ik..ik+k-1,
 	// centred on ik+(k-1)/2.
 	sc := float64(k)
@@ -415,6 +425,13 @@ func newModelFit(src *modelSource, x0, x1 float64, n int, blur float64) *modelFi
 		f.wins = append(f.wins, w)
 		f.sy = append(f.sy, ms.sum[w[1]]-ms.sum[w[0]])
 		f.syy = append(f.syy, ms.sum2[w[1]]-ms.sum2[w[0]])
+		if f.trend {
+			sty := 0.0
+			for i, y := range ms.y[w[0]:w[1]] {
+				sty += trendAt(i, w[1]-w[0]) * y
+			}
+			f.sty = append(f.sty, sty)
+		}
 	}
 	return f
 }
@@ -536,7 +553,7 @@ func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior b
 	case r == -1 && j < f.n:
 		right = t.meanRight()
 	}
-	var sr, srr, sry float64
+	var sr, srr, sry, srt float64
 	ys := f.prof[w[0]:w[1]]
 	for i, y := range ys {
 		x := own[i]
@@ -547,8 +564,14 @@ func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior b
 			x += right[i]
 		}
 		sr, srr, sry = sr+x, srr+x*x, sry+x*y
+		if f.trend {
+			srt += x * trendAt(i, np)
+		}
 	}
 	n := float64(np)
+	if f.trend {
+		return f.trendFit(j, n, sr, srr, sry, srt, bp, prior)
+	}
 	sy, syy := f.sy[j], f.syy[j]
 	la, lb := 0.0, 0.0
 	if prior {
@@ -570,6 +593,45 @@ func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior b
 	}
 	res := syy - 2*a*sy - 2*b*sry + a*a*n + 2*a*b*sr + b*b*srr
 	return math.Max(0, res) + la*(a-ap)*(a-ap) + lb*(b-bp)*(b-bp), a, b
+}
+
+// trendAt is the place of sample i of a window of n samples, centred:
+// from about -1/2 to 1/2.
+func trendAt(i, n int) float64 { return (float64(i) - float64(n-1)/2) / float64(n) }
+
+// trendFit fits window j's samples (n of them, sums as in costIn, srt
+// that of coverage times place) with grey = a + b·coverage + c·place:
+// levels that change along the window, as they do where a glare's edge
+// crosses the bars. The paper level a is not held to the previous
+// window's (a glare's edge moves it by more than the bars' contrast from
+// one character to the next); the depth b is, as in costIn.
+func (f *modelFit) trendFit(j int, n, sr, srr, sry, srt, bp float64, prior bool) (cost, a, b float64) {
+	sy, syy, sty := f.sy[j], f.syy[j], f.sty[j]
+	stt := (n*n - 1) / (12 * n)
+	lb := 0.0
+	if prior {
+		lb = modelPrior * n * 0.1
+	}
+	// Normal equations M·(a, b, c) = v; the places sum to 0.
+	m11, m12, m22, m23, m33 := n, sr, srr+lb, srt, stt
+	v1, v2, v3 := sy, sry+lb*bp, sty
+	var c float64
+	det := m11*(m22*m33-m23*m23) - m12*m12*m33
+	if det > 1e-9 {
+		a = (v1*(m22*m33-m23*m23) - m12*(v2*m33-m23*v3)) / det
+		b = (m11*(v2*m33-m23*v3) - v1*m12*m33) / det
+		c = (m11*(m22*v3-m23*v2) - m12*(m12*v3) + v1*m12*m23) / det
+	}
+	if det <= 1e-9 || b > 0 {
+		b = 0
+		if prior {
+			b = math.Min(0, bp)
+		}
+		a = (v1 - b*sr) / m11
+		c = (v3 - b*srt) / m33
+	}
+	res := syy - 2*a*sy - 2*b*sry - 2*c*sty + a*a*n + b*b*srr + c*c*stt + 2*a*b*sr + 2*b*c*srt
+	return math.Max(0, res) + lb*(b-bp)*(b-bp), a, b
 }
 
 // modelHyp is one partial symbol of the search.
@@ -966,7 +1028,11 @@ func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 		}
 		q, mq := e.full.rotated(cx, cy, r.angle, step, iw, ih)
 		tried++
-		e.ses.model1D(ctx, q, mq, step, rhos)
+		if !e.ses.model1D(ctx, q, mq, step, rhos) && len(rhos) == 0 && ctx.Err() == nil {
+			// The bars alone pick the rows, and the levels may change
+			// along the code (glare).
+			e.ses.modelBand(ctx, e.full, q, mq, r.angle, step)
+		}
 	}
 	return tried
 }
@@ -1004,6 +1070,12 @@ func (s *session) model1D(ctx context.Context, p plane, m affine, step float64, 
 	if !ok {
 		return false
 	}
+	return s.addModel(r, m, y0, y1)
+}
+
+// addModel records r, read from rows y0 to y1 of a window that m maps to
+// the image, and reports whether it was new.
+func (s *session) addModel(r modelResult, m affine, y0, y1 int) bool {
 	res := gozxing.NewResult(r.text, r.vals, nil, gozxing.BarcodeFormat_CODE_128)
 	pts := []Point{
 		m.apply(r.x0, float64(y0)), m.apply(r.x1, float64(y0)),
