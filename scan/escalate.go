@@ -643,6 +643,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 		{name: "soft", cost: 0.3, run: e.soft},
 		e.barStage("soft-bars", true, []float64{0}, nil),
 		{name: "matrix-sharpened", cost: 0.3, run: e.sharpenedMatrices},
+		{name: "matrix-denoised", cost: 0.3, run: e.denoisedMatrices},
 		whole("inverted", 1,
 			func() { ses.decode2D(inverted(), mLow, hybrid, false) },
 			func() { ses.decode1D(inverted(), mLow, rowStep(low.h)) },
