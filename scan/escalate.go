@@ -644,6 +644,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 		{name: "soft", cost: 0.3, run: e.soft},
 		e.barStage("soft-bars", true, []float64{0}, nil),
 		{name: "matrix-sharpened", cost: 0.3, run: e.sharpenedMatrices},
+		{name: "matrix-denoised", cost: 0.3, run: e.denoisedMatrices},
 		whole("inverted", 1,
 			func() { ses.decode2D(inverted(), mLow, hybrid, false) },
 			func() { ses.decode1D(inverted(), mLow, rowStep(low.h)) },
@@ -669,7 +670,8 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 	if f > 1 {
 		st = append(st, whole("full-resolution", 4,
 			func() { ses.decode2D(full, identity, hybrid, true) },
-			func() { ses.decode1D(full, identity, rowStep(full.h)) }))
+			func() { ses.decode1D(full, identity, rowStep(full.h)) }),
+			&stage{name: "working-located", run: func(ctx context.Context) int { return e.workingLocated(ctx, low) }})
 	}
 	return st
 }
@@ -705,6 +707,35 @@ func (e *escalation) sharp(ctx context.Context) int {
 // 2D ones and keeps the bar ones for the stages after it.
 func (e *escalation) soft(ctx context.Context) int {
 	return e.readLocated(ctx, locateWith(e.full, e.f, softCellEnergy, softSpan))
+}
+
+// workingLocated locates regions again on the working copy low itself,
+// with gradients between its pixels (f image pixels apart, each the mean
+// of f×f), and reads the 2D ones as the stages before it read theirs
+// (readLocated, sharpenedMatrices, denoisedMatrices). A label blurred over
+// several image pixels in a large photo has edges too gentle per image
+// pixel for the localisers that measure on the full image, however long
+// their span; on the working copy its slopes are f times steeper and its
+// noise averaged. It runs last, and only when no stage located anything:
+// its regions read in vain would take the budget of the stages after it.
+// Bar regions are left out: a blur that hides them from the other
+// localisers leaves their bars unread.
+func (e *escalation) workingLocated(ctx context.Context, low plane) int {
+	if e.f < 2 || len(e.regions)+len(e.extra)+len(e.matrices) > 0 {
+		return 0
+	}
+	var rs []region
+	for _, r := range locateWith(low, 1, softCellEnergy, 1) {
+		if !r.bars {
+			rs = append(rs, r)
+		}
+	}
+	tried := e.readLocated(ctx, rs)
+	if len(e.matrices) > 0 {
+		tried += e.sharpenedMatrices(ctx)
+		tried += e.denoisedMatrices(ctx)
+	}
+	return tried
 }
 
 // readLocated reads the 2D regions of rs, in the fast path's scale, that

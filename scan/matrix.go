@@ -57,7 +57,7 @@ func (ses *session) rescueMatrix(full plane, cx, cy, side float64, inv bool) int
 		}
 		q = q.stretched()
 		for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf, globalOf} {
-			n, symbol := ses.readBitmap(q, b(q), mq)
+			n, symbol := ses.readBitmap(q, b(q), mq, nil)
 			if n > 0 {
 				return n
 			}
@@ -91,7 +91,7 @@ func (ses *session) readSharpened(full plane, cx, cy, side float64) int {
 	} {
 		p := v()
 		for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf} {
-			if n, _ := ses.readBitmap(p, b(p), mq); n > 0 {
+			if n, _ := ses.readBitmap(p, b(p), mq, nil); n > 0 {
 				return n
 			}
 		}
@@ -109,7 +109,7 @@ func (ses *session) rescueFaint(p plane, m affine) int {
 	}
 	q := p.stretched()
 	for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf} {
-		if n, _ := ses.readBitmap(q, b(q), m); n > 0 {
+		if n, _ := ses.readBitmap(q, b(q), m, nil); n > 0 {
 			return n
 		}
 	}
@@ -133,9 +133,10 @@ func (ses *session) near2D(cx, cy, side float64) bool {
 }
 
 // readBitmap runs the 2D readers on one binarized window; m maps the
-// window to the image. It returns how many codes were new, and whether a
-// reader found a symbol to sample, decoded or not.
-func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine) (int, bool) {
+// window to the image; grey is qrRead's (nil but for blurred symbols). It
+// returns how many codes were new, and whether a reader found a symbol to
+// sample, decoded or not.
+func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine, grey *plane) (int, bool) {
 	bmp, err := gozxing.NewBinaryBitmap(b)
 	if err != nil {
 		return 0, false
@@ -159,7 +160,7 @@ func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine) (int, boo
 		}
 	}
 	if ses.qr != nil {
-		try(guard(func() (*gozxing.Result, error) { return qrRead(bm, ses.qrDec, ses.hard) }))
+		try(guard(func() (*gozxing.Result, error) { return qrRead(bm, ses.qrDec, ses.hard, grey) }))
 	}
 	if ses.dm != nil {
 		r, err := guard(func() (*gozxing.Result, error) { return ses.dm.Decode(bmp, ses.hard) })

@@ -221,7 +221,7 @@ func TestGridReadersNoise(t *testing.T) {
 					}
 				}
 				hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
-				if r, err := qrRead(bm, qrdec.NewDecoder(), hints); r != nil || err == nil {
+				if r, err := qrRead(bm, qrdec.NewDecoder(), hints, nil); r != nil || err == nil {
 					t.Errorf("QR from noise: %v", r)
 				}
 				if r, err := dmRead(bm, dmdec.NewDecoder()); r != nil || err == nil {

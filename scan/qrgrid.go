@@ -23,6 +23,17 @@ const (
 	// qrPairCands is how many of the strongest finder candidates are
 	// paired when one finder pattern is taken to be damaged.
 	qrPairCands = 5
+	// qrMatchSearch is the radius (modules) around its predicted place in
+	// which matchAlignment matches an alignment pattern, and qrMatchSteps
+	// how many shifts per module it tries.
+	qrMatchSearch = 2
+	qrMatchSteps  = 3
+	// qrGreyRadius is the radius (modules) of the square of modules whose
+	// mean grey thresholds a module sampled from a grey plane.
+	qrGreyRadius = 4
+	// qrAlignMatch is how many of the 25 modules of an alignment pattern
+	// must agree with the template for matchAlignment to accept it.
+	qrAlignMatch = 24
 )
 
 // qrRead finds three finder patterns in img and reads the symbol they
@@ -31,8 +42,13 @@ const (
 // finders cannot describe, and gentle curvature, are followed. When that
 // fails it assumes one finder pattern is damaged and infers it from each
 // pair of the others. Every read is checked by the Reed–Solomon decoder.
-// A NotFoundException means no three finder patterns were found.
-func qrRead(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any) (*gozxing.Result, error) {
+// A NotFoundException means no three finder patterns were found. With
+// grey, the plane img was binarized from (a symbol blurred over about half
+// a module, see readDenoised), it also tries the dimension from the module
+// size measured across a turned symbol (qrTurnedDim), matches alignment
+// patterns gozxing's finder misses against their template
+// (matchAlignment) and takes the modules from grey (sampleCells).
+func qrRead(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, grey *plane) (*gozxing.Result, error) {
 	finder := qrdet.NewFinderPatternFinder(img, nil)
 	var info *qrdet.FinderPatternInfo
 	err := safely(func() (err error) {
@@ -44,20 +60,25 @@ func qrRead(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.Decode
 		return nil
 	})
 	if err == nil {
-		res, err2 := qrReadTriple(img, dec, hints, info)
+		res, err2 := qrReadTriple(img, dec, hints, info, grey)
 		if err2 == nil {
 			return res, nil
 		}
 		err = err2
 	}
-	if res, ok := qrReadPairs(img, dec, hints, finder.GetPossibleCenters()); ok {
+	if grey != nil {
+		// A blurred symbol's texture yields many weak candidates; the
+		// pairs of them cost more than they read.
+		return nil, err
+	}
+	if res, ok := qrReadPairs(img, dec, hints, finder.GetPossibleCenters(), grey); ok {
 		return res, nil
 	}
 	return nil, err
 }
 
 // qrReadTriple reads the symbol framed by the finder patterns of info.
-func qrReadTriple(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, info *qrdet.FinderPatternInfo) (*gozxing.Result, error) {
+func qrReadTriple(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, info *qrdet.FinderPatternInfo, grey *plane) (*gozxing.Result, error) {
 	tl, tr, bl := info.GetTopLeft(), info.GetTopRight(), info.GetBottomLeft()
 	ms := (tl.GetEstimatedModuleSize() + tr.GetEstimatedModuleSize() + bl.GetEstimatedModuleSize()) / 3
 	if ms < 1 {
@@ -75,7 +96,11 @@ func qrReadTriple(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.
 			return res, nil
 		}
 	}
-	return qrReadCorners(img, dec, hints, corners, ms, qrDims(gzDim, qrEstDim(corners, ms)))
+	ests := []int{gzDim, qrEstDim(corners, ms)}
+	if grey != nil {
+		ests = append(ests, qrTurnedDim(corners, ms))
+	}
+	return qrReadCorners(img, dec, hints, corners, ms, qrDims(ests...), grey)
 }
 
 // qrEstDim is the dimension the finder centres at corners suggest for
@@ -86,16 +111,26 @@ func qrEstDim(corners [3]pt, ms float64) int {
 	return 4*int(math.Round((across+7-21)/4)) + 21
 }
 
+// qrTurnedDim is qrEstDim with ms measured across the symbol rather than
+// along the image's rows and columns: gozxing sizes a finder pattern from
+// its horizontal and vertical runs, which a symbol turned by θ lengthens
+// by 1/max(|cos θ|, |sin θ|) (up to √2 at 45°), so the estimate falls a
+// version or two short.
+func qrTurnedDim(corners [3]pt, ms float64) int {
+	a := math.Atan2(corners[1].y-corners[0].y, corners[1].x-corners[0].x)
+	return qrEstDim(corners, ms*math.Max(math.Abs(math.Cos(a)), math.Abs(math.Sin(a))))
+}
+
 // qrReadCorners samples and decodes the symbol with finder centres at
 // corners (top-left, top-right, bottom-left) at each of dims.
-func qrReadCorners(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, corners [3]pt, ms float64, dims []int) (*gozxing.Result, error) {
+func qrReadCorners(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, corners [3]pt, ms float64, dims []int, grey *plane) (*gozxing.Result, error) {
 	var lastErr error = gozxing.NewNotFoundException("no dimension")
 	for _, dim := range dims {
 		// A blob taken for an alignment pattern bends the grid more
 		// than a missing one: the grid from the finders alone is tried
 		// too.
 		for _, align := range []bool{true, false} {
-			bits, err := qrSample(img, corners, ms, dim, align)
+			bits, err := qrSample(img, corners, ms, dim, align, grey)
 			if err != nil {
 				lastErr = err
 				continue
@@ -137,7 +172,7 @@ func qrDecode(dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, bits *go
 // of the symbol (a side, either way round, or the diagonal), the third
 // finder centre put where a square symbol has it, and the grid sampled
 // with the alignment patterns correcting the perspective.
-func qrReadPairs(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, cands []*qrdet.FinderPattern) (*gozxing.Result, bool) {
+func qrReadPairs(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, cands []*qrdet.FinderPattern, grey *plane) (*gozxing.Result, bool) {
 	var strong []*qrdet.FinderPattern
 	for _, c := range cands {
 		if c.GetCount() >= 2 {
@@ -178,8 +213,11 @@ func qrReadPairs(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.D
 				if !inside(h[0]) || !inside(h[1]) || !inside(h[2]) {
 					continue
 				}
-				est := qrEstDim(h, ms)
-				if res, err := qrReadCorners(img, dec, hints, h, ms, qrDims(0, est)); err == nil {
+				ests := []int{qrEstDim(h, ms)}
+				if grey != nil {
+					ests = append(ests, qrTurnedDim(h, ms))
+				}
+				if res, err := qrReadCorners(img, dec, hints, h, ms, qrDims(ests...), grey); err == nil {
 					return res, true
 				}
 			}
@@ -188,11 +226,11 @@ func qrReadPairs(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.D
 	return nil, false
 }
 
-// qrDims returns the dimensions to try, most likely first: gz, gozxing's
-// estimate (module size from the black-white runs between the finder
-// patterns, 0 if none), est (from the finders' own sizes), and one
-// version either side of both.
-func qrDims(gz, est int) []int {
+// qrDims returns the dimensions to try, most likely first: the estimates
+// in order (gozxing's, from the module size of the black-white runs
+// between the finder patterns, 0 if none; then those from the finders'
+// own sizes), and one version either side of each.
+func qrDims(ests ...int) []int {
 	var dims []int
 	add := func(d int) {
 		if d < 21 || d > 177 || (d-21)%4 != 0 {
@@ -205,13 +243,13 @@ func qrDims(gz, est int) []int {
 		}
 		dims = append(dims, d)
 	}
-	for _, base := range []int{gz, est} {
+	for _, base := range ests {
 		if base > 0 {
 			add(base)
 		}
 	}
 	for k := 1; k <= qrDimSpread; k++ {
-		for _, base := range []int{gz, est} {
+		for _, base := range ests {
 			if base > 0 {
 				add(base + 4*k)
 				add(base - 4*k)
@@ -231,7 +269,7 @@ type qrAnchor struct {
 
 // qrSample samples a dim×dim QR symbol whose finder pattern centres are
 // at corners (top-left, top-right, bottom-left).
-func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align bool) (*gozxing.BitMatrix, error) {
+func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align bool, grey *plane) (*gozxing.BitMatrix, error) {
 	ver, err := qrdec.Version_GetProvisionalVersionForDimension(dim)
 	if err != nil {
 		return nil, err
@@ -251,7 +289,7 @@ func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align 
 		if !ok {
 			return nil, gozxing.NewNotFoundException("degenerate")
 		}
-		return sampleCells(img, dim, []int{0, dim}, []int{0, dim}, func(i, j int) homography { return h })
+		return sampleCells(img, dim, []int{0, dim}, []int{0, dim}, func(i, j int) homography { return h }, grey)
 	}
 	n := len(centers)
 	grid := make([]qrAnchor, n*n)
@@ -305,8 +343,15 @@ func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align 
 		if !(local >= 1) {
 			local = ms
 		}
-		if ap, ok := findAlignment(img, a.p, local); ok && align {
+		if !align {
+			continue
+		}
+		if ap, ok := findAlignment(img, a.p, local); ok {
 			a.p, a.found = ap, true
+		} else if grey != nil {
+			if ap, ok := matchAlignment(img, h, a.m); ok {
+				a.p, a.found = ap, true
+			}
 		}
 
 	}
@@ -324,7 +369,7 @@ func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align 
 			cells[j*(n-1)+i] = h
 		}
 	}
-	return sampleCells(img, dim, edges, edges, func(i, j int) homography { return cells[j*(n-1)+i] })
+	return sampleCells(img, dim, edges, edges, func(i, j int) homography { return cells[j*(n-1)+i] }, grey)
 }
 
 // findAlignment looks for an alignment pattern within qrAlignSearch
@@ -355,15 +400,66 @@ func findAlignment(img *gozxing.BitMatrix, p pt, ms float64) (pt, bool) {
 	return q, true
 }
 
+// matchAlignment looks for the alignment pattern whose centre h, a map
+// from module coordinates to the image fitted to the patterns found so
+// far, puts at module point m: the 5×5-module template (dark centre, light
+// ring, dark ring) is matched at module centres, shifted in steps of
+// 1/qrMatchSteps module up to qrMatchSearch modules away, and the shift where most
+// modules agree wins if at least qrAlignMatch of the 25 do. Under blur
+// the pattern's rings no longer give the runs gozxing's finder looks for,
+// but their modules, sampled at their centres, still do.
+func matchAlignment(img *gozxing.BitMatrix, h homography, m pt) (pt, bool) {
+	w, hgt := img.GetWidth(), img.GetHeight()
+	best, bx, by := -1, 0.0, 0.0
+	const q = qrMatchSteps
+	for sy := -qrMatchSearch * q; sy <= qrMatchSearch*q; sy++ {
+		for sx := -qrMatchSearch * q; sx <= qrMatchSearch*q; sx++ {
+			dx, dy := float64(sx)/q, float64(sy)/q
+			score := 0
+			for j := -2; j <= 2; j++ {
+				for i := -2; i <= 2; i++ {
+					p := h.apply(pt{m.x + dx + float64(i), m.y + dy + float64(j)})
+					xi, yi := int(math.Floor(p.x)), int(math.Floor(p.y))
+					if xi < 0 || yi < 0 || xi >= w || yi >= hgt {
+						continue
+					}
+					dark := max(abs(i), abs(j)) != 1
+					if img.Get(xi, yi) == dark {
+						score++
+					}
+				}
+			}
+			// Of equal scores the shift nearest the prediction wins.
+			if score > best || score == best && math.Hypot(dx, dy) < math.Hypot(bx, by) {
+				best, bx, by = score, dx, dy
+			}
+		}
+	}
+	if best < qrAlignMatch {
+		return pt{}, false
+	}
+	return h.apply(pt{m.x + bx, m.y + by}), true
+}
+
 // sampleCells samples a dim-module grid cut into cells by the module
 // edges ex (columns) and ey (rows); cell (i, j) maps module coordinates to
-// the image through cell(i, j). A module outside the image fails.
-func sampleCells(img *gozxing.BitMatrix, dim int, ex, ey []int, cell func(i, j int) homography) (*gozxing.BitMatrix, error) {
+// the image through cell(i, j). A module outside the image fails. With
+// grey, the plane img was binarized from, each module is instead the mean
+// grey of five points (its centre and four a quarter module from it),
+// dark when below the mean of the modules within qrGreyRadius of it: a
+// module blurred over half its width keeps its centre on the right side of
+// its neighbours' mean, where a binarized pixel has ragged edges and a
+// grid a fraction of a module off puts centres on them.
+func sampleCells(img *gozxing.BitMatrix, dim int, ex, ey []int, cell func(i, j int) homography, grey *plane) (*gozxing.BitMatrix, error) {
 	bits, err := gozxing.NewSquareBitMatrix(dim)
 	if err != nil {
 		return nil, err
 	}
 	w, h := img.GetWidth(), img.GetHeight()
+	var vals []float64
+	if grey != nil {
+		vals = make([]float64, dim*dim)
+	}
 	for j := 0; j+1 < len(ey); j++ {
 		for i := 0; i+1 < len(ex); i++ {
 			hm := cell(i, j)
@@ -374,14 +470,56 @@ func sampleCells(img *gozxing.BitMatrix, dim int, ex, ey []int, cell func(i, j i
 					if xi < 0 || yi < 0 || xi >= w || yi >= h {
 						return nil, gozxing.NewNotFoundException("module outside the image")
 					}
-					if img.Get(xi, yi) {
+					if grey != nil {
+						vals[y*dim+x] = greyModule(grey, hm, x, y)
+					} else if img.Get(xi, yi) {
 						bits.Set(x, y)
 					}
 				}
 			}
 		}
 	}
+	if grey != nil {
+		thresholdModules(bits, vals, dim)
+	}
 	return bits, nil
+}
+
+// greyModule is the mean grey of module (x, y) under hm: its centre and
+// four points a quarter module from it, each clamped to the plane.
+func greyModule(p *plane, hm homography, x, y int) float64 {
+	s := 0.0
+	for _, d := range [5]pt{{0, 0}, {0.25, 0}, {-0.25, 0}, {0, 0.25}, {0, -0.25}} {
+		q := hm.apply(pt{float64(x) + 0.5 + d.x, float64(y) + 0.5 + d.y})
+		xi := min(p.w-1, max(0, int(math.Floor(q.x))))
+		yi := min(p.h-1, max(0, int(math.Floor(q.y))))
+		s += float64(p.pix[yi*p.stride+xi])
+	}
+	return s / 5
+}
+
+// thresholdModules sets the modules of bits whose grey in vals is below
+// the mean of two means: of the modules next to it (blur pulls a module
+// toward its neighbours) and of those within qrGreyRadius (light and
+// paper vary across a symbol).
+func thresholdModules(bits *gozxing.BitMatrix, vals []float64, dim int) {
+	mean := func(x, y, r int) float64 {
+		s, n := 0.0, 0
+		for v := max(0, y-r); v <= min(dim-1, y+r); v++ {
+			for u := max(0, x-r); u <= min(dim-1, x+r); u++ {
+				s += vals[v*dim+u]
+				n++
+			}
+		}
+		return s / float64(n)
+	}
+	for y := 0; y < dim; y++ {
+		for x := 0; x < dim; x++ {
+			if vals[y*dim+x] < (mean(x, y, 1)+mean(x, y, qrGreyRadius))/2 {
+				bits.Set(x, y)
+			}
+		}
+	}
 }
 
 // abs returns |a|.

@@ -1,0 +1,189 @@
+package scan
+
+import (
+	"context"
+	"math"
+	"sort"
+)
+
+// Limits of the denoised read of blurred 2D symbols.
+const (
+	// matrixBoxGap is the widest gap (working-plane cells) between two
+	// unread 2D regions that matrixBoxes joins into one box: a blurred or
+	// faint symbol is located in pieces, none of which holds all three
+	// finder patterns.
+	matrixBoxGap = 2
+	// matrixBoxGrow is how much a box's side grows, beyond a margin of
+	// matrixBoxGap cells, so that the symbol's edges the pieces left out
+	// fall inside the window.
+	matrixBoxGrow = 1.8
+	// matrixBoxMax is the largest side (image pixels) of a square read:
+	// larger ones take in whole labels or backgrounds.
+	matrixBoxMax = 1300
+	// maxMatrixCoherence is the most a square's gradients may share one
+	// direction (pooled structure tensor, see coherence) for it to be
+	// read: a QR code or Data Matrix has edges along both its axes
+	// (0.05–0.2 on the tuning photos, 0.42 for a symbol with bars beside
+	// it), two stacked blurred Code 128 that the localiser saw as 2D
+	// texture 0.5–0.9.
+	maxMatrixCoherence = 0.45
+	// maxMatrixBoxes bounds how many squares, least coherent first, a
+	// scan reads so: a busy photo has dozens of unread 2D regions.
+	maxMatrixBoxes = 6
+)
+
+// denoiseVariants are the (smoothing, threshold) radii, in window pixels,
+// readDenoised binarizes a window with: the window smoothed by two passes
+// of a box of the first radius (none for 0), then thresholded against the
+// mean of the square of the second radius. Modules of 3–6 px blurred over
+// about half their width keep their centres on the right side of the
+// mean of their neighbours, while the sensor noise and JPEG blocks that
+// break the finder patterns' runs under gozxing's own binarizers (8 px
+// blocks, no smoothing) are averaged away; on the tuning photos each
+// variant reads symbols the others miss.
+var denoiseVariants = [][2]int{{1, 6}, {0, 6}, {1, 4}}
+
+// matrixBox is a square of the image (centre and side, image pixels) to
+// read a 2D symbol in.
+type matrixBox struct {
+	cx, cy, side float64
+	coherence    float64 // of its gradients (see matrixBoxes)
+}
+
+// matrixBoxes returns squares around the 2D regions of the fast path and
+// of later stages that no 2D code covers: the unions of regions less than
+// matrixBoxGap cells apart and each region's own square (a small symbol
+// beside bars a union takes in), each once, grown by matrixBoxGrow. Squares
+// over matrixBoxMax across or whose gradients share one direction more
+// than maxMatrixCoherence (bars) are left out; the rest are returned least
+// coherent first, at most maxMatrixBoxes.
+func (e *escalation) matrixBoxes() []matrixBox {
+	type box struct{ x0, y0, x1, y1 float64 }
+	fs := float64(e.f)
+	gap := matrixBoxGap * cellSize * fs
+	within := func(a, b box) bool {
+		return a.x0 >= b.x0-cellSize*fs && a.y0 >= b.y0-cellSize*fs && a.x1 <= b.x1+cellSize*fs && a.y1 <= b.y1+cellSize*fs
+	}
+	var singles []box
+	for _, r := range append(append([]region(nil), e.regions...), e.matrices...) {
+		cx, cy := e.centre(r)
+		hw, hh := r.lenU*fs/2, r.lenV*fs/2
+		b := box{cx - hw, cy - hh, cx + hw, cy + hh}
+		if r.bars || 2*math.Max(hw, hh) > maxPyramidSide || e.ses.covers(cx, cy, true) {
+			continue
+		}
+		dup := false
+		for _, o := range singles {
+			dup = dup || within(b, o) && within(o, b)
+		}
+		if !dup {
+			singles = append(singles, b)
+		}
+	}
+	joined := append([]box(nil), singles...)
+	members := make([]int, len(joined))
+	for merged := true; merged; {
+		merged = false
+		for i := 0; i < len(joined) && !merged; i++ {
+			for j := i + 1; j < len(joined); j++ {
+				a, b := joined[i], joined[j]
+				if a.x0 > b.x1+gap || b.x0 > a.x1+gap || a.y0 > b.y1+gap || b.y0 > a.y1+gap {
+					continue
+				}
+				joined[i] = box{math.Min(a.x0, b.x0), math.Min(a.y0, b.y0), math.Max(a.x1, b.x1), math.Max(a.y1, b.y1)}
+				members[i] += members[j] + 1
+				joined = append(joined[:j], joined[j+1:]...)
+				members = append(members[:j], members[j+1:]...)
+				merged = true
+				break
+			}
+		}
+	}
+	var all []box
+	for i, b := range joined {
+		if members[i] > 0 && math.Max(b.x1-b.x0, b.y1-b.y0) <= maxPyramidSide {
+			all = append(all, b)
+		}
+	}
+	for _, b := range singles {
+		in := false
+		for _, o := range all {
+			in = in || within(b, o) && within(o, b)
+		}
+		if !in {
+			all = append(all, b)
+		}
+	}
+	coherence := func(b box) float64 {
+		var t tensor
+		for y := int(b.y0 / fs); y+cellSize <= int(b.y1/fs); y += cellSize {
+			for x := int(b.x0 / fs); x+cellSize <= int(b.x1/fs); x += cellSize {
+				c := cellTensorSpan(e.full, e.f, x, y, softSpan)
+				t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
+			}
+		}
+		return t.coherence()
+	}
+	var out []matrixBox
+	for _, b := range all {
+		side := math.Max(b.x1-b.x0, b.y1-b.y0)*matrixBoxGrow + gap
+		if c := coherence(b); side <= matrixBoxMax && c <= maxMatrixCoherence {
+			out = append(out, matrixBox{(b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2, side, c})
+		}
+	}
+	// Most like a symbol first.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].coherence < out[j].coherence })
+	if len(out) > maxMatrixBoxes {
+		out = out[:maxMatrixBoxes]
+	}
+	return out
+}
+
+// denoisedMatrices reads the squares of matrixBoxes with readDenoised
+// while no 2D code covers their centre.
+func (e *escalation) denoisedMatrices(ctx context.Context) int {
+	tried := 0
+	for _, b := range e.matrixBoxes() {
+		if ctx.Err() != nil {
+			break
+		}
+		if e.ses.covers(b.cx, b.cy, true) {
+			continue
+		}
+		tried++
+		e.ses.readDenoised(ctx, e.full, b.cx, b.cy, b.side)
+	}
+	return tried
+}
+
+// readDenoised reads a 2D symbol blurred over about half a module in the
+// square of the given side around (cx, cy): the window (at most
+// rescuePixels) is contrast stretched and binarized each way of
+// denoiseVariants, and each bitmap read by every 2D reader; the QR grid
+// sampler takes the modules from the smoothed window (qrRead's grey). It
+// returns how many codes were new.
+func (ses *session) readDenoised(ctx context.Context, full plane, cx, cy, side float64) int {
+	step, w, h := window(1, side, side, rescuePixels)
+	if w < 21 || h < 21 {
+		return 0
+	}
+	q, mq := full.rotated(cx, cy, 0, step, w, h)
+	q = q.stretched()
+	smooth := map[int]plane{0: q}
+	for _, v := range denoiseVariants {
+		if ctx.Err() != nil {
+			return 0
+		}
+		s, ok := smooth[v[0]]
+		if !ok {
+			s = q.boxBlurred(v[0]).boxBlurred(v[0])
+			smooth[v[0]] = s
+		}
+		p := s.thresholdLocal(v[1], 0)
+		n, _ := ses.readBitmap(p, globalOf(p), mq, &s)
+		if n > 0 {
+			return n
+		}
+	}
+	return 0
+}
