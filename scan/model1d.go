@@ -970,6 +970,9 @@ const (
 	// modelFanSteps steps each way.
 	modelMaxFan   = 0.2
 	modelFanSteps = 4
+	// modelFanGain is how much sharper the profile must be for a fan to
+	// be taken over bars that lean alike.
+	modelFanGain = 1.05
 )
 
 // modelBudgetShare is the share of the escalation budget left that the
@@ -1108,6 +1111,11 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 		for x := 1; x < len(prof); x++ {
 			d := prof[x] - prof[x-1]
 			s += d * d
+		}
+		// Bars that fan out must be clearly sharper: over a few rows,
+		// noise and glare make some fan look a little sharper anyway.
+		if l.fan != 0 {
+			s /= modelFanGain
 		}
 		if s > sharp {
 			best, sharp = l, s
