@@ -291,14 +291,22 @@ func edgeFloor(module, sigma float64) int {
 // dark 40.
 func profileOf(mods []bool, module, sigma float64) []float64 {
 	qz := 12 * module
-	w := int(2*qz + float64(len(mods))*module)
+	return renderProfile(int(2*qz+float64(len(mods))*module), sigma, func(v float64) bool {
+		u := (v - qz) / module
+		return u >= 0 && int(u) < len(mods) && mods[int(u)]
+	})
+}
+
+// renderProfile draws a profile w samples long, grey 40 where bar(v)
+// holds at position v and 200 elsewhere (eight samples a pixel), blurred
+// by a Gaussian of sigma.
+func renderProfile(w int, sigma float64, bar func(v float64) bool) []float64 {
 	img := make([]float64, w)
 	const ss = 8
 	for x := range img {
 		s := 0.0
 		for k := range ss {
-			u := (float64(x) + (float64(k)+0.5)/ss - qz) / module
-			if u >= 0 && int(u) < len(mods) && mods[int(u)] {
+			if bar(float64(x) + (float64(k)+0.5)/ss) {
 				s += 40
 			} else {
 				s += 200

@@ -242,33 +242,42 @@ func TestGridReadersNoise(t *testing.T) {
 func TestReadSharpened(t *testing.T) {
 	for _, name := range []string{"seal-qr", "dm"} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("testdata", "blurred2d", name)
-			data, err := os.ReadFile(path + ".jpg")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := os.ReadFile(path + ".txt")
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, _, err := image.Decode(bytes.NewReader(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := luminance(img)
+			p, r, want := blurredCrop(t, name)
 			side := float64(min(p.w, p.h))
-			cx, cy := float64(p.w)/2, float64(p.h)/2
-			// A region whose square (readMatrix) is the whole crop.
-			r := region{cx: cx, cy: cy, lenU: (side - 2*cellSize) / 1.5, lenV: (side - 2*cellSize) / 1.5, cells: 100}
+			cx, cy := r.cx, r.cy
 			plain := newSession(newFormatSet(nil))
 			plain.readMatrix(p, r, cx, cy, 4, false)
-			if hasText(plain.codes(), string(want)) {
+			if hasText(plain.codes(), want) {
 				t.Fatal("the plain reads already decode this crop; it tests nothing")
 			}
 			ses := newSession(newFormatSet(nil))
-			if n := ses.readSharpened(p, cx, cy, side); n == 0 || !hasText(ses.codes(), string(want)) {
+			if n := ses.readSharpened(p, cx, cy, side); n == 0 || !hasText(ses.codes(), want) {
 				t.Errorf("readSharpened read %v, want %.40q…", ses.codes(), want)
 			}
 		})
 	}
+}
+
+// blurredCrop loads testdata/blurred2d/NAME.jpg, a crop of one 2D code, as
+// a plane, with a region whose square (readMatrix) is the whole crop and
+// the code's text from NAME.txt.
+func blurredCrop(t *testing.T, name string) (plane, region, string) {
+	t.Helper()
+	path := filepath.Join("testdata", "blurred2d", name)
+	data, err := os.ReadFile(path + ".jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(path + ".txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := luminance(img)
+	side := float64(min(p.w, p.h))
+	cx, cy := float64(p.w)/2, float64(p.h)/2
+	return p, region{cx: cx, cy: cy, lenU: (side - 2*cellSize) / 1.5, lenV: (side - 2*cellSize) / 1.5, cells: 100}, string(want)
 }

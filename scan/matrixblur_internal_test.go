@@ -1,12 +1,8 @@
 package scan
 
 import (
-	"bytes"
 	"context"
-	"image"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -17,31 +13,17 @@ import (
 func TestReadDenoised(t *testing.T) {
 	for _, name := range []string{"url-qr-turned", "url-qr-glare"} {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("testdata", "blurred2d", name)
-			data, err := os.ReadFile(path + ".jpg")
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := os.ReadFile(path + ".txt")
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, _, err := image.Decode(bytes.NewReader(data))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := luminance(img)
+			p, r, want := blurredCrop(t, name)
 			side := float64(min(p.w, p.h))
-			cx, cy := float64(p.w)/2, float64(p.h)/2
-			r := region{cx: cx, cy: cy, lenU: (side - 2*cellSize) / 1.5, lenV: (side - 2*cellSize) / 1.5, cells: 100}
+			cx, cy := r.cx, r.cy
 			old := newSession(newFormatSet(nil))
 			old.readMatrix(p, r, cx, cy, 1, false)
 			old.readSharpened(p, cx, cy, side)
-			if hasText(old.codes(), string(want)) {
+			if hasText(old.codes(), want) {
 				t.Fatal("the plain and sharpened reads already decode this crop; it tests nothing")
 			}
 			ses := newSession(newFormatSet(nil))
-			if n := ses.readDenoised(context.Background(), p, cx, cy, side); n == 0 || !hasText(ses.codes(), string(want)) {
+			if n := ses.readDenoised(context.Background(), p, cx, cy, side); n == 0 || !hasText(ses.codes(), want) {
 				t.Errorf("readDenoised read %v, want %q", ses.codes(), want)
 			}
 		})

@@ -17,24 +17,11 @@ func foreshortened(mods []bool, module, rho, sigma float64) []float64 {
 	s := module * (1 + b*n) // the mean module is about module wide
 	qz := 12 * module * math.Max(1, rho)
 	x1 := s * n / (1 + b*n)
-	w := int(2*qz + x1)
-	img := make([]float64, w)
-	const ss = 8
-	for x := range img {
-		sum := 0.0
-		for j := range ss {
-			v := float64(x) + (float64(j)+0.5)/ss - qz
-			k := v / (s - b*v) // the inverse map
-			if v >= 0 && v < x1 && int(k) < len(mods) && mods[int(k)] {
-				sum += 40
-			} else {
-				sum += 200
-			}
-		}
-		img[x] = sum / ss
-	}
-	gaussBlur(img, w, 1, sigma)
-	return img
+	return renderProfile(int(2*qz+x1), sigma, func(v float64) bool {
+		v -= qz
+		k := v / (s - b*v) // the inverse map
+		return v >= 0 && v < x1 && int(k) < len(mods) && mods[int(k)]
+	})
 }
 
 // TestModelPerspective reads blurred Code 128 profiles whose modules grow
