@@ -126,6 +126,7 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 	// The profile made linear in light for each tone curve tried, in
 	// both directions.
 	var srcs [len(modelGammas)][2]*modelSource
+	pool := &modelPool{}
 	for g, gm := range modelGammas {
 		lin := make([]float64, len(prof))
 		for x, y := range prof {
@@ -133,7 +134,7 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 		}
 		rev := slices.Clone(lin)
 		slices.Reverse(rev)
-		srcs[g] = [2]*modelSource{newModelSource(lin), newModelSource(rev)}
+		srcs[g] = [2]*modelSource{newModelSource(lin, pool), newModelSource(rev, pool)}
 		srcs[g][0].trend, srcs[g][1].trend = trend, trend
 	}
 	var tries []*modelTry
@@ -196,6 +197,7 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 		limit := modelNoiseFit*t.src.noise + modelMaxResidual*t.src.contrast*t.src.contrast
 		f := newModelFit(t.src, t.x0, t.x1, t.n, t.blur)
 		r, ok := f.search(ctx, modelAbandon*limit)
+		f.release()
 		if !ok {
 			continue
 		}
@@ -216,6 +218,7 @@ type modelSource struct {
 	noise    float64 // variance of the noise
 	contrast float64
 	byK      map[int]*modelAveraged
+	pool     *modelPool // window tables no fit uses any more
 }
 
 // modelAveraged is a profile averaged down k times, with the running sums
@@ -224,10 +227,11 @@ type modelAveraged struct {
 	y, sum, sum2 []float64
 }
 
-// newModelSource prepares prof.
-func newModelSource(prof []float64) *modelSource {
+// newModelSource prepares prof; its fits take their window tables from
+// pool.
+func newModelSource(prof []float64, pool *modelPool) *modelSource {
 	lo, hi := profileRange(prof)
-	return &modelSource{prof: prof, noise: profileNoise(prof), contrast: math.Max(8, hi-lo), byK: map[int]*modelAveraged{}}
+	return &modelSource{prof: prof, noise: profileNoise(prof), contrast: math.Max(8, hi-lo), byK: map[int]*modelAveraged{}, pool: pool}
 }
 
 // averaged returns the profile averaged down k times.
@@ -368,6 +372,7 @@ func modelEndsFit(src *modelSource, xa, xb float64, n int, bl float64, rev bool)
 			c1, s1 = c, s
 		}
 	}
+	f.release()
 	np := f.wins[0][1] - f.wins[0][0] + f.wins[f.n][1] - f.wins[f.n][0]
 	if np <= 0 {
 		return nil
@@ -393,6 +398,11 @@ type modelFit struct {
 	sty    []float64 // and of samples times their place (see trendAt)
 	trend  bool      // levels may change along each window (trendFit)
 	tables map[[2]int]*modelTable
+	// retired are the tables dropped from tables when it was last
+	// cleared: a caller may still hold one, so they go back to the pool
+	// only when it is cleared again.
+	retired []*modelTable
+	pool    *modelPool
 }
 
 // newModelFit places an n-character symbol from x0 to x1 (outer edges of
@@ -402,7 +412,7 @@ func newModelFit(src *modelSource, x0, x1 float64, n int, blur float64) *modelFi
 	mw := (x1 - x0) / mods
 	k := max(1, int(mw/modelSamples))
 	ms := src.averaged(k)
-	f := &modelFit{prof: ms.y, scale: float64(k), n: n, trend: src.trend, tables: map[[2]int]*modelTable{}}
+	f := &modelFit{prof: ms.y, scale: float64(k), n: n, trend: src.trend, tables: map[[2]int]*modelTable{}, pool: src.pool}
 	// Sample i of the averaged profile stands for samples ik..ik+k-1,
 	// centred on ik+(k-1)/2.
 	sc := float64(k)
@@ -446,9 +456,73 @@ func (f *modelFit) x0at(o int) float64 { return f.x0 + float64(o)*modelDriftUnit
 // of each sample for every value of the window's character and its two
 // neighbours, computed when first asked for.
 type modelTable struct {
-	phi  [][36]float64 // per sample, Φ at each module boundary from 11(j-1) on
+	w0, np          int     // the window's first sample and its samples
+	base, mw, sigma float64 // the window's grid and blur (see modelFit)
+	// phi is, per module boundary k from 11(j-1) on, Φ at each sample.
+	phi  [36][]float64
 	cov  [3][107][]float64
 	mean []float64 // the right neighbour's coverage averaged over data values
+	// The slices above are cut from chunks, kept when the table goes
+	// back to the pool.
+	chunks [][]float64
+	ci, off int
+}
+
+// modelChunk is the size (float64s) of the chunks tables cut their
+// slices from.
+const modelChunk = 4096
+
+// modelPool holds window tables no fit uses any more, for the next fits
+// to reuse: a read makes and drops thousands of them.
+type modelPool struct {
+	free []*modelTable
+}
+
+// get returns a table, reused when one is free, emptied.
+func (p *modelPool) get() *modelTable {
+	if p == nil || len(p.free) == 0 {
+		return &modelTable{}
+	}
+	t := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	chunks := t.chunks
+	*t = modelTable{chunks: chunks}
+	return t
+}
+
+// put gives ts back to the pool.
+func (p *modelPool) put(ts ...*modelTable) {
+	if p != nil {
+		p.free = append(p.free, ts...)
+	}
+}
+
+// take returns n float64s of t's chunks, to be written before read.
+func (t *modelTable) take(n int) []float64 {
+	for {
+		if t.ci < len(t.chunks) {
+			if c := t.chunks[t.ci]; t.off+n <= len(c) {
+				s := c[t.off : t.off+n : t.off+n]
+				t.off += n
+				return s
+			}
+			t.ci++
+			t.off = 0
+			continue
+		}
+		t.chunks = append(t.chunks, make([]float64, max(modelChunk, n)))
+	}
+}
+
+// release gives every table of f back to the pool: f is not used any
+// more.
+func (f *modelFit) release() {
+	for _, t := range f.tables {
+		f.pool.put(t)
+	}
+	f.pool.put(f.retired...)
+	clear(f.tables)
+	f.retired = f.retired[:0]
 }
 
 // c128BarShare is, for each module of a data character, the share of
@@ -471,19 +545,33 @@ func (f *modelFit) table(j, o int) *modelTable {
 		return t
 	}
 	if len(f.tables) >= modelMaxTables {
+		f.pool.put(f.retired...)
+		f.retired = f.retired[:0]
+		for _, t := range f.tables {
+			f.retired = append(f.retired, t)
+		}
 		clear(f.tables)
 	}
 	w := f.wins[j]
-	t := &modelTable{phi: make([][36]float64, w[1]-w[0])}
-	base := f.x0at(o) + float64(11*(j-1))*f.mw
-	for i := range t.phi {
-		x := float64(w[0] + i)
-		for k := range t.phi[i] {
-			t.phi[i][k] = phi((x - base - float64(k)*f.mw) / f.sigma)
-		}
-	}
+	t := f.pool.get()
+	t.w0, t.np = w[0], w[1]-w[0]
+	t.base, t.mw, t.sigma = f.x0at(o)+float64(11*(j-1))*f.mw, f.mw, f.sigma
 	f.tables[key] = t
 	return t
+}
+
+// boundary returns Φ at module boundary k of t at each sample.
+func (t *modelTable) boundary(k int) []float64 {
+	if c := t.phi[k]; c != nil {
+		return c
+	}
+	c := t.take(t.np)
+	for i := range c {
+		x := float64(t.w0 + i)
+		c[i] = phi((x - t.base - float64(k)*t.mw) / t.sigma)
+	}
+	t.phi[k] = c
+	return c
 }
 
 // coverage returns the coverage of window j's samples by the bars of
@@ -492,18 +580,20 @@ func (t *modelTable) coverage(p, v int) []float64 {
 	if c := t.cov[p][v]; c != nil {
 		return c
 	}
-	c := make([]float64, len(t.phi))
+	c := t.take(t.np)
+	clear(c)
 	pat := c128Patterns[v]
-	for i := range c {
-		k, s := 11*p, 0.0
-		for e := 0; e < len(pat); e++ {
-			wd := int(pat[e] - '0')
-			if e%2 == 0 {
-				s += t.phi[i][k] - t.phi[i][k+wd]
+	k := 11 * p
+	for e := 0; e < len(pat); e++ {
+		wd := int(pat[e] - '0')
+		if e%2 == 0 {
+			lo, hi := t.boundary(k), t.boundary(k+wd)
+			lo, hi = lo[:len(c)], hi[:len(c)]
+			for i := range c {
+				c[i] += lo[i] - hi[i]
 			}
-			k += wd
 		}
-		c[i] = s
+		k += wd
 	}
 	t.cov[p][v] = c
 	return c
@@ -515,13 +605,14 @@ func (t *modelTable) meanRight() []float64 {
 	if t.mean != nil {
 		return t.mean
 	}
-	m := make([]float64, len(t.phi))
-	for i := range m {
-		s := 0.0
-		for k, pb := range c128BarShare {
-			s += pb * (t.phi[i][22+k] - t.phi[i][23+k])
+	m := t.take(t.np)
+	clear(m)
+	for k, pb := range c128BarShare {
+		lo, hi := t.boundary(22+k), t.boundary(23+k)
+		lo, hi = lo[:len(m)], hi[:len(m)]
+		for i := range m {
+			m[i] += pb * (lo[i] - hi[i])
 		}
-		m[i] = s
 	}
 	t.mean = m
 	return m
