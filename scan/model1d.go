@@ -464,7 +464,7 @@ type modelTable struct {
 	mean []float64 // the right neighbour's coverage averaged over data values
 	// The slices above are cut from chunks, kept when the table goes
 	// back to the pool.
-	chunks [][]float64
+	chunks  [][]float64
 	ci, off int
 }
 
