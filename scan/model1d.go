@@ -403,6 +403,7 @@ type modelFit struct {
 	// only when it is cleared again.
 	retired []*modelTable
 	pool    *modelPool
+	at      map[int][]float64 // trendAt of windows' samples, by length
 }
 
 // newModelFit places an n-character symbol from x0 to x1 (outer edges of
@@ -646,17 +647,43 @@ func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior b
 	}
 	var sr, srr, sry, srt float64
 	ys := f.prof[w[0]:w[1]]
-	for i, y := range ys {
-		x := own[i]
-		if left != nil {
-			x += left[i]
+	own = own[:len(ys)]
+	switch {
+	case f.trend:
+		at := f.places(np)
+		for i, y := range ys {
+			x := own[i]
+			if left != nil {
+				x += left[i]
+			}
+			if right != nil {
+				x += right[i]
+			}
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
+			srt += x * at[i]
 		}
-		if right != nil {
-			x += right[i]
+	case left != nil && right != nil:
+		left, right = left[:len(ys)], right[:len(ys)]
+		for i, y := range ys {
+			x := own[i] + left[i] + right[i]
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
 		}
-		sr, srr, sry = sr+x, srr+x*x, sry+x*y
-		if f.trend {
-			srt += x * trendAt(i, np)
+	case left != nil:
+		left = left[:len(ys)]
+		for i, y := range ys {
+			x := own[i] + left[i]
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
+		}
+	case right != nil:
+		right = right[:len(ys)]
+		for i, y := range ys {
+			x := own[i] + right[i]
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
+		}
+	default:
+		for i, y := range ys {
+			x := own[i]
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
 		}
 	}
 	n := float64(np)
@@ -684,6 +711,22 @@ func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior b
 	}
 	res := syy - 2*a*sy - 2*b*sry + a*a*n + 2*a*b*sr + b*b*srr
 	return math.Max(0, res) + la*(a-ap)*(a-ap) + lb*(b-bp)*(b-bp), a, b
+}
+
+// places returns trendAt of each sample of a window of n samples.
+func (f *modelFit) places(n int) []float64 {
+	if at, ok := f.at[n]; ok {
+		return at
+	}
+	at := make([]float64, n)
+	for i := range at {
+		at[i] = trendAt(i, n)
+	}
+	if f.at == nil {
+		f.at = map[int][]float64{}
+	}
+	f.at[n] = at
+	return at
 }
 
 // trendAt is the place of sample i of a window of n samples, centred:
@@ -806,8 +849,7 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 		for _, c := range all {
 			ranks = append(ranks, c.rank)
 		}
-		slices.Sort(ranks)
-		limit := ranks[min(len(ranks), modelBeam)-1]
+		limit := kthSmallest(ranks, min(len(ranks), modelBeam))
 		next := make([]modelHyp, 0, modelBeam)
 		for _, c := range all {
 			if c.rank <= limit && len(next) < modelBeam {
@@ -892,6 +934,39 @@ func (f *modelFit) checkCost(h modelHyp, left, v int) float64 {
 		best = math.Min(best, ex2+ex3)
 	}
 	return ex1 + best
+}
+
+// kthSmallest returns the k-th smallest of xs (k from 1 to len(xs)): what
+// xs sorted by slices.Sort would hold at k-1. It reorders xs.
+func kthSmallest(xs []float64, k int) float64 {
+	// A max-heap of the k smallest so far, in xs[:k].
+	h := xs[:k]
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= k {
+				return
+			}
+			if c+1 < k && cmp.Less(h[c], h[c+1]) {
+				c++
+			}
+			if !cmp.Less(h[i], h[c]) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, x := range xs[k:] {
+		if cmp.Less(x, h[0]) {
+			h[0] = x
+			down(0)
+		}
+	}
+	return h[0]
 }
 
 // extend returns h with value v appended at position j.
