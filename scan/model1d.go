@@ -629,10 +629,21 @@ func (f *modelFit) cost(j, o, l, v, r int, ap, bp float64, prior bool) (c, a, b 
 
 // costIn is cost with window j's table at the grid offset given.
 func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior bool) (c, a, b float64) {
+	return f.solve(j, f.sums(t, j, l, v, r), ap, bp, prior)
+}
+
+// modelSums are the sums over a window's samples that its fit needs: of
+// the coverage, its square, coverage times grey level and coverage times
+// place (trend only).
+type modelSums struct{ sr, srr, sry, srt float64 }
+
+// sums returns the sums of window j (table t) with own value v and
+// neighbours l and r, as in cost.
+func (f *modelFit) sums(t *modelTable, j, l, v, r int) modelSums {
 	w := f.wins[j]
 	np := w[1] - w[0]
 	if np <= 0 {
-		return 0, ap, bp
+		return modelSums{}
 	}
 	own := t.coverage(1, v)
 	var left, right []float64
@@ -686,6 +697,17 @@ func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior b
 			sr, srr, sry = sr+x, srr+x*x, sry+x*y
 		}
 	}
+	return modelSums{sr, srr, sry, srt}
+}
+
+// solve fits window j from its sums s, as costIn.
+func (f *modelFit) solve(j int, s modelSums, ap, bp float64, prior bool) (c, a, b float64) {
+	w := f.wins[j]
+	np := w[1] - w[0]
+	if np <= 0 {
+		return 0, ap, bp
+	}
+	sr, srr, sry, srt := s.sr, s.srr, s.sry, s.srt
 	n := float64(np)
 	if f.trend {
 		return f.trendFit(j, n, sr, srr, sry, srt, bp, prior)
@@ -798,13 +820,22 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 		ex, rank   float64
 		a, b       float64
 	}
-	all := make([]cand, 0, len(beam)*c128StartA)
+	all := make([]cand, 0, modelBeam*c128StartA)
+	// Partial symbols that share their last window's grid offset and
+	// last two values share the sums of its fit for every next value, and
+	// those that share the next window's offset and their last value
+	// share that window's: each is summed once a step.
+	exSums := make([][c128StartA]modelSums, modelBeam)
+	pcSums := make([][c128StartA]modelSums, modelBeam)
+	exKeys := make([][3]int, 0, modelBeam)
+	pcKeys := make([][2]int, 0, modelBeam)
 	ranks := make([]float64, 0, cap(all))
 	for j := 1; j < n-1; j++ {
 		if ctx.Err() != nil {
 			return modelFound{}, false
 		}
 		all = all[:0]
+		exKeys, pcKeys = exKeys[:0], pcKeys[:0]
 		for hi, h := range beam {
 			left := -2
 			if j >= 2 {
@@ -815,9 +846,25 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 			var top [modelTopValues]int
 			nt := 0
 			t1, t2 := f.table(j-1, h.o), f.table(j, o0)
+			ki := slices.Index(exKeys, [3]int{h.o, left, last})
+			if ki < 0 {
+				ki = len(exKeys)
+				exKeys = append(exKeys, [3]int{h.o, left, last})
+				for v := range exSums[ki] {
+					exSums[ki][v] = f.sums(t1, j-1, left, last, v)
+				}
+			}
+			pi := slices.Index(pcKeys, [2]int{o0, last})
+			if pi < 0 {
+				pi = len(pcKeys)
+				pcKeys = append(pcKeys, [2]int{o0, last})
+				for v := range pcSums[pi] {
+					pcSums[pi][v] = f.sums(t2, j, last, v, -1)
+				}
+			}
 			for v := 0; v < c128StartA; v++ {
-				ex, a, b := f.costIn(t1, j-1, left, last, v, h.a, h.b, j > 1)
-				pc, _, _ := f.costIn(t2, j, last, v, -1, a, b, true)
+				ex, a, b := f.solve(j-1, exSums[ki][v], h.a, h.b, j > 1)
+				pc, _, _ := f.solve(j, pcSums[pi][v], a, b, true)
 				all = append(all, cand{hi, v, o0, h.e, ex, h.cost + ex + pc, a, b})
 				k := len(all) - 1
 				switch {
