@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/makiuchi-d/gozxing"
@@ -126,7 +127,8 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 	// The profile made linear in light for each tone curve tried, in
 	// both directions.
 	var srcs [len(modelGammas)][2]*modelSource
-	pool := &modelPool{}
+	pool := modelPools.Get().(*modelPool)
+	defer modelPools.Put(pool)
 	for g, gm := range modelGammas {
 		lin := make([]float64, len(prof))
 		for x, y := range prof {
@@ -478,6 +480,9 @@ const modelChunk = 4096
 type modelPool struct {
 	free []*modelTable
 }
+
+// modelPools holds the pools of reads done, for the next reads.
+var modelPools = sync.Pool{New: func() any { return &modelPool{} }}
 
 // get returns a table, reused when one is free, emptied.
 func (p *modelPool) get() *modelTable {
