@@ -415,7 +415,11 @@ func newModelFit(src *modelSource, x0, x1 float64, n int, blur float64) *modelFi
 	mw := (x1 - x0) / mods
 	k := max(1, int(mw/modelSamples))
 	ms := src.averaged(k)
-	f := &modelFit{prof: ms.y, scale: float64(k), n: n, trend: src.trend, tables: map[[2]int]*modelTable{}, pool: src.pool}
+	f := &modelFit{prof: ms.y, scale: float64(k), n: n, trend: src.trend, tables: map[[2]int]*modelTable{}, pool: src.pool,
+		wins: make([][2]int, 0, n+1), sy: make([]float64, 0, n+1), syy: make([]float64, 0, n+1)}
+	if f.trend {
+		f.sty = make([]float64, 0, n+1)
+	}
 	// Sample i of the averaged profile stands for samples ik..ik+k-1,
 	// centred on ik+(k-1)/2.
 	sc := float64(k)
