@@ -935,14 +935,17 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 	// than the best with it computed means a character the symbol does
 	// not hold was read somewhere.
 	free := math.Inf(1)
+	checks := map[[4]int]*[c128StartA]modelSums{}
+	var costs [c128StartA]float64
 	for _, h := range beam {
 		left := -2
 		if n >= 3 {
 			left = int(h.vals[n-3])
 		}
 		check := h.sum % 103
+		f.checkCosts(h, left, checks, &costs)
 		for v := 0; v < c128StartA; v++ {
-			c := h.cost + f.checkCost(h, left, v)
+			c := h.cost + costs[v]
 			free = math.Min(free, c)
 			if v == check {
 				finals = append(finals, final{append(slices.Clone(h.vals), byte(v)), c})
@@ -974,22 +977,49 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 	return r, true
 }
 
-// checkCost returns the cost of the last data character's window, the
-// check character's with value v and the stop's, for partial symbol h
-// (left is the value before h's last), the grid drifting as fits best.
-func (f *modelFit) checkCost(h modelHyp, left, v int) float64 {
+// checkCosts sets costs[v] to the cost of the last data character's
+// window, the check character's with value v and the stop's, for partial
+// symbol h (left is the value before h's last), the grid drifting as fits
+// best. The windows' sums, which depend on the grid offset and values
+// alone, are kept in sums for the other partial symbols.
+func (f *modelFit) checkCosts(h modelHyp, left int, sums map[[4]int]*[c128StartA]modelSums, costs *[c128StartA]float64) {
 	n := f.n
-	ex1, a1, b1 := f.cost(n-2, h.o, left, int(h.vals[n-2]), v, h.a, h.b, n > 2)
-	best := math.Inf(1)
-	for _, de := range []int{-1, 0, 1} {
+	last := int(h.vals[n-2])
+	// get returns the sums of window j at offset o for every check
+	// value v, its left neighbour, own value and right neighbour given by
+	// vals; key names them for sums.
+	get := func(j, o int, vals func(v int) (l, w, r int), key [4]int) *[c128StartA]modelSums {
+		if s, ok := sums[key]; ok {
+			return s
+		}
+		s := new([c128StartA]modelSums)
+		t := f.table(j, o)
+		for v := range s {
+			l, w, r := vals(v)
+			s[v] = f.sums(t, j, l, w, r)
+		}
+		sums[key] = s
+		return s
+	}
+	s1 := get(n-2, h.o, func(v int) (int, int, int) { return left, last, v }, [4]int{n - 2, h.o, left, last})
+	var s2, s3 [3]*[c128StartA]modelSums
+	for k, de := range []int{-1, 0, 1} {
 		e := clampInt(h.e+de, modelMaxSlope)
 		o1 := clampInt(h.o+e, modelMaxOffset)
 		o2 := clampInt(o1+e, modelMaxOffset)
-		ex2, a2, b2 := f.cost(n-1, o1, int(h.vals[n-2]), v, c128Stop, a1, b1, true)
-		ex3, _, _ := f.cost(n, o2, v, c128Stop, -2, a2, b2, true)
-		best = math.Min(best, ex2+ex3)
+		s2[k] = get(n-1, o1, func(v int) (int, int, int) { return last, v, c128Stop }, [4]int{n - 1, o1, last, 0})
+		s3[k] = get(n, o2, func(v int) (int, int, int) { return v, c128Stop, -2 }, [4]int{n, o2, 0, 0})
 	}
-	return ex1 + best
+	for v := range costs {
+		ex1, a1, b1 := f.solve(n-2, s1[v], h.a, h.b, n > 2)
+		best := math.Inf(1)
+		for k := range 3 {
+			ex2, a2, b2 := f.solve(n-1, s2[k][v], a1, b1, true)
+			ex3, _, _ := f.solve(n, s3[k][v], a2, b2, true)
+			best = math.Min(best, ex2+ex3)
+		}
+		costs[v] = ex1 + best
+	}
 }
 
 // kthSmallest returns the k-th smallest of xs (k from 1 to len(xs)): what
