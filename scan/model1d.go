@@ -82,7 +82,9 @@ const (
 	// given up.
 	modelAbandon = 3
 	// modelMaxTables bounds the window tables one fit keeps (each up to
-	// about 90 KB): past it they are dropped and made again when needed.
+	// about 90 KB): past it they are dropped and made again when needed
+	// (those dropped go back to the read's pool of tables when the next
+	// are).
 	modelMaxTables = 128
 	// modelQuiet is how many modules of quiet zone the end windows take
 	// in.
