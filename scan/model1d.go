@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/makiuchi-d/gozxing"
@@ -81,7 +82,9 @@ const (
 	// given up.
 	modelAbandon = 3
 	// modelMaxTables bounds the window tables one fit keeps (each up to
-	// about 90 KB): past it they are dropped and made again when needed.
+	// about 90 KB): past it they are dropped and made again when needed
+	// (those dropped go back to the read's pool of tables when the next
+	// are).
 	modelMaxTables = 128
 	// modelQuiet is how many modules of quiet zone the end windows take
 	// in.
@@ -126,6 +129,8 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 	// The profile made linear in light for each tone curve tried, in
 	// both directions.
 	var srcs [len(modelGammas)][2]*modelSource
+	pool := modelPools.Get().(*modelPool)
+	defer modelPools.Put(pool)
 	for g, gm := range modelGammas {
 		lin := make([]float64, len(prof))
 		for x, y := range prof {
@@ -133,7 +138,7 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 		}
 		rev := slices.Clone(lin)
 		slices.Reverse(rev)
-		srcs[g] = [2]*modelSource{newModelSource(lin), newModelSource(rev)}
+		srcs[g] = [2]*modelSource{newModelSource(lin, pool), newModelSource(rev, pool)}
 		srcs[g][0].trend, srcs[g][1].trend = trend, trend
 	}
 	var tries []*modelTry
@@ -196,6 +201,7 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 		limit := modelNoiseFit*t.src.noise + modelMaxResidual*t.src.contrast*t.src.contrast
 		f := newModelFit(t.src, t.x0, t.x1, t.n, t.blur)
 		r, ok := f.search(ctx, modelAbandon*limit)
+		f.release()
 		if !ok {
 			continue
 		}
@@ -216,6 +222,7 @@ type modelSource struct {
 	noise    float64 // variance of the noise
 	contrast float64
 	byK      map[int]*modelAveraged
+	pool     *modelPool // window tables no fit uses any more
 }
 
 // modelAveraged is a profile averaged down k times, with the running sums
@@ -224,10 +231,11 @@ type modelAveraged struct {
 	y, sum, sum2 []float64
 }
 
-// newModelSource prepares prof.
-func newModelSource(prof []float64) *modelSource {
+// newModelSource prepares prof; its fits take their window tables from
+// pool.
+func newModelSource(prof []float64, pool *modelPool) *modelSource {
 	lo, hi := profileRange(prof)
-	return &modelSource{prof: prof, noise: profileNoise(prof), contrast: math.Max(8, hi-lo), byK: map[int]*modelAveraged{}}
+	return &modelSource{prof: prof, noise: profileNoise(prof), contrast: math.Max(8, hi-lo), byK: map[int]*modelAveraged{}, pool: pool}
 }
 
 // averaged returns the profile averaged down k times.
@@ -368,6 +376,7 @@ func modelEndsFit(src *modelSource, xa, xb float64, n int, bl float64, rev bool)
 			c1, s1 = c, s
 		}
 	}
+	f.release()
 	np := f.wins[0][1] - f.wins[0][0] + f.wins[f.n][1] - f.wins[f.n][0]
 	if np <= 0 {
 		return nil
@@ -393,6 +402,12 @@ type modelFit struct {
 	sty    []float64 // and of samples times their place (see trendAt)
 	trend  bool      // levels may change along each window (trendFit)
 	tables map[[2]int]*modelTable
+	// retired are the tables dropped from tables when it was last
+	// cleared: a caller may still hold one, so they go back to the pool
+	// only when it is cleared again.
+	retired []*modelTable
+	pool    *modelPool
+	at      map[int][]float64 // trendAt of windows' samples, by length
 }
 
 // newModelFit places an n-character symbol from x0 to x1 (outer edges of
@@ -402,7 +417,11 @@ func newModelFit(src *modelSource, x0, x1 float64, n int, blur float64) *modelFi
 	mw := (x1 - x0) / mods
 	k := max(1, int(mw/modelSamples))
 	ms := src.averaged(k)
-	f := &modelFit{prof: ms.y, scale: float64(k), n: n, trend: src.trend, tables: map[[2]int]*modelTable{}}
+	f := &modelFit{prof: ms.y, scale: float64(k), n: n, trend: src.trend, tables: map[[2]int]*modelTable{}, pool: src.pool,
+		wins: make([][2]int, 0, n+1), sy: make([]float64, 0, n+1), syy: make([]float64, 0, n+1)}
+	if f.trend {
+		f.sty = make([]float64, 0, n+1)
+	}
 	// Sample i of the averaged profile stands for samples ik..ik+k-1,
 	// centred on ik+(k-1)/2.
 	sc := float64(k)
@@ -446,9 +465,76 @@ func (f *modelFit) x0at(o int) float64 { return f.x0 + float64(o)*modelDriftUnit
 // of each sample for every value of the window's character and its two
 // neighbours, computed when first asked for.
 type modelTable struct {
-	phi  [][36]float64 // per sample, Φ at each module boundary from 11(j-1) on
+	w0, np          int     // the window's first sample and its samples
+	base, mw, sigma float64 // the window's grid and blur (see modelFit)
+	// phi is, per module boundary k from 11(j-1) on, Φ at each sample.
+	phi  [36][]float64
 	cov  [3][107][]float64
 	mean []float64 // the right neighbour's coverage averaged over data values
+	// The slices above are cut from chunks, kept when the table goes
+	// back to the pool.
+	chunks  [][]float64
+	ci, off int
+}
+
+// modelChunk is the size (float64s) of the chunks tables cut their
+// slices from.
+const modelChunk = 4096
+
+// modelPool holds window tables no fit uses any more, for the next fits
+// to reuse: a read makes and drops thousands of them.
+type modelPool struct {
+	free []*modelTable
+}
+
+// modelPools holds the pools of reads done, for the next reads.
+var modelPools = sync.Pool{New: func() any { return &modelPool{} }}
+
+// get returns a table, reused when one is free, emptied.
+func (p *modelPool) get() *modelTable {
+	if p == nil || len(p.free) == 0 {
+		return &modelTable{}
+	}
+	t := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	chunks := t.chunks
+	*t = modelTable{chunks: chunks}
+	return t
+}
+
+// put gives ts back to the pool.
+func (p *modelPool) put(ts ...*modelTable) {
+	if p != nil {
+		p.free = append(p.free, ts...)
+	}
+}
+
+// take returns n float64s of t's chunks, to be written before read.
+func (t *modelTable) take(n int) []float64 {
+	for {
+		if t.ci < len(t.chunks) {
+			if c := t.chunks[t.ci]; t.off+n <= len(c) {
+				s := c[t.off : t.off+n : t.off+n]
+				t.off += n
+				return s
+			}
+			t.ci++
+			t.off = 0
+			continue
+		}
+		t.chunks = append(t.chunks, make([]float64, max(modelChunk, n)))
+	}
+}
+
+// release gives every table of f back to the pool: f is not used any
+// more.
+func (f *modelFit) release() {
+	for _, t := range f.tables {
+		f.pool.put(t)
+	}
+	f.pool.put(f.retired...)
+	clear(f.tables)
+	f.retired = f.retired[:0]
 }
 
 // c128BarShare is, for each module of a data character, the share of
@@ -471,19 +557,33 @@ func (f *modelFit) table(j, o int) *modelTable {
 		return t
 	}
 	if len(f.tables) >= modelMaxTables {
+		f.pool.put(f.retired...)
+		f.retired = f.retired[:0]
+		for _, t := range f.tables {
+			f.retired = append(f.retired, t)
+		}
 		clear(f.tables)
 	}
 	w := f.wins[j]
-	t := &modelTable{phi: make([][36]float64, w[1]-w[0])}
-	base := f.x0at(o) + float64(11*(j-1))*f.mw
-	for i := range t.phi {
-		x := float64(w[0] + i)
-		for k := range t.phi[i] {
-			t.phi[i][k] = phi((x - base - float64(k)*f.mw) / f.sigma)
-		}
-	}
+	t := f.pool.get()
+	t.w0, t.np = w[0], w[1]-w[0]
+	t.base, t.mw, t.sigma = f.x0at(o)+float64(11*(j-1))*f.mw, f.mw, f.sigma
 	f.tables[key] = t
 	return t
+}
+
+// boundary returns Φ at module boundary k of t at each sample.
+func (t *modelTable) boundary(k int) []float64 {
+	if c := t.phi[k]; c != nil {
+		return c
+	}
+	c := t.take(t.np)
+	for i := range c {
+		x := float64(t.w0 + i)
+		c[i] = phi((x - t.base - float64(k)*t.mw) / t.sigma)
+	}
+	t.phi[k] = c
+	return c
 }
 
 // coverage returns the coverage of window j's samples by the bars of
@@ -492,18 +592,20 @@ func (t *modelTable) coverage(p, v int) []float64 {
 	if c := t.cov[p][v]; c != nil {
 		return c
 	}
-	c := make([]float64, len(t.phi))
+	c := t.take(t.np)
+	clear(c)
 	pat := c128Patterns[v]
-	for i := range c {
-		k, s := 11*p, 0.0
-		for e := 0; e < len(pat); e++ {
-			wd := int(pat[e] - '0')
-			if e%2 == 0 {
-				s += t.phi[i][k] - t.phi[i][k+wd]
+	k := 11 * p
+	for e := 0; e < len(pat); e++ {
+		wd := int(pat[e] - '0')
+		if e%2 == 0 {
+			lo, hi := t.boundary(k), t.boundary(k+wd)
+			lo, hi = lo[:len(c)], hi[:len(c)]
+			for i := range c {
+				c[i] += lo[i] - hi[i]
 			}
-			k += wd
 		}
-		c[i] = s
+		k += wd
 	}
 	t.cov[p][v] = c
 	return c
@@ -515,13 +617,14 @@ func (t *modelTable) meanRight() []float64 {
 	if t.mean != nil {
 		return t.mean
 	}
-	m := make([]float64, len(t.phi))
-	for i := range m {
-		s := 0.0
-		for k, pb := range c128BarShare {
-			s += pb * (t.phi[i][22+k] - t.phi[i][23+k])
+	m := t.take(t.np)
+	clear(m)
+	for k, pb := range c128BarShare {
+		lo, hi := t.boundary(22+k), t.boundary(23+k)
+		lo, hi = lo[:len(m)], hi[:len(m)]
+		for i := range m {
+			m[i] += pb * (lo[i] - hi[i])
 		}
-		m[i] = s
 	}
 	t.mean = m
 	return m
@@ -537,10 +640,21 @@ func (f *modelFit) cost(j, o, l, v, r int, ap, bp float64, prior bool) (c, a, b 
 
 // costIn is cost with window j's table at the grid offset given.
 func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior bool) (c, a, b float64) {
+	return f.solve(j, f.sums(t, j, l, v, r), ap, bp, prior)
+}
+
+// modelSums are the sums over a window's samples that its fit needs: of
+// the coverage, its square, coverage times grey level and coverage times
+// place (trend only).
+type modelSums struct{ sr, srr, sry, srt float64 }
+
+// sums returns the sums of window j (table t) with own value v and
+// neighbours l and r, as in cost.
+func (f *modelFit) sums(t *modelTable, j, l, v, r int) modelSums {
 	w := f.wins[j]
 	np := w[1] - w[0]
 	if np <= 0 {
-		return 0, ap, bp
+		return modelSums{}
 	}
 	own := t.coverage(1, v)
 	var left, right []float64
@@ -555,19 +669,56 @@ func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior b
 	}
 	var sr, srr, sry, srt float64
 	ys := f.prof[w[0]:w[1]]
-	for i, y := range ys {
-		x := own[i]
-		if left != nil {
-			x += left[i]
+	own = own[:len(ys)]
+	switch {
+	case f.trend:
+		at := f.places(np)
+		for i, y := range ys {
+			x := own[i]
+			if left != nil {
+				x += left[i]
+			}
+			if right != nil {
+				x += right[i]
+			}
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
+			srt += x * at[i]
 		}
-		if right != nil {
-			x += right[i]
+	case left != nil && right != nil:
+		left, right = left[:len(ys)], right[:len(ys)]
+		for i, y := range ys {
+			x := own[i] + left[i] + right[i]
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
 		}
-		sr, srr, sry = sr+x, srr+x*x, sry+x*y
-		if f.trend {
-			srt += x * trendAt(i, np)
+	case left != nil:
+		left = left[:len(ys)]
+		for i, y := range ys {
+			x := own[i] + left[i]
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
+		}
+	case right != nil:
+		right = right[:len(ys)]
+		for i, y := range ys {
+			x := own[i] + right[i]
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
+		}
+	default:
+		for i, y := range ys {
+			x := own[i]
+			sr, srr, sry = sr+x, srr+x*x, sry+x*y
 		}
 	}
+	return modelSums{sr, srr, sry, srt}
+}
+
+// solve fits window j from its sums s, as costIn.
+func (f *modelFit) solve(j int, s modelSums, ap, bp float64, prior bool) (c, a, b float64) {
+	w := f.wins[j]
+	np := w[1] - w[0]
+	if np <= 0 {
+		return 0, ap, bp
+	}
+	sr, srr, sry, srt := s.sr, s.srr, s.sry, s.srt
 	n := float64(np)
 	if f.trend {
 		return f.trendFit(j, n, sr, srr, sry, srt, bp, prior)
@@ -593,6 +744,22 @@ func (f *modelFit) costIn(t *modelTable, j, l, v, r int, ap, bp float64, prior b
 	}
 	res := syy - 2*a*sy - 2*b*sry + a*a*n + 2*a*b*sr + b*b*srr
 	return math.Max(0, res) + la*(a-ap)*(a-ap) + lb*(b-bp)*(b-bp), a, b
+}
+
+// places returns trendAt of each sample of a window of n samples.
+func (f *modelFit) places(n int) []float64 {
+	if at, ok := f.at[n]; ok {
+		return at
+	}
+	at := make([]float64, n)
+	for i := range at {
+		at[i] = trendAt(i, n)
+	}
+	if f.at == nil {
+		f.at = map[int][]float64{}
+	}
+	f.at[n] = at
+	return at
 }
 
 // trendAt is the place of sample i of a window of n samples, centred:
@@ -664,13 +831,22 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 		ex, rank   float64
 		a, b       float64
 	}
-	all := make([]cand, 0, len(beam)*c128StartA)
+	all := make([]cand, 0, modelBeam*c128StartA)
+	// Partial symbols that share their last window's grid offset and
+	// last two values share the sums of its fit for every next value, and
+	// those that share the next window's offset and their last value
+	// share that window's: each is summed once a step.
+	exSums := make([][c128StartA]modelSums, modelBeam)
+	pcSums := make([][c128StartA]modelSums, modelBeam)
+	exKeys := make([][3]int, 0, modelBeam)
+	pcKeys := make([][2]int, 0, modelBeam)
 	ranks := make([]float64, 0, cap(all))
 	for j := 1; j < n-1; j++ {
 		if ctx.Err() != nil {
 			return modelFound{}, false
 		}
 		all = all[:0]
+		exKeys, pcKeys = exKeys[:0], pcKeys[:0]
 		for hi, h := range beam {
 			left := -2
 			if j >= 2 {
@@ -681,9 +857,25 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 			var top [modelTopValues]int
 			nt := 0
 			t1, t2 := f.table(j-1, h.o), f.table(j, o0)
+			ki := slices.Index(exKeys, [3]int{h.o, left, last})
+			if ki < 0 {
+				ki = len(exKeys)
+				exKeys = append(exKeys, [3]int{h.o, left, last})
+				for v := range exSums[ki] {
+					exSums[ki][v] = f.sums(t1, j-1, left, last, v)
+				}
+			}
+			pi := slices.Index(pcKeys, [2]int{o0, last})
+			if pi < 0 {
+				pi = len(pcKeys)
+				pcKeys = append(pcKeys, [2]int{o0, last})
+				for v := range pcSums[pi] {
+					pcSums[pi][v] = f.sums(t2, j, last, v, -1)
+				}
+			}
 			for v := 0; v < c128StartA; v++ {
-				ex, a, b := f.costIn(t1, j-1, left, last, v, h.a, h.b, j > 1)
-				pc, _, _ := f.costIn(t2, j, last, v, -1, a, b, true)
+				ex, a, b := f.solve(j-1, exSums[ki][v], h.a, h.b, j > 1)
+				pc, _, _ := f.solve(j, pcSums[pi][v], a, b, true)
 				all = append(all, cand{hi, v, o0, h.e, ex, h.cost + ex + pc, a, b})
 				k := len(all) - 1
 				switch {
@@ -715,8 +907,7 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 		for _, c := range all {
 			ranks = append(ranks, c.rank)
 		}
-		slices.Sort(ranks)
-		limit := ranks[min(len(ranks), modelBeam)-1]
+		limit := kthSmallest(ranks, min(len(ranks), modelBeam))
 		next := make([]modelHyp, 0, modelBeam)
 		for _, c := range all {
 			if c.rank <= limit && len(next) < modelBeam {
@@ -746,14 +937,17 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 	// than the best with it computed means a character the symbol does
 	// not hold was read somewhere.
 	free := math.Inf(1)
+	checks := map[[4]int]*[c128StartA]modelSums{}
+	var costs [c128StartA]float64
 	for _, h := range beam {
 		left := -2
 		if n >= 3 {
 			left = int(h.vals[n-3])
 		}
 		check := h.sum % 103
+		f.checkCosts(h, left, checks, &costs)
 		for v := 0; v < c128StartA; v++ {
-			c := h.cost + f.checkCost(h, left, v)
+			c := h.cost + costs[v]
 			free = math.Min(free, c)
 			if v == check {
 				finals = append(finals, final{append(slices.Clone(h.vals), byte(v)), c})
@@ -785,22 +979,82 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 	return r, true
 }
 
-// checkCost returns the cost of the last data character's window, the
-// check character's with value v and the stop's, for partial symbol h
-// (left is the value before h's last), the grid drifting as fits best.
-func (f *modelFit) checkCost(h modelHyp, left, v int) float64 {
+// checkCosts sets costs[v] to the cost of the last data character's
+// window, the check character's with value v and the stop's, for partial
+// symbol h (left is the value before h's last), the grid drifting as fits
+// best. The windows' sums, which depend on the grid offset and values
+// alone, are kept in sums for the other partial symbols.
+func (f *modelFit) checkCosts(h modelHyp, left int, sums map[[4]int]*[c128StartA]modelSums, costs *[c128StartA]float64) {
 	n := f.n
-	ex1, a1, b1 := f.cost(n-2, h.o, left, int(h.vals[n-2]), v, h.a, h.b, n > 2)
-	best := math.Inf(1)
-	for _, de := range []int{-1, 0, 1} {
+	last := int(h.vals[n-2])
+	// get returns the sums of window j at offset o for every check
+	// value v, its left neighbour, own value and right neighbour given by
+	// vals; key names them for sums.
+	get := func(j, o int, vals func(v int) (l, w, r int), key [4]int) *[c128StartA]modelSums {
+		if s, ok := sums[key]; ok {
+			return s
+		}
+		s := new([c128StartA]modelSums)
+		t := f.table(j, o)
+		for v := range s {
+			l, w, r := vals(v)
+			s[v] = f.sums(t, j, l, w, r)
+		}
+		sums[key] = s
+		return s
+	}
+	s1 := get(n-2, h.o, func(v int) (int, int, int) { return left, last, v }, [4]int{n - 2, h.o, left, last})
+	var s2, s3 [3]*[c128StartA]modelSums
+	for k, de := range []int{-1, 0, 1} {
 		e := clampInt(h.e+de, modelMaxSlope)
 		o1 := clampInt(h.o+e, modelMaxOffset)
 		o2 := clampInt(o1+e, modelMaxOffset)
-		ex2, a2, b2 := f.cost(n-1, o1, int(h.vals[n-2]), v, c128Stop, a1, b1, true)
-		ex3, _, _ := f.cost(n, o2, v, c128Stop, -2, a2, b2, true)
-		best = math.Min(best, ex2+ex3)
+		s2[k] = get(n-1, o1, func(v int) (int, int, int) { return last, v, c128Stop }, [4]int{n - 1, o1, last, 0})
+		s3[k] = get(n, o2, func(v int) (int, int, int) { return v, c128Stop, -2 }, [4]int{n, o2, 0, 0})
 	}
-	return ex1 + best
+	for v := range costs {
+		ex1, a1, b1 := f.solve(n-2, s1[v], h.a, h.b, n > 2)
+		best := math.Inf(1)
+		for k := range 3 {
+			ex2, a2, b2 := f.solve(n-1, s2[k][v], a1, b1, true)
+			ex3, _, _ := f.solve(n, s3[k][v], a2, b2, true)
+			best = math.Min(best, ex2+ex3)
+		}
+		costs[v] = ex1 + best
+	}
+}
+
+// kthSmallest returns the k-th smallest of xs (k from 1 to len(xs)): what
+// xs sorted by slices.Sort would hold at k-1. It reorders xs.
+func kthSmallest(xs []float64, k int) float64 {
+	// A max-heap of the k smallest so far, in xs[:k].
+	h := xs[:k]
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= k {
+				return
+			}
+			if c+1 < k && cmp.Less(h[c], h[c+1]) {
+				c++
+			}
+			if !cmp.Less(h[i], h[c]) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, x := range xs[k:] {
+		if cmp.Less(x, h[0]) {
+			h[0] = x
+			down(0)
+		}
+	}
+	return h[0]
 }
 
 // extend returns h with value v appended at position j.
