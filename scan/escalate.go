@@ -178,6 +178,15 @@ type escalation struct {
 	trace    *Trace
 	cache    map[windowKey]cachedWindow
 	cached   int // pixels in cache
+	// modelDone holds the regions each model stage (by whether it warps
+	// the pitch) has read, so that it reads a region once.
+	modelDone map[modelKey]bool
+}
+
+// modelKey names a region read by a model stage.
+type modelKey struct {
+	r    region
+	warp bool
 }
 
 // windowKey names a cached region window.
@@ -660,6 +669,11 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 		{name: "pyramid", cost: 0.5, run: e.pyramid},
 		e.barStage("pyramid-bars", true, []float64{0}, nil),
 		e.barStage("pyramid-envelope", true, []float64{0}, envelope),
+		// The model stages again, for the bar regions the pyramid found:
+		// a code blurred over about a module at 2–3 MP is often located
+		// only at the pyramid's finer scale.
+		{name: "pyramid-model", regional: true, extra: true, run: e.modelBars},
+		{name: "pyramid-model-perspective", regional: true, extra: true, run: e.modelPerspective},
 		whole("rows-dense", 1.5,
 			func() { ses.decode1D(low, mLow, 1) },
 			func() { ses.decode1D(turned(), mRot, 1) }),

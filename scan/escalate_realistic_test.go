@@ -47,6 +47,10 @@ var escalationCases = []struct {
 	// the band of bars).
 	{photogen.Hard, 2, true, 0, true},
 	{photogen.Hard, 34, true, 0, true},
+	// 2.1 MP, Code 128 of 2.1 px modules blurred by σ ≈ 0.9 module: only
+	// the pyramid's finer scale locates its bars, after the model stage
+	// has run (pyramid-model).
+	{photogen.Hard, 66, true, 0, true},
 	// The SN only in a URL QR whose Code 128s are blurred past reading.
 	// At 2–3 MP the QR (modules of about 4.5 px blurred by σ ≈ 1.8 px,
 	// under noise and glare) is located in pieces, gozxing's binarizers

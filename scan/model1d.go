@@ -1248,7 +1248,9 @@ func (e *escalation) modelPerspective(ctx context.Context) int {
 
 // modelRead reads each bar region no code explains with the model
 // reader, its profile warped by each pitch ratio of rhos (as taken when
-// rhos is empty), and returns how many regions it tried.
+// rhos is empty), and returns how many regions it tried. A region the
+// stage of its kind (warped or not) read before is passed over: the
+// model stages run again for the regions later stages find.
 func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 	if !e.ses.formats[Code128] || e.ses.stages&stageModel == 0 {
 		return 0
@@ -1266,6 +1268,10 @@ func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 		// The region sampled upright, its rows not averaged: the bars'
 		// lean is followed when the profile is taken.
 		r := e.region(i)
+		key := modelKey{r, len(rhos) > 0}
+		if e.modelDone[key] {
+			continue
+		}
 		fs := float64(e.f)
 		cx, cy := e.centre(r)
 		w := r.lenU * fs * (1 + 2*modelMargin)
@@ -1285,6 +1291,10 @@ func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 		}
 		q, mq := e.full.rotated(cx, cy, r.angle, step, iw, ih)
 		tried++
+		if e.modelDone == nil {
+			e.modelDone = map[modelKey]bool{}
+		}
+		e.modelDone[key] = true
 		if !e.ses.model1D(ctx, q, mq, step, rhos) && len(rhos) == 0 && ctx.Err() == nil {
 			// The bars alone pick the rows, and the levels may change
 			// along the code (glare).
