@@ -50,20 +50,8 @@ func modelFixedProfiles(t testing.TB) []modelFixedCase {
 			cs = append(cs, modelFixedCase{name: fmt.Sprintf("glare %d trend %v", i, tr), prof: prof, trend: tr})
 		}
 	}
-	noise := make([]float64, 600)
-	for x := range noise {
-		noise[x] = 128 + 30*rng.NormFloat64()
-	}
-	cs = append(cs, modelFixedCase{name: "noise", prof: noise})
-	var mods []bool
-	for len(mods) < 240 {
-		w := 1 + rng.IntN(4)
-		for range w {
-			mods = append(mods, len(mods) > 0 && !mods[len(mods)-1])
-		}
-	}
-	mods[0] = true
-	cs = append(cs, modelFixedCase{name: "random bars", prof: modelProfile(rng, mods, 2.5, 2, 2)})
+	cs = append(cs, modelFixedCase{name: "noise", prof: noiseProfile(rng)})
+	cs = append(cs, modelFixedCase{name: "random bars", prof: modelProfile(rng, randomBars(rng), 2.5, 2, 2)})
 	return cs
 }
 

@@ -113,25 +113,11 @@ func TestModelFalseReads(t *testing.T) {
 		}
 	}
 	for i := range 6 {
-		// Noise about a grey level.
-		noise := make([]float64, 600)
-		for x := range noise {
-			noise[x] = 128 + 30*rng.NormFloat64()
-		}
-		bad(fmt.Sprintf("noise %d", i), noise)
-		// Random bars of one to four modules, framed by quiet zones.
-		var mods []bool
-		for len(mods) < 240 {
-			w := 1 + rng.IntN(4)
-			for range w {
-				mods = append(mods, len(mods) > 0 && !mods[len(mods)-1])
-			}
-		}
-		mods[0] = true
-		bad(fmt.Sprintf("random bars %d", i), modelProfile(rng, mods, 2.5, 2, 2))
+		bad(fmt.Sprintf("noise %d", i), noiseProfile(rng))
+		bad(fmt.Sprintf("random bars %d", i), modelProfile(rng, randomBars(rng), 2.5, 2, 2))
 		// A symbol with one data character changed: its check fails.
 		text := payload(rng, i)
-		mods = code128Modules(t, text)
+		mods := code128Modules(t, text)
 		k := 1 + rng.IntN(len(mods)/11-3)
 		v := rng.IntN(c128StartA)
 		copy(mods[11*k:11*k+11], c128AllBits[v])
@@ -172,4 +158,27 @@ func TestModelStage(t *testing.T) {
 	if read[1] <= read[0] {
 		t.Errorf("the model stage read nothing more: %d without, %d with", read[0], read[1])
 	}
+}
+
+// noiseProfile is 600 samples of noise about a grey level.
+func noiseProfile(rng *rand.Rand) []float64 {
+	noise := make([]float64, 600)
+	for x := range noise {
+		noise[x] = 128 + 30*rng.NormFloat64()
+	}
+	return noise
+}
+
+// randomBars is 240 or so modules of random bars and spaces, one to four
+// modules wide each, starting with a bar.
+func randomBars(rng *rand.Rand) []bool {
+	var mods []bool
+	for len(mods) < 240 {
+		w := 1 + rng.IntN(4)
+		for range w {
+			mods = append(mods, len(mods) > 0 && !mods[len(mods)-1])
+		}
+	}
+	mods[0] = true
+	return mods
 }
