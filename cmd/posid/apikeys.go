@@ -31,22 +31,9 @@ func (app *cli) apikeysUsage() {
 
 // runApikeys manages API keys: create, list, revoke.
 func runApikeys(ctx context.Context, app *cli, args []string) error {
-	if len(args) == 0 {
-		return missingf(app.apikeysUsage, "missing subcommand: create, list or revoke")
-	}
-	if args[0] == "-h" || args[0] == "--help" {
-		app.apikeysUsage()
-		return errHelp
-	}
-	switch args[0] {
-	case "create":
-		return apikeysCreate(ctx, app, args[1:])
-	case "list":
-		return apikeysList(ctx, app, args[1:])
-	case "revoke":
-		return apikeysRevoke(ctx, app, args[1:])
-	}
-	return usagef("unknown subcommand %q: want create, list or revoke (run \"posid apikeys -h\" for usage)", args[0])
+	return dispatch(ctx, app, "apikeys", app.apikeysUsage, []subcommand{
+		{"create", apikeysCreate}, {"list", apikeysList}, {"revoke", apikeysRevoke},
+	}, args)
 }
 
 func apikeysCreate(ctx context.Context, app *cli, args []string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,6 +29,37 @@ func usagef(format string, a ...any) error { return usageError{msg: fmt.Sprintf(
 // run prints usage (the command's usage text) and then the message.
 func missingf(usage func(), format string, a ...any) error {
 	return usageError{msg: fmt.Sprintf(format, a...), usage: usage}
+}
+
+// subcommand is one word of a command such as "posid users" and what it
+// runs with the arguments after it.
+type subcommand struct {
+	name string
+	run  func(ctx context.Context, app *cli, args []string) error
+}
+
+// dispatch runs the subcommand of command named by args[0] with the rest
+// of args; -h prints usage, and a missing or unknown word is a usage error
+// that names the subcommands.
+func dispatch(ctx context.Context, app *cli, command string, usage func(), subs []subcommand, args []string) error {
+	names := make([]string, len(subs))
+	for i, s := range subs {
+		names[i] = s.name
+	}
+	want := strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	if len(args) == 0 {
+		return missingf(usage, "missing subcommand: %s", want)
+	}
+	if args[0] == "-h" || args[0] == "--help" {
+		usage()
+		return errHelp
+	}
+	for _, s := range subs {
+		if s.name == args[0] {
+			return s.run(ctx, app, args[1:])
+		}
+	}
+	return usagef("unknown subcommand %q: want %s (run \"posid %s -h\" for usage)", args[0], want, command)
 }
 
 func isUsage(err error) bool {

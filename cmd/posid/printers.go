@@ -32,23 +32,9 @@ Print with "posid label --printer NAME --sn SN|--batch ID|--csv FILE".`)
 
 // runPrinters manages label printers: add, list, remove, jobs.
 func runPrinters(ctx context.Context, app *cli, args []string) error {
-	if len(args) == 0 {
-		return missingf(app.printersUsage, "missing subcommand: add, list, remove or jobs")
-	}
-	switch args[0] {
-	case "-h", "--help":
-		app.printersUsage()
-		return errHelp
-	case "add":
-		return printersAdd(ctx, app, args[1:])
-	case "list":
-		return printersList(ctx, app, args[1:])
-	case "remove":
-		return printersRemove(ctx, app, args[1:])
-	case "jobs":
-		return printersJobs(ctx, app, args[1:])
-	}
-	return usagef("unknown subcommand %q: want add, list, remove or jobs (run \"posid printers -h\" for usage)", args[0])
+	return dispatch(ctx, app, "printers", app.printersUsage, []subcommand{
+		{"add", printersAdd}, {"list", printersList}, {"remove", printersRemove}, {"jobs", printersJobs},
+	}, args)
 }
 
 func printersAdd(ctx context.Context, app *cli, args []string) error {

@@ -124,24 +124,9 @@ func readImport(path string, opt registry.ParseOptions) ([]registry.Record, erro
 func runDevices(ctx context.Context, app *cli, args []string) error {
 	const about = "Subcommands:\n  get SN                 show one device and its registration\n  list                   list devices (filters: -status -merchant -supplier -batch)\n  export                 every matching device as CSV or XLSX (--format csv|xlsx, -o FILE)\n  set-status SN STATUS   move a device through its lifecycle"
 	usage := func() { fmt.Fprintf(app.stderr, "Usage: posid devices get|list|export|set-status ...\n\n%s\n", about) }
-	if len(args) == 0 {
-		return missingf(usage, "missing subcommand: get, list, export or set-status")
-	}
-	if args[0] == "-h" || args[0] == "--help" {
-		usage()
-		return errHelp
-	}
-	switch args[0] {
-	case "get":
-		return devicesGet(ctx, app, args[1:])
-	case "list":
-		return devicesList(ctx, app, args[1:])
-	case "export":
-		return devicesExport(ctx, app, args[1:])
-	case "set-status":
-		return devicesSetStatus(ctx, app, args[1:])
-	}
-	return usagef("unknown subcommand %q: want get, list, export or set-status (run \"posid devices -h\" for usage)", args[0])
+	return dispatch(ctx, app, "devices", usage, []subcommand{
+		{"get", devicesGet}, {"list", devicesList}, {"export", devicesExport}, {"set-status", devicesSetStatus},
+	}, args)
 }
 
 func devicesGet(ctx context.Context, app *cli, args []string) error {

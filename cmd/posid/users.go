@@ -34,27 +34,13 @@ generated and printed once. Run "posid users add -h" for the database flags.`)
 // runUsers manages people who sign in: add, list, disable, reset-password,
 // totp, remove-totp.
 func runUsers(ctx context.Context, app *cli, args []string) error {
-	if len(args) == 0 {
-		return missingf(app.usersUsage, "missing subcommand: add, list, disable, reset-password, totp or remove-totp")
-	}
-	switch args[0] {
-	case "-h", "--help":
-		app.usersUsage()
-		return errHelp
-	case "add":
-		return usersAdd(ctx, app, args[1:])
-	case "list":
-		return usersList(ctx, app, args[1:])
-	case "disable":
-		return usersByName(ctx, app, args[1:], "disable", "Disable a user: their sessions end and their API keys stop working on every server within a second.", usersDisable)
-	case "reset-password":
-		return usersByName(ctx, app, args[1:], "reset-password", "Set a new password (read from piped stdin, else generated and printed once); the user's sessions end.", usersResetPassword)
-	case "totp":
-		return usersByName(ctx, app, args[1:], "totp", "Enrol TOTP for a user: prints the otpauth:// URL and 10 recovery codes once, replacing earlier ones.", usersTOTP)
-	case "remove-totp":
-		return usersByName(ctx, app, args[1:], "remove-totp", "Remove a user's TOTP and recovery codes (a lost phone); reviewers and admins enrol again at the next sign-in.", usersRemoveTOTP)
-	}
-	return usagef("unknown subcommand %q: want add, list, disable, reset-password, totp or remove-totp (run \"posid users -h\" for usage)", args[0])
+	return dispatch(ctx, app, "users", app.usersUsage, []subcommand{
+		{"add", usersAdd}, {"list", usersList},
+		userCommand("disable", "Disable a user: their sessions end and their API keys stop working on every server within a second.", usersDisable),
+		userCommand("reset-password", "Set a new password (read from piped stdin, else generated and printed once); the user's sessions end.", usersResetPassword),
+		userCommand("totp", "Enrol TOTP for a user: prints the otpauth:// URL and 10 recovery codes once, replacing earlier ones.", usersTOTP),
+		userCommand("remove-totp", "Remove a user's TOTP and recovery codes (a lost phone); reviewers and admins enrol again at the next sign-in.", usersRemoveTOTP),
+	}, args)
 }
 
 func usersAdd(ctx context.Context, app *cli, args []string) error {
@@ -141,6 +127,14 @@ func usersList(ctx context.Context, app *cli, args []string) error {
 
 // usersByName parses the database flags and one NAME, opens the stores
 // and runs fn.
+// userCommand is the subcommand name that runs fn on one user (see
+// usersByName).
+func userCommand(name, about string, fn func(context.Context, *cli, *stores, string) error) subcommand {
+	return subcommand{name, func(ctx context.Context, app *cli, args []string) error {
+		return usersByName(ctx, app, args, name, about, fn)
+	}}
+}
+
 func usersByName(ctx context.Context, app *cli, args []string, name, about string, fn func(context.Context, *cli, *stores, string) error) error {
 	fs := app.flagSet("users "+name, "NAME", about)
 	var db dbFlags
