@@ -83,6 +83,10 @@ const (
 	// 3) and QR codes the fast path saw as part of a textured background.
 	softSpan       = 4
 	softCellEnergy = minCellEnergy / 6
+	// faintTimes is how many times the median cell's texture a cell
+	// needs in the faint stage, and faintCellEnergy the least texture.
+	faintTimes      = 8
+	faintCellEnergy = softCellEnergy / 8
 	// minMatrixFill is the least share of its box a 2D region must fill
 	// with textured cells for the matrix-sharpened stage to read it: QR
 	// codes and Data Matrix symbols, even turned by 45°, fill 38–80 % on
@@ -651,6 +655,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 			func() { ses.decode2D(low, mLow, hybrid, true) },
 			func() { ses.rescueFaint(low, mLow) }),
 		{name: "soft", cost: 0.3, run: e.soft},
+		{name: "faint", cost: 0.3, run: e.faint},
 		e.barStage("soft-bars", true, []float64{0}, nil),
 		{name: "matrix-sharpened", cost: 0.3, run: e.sharpenedMatrices},
 		{name: "matrix-denoised", cost: 0.3, run: e.denoisedMatrices},
@@ -721,6 +726,20 @@ func (e *escalation) sharp(ctx context.Context) int {
 // 2D ones and keeps the bar ones for the stages after it.
 func (e *escalation) soft(ctx context.Context) int {
 	return e.readLocated(ctx, locateWith(e.full, e.f, softCellEnergy, softSpan))
+}
+
+// faint locates regions again as soft does, with a texture threshold
+// set by the photo's own background (adaptiveEnergy) instead of a fixed
+// one, when no stage has found a bar region yet: a dim label blurred over
+// a module or more has edges too gentle for the fixed threshold, while a
+// smooth background leaves little texture of its own.
+func (e *escalation) faint(ctx context.Context) int {
+	for _, r := range append(append([]region(nil), e.regions...), e.extra...) {
+		if r.bars {
+			return 0
+		}
+	}
+	return e.readLocated(ctx, locateWith(e.full, e.f, -faintTimes, softSpan))
 }
 
 // workingLocated locates regions again on the working copy low itself,

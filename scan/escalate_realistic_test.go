@@ -62,6 +62,16 @@ var escalationCases = []struct {
 	{photogen.Hard, 14, true, 0, true},
 	{photogen.Hard, 15, true, 0, true},
 	{photogen.Hard, 26, true, 0, true},
+	// 12 MP, dim labels on a dark background blurred by about half a
+	// module: no localiser with a fixed texture threshold finds their
+	// bars (faint, then model-bars and model-perspective).
+	{photogen.Hard, 67, true, 0, true},
+	{photogen.Hard, 90, true, 0, true},
+	// 2–3 MP, a glare over the middle of the SN code: the band of bars,
+	// measured across the whole window, slants with the background
+	// beside the code; measured across the cut to the bars, it reads
+	// (model-bars).
+	{photogen.Hard, 78, true, 0, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

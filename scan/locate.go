@@ -2,6 +2,7 @@ package scan
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -73,6 +74,7 @@ type cellStat struct {
 func locate(p plane, f int) []region { return locateWith(p, f, minCellEnergy, 1) }
 
 // locateWith is locate with cells of at least energy counted as textured
+// (a negative energy -k: k times the median cell's, see adaptiveEnergy)
 // and gradients measured over span pixels (see cellTensor), or paired
 // (spanPaired, see cellTensorPaired).
 func locateWith(p plane, f int, energy float64, span int) []region {
@@ -121,6 +123,9 @@ func locateWith(p plane, f int, energy float64, span int) []region {
 			}
 			stats[cy*cw+cx] = st
 		}
+	}
+	if energy < 0 {
+		energy = adaptiveEnergy(stats, -energy)
 	}
 	label := make([]int, cw*ch)
 	var regions []region
@@ -424,4 +429,16 @@ func describe(stats []cellStat, cells []int, cw int, bars bool) region {
 	r.cy += du*sin + dv*cos
 	r.lenU, r.lenV = u1-u0+cellSize, v1-v0+cellSize
 	return r
+}
+
+// adaptiveEnergy returns the texture threshold of a faint label: times
+// the median energy of the cells (the photo's background and its noise),
+// at least faintCellEnergy.
+func adaptiveEnergy(stats []cellStat, times float64) float64 {
+	es := make([]float64, len(stats))
+	for i, s := range stats {
+		es[i] = s.energy
+	}
+	slices.Sort(es)
+	return math.Max(faintCellEnergy, times*es[len(es)/2])
 }

@@ -103,6 +103,57 @@ func TestLocateSoft(t *testing.T) {
 	}
 }
 
+// TestLocateFaint checks that the faint locator (softSpan gradients, a
+// texture threshold set by the photo's median cell, adaptiveEnergy) finds
+// a label whose contrast is too low for the soft locator's fixed
+// threshold, and finds nothing in a photo of noise alone.
+func TestLocateFaint(t *testing.T) {
+	const w, h, cx, cy, f = 1600, 1200, 800, 600, 2
+	tests := []struct {
+		name     string
+		contrast float64 // share of noisyBars' contrast kept
+		noise    float64
+		label    bool
+	}{
+		{"dim label", 0.45, 7, true},
+		{"dimmer label", 0.35, 5, true},
+		{"noise alone", 0, 7, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := noisyBars(w, h, 0.4, cx, cy, tc.noise)
+			rng := rand.New(rand.NewPCG(11, 12))
+			for i, v := range p.pix {
+				// Contrast cut about the background's level; the noise
+				// is cut with it and 2 grey levels added back.
+				p.pix[i] = uint8(max(0, min(255, 40+tc.contrast*(float64(v)-35)+2*rng.NormFloat64())))
+			}
+			found := func(rs []region) bool {
+				for _, r := range rs {
+					if barLike(r) && math.Hypot(r.cx*f-cx, r.cy*f-cy) < 200 && angleDiff(r.angle, 0.4) < 0.15 {
+						return true
+					}
+				}
+				return false
+			}
+			soft := locateWith(p, f, softCellEnergy, softSpan)
+			faint := locateWith(p, f, -faintTimes, softSpan)
+			if !tc.label {
+				if len(faint) > 0 {
+					t.Errorf("found %d regions in noise: %+v", len(faint), faint)
+				}
+				return
+			}
+			if found(soft) {
+				t.Fatal("the soft locator already finds these bars; the photo tests nothing")
+			}
+			if !found(faint) {
+				t.Errorf("faint locator missed the bars: %+v", faint)
+			}
+		})
+	}
+}
+
 // sharpBars draws a w×h photo of a label of sharp bars (no blur; each
 // pixel averages 3×3 points of the scene, as a sensor integrates) with
 // modules of module pixels, the bars' normal at angle (radians), centred.

@@ -1138,10 +1138,22 @@ func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 			e.modelDone = map[modelKey]bool{}
 		}
 		e.modelDone[key] = true
-		if !e.ses.model1D(ctx, q, mq, step, rhos) && len(rhos) == 0 && ctx.Err() == nil {
-			// The bars alone pick the rows, and the levels may change
-			// along the code (glare).
-			e.ses.modelBand(ctx, e.full, q, mq, r.angle, step)
+		// A region drawn out over a textured background (wood grain,
+		// cloth) is cut to the stretch of fine bars in it.
+		cq, cm := q, mq
+		a, b, cut := barSpan(q)
+		if cut {
+			cq, cm = q.crop(a, 0, b-a, q.h), scaleOffset(1, float64(a), 0).then(mq)
+		}
+		if e.ses.model1D(ctx, cq, cm, step, rhos) || len(rhos) > 0 || ctx.Err() != nil {
+			continue
+		}
+		// The bars alone pick the rows, and the levels may change along
+		// the code (glare): over the whole window, as bars dimmed by a
+		// glare may fall outside the cut, then over the cut, as the
+		// background beside the code may tilt the band.
+		if !e.ses.modelBand(ctx, e.full, q, mq, r.angle, step) && cut && ctx.Err() == nil {
+			e.ses.modelBand(ctx, e.full, cq, cm, r.angle, step)
 		}
 	}
 	return tried
@@ -1153,12 +1165,6 @@ func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 // these pitch ratios (see pitchWarp) instead of as taken. It reports
 // whether the read was new.
 func (s *session) model1D(ctx context.Context, p plane, m affine, step float64, rhos []float64) bool {
-	// A region drawn out over a textured background (wood grain, cloth)
-	// is cut to the stretch of fine bars in it.
-	if a, b, ok := barSpan(p); ok {
-		p = p.crop(a, 0, b-a, p.h)
-		m = scaleOffset(1, float64(a), 0).then(m)
-	}
 	prof, y0, y1, ok := barProfile(p)
 	if !ok {
 		return false
