@@ -8,6 +8,7 @@ import (
 
 	"posid/internal/auth"
 	"posid/internal/changes"
+	"posid/internal/registry"
 )
 
 // fiberParam matches a Fiber path parameter (":sn").
@@ -223,7 +224,7 @@ var str = map[string]any{"type": "string"}
 var schemas = map[string]any{
 	"Problem": obj(map[string]any{"type": str, "title": str, "status": map[string]any{"type": "integer"}, "detail": str, "instance": str,
 		"errors": map[string]any{"type": "array", "items": obj(map[string]any{"line": map[string]any{"type": "integer"}, "sn": str, "reason": str})}}),
-	"Status":      map[string]any{"type": "string", "enum": []string{"provisioned", "shipped", "active", "suspended", "retired", "revoked"}},
+	"Status":      map[string]any{"type": "string", "enum": registry.Statuses},
 	"ManualEntry": obj(map[string]any{"sn": str, "qr": str}),
 	"Registration": obj(map[string]any{"merchant_no": str, "merchant_name": str, "terminal_id": str, "acquirer": str, "branch_name": str,
 		"branch_address": str, "access": str, "registered_at": map[string]any{"type": "string", "format": "date-time"}, "account": str, "account_revealed": map[string]any{"type": "boolean"}}),
@@ -268,7 +269,7 @@ var schemas = map[string]any{
 	"ChangeRequest": obj(map[string]any{"id": map[string]any{"type": "integer"}, "sn": str, "merchant_no": str, "actor": str, "field": changeField,
 		"old": ref("ChangeValue"), "new": ref("ChangeValue"), "account_revealed": map[string]any{"type": "boolean"}, "reason": str,
 		"photo_type": str, "photo_size": map[string]any{"type": "integer"},
-		"state":    map[string]any{"type": "string", "enum": []string{"pending", "approved", "rejected", "withdrawn"}},
+		"state":    map[string]any{"type": "string", "enum": changes.States},
 		"filed_at": map[string]any{"type": "string", "format": "date-time"}, "decided_at": map[string]any{"type": "string", "format": "date-time"},
 		"decided_by": str, "note": str}),
 	"ChangeRequestList": obj(map[string]any{"requests": map[string]any{"type": "array", "items": ref("ChangeRequest")}, "next": map[string]any{"type": "integer"}}),
@@ -279,7 +280,7 @@ var schemas = map[string]any{
 	"User": obj(map[string]any{"id": map[string]any{"type": "integer"}, "name": str, "role": str, "merchant_no": str, "supplier_code": str,
 		"phone": str, "email": str, "disabled": map[string]any{"type": "boolean"}, "totp": map[string]any{"type": "boolean"},
 		"created_at": map[string]any{"type": "string", "format": "date-time"}, "updated_at": map[string]any{"type": "string", "format": "date-time"}}),
-	"UserRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": []string{"merchant", "warehouse", "supplier", "reviewer", "admin"}},
+	"UserRequest": obj(map[string]any{"name": str, "role": map[string]any{"type": "string", "enum": auth.Roles},
 		"merchant_no": str, "supplier_code": str, "phone": str, "email": str, "password": str}),
 	"UserList":       obj(map[string]any{"users": map[string]any{"type": "array", "items": ref("User")}}),
 	"NewUser":        obj(map[string]any{"user": ref("User"), "password": str}),

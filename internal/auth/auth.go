@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"posid/internal/enum"
 	"strings"
 	"time"
 )
@@ -59,13 +60,10 @@ var Roles = []Role{RoleMerchant, RoleWarehouse, RoleSupplier, RoleReviewer, Role
 
 // ParseRole returns the role named s. Errors wrap ErrInvalid.
 func ParseRole(s string) (Role, error) {
-	r := Role(strings.ToLower(strings.TrimSpace(s)))
-	for _, x := range Roles {
-		if r == x {
-			return r, nil
-		}
+	if r, ok := enum.Parse(s, Roles...); ok {
+		return r, nil
 	}
-	return "", fmt.Errorf("%w: unknown role %q (want merchant, warehouse, supplier, reviewer or admin)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown role %q (want %s)", ErrInvalid, s, enum.Words(Roles...))
 }
 
 // Token format: TokenPrefix, the key id, "_", then the secret.

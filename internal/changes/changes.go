@@ -12,7 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"posid/internal/enum"
 	"time"
 	"unicode/utf8"
 
@@ -62,13 +62,10 @@ var Fields = []Field{FieldMerchantName, FieldTerminalID, FieldAccess, FieldBranc
 
 // ParseField returns the field named s.
 func ParseField(s string) (Field, error) {
-	f := Field(strings.ToLower(strings.TrimSpace(s)))
-	for _, x := range Fields {
-		if f == x {
-			return f, nil
-		}
+	if f, ok := enum.Parse(s, Fields...); ok {
+		return f, nil
 	}
-	return "", fmt.Errorf("%w: unknown field %q (want merchant_name, terminal_id, access, branch or account)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown field %q (want %s)", ErrInvalid, s, enum.Words(Fields...))
 }
 
 // State is where a request is.
@@ -82,14 +79,15 @@ const (
 	StateWithdrawn State = "withdrawn"
 )
 
+// States lists every state, pending first.
+var States = []State{StatePending, StateApproved, StateRejected, StateWithdrawn}
+
 // ParseState returns the state named s.
 func ParseState(s string) (State, error) {
-	st := State(strings.ToLower(strings.TrimSpace(s)))
-	switch st {
-	case StatePending, StateApproved, StateRejected, StateWithdrawn:
+	if st, ok := enum.Parse(s, States...); ok {
 		return st, nil
 	}
-	return "", fmt.Errorf("%w: unknown state %q (want pending, approved, rejected or withdrawn)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown state %q (want %s)", ErrInvalid, s, enum.Words(States...))
 }
 
 // Value is a field's value: Value alone, or for FieldBranch the branch

@@ -2,6 +2,7 @@ package risk
 
 import (
 	"fmt"
+	"posid/internal/enum"
 	"strings"
 	"time"
 )
@@ -40,13 +41,10 @@ var Rules = []Rule{RuleUnknownSerial, RuleForgedLabel, RuleRevokedLabel, RuleSea
 
 // ParseRule returns the rule named s.
 func ParseRule(s string) (Rule, error) {
-	r := Rule(strings.ToLower(strings.TrimSpace(s)))
-	for _, k := range Rules {
-		if k == r {
-			return r, nil
-		}
+	if r, ok := enum.Parse(s, Rules...); ok {
+		return r, nil
 	}
-	return "", fmt.Errorf("%w: unknown rule %q", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown rule %q (want %s)", ErrInvalid, s, enum.Words(Rules...))
 }
 
 // Severity ranks cases for review.
@@ -96,14 +94,15 @@ const (
 	StatusResolved Status = "resolved"
 )
 
+// Statuses lists every case status, in review order.
+var Statuses = []Status{StatusOpen, StatusAssigned, StatusResolved}
+
 // ParseStatus returns the status named s.
 func ParseStatus(s string) (Status, error) {
-	st := Status(strings.ToLower(strings.TrimSpace(s)))
-	switch st {
-	case StatusOpen, StatusAssigned, StatusResolved:
+	if st, ok := enum.Parse(s, Statuses...); ok {
 		return st, nil
 	}
-	return "", fmt.Errorf("%w: unknown case status %q (want open, assigned or resolved)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown case status %q (want %s)", ErrInvalid, s, enum.Words(Statuses...))
 }
 
 // Outcome is the reviewer's conclusion on a resolved case.
@@ -117,15 +116,18 @@ const (
 	OutcomeDismissed Outcome = "dismissed"
 )
 
+// Outcomes lists every outcome.
+var Outcomes = []Outcome{OutcomeConfirmed, OutcomeDismissed}
+
 // ParseOutcome returns the outcome named s; "" means dismissed.
 func ParseOutcome(s string) (Outcome, error) {
-	switch o := Outcome(strings.ToLower(strings.TrimSpace(s))); o {
-	case "":
+	if strings.TrimSpace(s) == "" {
 		return OutcomeDismissed, nil
-	case OutcomeConfirmed, OutcomeDismissed:
+	}
+	if o, ok := enum.Parse(s, Outcomes...); ok {
 		return o, nil
 	}
-	return "", fmt.Errorf("%w: unknown outcome %q (want confirmed or dismissed)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown outcome %q (want %s)", ErrInvalid, s, enum.Words(Outcomes...))
 }
 
 // Case is one item of the review queue.

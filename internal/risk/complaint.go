@@ -2,7 +2,7 @@ package risk
 
 import (
 	"fmt"
-	"strings"
+	"posid/internal/enum"
 	"time"
 )
 
@@ -17,13 +17,15 @@ const (
 	CategoryOther             Category = "other"
 )
 
+// Categories lists every complaint category.
+var Categories = []Category{CategoryCounterfeit, CategoryDamagedLabel, CategoryWrongRegistration, CategoryOther}
+
 // ParseCategory returns the category named s.
 func ParseCategory(s string) (Category, error) {
-	switch c := Category(strings.ToLower(strings.TrimSpace(s))); c {
-	case CategoryCounterfeit, CategoryDamagedLabel, CategoryWrongRegistration, CategoryOther:
+	if c, ok := enum.Parse(s, Categories...); ok {
 		return c, nil
 	}
-	return "", fmt.Errorf("%w: unknown complaint category %q (want counterfeit, damaged_label, wrong_registration or other)", ErrInvalid, s)
+	return "", fmt.Errorf("%w: unknown complaint category %q (want %s)", ErrInvalid, s, enum.Words(Categories...))
 }
 
 // Complaint is a merchant's report of a problem with a device. Filing one
