@@ -69,7 +69,7 @@ type consoleLabelKeysView struct {
 // with what retiring and revoking each does to labels already printed.
 func (s *Server) consoleLabelKeys(c *fiber.Ctx) error {
 	var v consoleLabelKeysView
-	_, v.CanMake = s.deps.LabelKeys.(labelKeyMaker)
+	v.CanMake = s.svc.CanMakeLabelKeys()
 	if s.deps.LabelKeys == nil {
 		v.Missing = true
 		return s.renderConsole(c, fiber.StatusOK, "labelkeys.html", "labelkeys.title", v)

@@ -133,6 +133,8 @@ var problemKinds = []problemKind{
 	{users.ErrLocked, http.StatusTooManyRequests, "sign-in-locked", "Too many failed sign-ins"},
 	{users.ErrNoSession, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{service.ErrNoUsers, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{service.ErrNoAPIKeys, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{service.ErrNoLabelKeys, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{errCSRF, http.StatusForbidden, "csrf", "CSRF token missing or wrong"},
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{auth.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},
