@@ -74,3 +74,47 @@ func TestCLIAPIKeys(t *testing.T) {
 		t.Fatalf("revoke with the audit log down said %q", errOut)
 	}
 }
+
+// TestCLILabelKeyStatusAudited retires and revokes label signing keys
+// with posid keys: each change leaves one audit row of its action by the
+// person at the CLI.
+func TestCLILabelKeyStatusAudited(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := map[string]string{"POSID_DB": filepath.Join(dir, "posid.db"), "POSID_KEYS_DIR": filepath.Join(dir, "keys"), "USER": "root", "HOSTNAME": "db1"}
+	check := func(want int, args ...string) string {
+		t.Helper()
+		code, out, errOut := runCLI(t, env, args...)
+		if code != want {
+			t.Fatalf("posid %s: exit %d, want %d\n%s%s", strings.Join(args, " "), code, want, out, errOut)
+		}
+		return out
+	}
+	check(0, "apikeys", "create", "--role", "admin", "--name", "first admin")
+	kid1 := strings.Fields(check(0, "keys", "new"))[0]
+	kid2 := strings.Fields(check(0, "keys", "new"))[0]
+	if out := check(0, "keys", "retire", kid1); out != kid1+"\tretired\n" {
+		t.Fatalf("retire printed %q", out)
+	}
+	if out := check(0, "keys", "revoke", kid2); out != kid2+"\trevoked\n" {
+		t.Fatalf("revoke printed %q", out)
+	}
+	check(1, "keys", "retire", kid2) // revoked keys stay revoked
+
+	var f dbFlags
+	f.db = env["POSID_DB"]
+	st, err := f.open(ctx, &cli{getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for action, target := range map[string]string{audit.ActionRetireLabelKey: kid1, audit.ActionRevokeLabelKey: kid2} {
+		es, _, err := st.Audit.List(ctx, audit.Filter{Action: action})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != 1 || es[0].Actor != "cli:root@db1" || es[0].Target != target {
+			t.Errorf("%s rows: %+v, want one of %s by cli:root@db1", action, es, target)
+		}
+	}
+}
