@@ -24,7 +24,7 @@ type consoleKeysView struct {
 // consoleKeys serves GET /console/admin/keys: the API keys (never their
 // tokens) and the forms to create and revoke them through the API.
 func (s *Server) consoleKeys(c *fiber.Ctx) error {
-	ks, err := s.deps.Keys.Keys(c.UserContext())
+	ks, err := s.svc.APIKeys(c.UserContext(), callerOf(c))
 	if err != nil {
 		return s.consoleError(c, err)
 	}

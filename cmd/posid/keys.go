@@ -49,6 +49,9 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 	}
 	switch {
 	case sub == "new" && len(rest) == 1:
+		// A new key needs no database: it is made in the key directory
+		// (before the first "posid serve", too) and is not audited; over
+		// the API, POST /api/v1/labelkeys makes one through the service.
 		id, err := local.NewKey(ctx)
 		if err != nil {
 			return err
