@@ -135,6 +135,7 @@ var problemKinds = []problemKind{
 	{service.ErrNoUsers, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{service.ErrNoAPIKeys, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{service.ErrNoLabelKeys, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{service.ErrNoKeyMaker, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{errCSRF, http.StatusForbidden, "csrf", "CSRF token missing or wrong"},
 	{auth.ErrUnauthenticated, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{auth.ErrForbidden, http.StatusForbidden, "forbidden", "Forbidden"},

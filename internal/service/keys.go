@@ -16,9 +16,8 @@ var (
 	ErrNoAPIKeys = errors.New("no API key store configured")
 	// ErrNoLabelKeys means the service runs without a label key store.
 	ErrNoLabelKeys = errors.New("no label key set configured")
-	// ErrNoKeyMaker means the label key store cannot make keys; it is an
-	// ErrNoLabelKeys.
-	ErrNoKeyMaker = fmt.Errorf("%w: this label key store cannot make keys (use posid keys new)", ErrNoLabelKeys)
+	// ErrNoKeyMaker means the label key store cannot make keys.
+	ErrNoKeyMaker = errors.New("this server's label key store cannot make keys (use posid keys new)")
 )
 
 // LabelKeys is the label signing key store whose keys the service retires
