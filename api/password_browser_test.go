@@ -17,10 +17,10 @@ import (
 )
 
 // TestConsoleChangePasswordBrowser drives the console's own-account page
-// in headless Chromium: a warehouse worker signs in, opens it from the
-// header, is held back while the new password's two copies differ, then
-// changes it (spaces at its ends kept) and stays signed in. The page
-// passes axe-core.
+// in headless Chromium on a phone's screen: a warehouse worker signs in,
+// opens it from the header, is held back while the new password's two
+// copies differ, then changes it (spaces at its ends kept) and stays
+// signed in. The page passes axe-core and fits the screen.
 func TestConsoleChangePasswordBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test in -short mode")
@@ -47,6 +47,7 @@ func TestConsoleChangePasswordBrowser(t *testing.T) {
 		return users.CheckPassword(c.PasswordHash, pw)
 	}
 
+	b.Step("phone size", chromedp.EmulateViewport(consoleViewports[1].width, consoleViewports[1].height, chromedp.EmulateScale(1)))
 	signInPage(t, b.Browser, s.base, "wes", "")
 	b.open("/console/devices?lang=en")
 	b.Step("open my account", chromedp.Click(chromedp.ID("account-link")), chromedp.WaitVisible(chromedp.ID("password-form")))
