@@ -266,7 +266,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		if err := s.passwordFailed(ctx, c, audit.ActionChangePasswordFailed, u.Name, account, addr, "wrong current password"); !errors.Is(err, users.ErrSignIn) {
 			return err
 		}
-		return fmt.Errorf("change password: the current password is wrong: %w", users.ErrSignIn)
+		return fmt.Errorf("the current password is wrong: %w", users.ErrSignIn)
 	}
 	s.throttle.Succeed(account)
 	if next == current {
