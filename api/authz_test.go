@@ -121,6 +121,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"sign out with a key", "DELETE /api/v1/session", func(*testEnv) req { return req{method: "DELETE", path: "/api/v1/session"} }, [6]int{401, 400, 400, 400, 400, 400}},
 		{"sign out everywhere with a key", "DELETE /api/v1/sessions", func(*testEnv) req { return req{method: "DELETE", path: "/api/v1/sessions"} }, [6]int{401, 400, 400, 400, 400, 400}},
 		{"me", "GET /api/v1/me", get("/api/v1/me"), authed(200)},
+		{"change password with a key", "POST /api/v1/me/password", func(*testEnv) req {
+			return jsonReq("POST", "/api/v1/me/password", PasswordChange{Current: "whatever it is", New: "a long new passphrase"})
+		}, [6]int{401, 403, 403, 403, 403, 403}},
+		{"console account", "GET /console/account", get("/console/account"), authed(200)},
 		{"users list", "GET /api/v1/users", get("/api/v1/users"), [6]int{401, 200, 403, 403, 403, 403}},
 		{"users create", "POST /api/v1/users", func(*testEnv) req {
 			return jsonReq("POST", "/api/v1/users", UserRequest{Name: "newbie", Role: "warehouse", Password: "a long and fine password"})

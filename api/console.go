@@ -119,6 +119,7 @@ func (s *Server) consoleRoutes() []Route {
 		{"GET", "/console/admin/audit", "Console: search the audit log", adminOnly, "console", s.consoleAudit},
 		{"GET", "/console/admin/limits", "Console: the limits in force", adminOnly, "console", s.consoleLimits},
 		{"GET", "/console/admin/users", "Console: people who sign in; add, disable, end sessions", adminOnly, "console", s.consoleUsers},
+		{"GET", "/console/account", "Console: the signed-in person's own account; change their password", allRoles, "console", s.consoleAccount},
 	}
 	if s.deps.Risk != nil {
 		rs = append(rs,

@@ -48,6 +48,30 @@ func (s *Server) consoleUsers(c *fiber.Ctx) error {
 	return s.renderConsole(c, fiber.StatusOK, "users.html", "users.title", consoleUsersView{Users: us, Roles: auth.Roles})
 }
 
+// consoleAccountView is the data of account.html.
+type consoleAccountView struct {
+	// User is the signed-in person; nil for an API key, which has no
+	// password to change.
+	User *users.User
+	// MinLen is the shortest password the policy accepts.
+	MinLen int
+}
+
+// consoleAccount serves GET /console/account: the signed-in person's own
+// account and the form that changes their password through
+// POST /api/v1/me/password.
+func (s *Server) consoleAccount(c *fiber.Ctx) error {
+	v := consoleAccountView{MinLen: users.MinPasswordLen}
+	if _, _, ok := sessionUser(c); ok {
+		u, err := s.svc.Me(c.UserContext(), callerOf(c))
+		if err != nil {
+			return s.consoleError(c, err)
+		}
+		v.User = &u
+	}
+	return s.renderConsole(c, fiber.StatusOK, "account.html", "account.title", v)
+}
+
 // consoleLabelKey is one row of labelkeys.html.
 type consoleLabelKey struct {
 	ID string

@@ -48,6 +48,7 @@ func TestConsoleAccess(t *testing.T) {
 		{"/console/admin/audit", [6]int{401, 200, 403, 403, 403, 403}},
 		{"/console/admin/limits", [6]int{401, 200, 403, 403, 403, 403}},
 		{"/console/admin/users", [6]int{401, 200, 403, 403, 403, 403}},
+		{"/console/account", authed(200)},
 		{"/console/imports", [6]int{401, 200, 200, 403, 403, 403}},
 		{"/console/labels", [6]int{401, 200, 200, 403, 403, 403}},
 		{"/console/labels?sns=PAX0001+pax0003", [6]int{401, 200, 200, 403, 403, 403}},

@@ -126,6 +126,20 @@ var consoleText = map[string][2]string{
 
 	"who.signedin": {"已登录：", "Signed in as"},
 	"who.signout":  {"退出登录", "Sign out"},
+	"who.account":  {"我的账户", "My account"},
+
+	"account.title":    {"我的账户", "My account"},
+	"account.who":      {"账户信息", "Account"},
+	"account.key":      {"当前以 API 密钥访问：API 密钥没有密码。请以个人账户登录后在此修改密码。", "You are using an API key, which has no password. Sign in as a person to change your password here."},
+	"account.password": {"修改密码", "Change password"},
+	"account.current":  {"当前密码", "Current password"},
+	"account.new":      {"新密码", "New password"},
+	"account.again":    {"再次输入新密码", "New password again"},
+	"account.mismatch": {"两次输入的新密码不一致。", "The two new passwords differ."},
+	"account.rules":    {"至少 10 个字符，不能是常见密码，不能包含用户名，也不能与当前密码相同。", "At least 10 characters, not a common password, not containing your user name, and not the current password."},
+	"account.others":   {"修改后，你在其他设备上的会话都会结束，本会话保留。当前密码输错会与登录失败一样计数，多次输错后账户会被暂时锁定。", "Once changed, your sessions on other devices end; this one stays. A wrong current password counts like a failed sign-in: after several, the account is locked for a while."},
+	"account.change":   {"修改密码", "Change password"},
+	"account.changed":  {"密码已修改，其他会话已结束。", "Password changed; your other sessions have ended."},
 
 	"nav.devices":   {"设备", "Devices"},
 	"nav.cases":     {"审核队列", "Review queue"},

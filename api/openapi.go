@@ -39,6 +39,7 @@ var routeBodies = map[string]map[string]any{
 	"POST /api/v1/printers/:name/jobs": {"application/json": ref("PrintJobRequest")},
 	"POST /api/v1/session":             {"application/json": ref("SignInRequest")},
 	"POST /api/v1/users":               {"application/json": ref("UserRequest")},
+	"POST /api/v1/me/password":         {"application/json": ref("PasswordChange")},
 	"POST /api/v1/devices/:sn/change-requests": {
 		"application/json": ref("ChangeFiling"),
 		"multipart/form-data": obj(map[string]any{"field": str, "value": str, "address": str, "reason": str,
@@ -99,6 +100,7 @@ var routeResponses = map[string]map[string]any{
 	"DELETE /api/v1/session":                    {},
 	"DELETE /api/v1/sessions":                   {"application/json": ref("Ended")},
 	"GET /api/v1/me":                            {"application/json": ref("Me")},
+	"POST /api/v1/me/password":                  {},
 	"GET /api/v1/users":                         {"application/json": ref("UserList")},
 	"POST /api/v1/users":                        {"application/json": ref("NewUser")},
 	"POST /api/v1/users/:name/disable":          {"application/json": ref("User")},
@@ -154,7 +156,7 @@ func (s *Server) OpenAPI() map[string]any {
 		switch {
 		case r.Method == fiber.MethodPost && createdPaths[r.Path]:
 			okStatus = "201"
-		case r.Method == fiber.MethodDelete && len(ok) == 0:
+		case len(ok) == 0:
 			okStatus = "204"
 		}
 		op["responses"] = map[string]any{
@@ -274,6 +276,7 @@ var schemas = map[string]any{
 		"decided_by": str, "note": str}),
 	"ChangeRequestList": obj(map[string]any{"requests": map[string]any{"type": "array", "items": ref("ChangeRequest")}, "next": map[string]any{"type": "integer"}}),
 	"SignInRequest":     obj(map[string]any{"name": str, "password": str, "code": str}),
+	"PasswordChange":    obj(map[string]any{"current": str, "new": str}),
 	"SignIn": obj(map[string]any{"status": map[string]any{"type": "string", "enum": []string{"signed_in", "totp_required", "enrol_totp"}},
 		"user": ref("User"), "csrf_token": str, "totp_enrolment": obj(map[string]any{"secret": str, "otpauth_url": str}),
 		"recovery_codes": map[string]any{"type": "array", "items": str}}),

@@ -162,6 +162,8 @@ var docsZh = map[string]string{
 	"DELETE /api/v1/session":                    "退出登录：结束本会话",
 	"DELETE /api/v1/sessions":                   "在所有设备上退出：结束当前用户的全部会话",
 	"GET /api/v1/me":                            "当前调用者：已登录用户（含 CSRF 令牌）或 API 密钥",
+	"POST /api/v1/me/password":                  "修改当前登录用户自己的密码：核对当前密码（输错与登录失败一样计入锁定），新密码须符合密码规则；该用户的其他会话结束，本会话保留",
+	"GET /console/account":                      "控制台：当前登录用户自己的账户；修改密码",
 	"GET /api/v1/users":                         "用户列表（不含密码）",
 	"POST /api/v1/users":                        "添加用户；自动生成的密码只显示一次",
 	"POST /api/v1/users/:name/disable":          "停用用户：其会话和 API 密钥一秒内在所有服务器失效",

@@ -74,6 +74,7 @@ func (s *Server) Routes() []Route {
 		{"DELETE", "/api/v1/session", "Sign out: end this session", allRoles, "session", s.signOut},
 		{"DELETE", "/api/v1/sessions", "Sign out everywhere: end every session of the signed-in user", allRoles, "session", s.signOutEverywhere},
 		{"GET", "/api/v1/me", "Who is calling: the signed-in user (with its CSRF token) or the API key", allRoles, "session", s.me},
+		{"POST", "/api/v1/me/password", "Change the signed-in person's own password: the current one is checked (a wrong one counts toward the sign-in lock), the new one must pass the password rules; the user's other sessions end, this one stays", allRoles, "session", s.changePassword},
 		{"GET", "/api/v1/users", "List people who sign in (never their passwords)", adminOnly, "users", s.listUsers},
 		{"POST", "/api/v1/users", "Add a person who signs in; a generated password is shown once", adminOnly, "users", s.createUser},
 		{"POST", "/api/v1/users/:name/disable", "Disable a user: sessions and API keys end on every server within a second", adminOnly, "users", s.disableUser},

@@ -214,6 +214,32 @@ func (s *Server) signOutEverywhere(c *fiber.Ctx) error {
 	return c.JSON(Ended{Ended: n})
 }
 
+// PasswordChange is the body of POST /api/v1/me/password.
+type PasswordChange struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
+// changePassword serves POST /api/v1/me/password: the signed-in person
+// changes their own password. A wrong current password counts toward the
+// sign-in lock; the user's other sessions end, this one stays.
+func (s *Server) changePassword(c *fiber.Ctx) error {
+	var req PasswordChange
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	err := s.svc.ChangePassword(c.UserContext(), callerOf(c), req.Current, req.New)
+	var locked *service.LockedError
+	if errors.As(err, &locked) {
+		return retryAfter(err, locked.RetryAfter)
+	}
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.SendStatus(http.StatusNoContent)
+}
+
 // Me answers GET /api/v1/me: who the caller is. A session gets its user
 // and CSRF token; an API key its key.
 type Me struct {

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"posid/internal/service"
+	"posid/internal/users"
 )
 
 // Visibility says how much of a device record the caller sees; the
@@ -27,8 +28,10 @@ type DevicePage = service.DevicePage
 // callerOf is the service caller of a request: its signed-in user or API
 // key (anonymous callers have no role), client address and request id.
 func callerOf(c *fiber.Ctx) service.Caller {
-	if u, _, ok := sessionUser(c); ok {
-		return service.UserCaller(u, clientIP(c), requestID(c))
+	if u, tok, ok := sessionUser(c); ok {
+		cl := service.UserCaller(u, clientIP(c), requestID(c))
+		cl.Session = users.HashSessionToken(tok)
+		return cl
 	}
 	k, ok := principal(c)
 	if !ok {

@@ -120,6 +120,11 @@ const (
 	ActionCreateUser    = "user.create"
 	ActionDisableUser   = "user.disable"
 	ActionResetPassword = "user.reset_password"
+	// ActionChangePassword is a person changing their own password;
+	// ActionChangePasswordFailed one giving a wrong current password,
+	// which counts toward the sign-in lock like a failed sign-in.
+	ActionChangePassword       = "user.change_password"
+	ActionChangePasswordFailed = "user.change_password_failed"
 	// ActionEnrolTOTP and ActionRemoveTOTP add and remove the TOTP factor;
 	// ActionUseRecoveryCode records a sign-in with a recovery code.
 	ActionEnrolTOTP       = "user.totp_enrol"

@@ -142,6 +142,31 @@ func (s userStore) SetPassword(ctx context.Context, id int64, hash string, log .
 	return s.update(ctx, id, true, log, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, s.db.now(), id)
 }
 
+// ChangePassword implements users.Store; the revocation counter moves and
+// is announced, so every server's session cache drops the sessions ended.
+func (s userStore) ChangePassword(ctx context.Context, id int64, hash string, keep []byte, log ...audit.Entry) error {
+	return s.db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, s.db.now(), id)
+		if err != nil {
+			return fmt.Errorf("change password of user %d: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("user %d: %w", id, users.ErrNotFound)
+		}
+		q, args := `DELETE FROM sessions WHERE user_id = $1`, []any{id}
+		if keep != nil {
+			q, args = q+` AND id_hash <> $2`, append(args, keep)
+		}
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		if err := bumpRevocations(ctx, tx); err != nil {
+			return err
+		}
+		return s.db.appendAudit(ctx, tx, log)
+	})
+}
+
 // SetDisabled implements users.Store.
 func (s userStore) SetDisabled(ctx context.Context, id int64, disabled bool, log ...audit.Entry) error {
 	return s.update(ctx, id, true, log, `UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3`, disabled, s.db.now(), id)

@@ -59,6 +59,10 @@ type Caller struct {
 	Client Client
 	// UserID is the signed-in user of a session, 0 otherwise.
 	UserID int64
+	// Session is the hash of the caller's session token
+	// (users.HashSessionToken), nil without a session: ChangePassword
+	// keeps this session and ends the user's others.
+	Session []byte
 }
 
 // KeyCaller is the caller an API key stands for; ip and requestID come

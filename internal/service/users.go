@@ -231,6 +231,61 @@ func (s *Service) ResetPassword(ctx context.Context, c Caller, name, password st
 	return generated, nil
 }
 
+// ChangePassword sets a new password for the caller's own user, never
+// another's: a signed-in person (c.UserID) who gives their current
+// password. A wrong current password counts toward the same lock as a
+// failed sign-in (account and address), so it cannot be used to guess
+// passwords; while locked it is refused unchecked (*LockedError). The new
+// password must pass the password policy and differ from the current one.
+// The user's other sessions end, the caller's (c.Session) stays; the
+// change is audited without password material.
+func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next string) error {
+	st, err := s.users()
+	if err != nil {
+		return err
+	}
+	if c.UserID == 0 {
+		return forbidden("only a person signed in with a session changes their own password; an API key has no password")
+	}
+	u, err := st.UserByID(ctx, c.UserID)
+	if err != nil {
+		return err
+	}
+	if u.Disabled {
+		return fmt.Errorf("%w: user %s is disabled", users.ErrNoSession, u.Name)
+	}
+	account, addr := "user:"+u.Name, "ip:"+c.IP
+	if d := max(s.throttle.Locked(account), s.throttle.Locked(addr)); d > 0 {
+		return &LockedError{RetryAfter: d}
+	}
+	cred, err := st.Credentials(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if !users.CheckPassword(cred.PasswordHash, current) {
+		if err := s.passwordFailed(ctx, c, audit.ActionChangePasswordFailed, u.Name, account, addr, "wrong current password"); !errors.Is(err, users.ErrSignIn) {
+			return err
+		}
+		return fmt.Errorf("the current password is wrong: %w", users.ErrSignIn)
+	}
+	s.throttle.Succeed(account)
+	if next == current {
+		return fmt.Errorf("%w: the new password must differ from the current one", users.ErrWeakPassword)
+	}
+	if err := users.CheckPasswordPolicy(u.Name, next); err != nil {
+		return err
+	}
+	hash, err := users.HashPassword(next)
+	if err != nil {
+		return err
+	}
+	if err := st.ChangePassword(ctx, u.ID, hash, c.Session, c.entry(s.now(), audit.ActionChangePassword, u.Name, "other sessions ended")); err != nil {
+		return err
+	}
+	s.ClearSessions()
+	return nil
+}
+
 // EnrolTOTP gives name a new TOTP secret and recovery codes (admin only),
 // replacing any earlier ones; both are returned to be shown once.
 func (s *Service) EnrolTOTP(ctx context.Context, c Caller, name string) (users.Enrolment, []string, error) {
@@ -379,7 +434,14 @@ func (s *Service) newSession(ctx context.Context, st users.Store, c Caller, u us
 // signInFailed counts and audits a failed sign-in and returns ErrSignIn.
 func (s *Service) signInFailed(ctx context.Context, c Caller, name, account, addr, why string) error {
 	c.Actor = "anonymous"
-	es := []audit.Entry{c.entry(s.now(), audit.ActionSignInFailed, name, why)}
+	return s.passwordFailed(ctx, c, audit.ActionSignInFailed, name, account, addr, why)
+}
+
+// passwordFailed counts a wrong password (or code) against the sign-in
+// throttle of account and addr, audits it as action with any lock it
+// starts, and returns ErrSignIn.
+func (s *Service) passwordFailed(ctx context.Context, c Caller, action, name, account, addr, why string) error {
+	es := []audit.Entry{c.entry(s.now(), action, name, why)}
 	for _, l := range []struct {
 		subject   string
 		threshold int

@@ -141,6 +141,31 @@ func (s userStore) SetPassword(ctx context.Context, id int64, hash string, log .
 	return s.update(ctx, id, true, log, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, fmtTime(s.db.now()), id)
 }
 
+// ChangePassword implements users.Store; the revocation counter moves, so
+// every server's session cache drops the sessions ended.
+func (s userStore) ChangePassword(ctx context.Context, id int64, hash string, keep []byte, log ...audit.Entry) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`, hash, fmtTime(s.db.now()), id)
+		if err != nil {
+			return fmt.Errorf("change password of user %d: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("user %d: %w", id, users.ErrNotFound)
+		}
+		q, args := `DELETE FROM sessions WHERE user_id = ?`, []any{id}
+		if keep != nil {
+			q, args = q+` AND id_hash <> ?`, append(args, keep)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		if err := bumpRevocations(ctx, tx); err != nil {
+			return err
+		}
+		return s.db.appendAudit(ctx, tx, log)
+	})
+}
+
 // SetDisabled implements users.Store. The revocation counter moves either
 // way: API keys of the user are cached by every server.
 func (s userStore) SetDisabled(ctx context.Context, id int64, disabled bool, log ...audit.Entry) error {

@@ -177,6 +177,10 @@ type Store interface {
 	Credentials(ctx context.Context, id int64) (Credentials, error)
 	// SetPassword replaces the password hash and ends every session of the user.
 	SetPassword(ctx context.Context, id int64, passwordHash string, log ...audit.Entry) error
+	// ChangePassword replaces the password hash and ends every session of
+	// the user but the one with hash keep (nil: every session), as one
+	// transaction.
+	ChangePassword(ctx context.Context, id int64, passwordHash string, keep []byte, log ...audit.Entry) error
 	// SetDisabled disables or enables the user; disabling ends its sessions.
 	SetDisabled(ctx context.Context, id int64, disabled bool, log ...audit.Entry) error
 	// SetPendingTOTP keeps a TOTP secret offered for enrolment ("" clears it).

@@ -75,7 +75,8 @@
     Array.prototype.forEach.call(form.elements, function (el) {
       if (!el.name || el.disabled) return;
       if ((el.type === "radio" || el.type === "checkbox") && !el.checked) return;
-      var v = el.value.trim();
+      // A password is sent as typed: its spaces are part of it.
+      var v = el.type === "password" ? el.value : el.value.trim();
       if (v !== "") body[el.name] = el.dataset.number ? Number(v) : v;
     });
     var submit = form.querySelector('[type="submit"]');
@@ -118,6 +119,18 @@
     if (!btn) return;
     ev.preventDefault();
     if (btn.dataset.move) onMove(btn); else onPost(btn);
+  });
+
+  // A field with data-same-as must repeat the field it names (a new
+  // password typed twice): until it does, the browser refuses the form
+  // with the field's data-mismatch text.
+  document.addEventListener("input", function (ev) {
+    var form = ev.target.form;
+    if (!form) return;
+    Array.prototype.forEach.call(form.querySelectorAll("[data-same-as]"), function (again) {
+      var first = document.getElementById(again.dataset.sameAs);
+      again.setCustomValidity(first && again.value !== first.value ? again.dataset.mismatch : "");
+    });
   });
 
   document.addEventListener("submit", function (ev) {

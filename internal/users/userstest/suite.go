@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"TOTP", testTOTP},
 		{"Sessions", testSessions},
 		{"DisableEndsSessionsAndKeys", testDisable},
+		{"ChangePasswordKeepsOneSession", testChangePassword},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -290,5 +291,66 @@ func testDisable(t *testing.T, e Env) {
 	}
 	if err := e.Users.SetDisabled(ctx, 999999, true); !errors.Is(err, users.ErrNotFound) {
 		t.Fatalf("disabling no one: %v", err)
+	}
+}
+
+func testChangePassword(t *testing.T, e Env) {
+	ctx := context.Background()
+	u := Create(t, e.Users, "fay", auth.RoleWarehouse, "")
+	other := Create(t, e.Users, "gus", auth.RoleWarehouse, "")
+	now := time.Now().UTC().Truncate(time.Second)
+	session := func(id int64) []byte {
+		_, h := users.NewSessionToken()
+		if err := e.Users.CreateSession(ctx, users.Session{Hash: h, UserID: id, CreatedAt: now, LastSeen: now}); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	keep, end1, end2, others := session(u.ID), session(u.ID), session(u.ID), session(other.ID)
+	watch, stop := context.WithCancel(ctx)
+	defer stop()
+	signal := make(chan struct{}, 8)
+	go e.Revocations.Watch(watch, func() { signal <- struct{}{} })
+	time.Sleep(300 * time.Millisecond) // the watch is listening
+	const next = "a new and longer passphrase"
+	h, err := users.HashPassword(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Users.ChangePassword(ctx, u.ID, h, keep, audit.Entry{Actor: u.Actor(), Action: audit.ActionChangePassword, Target: u.Name}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-signal:
+	case <-time.After(time.Second):
+		t.Fatal("changing a password moved no revocation signal within 1 s")
+	}
+	c, err := e.Users.Credentials(ctx, u.ID)
+	if err != nil || !users.CheckPassword(c.PasswordHash, next) || users.CheckPassword(c.PasswordHash, Password) {
+		t.Fatalf("the stored hash is not the new password's (%v)", err)
+	}
+	if _, err := e.Users.Session(ctx, keep); err != nil {
+		t.Fatalf("the kept session ended: %v", err)
+	}
+	for _, h := range [][]byte{end1, end2} {
+		if _, err := e.Users.Session(ctx, h); !errors.Is(err, users.ErrNoSession) {
+			t.Fatalf("another session of the user survives: %v", err)
+		}
+	}
+	if _, err := e.Users.Session(ctx, others); err != nil {
+		t.Fatalf("another user's session ended: %v", err)
+	}
+	if es, _, err := e.Audit.List(ctx, audit.Filter{Action: audit.ActionChangePassword}); err != nil || len(es) != 1 || es[0].Target != "fay" {
+		t.Fatalf("audit rows %+v, %v", es, err)
+	}
+	// Without a session to keep, every session ends.
+	if err := e.Users.ChangePassword(ctx, u.ID, h, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Users.Session(ctx, keep); !errors.Is(err, users.ErrNoSession) {
+		t.Fatalf("no session to keep, yet one survives: %v", err)
+	}
+	if err := e.Users.ChangePassword(ctx, 999999, h, nil); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("changing no one's password: %v", err)
 	}
 }
