@@ -14,6 +14,7 @@ import (
 	"posid/internal/postgres/pgtest"
 	"posid/internal/printing"
 	"posid/internal/registry"
+	"posid/internal/risk"
 	"posid/internal/secret"
 	"posid/internal/service"
 	"posid/internal/sqlite"
@@ -31,6 +32,8 @@ type backend struct {
 	changes changes.Store
 	// users keeps people and sessions on the same database.
 	users users.Store
+	// risk keeps risk events, review cases and complaints.
+	risk risk.Store
 	// exec runs SQL on the database (to break it on purpose).
 	exec func(t *testing.T, sql string)
 }
@@ -49,7 +52,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), changes: db.Changes(), users: db.Users(), exec: func(t *testing.T, q string) {
+	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), changes: db.Changes(), users: db.Users(), risk: db.RiskStore(), exec: func(t *testing.T, q string) {
 		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -63,7 +66,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pg.Close() })
-	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), changes: pg.Changes(), users: pg.Users(), exec: func(t *testing.T, q string) {
+	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), changes: pg.Changes(), users: pg.Users(), risk: pg.RiskStore(), exec: func(t *testing.T, q string) {
 		if _, err := pg.Pool().Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
