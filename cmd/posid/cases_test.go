@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"posid/internal/audit"
-	"posid/internal/secret"
-	"posid/internal/sqlite"
 )
 
 // TestCLIComplaintToResolvedCase files a complaint, finds its case in the
@@ -102,25 +100,17 @@ func TestCLICaseWorkIsAudited(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	key, _, err := secret.LoadOrCreateKeyFile(filepath.Join(dir, "secret.key"))
+	st, err := (&dbFlags{db: dbPath}).open(ctx, &cli{getenv: func(k string) string { return env[k] }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	box, err := secret.NewBox(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlite.Open(ctx, dbPath, box)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	defer st.Close()
 	for _, want := range []audit.Entry{
 		{Action: audit.ActionFileComplaint, Target: sn, Detail: fmt.Sprintf("complaint=%d case=%d category=counterfeit", k.ID, k.CaseID)},
 		{Action: audit.ActionAssignCase, Target: "case:" + id, Detail: "assignee=alice"},
 		{Action: audit.ActionResolveCase, Target: "case:" + id, Detail: "outcome=confirmed"},
 	} {
-		es, _, err := db.Audit().List(ctx, audit.Filter{Action: want.Action})
+		es, _, err := st.Audit.List(ctx, audit.Filter{Action: want.Action})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +119,7 @@ func TestCLICaseWorkIsAudited(t *testing.T) {
 		}
 	}
 
-	if _, err := db.SQL().ExecContext(ctx, `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`); err != nil {
+	if _, err := st.SQLite.SQL().ExecContext(ctx, `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`); err != nil {
 		t.Fatal(err)
 	}
 	if code, _, errOut := runCLI(t, env, "complain", sn, "-merchant", "898110153110001", "-text", "again"); code != 1 || !strings.Contains(errOut, "audit") {
