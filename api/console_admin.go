@@ -24,7 +24,7 @@ type consoleKeysView struct {
 // consoleKeys serves GET /console/admin/keys: the API keys (never their
 // tokens) and the forms to create and revoke them through the API.
 func (s *Server) consoleKeys(c *fiber.Ctx) error {
-	ks, err := s.deps.Keys.Keys(c.UserContext())
+	ks, err := s.svc.APIKeys(c.UserContext(), callerOf(c))
 	if err != nil {
 		return s.consoleError(c, err)
 	}
@@ -69,7 +69,7 @@ type consoleLabelKeysView struct {
 // with what retiring and revoking each does to labels already printed.
 func (s *Server) consoleLabelKeys(c *fiber.Ctx) error {
 	var v consoleLabelKeysView
-	_, v.CanMake = s.deps.LabelKeys.(labelKeyMaker)
+	v.CanMake = s.svc.CanMakeLabelKeys()
 	if s.deps.LabelKeys == nil {
 		v.Missing = true
 		return s.renderConsole(c, fiber.StatusOK, "labelkeys.html", "labelkeys.title", v)

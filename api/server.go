@@ -322,7 +322,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // useAudit makes log the audit log of the server and its service.
 func (s *Server) useAudit(log audit.Log) {
 	s.deps.Audit = log
-	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log, Users: s.deps.Users, Sessions: s.sessionTimes(), Printing: s.deps.Printing}
+	opt := service.Options{AsyncReadAudit: s.cfg.AsyncReadAudit, Now: s.now, Log: s.log, Users: s.deps.Users, Sessions: s.sessionTimes(), Printing: s.deps.Printing,
+		Keys: s.deps.Keys}
+	if s.deps.LabelKeys != nil {
+		opt.LabelKeys = s.deps.LabelKeys
+	}
 	if s.deps.Risk != nil {
 		opt.Risk = s.deps.Risk
 	}

@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"posid/internal/audit"
 	"posid/internal/auth"
 )
 
@@ -61,11 +60,10 @@ func apikeysCreate(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	k, tok, err := auth.Create(ctx, st.Keys, k)
+	k, tok, err := st.service().CreateAPIKey(ctx, app.caller(), k)
 	if err != nil {
 		return err
 	}
-	_ = st.Audit.Append(ctx, audit.Entry{Actor: app.caller().Actor, Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=" + string(k.Role)})
 	fmt.Fprintf(app.stderr, "created %s key %s (%s); the token is shown only now:\n", k.Role, k.ID, k.Name)
 	fmt.Fprintln(app.stdout, tok)
 	return nil
@@ -83,7 +81,7 @@ func apikeysList(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	ks, err := st.Keys.Keys(ctx)
+	ks, err := st.service().APIKeys(ctx, app.caller())
 	if err != nil {
 		return err
 	}
@@ -117,11 +115,10 @@ func apikeysRevoke(ctx context.Context, app *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	k, err := st.Keys.RevokeKey(ctx, fs.Arg(0))
+	k, err := st.service().RevokeAPIKey(ctx, app.caller(), fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	_ = st.Audit.Append(ctx, audit.Entry{Actor: app.caller().Actor, Action: audit.ActionRevokeAPIKey, Target: k.ID})
 	fmt.Fprintf(app.stdout, "revoked %s (%s)\n", k.ID, k.Name)
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"posid/internal/audit"
 	"posid/labels"
 )
 
@@ -50,6 +49,9 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 	}
 	switch {
 	case sub == "new" && len(rest) == 1:
+		// A new key needs no database: it is made in the key directory
+		// (before the first "posid serve", too) and is not audited; over
+		// the API, POST /api/v1/labelkeys makes one through the service.
 		id, err := local.NewKey(ctx)
 		if err != nil {
 			return err
@@ -92,18 +94,12 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 			return err
 		}
 		defer dbs.Close()
-		action := audit.ActionRetireLabelKey
-		if sub == "retire" {
-			err = st.Retire(ctx, id)
-		} else {
-			action = audit.ActionRevokeLabelKey
-			err = st.Revoke(ctx, id)
+		status := labels.KeyRetired
+		if sub == "revoke" {
+			status = labels.KeyRevoked
 		}
-		if err != nil {
+		if err := dbs.serviceWith(st).SetLabelKeyStatus(ctx, app.caller(), id, status); err != nil {
 			return err
-		}
-		if err := dbs.Audit.Append(ctx, audit.Entry{Actor: app.caller().Actor, Action: action, Target: id.String()}); err != nil {
-			return fmt.Errorf("key %s %sd, but its audit row was not written: %w", id, sub, err)
 		}
 		fmt.Fprintf(app.stdout, "%s\t%sd\n", id, sub)
 		return nil

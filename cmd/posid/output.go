@@ -33,8 +33,12 @@ func (app *cli) caller() service.Caller {
 // service returns the policy layer over the open stores. It has no risk
 // monitor: an admin on the database host is neither recorded as risk
 // evidence nor throttled (posid scan and posid verify read no database).
-func (s *stores) service() *service.Service {
-	return service.New(s.Registry, s.Audit, service.Options{Changes: s.Changes, Users: s.Users, Printing: s.Printing})
+func (s *stores) service() *service.Service { return s.serviceWith(nil) }
+
+// serviceWith is service with the label signing keys of labelKeys (nil:
+// none), which "posid keys" retires and revokes through it.
+func (s *stores) serviceWith(labelKeys service.LabelKeys) *service.Service {
+	return service.New(s.Registry, s.Audit, service.Options{Changes: s.Changes, Users: s.Users, Printing: s.Printing, Keys: s.Keys, LabelKeys: labelKeys})
 }
 
 // printDevice writes one device for a person to read.

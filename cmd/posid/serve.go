@@ -277,7 +277,8 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 	if err := demoUser(ctx, app, f, st); err != nil {
 		return err
 	}
-	keys, err := st.Keys.Keys(ctx)
+	demoAdmin := service.Caller{Role: auth.RoleAdmin, Actor: "serve --demo"}
+	keys, err := st.service().APIKeys(ctx, demoAdmin)
 	if err != nil {
 		return err
 	}
@@ -288,11 +289,10 @@ func prepareDemo(ctx context.Context, app *cli, f *serveFlags, st *stores, ks *l
 		}
 		return nil
 	}
-	k, tok, err := auth.Create(ctx, st.Keys, auth.Key{Name: "demo admin", Role: auth.RoleAdmin})
+	_, tok, err := st.service().CreateAPIKey(ctx, demoAdmin, auth.Key{Name: "demo admin", Role: auth.RoleAdmin})
 	if err != nil {
-		return err
+		return fmt.Errorf("demo admin key: %w", err)
 	}
-	_ = st.Audit.Append(ctx, audit.Entry{Actor: "serve --demo", Action: audit.ActionCreateAPIKey, Target: k.ID, Detail: "role=admin"})
 	if err := os.MkdirAll(f.dataDir, 0o750); err != nil {
 		return err
 	}

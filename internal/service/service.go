@@ -130,6 +130,13 @@ type Options struct {
 	// Photos decodes the photos of change requests under the process's
 	// image budget (the server's *scan.Scanner); nil refuses photos.
 	Photos risk.PhotoDecoder
+	// Keys keeps the API keys that CreateAPIKey, APIKeys and RevokeAPIKey
+	// manage; nil turns them off (ErrNoAPIKeys).
+	Keys auth.Store
+	// LabelKeys keeps the label signing keys that SetLabelKeyStatus
+	// retires and revokes and, when it is a LabelKeyMaker, NewLabelKey
+	// makes; nil turns them off (ErrNoLabelKeys).
+	LabelKeys LabelKeys
 	// MaxChangePhotoBytes bounds a change request's photo as sent; 0 means
 	// the complaint photo limit (risk.DefaultConfig().MaxPhotoBytes).
 	MaxChangePhotoBytes int

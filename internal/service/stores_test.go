@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"posid/internal/audit"
+	"posid/internal/auth"
 	"posid/internal/changes"
 	"posid/internal/postgres"
 	"posid/internal/postgres/pgtest"
@@ -19,6 +20,7 @@ import (
 	"posid/internal/service"
 	"posid/internal/sqlite"
 	"posid/internal/users"
+	"posid/labels"
 )
 
 // backend is one store the service tests run on.
@@ -34,6 +36,10 @@ type backend struct {
 	users users.Store
 	// risk keeps risk events, review cases and complaints.
 	risk risk.Store
+	// keys keeps API keys; labelKeyStatus shares label key retirements
+	// and revocations, on the same database.
+	keys           auth.Store
+	labelKeyStatus labels.KeyStatusLog
 	// exec runs SQL on the database (to break it on purpose).
 	exec func(t *testing.T, sql string)
 }
@@ -52,7 +58,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), changes: db.Changes(), users: db.Users(), risk: db.RiskStore(), exec: func(t *testing.T, q string) {
+	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), changes: db.Changes(), users: db.Users(), keys: db.Keys(), labelKeyStatus: db.LabelKeyStatus(), risk: db.RiskStore(), exec: func(t *testing.T, q string) {
 		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -66,7 +72,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pg.Close() })
-	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), changes: pg.Changes(), users: pg.Users(), risk: pg.RiskStore(), exec: func(t *testing.T, q string) {
+	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), changes: pg.Changes(), users: pg.Users(), keys: pg.Keys(), labelKeyStatus: pg.LabelKeyStatus(), risk: pg.RiskStore(), exec: func(t *testing.T, q string) {
 		if _, err := pg.Pool().Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
