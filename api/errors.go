@@ -110,6 +110,7 @@ var problemKinds = []problemKind{
 	{changes.ErrQuota, http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 	{changes.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
 	{service.ErrNoChanges, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
+	{service.ErrNoRisk, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{errBadRequest, http.StatusBadRequest, "bad-request", "Bad request"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Request body too large"},
 	{registry.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},

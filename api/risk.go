@@ -17,13 +17,6 @@ import (
 	"posid/scan"
 )
 
-// Audit actions of the review queue.
-const (
-	actionAssignCase    = "case.assign"
-	actionResolveCase   = "case.resolve"
-	actionFileComplaint = "complaint.file"
-)
-
 // riskProblemKinds map the risk package's errors to problems; init adds
 // them to problemKinds, the one error → status table.
 var riskProblemKinds = []problemKind{
@@ -38,8 +31,9 @@ func init() { problemKinds = append(problemKinds, riskProblemKinds...) }
 
 var merchantOnly = []auth.Role{auth.RoleMerchant}
 
-// riskRoutes returns the review-queue and complaint routes, served by mon.
-// Routes appends them when Deps.Risk is set.
+// riskRoutes returns the review-queue and complaint routes. Reads are
+// served by mon; case work and complaints go through the service, which
+// checks the caller and audits. Routes appends them when Deps.Risk is set.
 func (s *Server) riskRoutes(mon *risk.Monitor) []Route {
 	h := riskHandlers{s: s, mon: mon}
 	return []Route{
@@ -134,14 +128,8 @@ func (h riskHandlers) assignCase(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if strings.TrimSpace(req.Assignee) == "" {
-		req.Assignee = actorOf(c)
-	}
-	k, err := h.mon.Assign(c.UserContext(), id, req.Assignee)
+	k, err := h.s.svc.AssignCase(c.UserContext(), callerOf(c), id, req.Assignee)
 	if err != nil {
-		return err
-	}
-	if err := h.s.record(c, actionAssignCase, caseTarget(id), "assignee="+req.Assignee); err != nil {
 		return err
 	}
 	return c.JSON(k)
@@ -164,15 +152,8 @@ func (h riskHandlers) resolveCase(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	o, err := risk.ParseOutcome(req.Outcome)
+	k, err := h.s.svc.ResolveCase(c.UserContext(), callerOf(c), id, risk.Outcome(req.Outcome), req.Note)
 	if err != nil {
-		return err
-	}
-	k, err := h.mon.Resolve(c.UserContext(), id, actorOf(c), o, req.Note)
-	if err != nil {
-		return err
-	}
-	if err := h.s.record(c, actionResolveCase, caseTarget(id), "outcome="+string(o)); err != nil {
 		return err
 	}
 	return c.JSON(k)
@@ -189,7 +170,6 @@ type complaintRequest struct {
 }
 
 func (h riskHandlers) fileComplaint(c *fiber.Ctx) error {
-	k, _ := principal(c)
 	req, photo, err := h.complaintBody(c)
 	if err != nil {
 		return err
@@ -198,14 +178,11 @@ func (h riskHandlers) fileComplaint(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out, err := h.mon.FileComplaint(c.UserContext(), risk.Complaint{Actor: k.ID, MerchantNo: k.MerchantNo, SN: req.SN, Category: cat, Text: req.Text}, photo)
+	out, err := h.s.svc.FileComplaint(c.UserContext(), callerOf(c), risk.Complaint{SN: req.SN, Category: cat, Text: req.Text}, photo)
 	if errors.Is(err, scan.ErrBusy) {
 		return retryAfter(err, retryBusy) // the photo's decode memory stayed taken
 	}
 	if err != nil {
-		return err
-	}
-	if err := h.s.record(c, actionFileComplaint, out.SN, fmt.Sprintf("complaint=%d case=%d category=%s", out.ID, out.CaseID, out.Category)); err != nil {
 		return err
 	}
 	return c.Status(http.StatusCreated).JSON(out)
@@ -342,5 +319,3 @@ func intQuery(c *fiber.Ctx, name string) (int64, error) {
 	}
 	return n, nil
 }
-
-func caseTarget(id int64) string { return "case:" + strconv.FormatInt(id, 10) }

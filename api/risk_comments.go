@@ -2,13 +2,9 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 )
-
-// actionCommentCase is the audit action of a comment on a review case.
-const actionCommentCase = "case.comment"
 
 // commentRequest is the body of POST /api/v1/cases/{id}/comments.
 type commentRequest struct {
@@ -26,11 +22,8 @@ func (h riskHandlers) commentCase(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	cm, err := h.mon.Comment(c.UserContext(), id, actorOf(c), req.Text)
+	cm, err := h.s.svc.CommentCase(c.UserContext(), callerOf(c), id, req.Text)
 	if err != nil {
-		return err
-	}
-	if err := h.s.record(c, actionCommentCase, caseTarget(id), "comment="+strconv.FormatInt(cm.ID, 10)); err != nil {
 		return err
 	}
 	return c.Status(http.StatusCreated).JSON(cm)

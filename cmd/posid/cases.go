@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"posid/internal/risk"
+	"posid/internal/service"
 )
 
 // riskFlags are the risk rule thresholds and event retention, with
@@ -80,19 +81,24 @@ func (f *riskFlags) startPruner(ctx context.Context, mon *risk.Monitor) {
 	go mon.RunPruner(ctx, f.pruneEvery)
 }
 
-// openRisk opens the database named by db and returns a risk Monitor on it.
-func (app *cli) openRisk(ctx context.Context, db *dbFlags, rf *riskFlags) (*risk.Monitor, func() error, error) {
+// openRisk opens the database named by db and returns a risk Monitor on
+// it, for reading the queue and pruning, and the service that works its
+// review cases and files complaints for the person at the CLI (and audits
+// each). The service hands the monitor no scan events: these commands
+// look nothing up.
+func (app *cli) openRisk(ctx context.Context, db *dbFlags, rf *riskFlags) (*risk.Monitor, *service.Service, func() error, error) {
 	st, err := db.openExisting(ctx, app)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(app.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	mon, err := rf.monitor(st.Risk, log)
 	if err != nil {
 		st.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return mon, st.Close, nil
+	svc := service.New(st.Registry, st.Audit, service.Options{Risk: mon, Log: log})
+	return mon, svc, st.Close, nil
 }
 
 func runCases(ctx context.Context, app *cli, args []string) error {
@@ -147,7 +153,7 @@ func runCases(ctx context.Context, app *cli, args []string) error {
 		}
 		id = v
 	}
-	mon, closeDB, err := app.openRisk(ctx, &db, &rf)
+	mon, svc, closeDB, err := app.openRisk(ctx, &db, &rf)
 	if err != nil {
 		return err
 	}
@@ -184,7 +190,7 @@ func runCases(ctx context.Context, app *cli, args []string) error {
 	case "show":
 		c, err = mon.Case(ctx, id)
 	case "assign":
-		c, err = mon.Assign(ctx, id, fs.Arg(1))
+		c, err = svc.AssignCase(ctx, app.caller(), id, fs.Arg(1))
 	case "resolve":
 		o, perr := risk.ParseOutcome(*outcome)
 		if perr != nil {
@@ -193,7 +199,7 @@ func runCases(ctx context.Context, app *cli, args []string) error {
 		if strings.TrimSpace(*note) == "" {
 			return usagef("resolve needs -note")
 		}
-		c, err = mon.Resolve(ctx, id, app.caller().Actor, o, *note)
+		c, err = svc.ResolveCase(ctx, app.caller(), id, o, *note)
 	}
 	if err != nil {
 		return err
@@ -295,12 +301,12 @@ func runComplain(ctx context.Context, app *cli, args []string) error {
 		}
 		photo = &risk.Photo{Type: http.DetectContentType(data), Data: data}
 	}
-	mon, closeDB, err := app.openRisk(ctx, &db, &rf)
+	_, svc, closeDB, err := app.openRisk(ctx, &db, &rf)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	c, err := mon.FileComplaint(ctx, risk.Complaint{Actor: app.caller().Actor, MerchantNo: *merchant, SN: fs.Arg(0), Category: cat, Text: *text}, photo)
+	c, err := svc.FileComplaint(ctx, app.caller(), risk.Complaint{MerchantNo: *merchant, SN: fs.Arg(0), Category: cat, Text: *text}, photo)
 	if err != nil {
 		return err
 	}

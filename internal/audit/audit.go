@@ -140,3 +140,14 @@ const (
 	ActionSignOutEverywhere = "session.sign_out_everywhere"
 	ActionEndSessions       = "session.end_all"
 )
+
+// Actions on the risk review queue (internal/risk): review cases and
+// merchants' complaints.
+const (
+	ActionAssignCase  = "case.assign"
+	ActionResolveCase = "case.resolve"
+	ActionCommentCase = "case.comment"
+	// ActionFileComplaint files a merchant's complaint about a device; it
+	// opens or joins the complaint case of the SN.
+	ActionFileComplaint = "complaint.file"
+)

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"posid/internal/audit"
-	"posid/internal/auth"
 	"posid/internal/registry"
 )
 
@@ -14,8 +13,8 @@ import (
 // and never counts toward enumeration. Admins and reviewers review; the
 // read is audited as Device audits it.
 func (s *Service) ReviewDevice(ctx context.Context, c Caller, sn string) (DeviceView, error) {
-	if c.Role != auth.RoleAdmin && c.Role != auth.RoleReviewer {
-		return DeviceView{}, forbidden("only admins and reviewers review cases")
+	if err := mayWorkCases(c); err != nil {
+		return DeviceView{}, err
 	}
 	sn, err := registry.NormalizeSN(sn)
 	if err != nil {

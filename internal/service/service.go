@@ -4,7 +4,9 @@
 // and the label's printed SN are known. The HTTP API and the CLI both call
 // it with an explicit Caller; neither reads or writes the registry around
 // it. Writes and their audit rows commit in one transaction
-// (registry.Tx). It imports no HTTP and no CLI package.
+// (registry.Tx); work on the risk review queue, kept in its own store, is
+// audited right after the queue takes it, and fails when the row cannot
+// be written. It imports no HTTP and no CLI package.
 package service
 
 import (

@@ -15,6 +15,7 @@ import (
 	"posid/internal/postgres/pgtest"
 	"posid/internal/printing"
 	"posid/internal/registry"
+	"posid/internal/risk"
 	"posid/internal/secret"
 	"posid/internal/service"
 	"posid/internal/sqlite"
@@ -33,6 +34,8 @@ type backend struct {
 	changes changes.Store
 	// users keeps people and sessions on the same database.
 	users users.Store
+	// risk keeps risk events, review cases and complaints.
+	risk risk.Store
 	// keys keeps API keys; labelKeyStatus shares label key retirements
 	// and revocations, on the same database.
 	keys           auth.Store
@@ -55,7 +58,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), changes: db.Changes(), users: db.Users(), keys: db.Keys(), labelKeyStatus: db.LabelKeyStatus(), exec: func(t *testing.T, q string) {
+	bs := []backend{{name: "sqlite", store: db.Store(), log: db.Audit(), printing: db.Printing(), changes: db.Changes(), users: db.Users(), keys: db.Keys(), labelKeyStatus: db.LabelKeyStatus(), risk: db.RiskStore(), exec: func(t *testing.T, q string) {
 		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -69,7 +72,7 @@ func backends(t testing.TB) []backend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pg.Close() })
-	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), changes: pg.Changes(), users: pg.Users(), keys: pg.Keys(), labelKeyStatus: pg.LabelKeyStatus(), exec: func(t *testing.T, q string) {
+	return append(bs, backend{name: "postgres", store: pg.Store(), log: pg.Audit(), printing: pg.Printing(), changes: pg.Changes(), users: pg.Users(), keys: pg.Keys(), labelKeyStatus: pg.LabelKeyStatus(), risk: pg.RiskStore(), exec: func(t *testing.T, q string) {
 		if _, err := pg.Pool().Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
