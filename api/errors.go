@@ -15,6 +15,7 @@ import (
 	"posid/internal/export"
 	"posid/internal/printing"
 	"posid/internal/registry"
+	"posid/internal/risk"
 	"posid/internal/service"
 	"posid/internal/users"
 	"posid/labels"
@@ -148,6 +149,11 @@ var problemKinds = []problemKind{
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{errTimeout, http.StatusGatewayTimeout, "timeout", "Request timed out"},
 	{context.DeadlineExceeded, http.StatusGatewayTimeout, "timeout", "Request timed out"},
+	{risk.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{risk.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
+	{risk.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
+	{risk.ErrTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Too large"},
+	{risk.ErrQuota, http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
 }
 
 // statusSlugs names the problem types of Fiber's own errors by status.

@@ -17,18 +17,6 @@ import (
 	"posid/scan"
 )
 
-// riskProblemKinds map the risk package's errors to problems; init adds
-// them to problemKinds, the one error → status table.
-var riskProblemKinds = []problemKind{
-	{risk.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
-	{risk.ErrConflict, http.StatusConflict, "conflict", "Conflict"},
-	{risk.ErrInvalid, http.StatusUnprocessableEntity, "invalid", "Invalid input"},
-	{risk.ErrTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Too large"},
-	{risk.ErrQuota, http.StatusTooManyRequests, "quota-exceeded", "Quota exceeded"},
-}
-
-func init() { problemKinds = append(problemKinds, riskProblemKinds...) }
-
 var merchantOnly = []auth.Role{auth.RoleMerchant}
 
 // riskRoutes returns the review-queue and complaint routes. Reads are
