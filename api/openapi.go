@@ -222,7 +222,7 @@ var str = map[string]any{"type": "string"}
 
 // schemas are the named schemas of the document.
 var schemas = map[string]any{
-	"Problem": obj(map[string]any{"type": str, "title": str, "status": map[string]any{"type": "integer"}, "detail": str, "instance": str,
+	"Problem": obj(map[string]any{"type": str, "title": str, "status": map[string]any{"type": "integer"}, "detail": str, "instance": str, "field": str,
 		"errors": map[string]any{"type": "array", "items": ref("RowError")}, "more_errors": map[string]any{"type": "integer"}}),
 	// RowError is one bad row of a rejected import: columns are the
 	// columns its problems name, in the order of the file's header, each
