@@ -104,7 +104,7 @@ func (e *ImportError) Unwrap() error { return ErrInvalid }
 
 // Add records a bad row. An err joined from several (errors.Join) gives
 // every problem of the row in one Reason, separated by "; ", and Columns
-// the fields the problems name (Fields), in the order of ImportColumns.
+// the fields each problem names (Fields), in the order of ImportColumns.
 func (e *ImportError) Add(line int, sn string, err error) { e.add(nil, line, sn, err) }
 
 // AddRecord is Add for a bad record: its columns are named and ordered as
@@ -123,10 +123,16 @@ func (e *ImportError) add(h *FileHeader, line int, sn string, err error) {
 		errs = j.Unwrap()
 	}
 	reasons := make([]string, 0, len(errs))
+	var fields []string
 	for _, err := range errs {
 		reasons = append(reasons, strings.ReplaceAll(err.Error(), ErrInvalid.Error()+": ", ""))
+		for _, f := range Fields(err) {
+			if !slices.Contains(fields, f) {
+				fields = append(fields, f)
+			}
+		}
 	}
-	e.Rows = append(e.Rows, RowError{Line: line, SN: sn, Reason: strings.Join(reasons, "; "), Columns: h.columns(Fields(err))})
+	e.Rows = append(e.Rows, RowError{Line: line, SN: sn, Reason: strings.Join(reasons, "; "), Columns: h.columns(fields)})
 }
 
 // Err returns e when it holds rows, else nil.

@@ -143,7 +143,7 @@ func TestAddRecordColumns(t *testing.T) {
 		{"store validation", dev.ValidateAll(), "model=型号", "model"},
 		{"taken sn", fmt.Errorf("device PAX0001: %w", ErrExists), "sn=序列号", "sn"},
 		{"transition", fmt.Errorf("%w: active → provisioned", ErrTransition), "status=状态", "status"},
-		{"field and transition", errors.Join(&FieldError{Field: "supplier_code", Err: ErrInvalid}, ErrTransition), "supplier_code=供应商代码", "supplier_code"},
+		{"field and transition", errors.Join(fmt.Errorf("%w: a", ErrTransition), &FieldError{Field: "supplier_code", Err: ErrInvalid}), "status=状态,supplier_code=供应商代码", "supplier_code,status"},
 		{"other", errors.New("only admins may import registrations"), "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
