@@ -108,7 +108,7 @@ func TestConsoleWalkWarehouse(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
 	good := filepath.Join(dir, "good.csv")
-	if err := os.WriteFile(bad, []byte("Device No,model,manufacturer,supplier_code,batch\nWALK0001,A920,PAX,SUP1,W1\nWALK0002,,PAX,SUP1,W1\n"), 0o644); err != nil {
+	if err := os.WriteFile(bad, []byte("Device No,model,manufacturer,supplier_code,batch\nWALK0001,A920,PAX,SUP1,W1\nWALK0002,,PAX,SUP1,W1\nWALK_3,A920,PAX,SUP1,W1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(good, []byte("sn,model,manufacturer,supplier_code,batch\nWALK0001,A920,PAX,SUP1,W1\nWALK0002,A920,PAX,SUP1,W1\n"), 0o644); err != nil {
@@ -135,6 +135,11 @@ func TestConsoleWalkWarehouse(t *testing.T) {
 		row := eval[[]string](b, `Array.from(document.querySelectorAll("#imp-errors tbody tr")[0].cells).map(c => c.textContent)`)
 		if len(row) != 4 || row[0] != "3" || row[1] != "WALK0002" || row[2] != "model" || !strings.Contains(row[3], "model") {
 			t.Fatalf("row error %q, want line 3, WALK0002, column model", row)
+		}
+		// A column the file calls otherwise is named as the file does too.
+		row = eval[[]string](b, `Array.from(document.querySelectorAll("#imp-errors tbody tr")[1].cells).map(c => c.textContent)`)
+		if len(row) != 4 || row[0] != "4" || row[2] != "sn (Device No)" || !strings.Contains(row[3], "serial number") {
+			t.Fatalf("row error %q, want line 4, column sn (Device No)", row)
 		}
 		if eval[bool](b, `!document.querySelector("#imp-commit").hidden`) {
 			t.Fatal("a file with a bad row may be imported")

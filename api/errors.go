@@ -38,6 +38,10 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	// Instance is the request id, to find the request in the server log.
 	Instance string `json:"instance,omitempty"`
+	// Field names the device field a rejected device is wrong in, by its
+	// import column (account for registration.account); absent when the
+	// problem is not about one field.
+	Field string `json:"field,omitempty"`
 	// Errors lists every bad row of a rejected import.
 	Errors []registry.RowError `json:"errors,omitempty"`
 	// MoreErrors counts bad rows not listed in Errors.
@@ -185,9 +189,13 @@ func problemFor(err error) (Problem, time.Duration) {
 		if errors.Is(err, k.err) {
 			p := Problem{Type: ProblemBase + k.slug, Title: k.title, Status: k.status, Detail: err.Error()}
 			var ie *registry.ImportError
-			if errors.As(err, &ie) {
+			var fe *registry.FieldError
+			switch {
+			case errors.As(err, &ie):
 				p.Type, p.Title = ProblemBase+"invalid-import", "Import rejected"
 				p.Errors, p.MoreErrors = ie.Rows, ie.More
+			case errors.As(err, &fe):
+				p.Field = fe.Field
 			}
 			return p, after
 		}

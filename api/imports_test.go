@@ -99,3 +99,60 @@ func TestImportPreviewXLSXAndMap(t *testing.T) {
 		t.Errorf("mapped import: %v", err)
 	}
 }
+
+// TestImportRowColumns: the problem of a rejected import names, for every
+// bad row, the columns at fault in the file's order, with the file's
+// header text where it is not the column's name: rows the reader rejects
+// and rows the store rejects, in a dry run and a real import, over CSV
+// and XLSX.
+func TestImportRowColumns(t *testing.T) {
+	e := newEnv(t, Config{})
+	chinese := "结算账号,序列号,型号,厂商,供应商代码,商户号,商户名称,终端号,收单机构,入网方式\n" +
+		"6222021234560001,NEW0001,A920,PAX,SUP1,M1,老王,T1,银联,4G\n" + // good
+		"62220abc,NEW0002,,PAX,SUP1,M1,老王,T1,银联,4G\n" + // account and model
+		"6222021234560003,PAX0003,A920,PAX,SUP1,M1,老王,T1,银联,4G\n" // exists
+	mapped := "Acct,Serial,model,manufacturer,supplier_code\n,NEW0004,A920,PAX,SUP1\n,X,A920,PAX,SUP1\n"
+	xlsx := workbook(t, [][]string{{"型号", "序列号", "厂商", "供应商代码", "状态"}, {"", "XLS0001", "PAX", "SUP1", "flying"}})
+	for _, tc := range []struct {
+		name, path, ctype string
+		body              []byte
+		want              map[int]string // line → columns as JSON
+	}{
+		{"csv", "/api/v1/imports", "text/csv", []byte(chinese), map[int]string{
+			3: `[{"name":"account","header":"结算账号"},{"name":"model","header":"型号"}]`}},
+		{"csv dry run", "/api/v1/imports?dry_run=1", "text/csv", []byte(chinese), map[int]string{
+			3: `[{"name":"account","header":"结算账号"},{"name":"model","header":"型号"}]`,
+			4: `[{"name":"sn","header":"序列号"}]`}},
+		{"csv store", "/api/v1/imports", "text/csv", []byte(strings.Replace(chinese, "62220abc,NEW0002,,", "6222021234560002,NEW0002,A920,", 1)), map[int]string{
+			4: `[{"name":"sn","header":"序列号"}]`}},
+		{"mapped", "/api/v1/imports?map=Acct:account,Serial:sn", "text/csv", []byte(mapped), map[int]string{
+			3: `[{"name":"sn","header":"Serial"}]`}},
+		{"xlsx", "/api/v1/imports", export.XLSXType, xlsx, map[int]string{
+			2: `[{"name":"model","header":"型号"},{"name":"status","header":"状态"}]`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.do(t, "admin", req{method: "POST", path: tc.path, contentType: tc.ctype, body: tc.body})
+			p := problem(t, resp, body)
+			if resp.StatusCode != 422 || len(p.Errors) != len(tc.want) {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			var raw struct {
+				Errors []struct {
+					Line    int             `json:"line"`
+					Columns json.RawMessage `json:"columns"`
+				} `json:"errors"`
+			}
+			if err := json.Unmarshal(body, &raw); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range raw.Errors {
+				if string(r.Columns) != tc.want[r.Line] {
+					t.Errorf("line %d: columns %s, want %s", r.Line, r.Columns, tc.want[r.Line])
+				}
+			}
+		})
+	}
+	if _, err := e.db.Store().GetDevice(context.Background(), "NEW0001", registry.ReadOptions{}); err == nil {
+		t.Error("a rejected import wrote NEW0001")
+	}
+}

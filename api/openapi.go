@@ -224,8 +224,16 @@ var str = map[string]any{"type": "string"}
 
 // schemas are the named schemas of the document.
 var schemas = map[string]any{
-	"Problem": obj(map[string]any{"type": str, "title": str, "status": map[string]any{"type": "integer"}, "detail": str, "instance": str,
-		"errors": map[string]any{"type": "array", "items": obj(map[string]any{"line": map[string]any{"type": "integer"}, "sn": str, "reason": str})}}),
+	"Problem": obj(map[string]any{"type": str, "title": str, "status": map[string]any{"type": "integer"}, "detail": str, "instance": str, "field": str,
+		"errors": map[string]any{"type": "array", "items": ref("RowError")}, "more_errors": map[string]any{"type": "integer"}}),
+	// RowError is one bad row of a rejected import: columns are the
+	// columns its problems name, in the order of the file's header, each
+	// with the header text the file uses when that is not the column name.
+	"RowError": obj(map[string]any{"line": map[string]any{"type": "integer"}, "sn": str, "reason": str,
+		"columns": map[string]any{"type": "array", "items": ref("RowColumn")}}),
+	"RowColumn": map[string]any{"type": "object", "required": []string{"name"}, "properties": map[string]any{
+		"name":   map[string]any{"type": "string", "enum": registry.ImportColumns()},
+		"header": str}},
 	"Status":      map[string]any{"type": "string", "enum": registry.Statuses},
 	"ManualEntry": obj(map[string]any{"sn": str, "qr": str}),
 	"Registration": obj(map[string]any{"merchant_no": str, "merchant_name": str, "terminal_id": str, "acquirer": str, "branch_name": str,

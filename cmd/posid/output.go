@@ -71,7 +71,9 @@ func printDevice(w io.Writer, d service.DeviceView) {
 	tw.Flush()
 }
 
-// printImportError lists every rejected row of an import on w.
+// printImportError lists every rejected row of an import on w, one line
+// a row: "line 12 SN [account (结算账号)]: reason", the columns named as
+// the file's header does when it differs.
 func printImportError(w io.Writer, ie *registry.ImportError) {
 	fmt.Fprintf(w, "import rejected, nothing was written: %d bad rows\n", len(ie.Rows)+ie.More)
 	for _, r := range ie.Rows {
@@ -79,7 +81,15 @@ func printImportError(w io.Writer, ie *registry.ImportError) {
 		if r.SN != "" {
 			sn = " " + r.SN
 		}
-		fmt.Fprintf(w, "  line %d%s: %s\n", r.Line, sn, r.Reason)
+		cols := ""
+		if len(r.Columns) > 0 {
+			names := make([]string, len(r.Columns))
+			for i, c := range r.Columns {
+				names[i] = c.String()
+			}
+			cols = " [" + strings.Join(names, ", ") + "]"
+		}
+		fmt.Fprintf(w, "  line %d%s%s: %s\n", r.Line, sn, cols, r.Reason)
 	}
 	if ie.More > 0 {
 		fmt.Fprintf(w, "  ... and %d more\n", ie.More)

@@ -100,3 +100,35 @@ func TestCLIExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestCLIImportRowColumns: a rejected import prints one line a bad row
+// with the columns at fault, named as the file's header does when it
+// calls them otherwise; --json gives them as the API does.
+func TestCLIImportRowColumns(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"POSID_DB": filepath.Join(dir, "posid.db")}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("序列号,型号,厂商,供应商代码,商户号,商户名称,终端号,收单机构,结算账号,入网方式\n"+
+		"PAX0001,A920,PAX,SUP1,M001,老王餐馆,T001,银联商务,6222021234561234,4G\n"+
+		"PAX0002,,PAX,SUP1,M001,老王餐馆,T001,银联商务,62220abc,4G\n"+
+		"PAX0001,A920,PAX,SUP1,,,,,,\n"), 0o644)
+	code, out, errOut := runCLI(t, env, "import", bad)
+	for _, want := range []string{
+		"  line 3 PAX0002 [model (型号), account (结算账号)]: model is required; registration: settlement account may hold only digits\n",
+		"  line 4 PAX0001 [sn (序列号)]: serial number PAX0001 repeats line 2\n",
+	} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s%s", code, want, out, errOut)
+		}
+	}
+	mapped := filepath.Join(dir, "mapped.csv")
+	os.WriteFile(mapped, []byte("Serial,model,manufacturer,supplier_code\nX,,PAX,SUP1\n"), 0o644)
+	_, out, _ = runCLI(t, env, "import", "--map", "Serial:sn", mapped)
+	if want := "  line 2 X [sn (Serial), model]: serial number must be 4–40 characters, got 1; model is required\n"; !strings.Contains(out, want) {
+		t.Errorf("mapped: output lacks %q:\n%s", want, out)
+	}
+	_, out, _ = runCLI(t, env, "import", "--json", bad)
+	if want := `"columns": [`; !strings.Contains(out, want) || !strings.Contains(out, `"header": "结算账号"`) {
+		t.Errorf("--json lacks the columns:\n%s", out)
+	}
+}

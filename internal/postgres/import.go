@@ -47,7 +47,7 @@ func (t txStore) Import(ctx context.Context, actor string, recs []registry.Recor
 	valid := make([]bool, len(recs))
 	for i := range recs {
 		if err := recs[i].Device.ValidateAll(); err != nil {
-			bad.Add(recs[i].Line, recs[i].Device.SN, err)
+			bad.AddRecord(recs[i], err)
 			continue
 		}
 		valid[i] = true
@@ -74,7 +74,7 @@ func (t txStore) Import(ctx context.Context, actor string, recs []registry.Recor
 			case errors.Is(err, errCheck):
 				return err
 			case err != nil:
-				bad.Add(rec.Line, rec.Device.SN, err)
+				bad.AddRecord(*rec, err)
 			case created:
 				sum.Created++
 			case changed:

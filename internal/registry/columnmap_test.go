@@ -65,6 +65,23 @@ func TestMergeImportErrors(t *testing.T) {
 	}
 }
 
+// TestMergeImportErrorsColumns: two reasons for one line give the
+// columns of both, each once, in the order of the file's header.
+func TestMergeImportErrorsColumns(t *testing.T) {
+	recs, err := ParseCSV(strings.NewReader("结算账号,序列号,型号,厂商,供应商代码,状态\n,PAX0001,A920,PAX,SUP1,\n"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b ImportError
+	a.AddRecord(recs[0], errors.Join(&FieldError{Field: "status", Err: ErrInvalid}, &FieldError{Field: "sn", Err: ErrInvalid}))
+	b.AddRecord(recs[0], errors.Join(&FieldError{Field: "account", Err: ErrInvalid}, &FieldError{Field: "sn", Err: ErrInvalid}))
+	b.Add(3, "PAX0002", &FieldError{Field: "model", Err: ErrInvalid})
+	m := MergeImportErrors(&a, &b)
+	if len(m.Rows) != 2 || colNames(m.Rows[0].Columns) != "account=结算账号,sn=序列号,status=状态" || colNames(m.Rows[1].Columns) != "model" {
+		t.Errorf("merged %+v", m.Rows)
+	}
+}
+
 func FuzzParseColumnMap(f *testing.F) {
 	f.Add("Device Serial:sn,Type:model")
 	f.Add("a:b:c,,:")

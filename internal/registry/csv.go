@@ -34,6 +34,10 @@ type Record struct {
 	// KeepRegisteredAt says the row gave no registered_at: an upsert keeps
 	// the stored registration time.
 	KeepRegisteredAt bool
+	// Header is the header of the file the record was read from (nil when
+	// it was not read from a file): errors about the record name their
+	// columns as the file does (ImportError.AddRecord).
+	Header *FileHeader
 }
 
 // Upsert returns what the record makes of the stored device old in an
@@ -73,6 +77,10 @@ type RowError struct {
 	Line   int    `json:"line"`
 	SN     string `json:"sn,omitempty"`
 	Reason string `json:"reason"`
+	// Columns are the columns the row's problems name, each once, in the
+	// order of the file's header; none for a problem of the whole row
+	// (a CSV syntax error).
+	Columns []RowColumn `json:"columns,omitempty"`
 }
 
 // ImportError lists every rejected row; nothing of the import was written.
@@ -95,8 +103,17 @@ func (e *ImportError) Error() string {
 func (e *ImportError) Unwrap() error { return ErrInvalid }
 
 // Add records a bad row. An err joined from several (errors.Join) gives
-// every problem of the row in one Reason, separated by "; ".
-func (e *ImportError) Add(line int, sn string, err error) {
+// every problem of the row in one Reason, separated by "; ", and Columns
+// the fields each problem names (Fields), in the order of ImportColumns.
+func (e *ImportError) Add(line int, sn string, err error) { e.add(nil, line, sn, err) }
+
+// AddRecord is Add for a bad record: its columns are named and ordered as
+// in the header of the record's file.
+func (e *ImportError) AddRecord(rec Record, err error) {
+	e.add(rec.Header, rec.Line, rec.Device.SN, err)
+}
+
+func (e *ImportError) add(h *FileHeader, line int, sn string, err error) {
 	if len(e.Rows) >= maxRowErrors {
 		e.More++
 		return
@@ -106,10 +123,16 @@ func (e *ImportError) Add(line int, sn string, err error) {
 		errs = j.Unwrap()
 	}
 	reasons := make([]string, 0, len(errs))
+	var fields []string
 	for _, err := range errs {
 		reasons = append(reasons, strings.ReplaceAll(err.Error(), ErrInvalid.Error()+": ", ""))
+		for _, f := range Fields(err) {
+			if !slices.Contains(fields, f) {
+				fields = append(fields, f)
+			}
+		}
 	}
-	e.Rows = append(e.Rows, RowError{Line: line, SN: sn, Reason: strings.Join(reasons, "; ")})
+	e.Rows = append(e.Rows, RowError{Line: line, SN: sn, Reason: strings.Join(reasons, "; "), Columns: h.columns(fields)})
 }
 
 // Err returns e when it holds rows, else nil.
@@ -211,10 +234,11 @@ func ParseRows(src RowSource, now time.Time, opt ParseOptions) ([]Record, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: header: %v", ErrInvalid, err)
 	}
-	idx, err := headerIndex(header, opt.Map)
+	h, err := headerIndex(header, opt.Map)
 	if err != nil {
 		return nil, err
 	}
+	idx := h.index
 	var (
 		recs []Record
 		bad  ImportError
@@ -228,7 +252,7 @@ func ParseRows(src RowSource, now time.Time, opt ParseOptions) ([]Record, error)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				bad.Add(pe.StartLine, "", fmt.Errorf("%v", pe.Err))
+				bad.add(h, pe.StartLine, "", fmt.Errorf("%v", pe.Err))
 				if errors.Is(pe.Err, csv.ErrQuote) || errors.Is(pe.Err, csv.ErrBareQuote) {
 					break // the rest of the file cannot be split into rows reliably
 				}
@@ -245,15 +269,15 @@ func ParseRows(src RowSource, now time.Time, opt ParseOptions) ([]Record, error)
 		d, err := rowDevice(row, idx, now)
 		keepStatus, keepRegAt := field(row, idx, "status") == "", field(row, idx, "registered_at") == ""
 		if err != nil {
-			bad.Add(line, strings.ToUpper(strings.TrimSpace(field(row, idx, "sn"))), err)
+			bad.add(h, line, strings.ToUpper(strings.TrimSpace(field(row, idx, "sn"))), err)
 			continue
 		}
 		if first, dup := seen[d.SN]; dup {
-			bad.Add(line, d.SN, fmt.Errorf("serial number %s repeats line %d", d.SN, first))
+			bad.add(h, line, d.SN, fieldErr("sn", fmt.Errorf("serial number %s repeats line %d", d.SN, first)))
 			continue
 		}
 		seen[d.SN] = line
-		recs = append(recs, Record{Line: line, Device: d, KeepStatus: keepStatus, KeepRegisteredAt: keepRegAt})
+		recs = append(recs, Record{Line: line, Device: d, KeepStatus: keepStatus, KeepRegisteredAt: keepRegAt, Header: h})
 	}
 	if err := bad.Err(); err != nil {
 		if opt.Partial {
@@ -268,7 +292,7 @@ func ParseRows(src RowSource, now time.Time, opt ParseOptions) ([]Record, error)
 }
 
 // MergeImportErrors lists the rows of a and b (either may be nil) in line
-// order; two reasons for one line become one row.
+// order; two reasons for one line become one row, with the columns of both.
 func MergeImportErrors(a, b *ImportError) *ImportError {
 	var rows []RowError
 	var out ImportError
@@ -283,6 +307,7 @@ func MergeImportErrors(a, b *ImportError) *ImportError {
 		if i > 0 && rows[i-1].Line == r.Line && len(out.Rows) > 0 && out.Rows[len(out.Rows)-1].Line == r.Line {
 			last := &out.Rows[len(out.Rows)-1]
 			last.Reason += "; " + r.Reason
+			last.Columns = mergeColumns(last.Columns, r.Columns)
 			continue
 		}
 		if len(out.Rows) >= maxRowErrors {
@@ -369,8 +394,9 @@ var RequiredColumns = []string{"sn", "model", "manufacturer", "supplier_code"}
 // headerIndex maps canonical column names to their index in header,
 // looking headers up in mapped first. It reports every unknown, repeated
 // and missing column at once.
-func headerIndex(header []string, mapped map[string]string) (map[string]int, error) {
+func headerIndex(header []string, mapped map[string]string) (*FileHeader, error) {
 	idx := map[string]int{}
+	text := map[string]string{}
 	var problems, missing []string
 	for i, h := range header {
 		key := headerKey(h)
@@ -389,6 +415,7 @@ func headerIndex(header []string, mapped map[string]string) (map[string]int, err
 			continue
 		}
 		idx[col] = i
+		text[col] = strings.TrimSpace(h)
 	}
 	for _, col := range RequiredColumns {
 		if _, ok := idx[col]; !ok {
@@ -405,7 +432,7 @@ func headerIndex(header []string, mapped map[string]string) (map[string]int, err
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: header: %s (required: %s)", ErrInvalid, strings.Join(problems, "; "), strings.Join(RequiredColumns, ", "))
 	}
-	return idx, nil
+	return &FileHeader{index: idx, text: text}, nil
 }
 
 func field(row []string, idx map[string]int, col string) string {
@@ -439,11 +466,11 @@ func rowDevice(row []string, idx map[string]int, now time.Time) (Device, error) 
 	var errs []error
 	var err error
 	if d.ProducedOn, err = ParseDate(get("produced_on")); err != nil {
-		errs = append(errs, fmt.Errorf("produced_on: %w", err))
+		errs = append(errs, fieldErr("produced_on", fmt.Errorf("produced_on: %w", err)))
 	}
 	if s := get("status"); s != "" {
 		if d.Status, err = ParseStatus(s); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fieldErr("status", err))
 			d.Status = ""
 		}
 	}
@@ -463,7 +490,7 @@ func rowDevice(row []string, idx map[string]int, now time.Time) (Device, error) 
 		}
 		if s := get("registered_at"); s != "" {
 			if r.RegisteredAt, err = parseTime(s); err != nil {
-				errs = append(errs, err)
+				errs = append(errs, fieldErr("registered_at", err))
 			}
 		}
 		d.Registration = &r

@@ -99,7 +99,8 @@ const (
 
 // Validate normalizes d in place (trimmed fields, normalized SN, default
 // status) and checks it, and its registration when it has one. It returns
-// the first problem; ValidateAll returns them all.
+// the first problem; ValidateAll returns them all. Each problem of a field
+// is a *FieldError naming it (errors.As).
 func (d *Device) Validate() error {
 	if errs := d.problems(); len(errs) > 0 {
 		return errs[0]
@@ -111,11 +112,12 @@ func (d *Device) Validate() error {
 // errors.Join; each wraps ErrInvalid), as an import does for every row.
 func (d *Device) ValidateAll() error { return errors.Join(d.problems()...) }
 
-// problems normalizes d and returns every problem in field order.
+// problems normalizes d and returns every problem in field order, each
+// a *FieldError (wrapped in "registration: " for the registration's).
 func (d *Device) problems() []error {
 	var errs []error
 	if sn, err := NormalizeSN(d.SN); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fieldErr("sn", err))
 	} else {
 		d.SN = sn
 	}
@@ -127,7 +129,7 @@ func (d *Device) problems() []error {
 		d.Status = StatusProvisioned
 	}
 	if _, ok := transitions[d.Status]; !ok {
-		errs = append(errs, fmt.Errorf("%w: unknown status %q", ErrInvalid, d.Status))
+		errs = append(errs, fieldErr("status", fmt.Errorf("%w: unknown status %q", ErrInvalid, d.Status)))
 	}
 	errs = appendErrs(errs,
 		required("model", d.Model, maxShortField),
@@ -143,20 +145,24 @@ func (d *Device) problems() []error {
 	return errs
 }
 
+// required checks a field that must be given; the error is a
+// FieldError of name.
 func required(name, v string, max int) error {
 	if v == "" {
-		return fmt.Errorf("%w: %s is required", ErrInvalid, name)
+		return fieldErr(name, fmt.Errorf("%w: %s is required", ErrInvalid, name))
 	}
 	return optional(name, v, max)
 }
 
+// optional checks a field that may be empty; the error is a FieldError
+// of name.
 func optional(name, v string, max int) error {
 	if n := len([]rune(v)); n > max {
-		return fmt.Errorf("%w: %s is %d characters, at most %d allowed", ErrInvalid, name, n, max)
+		return fieldErr(name, fmt.Errorf("%w: %s is %d characters, at most %d allowed", ErrInvalid, name, n, max))
 	}
 	for _, r := range v {
 		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("%w: %s contains a control character", ErrInvalid, name)
+			return fieldErr(name, fmt.Errorf("%w: %s contains a control character", ErrInvalid, name))
 		}
 	}
 	return nil

@@ -54,7 +54,7 @@ type Registration struct {
 }
 
 // Validate normalizes r in place and checks it, returning the first
-// problem.
+// problem (a *FieldError naming the field).
 func (r *Registration) Validate() error {
 	if errs := r.problems(); len(errs) > 0 {
 		return errs[0]
@@ -62,7 +62,8 @@ func (r *Registration) Validate() error {
 	return nil
 }
 
-// problems normalizes r and returns every problem in field order.
+// problems normalizes r and returns every problem in field order, each a
+// *FieldError.
 func (r *Registration) problems() []error {
 	var errs []error
 	r.MerchantNo = strings.TrimSpace(r.MerchantNo)
@@ -72,13 +73,13 @@ func (r *Registration) problems() []error {
 	r.BranchName = strings.TrimSpace(r.BranchName)
 	r.BranchAddress = strings.TrimSpace(r.BranchAddress)
 	if acct, err := NormalizeAccount(r.Account); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fieldErr("account", err))
 	} else {
 		r.Account = acct
 	}
 	if r.Access != "" {
 		if m, err := ParseAccessMethod(string(r.Access)); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fieldErr("access", err))
 		} else {
 			r.Access = m
 		}

@@ -350,17 +350,27 @@ func (s *Service) Import(ctx context.Context, c Caller, recs []registry.Record, 
 // device (nil for a new one), dev what the record makes of it. New
 // devices and status changes follow statusRules; only admins move a
 // device to another supplier.
+// The error names the field at fault (a *registry.FieldError).
 func (s *Service) importRule(c Caller, old *registry.Device, dev registry.Device) error {
 	if old == nil {
-		return checkMove(c.Role, newDevice, dev.Status)
+		return fieldErr("status", checkMove(c.Role, newDevice, dev.Status))
 	}
 	if dev.SupplierCode != old.SupplierCode && c.Role != auth.RoleAdmin {
-		return forbidden("%s: only admins may move a device to another supplier", dev.SN)
+		return fieldErr("supplier_code", forbidden("%s: only admins may move a device to another supplier", dev.SN))
 	}
 	if dev.Status != old.Status {
-		return checkMove(c.Role, old.Status, dev.Status)
+		return fieldErr("status", checkMove(c.Role, old.Status, dev.Status))
 	}
 	return nil
+}
+
+// fieldErr returns err as a problem of the device field named field, or
+// nil when err is nil.
+func fieldErr(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &registry.FieldError{Field: field, Err: err}
 }
 
 // maxListedSNs bounds the serial numbers an import's scope-change audit
@@ -435,17 +445,19 @@ func (s *Service) PreviewImport(ctx context.Context, c Caller, recs []registry.R
 		// ruleRows are the rows c's role may not write; the store goes
 		// on past them, so the preview names them all on every store.
 		ruleRows registry.ImportError
-		lines    = make(map[string]int, len(recs))
+		index    = make(map[string]int, len(recs)) // SN → its record
 	)
-	for _, rec := range recs {
-		lines[rec.Device.SN] = rec.Line
+	for i, rec := range recs {
+		index[rec.Device.SN] = i
 		if rec.Device.Registration != nil && c.Role != auth.RoleAdmin {
-			ruleRows.Add(rec.Line, rec.Device.SN, errors.New("only admins may import registrations"))
+			ruleRows.AddRecord(rec, errors.New("only admins may import registrations"))
 		}
 	}
 	check := func(old *registry.Device, dev registry.Device) error {
 		if err := s.importRule(c, old, dev); err != nil {
-			ruleRows.Add(lines[dev.SN], dev.SN, err)
+			rec := recs[index[dev.SN]]
+			rec.Device = dev
+			ruleRows.AddRecord(rec, err)
 		}
 		return nil
 	}

@@ -37,13 +37,23 @@ func TestPreviewImport(t *testing.T) {
 			if !errors.As(err, &ie) {
 				t.Fatalf("preview: %v, want an ImportError", err)
 			}
-			lines := map[int]string{}
+			lines, cols := map[int]string{}, map[int]string{}
 			for _, r := range ie.Rows {
 				lines[r.Line] = r.Reason
+				for _, c := range r.Columns {
+					cols[r.Line] += c.Name + " "
+				}
 			}
 			for line, want := range map[int]string{3: "another supplier", 4: "only admins may import registrations", 5: "revoked", 6: "another supplier", 7: "model is required"} {
 				if !strings.Contains(lines[line], want) {
 					t.Errorf("line %d: %q, want %q", line, lines[line], want)
+				}
+			}
+			// The rule a row breaks names its column (line 4 breaks two, and
+			// only the status one is about a column).
+			for line, want := range map[int]string{3: "supplier_code ", 4: "status ", 5: "status ", 6: "supplier_code "} {
+				if cols[line] != want {
+					t.Errorf("line %d (%s): columns %q, want %q", line, lines[line], cols[line], want)
 				}
 			}
 			if _, ok := lines[2]; ok || len(ie.Rows) != 5 {

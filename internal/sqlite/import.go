@@ -27,13 +27,13 @@ func (t txStore) Import(ctx context.Context, actor string, recs []registry.Recor
 			}
 			rec := &recs[i]
 			if err := rec.Device.ValidateAll(); err != nil {
-				bad.Add(rec.Line, rec.Device.SN, err)
+				bad.AddRecord(*rec, err)
 				continue
 			}
 			created, changed, err := s.importOne(ctx, q, actor, *rec, mode, check)
 			switch {
 			case errors.Is(err, registry.ErrExists), errors.Is(err, registry.ErrInvalid), errors.Is(err, registry.ErrTransition):
-				bad.Add(rec.Line, rec.Device.SN, err)
+				bad.AddRecord(*rec, err)
 			case err != nil:
 				return err
 			case created:

@@ -62,31 +62,39 @@
     if (on && text) flash(text, false);
   }
 
-  // columnOf names the posid column a row problem is about: the first
-  // import column the message names ("model is required"), else "sn" for
-  // serial numbers, else "".
-  function columnOf(msg) {
-    var words = msg.toLowerCase().match(/[a-z_]+/g) || [];
-    for (var i = 0; i < words.length; i++) {
-      if (words[i] !== "registration" && columns.indexOf(words[i]) >= 0) return words[i];
-    }
-    return /serial number/i.test(msg) ? "sn" : "";
+  // columnText names the columns of a row error as the server gives
+  // them: "account", or "account (结算账号)" when the file's header
+  // calls the column otherwise.
+  function columnText(cols) {
+    return (cols || []).map(function (c) {
+      return c.header ? c.name + " (" + c.header + ")" : c.name;
+    }).join(", ");
   }
 
+  // showErrors lists the bad rows, one table row each: line, SN, the
+  // columns at fault and every problem of the row on a line of its own.
   function showErrors(rows, more) {
     var tbody = $("imp-errors").tBodies[0];
     tbody.replaceChildren();
     rows.forEach(function (r) {
-      String(r.reason).split("; ").forEach(function (msg) {
-        var tr = document.createElement("tr");
-        [String(r.line), r.sn || "", columnOf(msg), msg].forEach(function (v, i) {
-          var cell = document.createElement(i === 0 ? "th" : "td");
-          if (i === 0) cell.scope = "row";
-          cell.textContent = v;
-          tr.appendChild(cell);
-        });
-        tbody.appendChild(tr);
+      var tr = document.createElement("tr");
+      var th = document.createElement("th");
+      th.scope = "row";
+      th.textContent = String(r.line);
+      tr.appendChild(th);
+      [r.sn || "", columnText(r.columns)].forEach(function (v) {
+        var td = document.createElement("td");
+        td.textContent = v;
+        tr.appendChild(td);
       });
+      var msgs = document.createElement("td");
+      String(r.reason).split("; ").forEach(function (msg) {
+        var div = document.createElement("div");
+        div.textContent = msg;
+        msgs.appendChild(div);
+      });
+      tr.appendChild(msgs);
+      tbody.appendChild(tr);
     });
     $("imp-errors-wrap").hidden = rows.length === 0;
     return rows.length + (more || 0);

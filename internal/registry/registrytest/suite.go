@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"ImportAllOrNothing", testImportAllOrNothing},
 		{"ImportUpsert", testImportUpsert},
 		{"ImportUpsertKeepsOmitted", testImportUpsertKeepsOmitted},
+		{"ImportColumns", testImportColumns},
 		{"Concurrent", testConcurrent},
 		{"HistoryMerchant", testHistoryMerchant},
 		{"TxRollback", testTxRollback},
@@ -329,6 +330,44 @@ func testImportUpsert(t *testing.T, s registry.Store) {
 	var ie *registry.ImportError
 	if !errors.As(err, &ie) || ie.Rows[0].Line != 7 {
 		t.Fatalf("bad transition in upsert: %v", err)
+	}
+}
+
+// testImportColumns: the rows a store rejects name their columns as the
+// file's header does: a taken SN the SN column, a refused status change
+// the status column, a field the store finds invalid that field's column.
+func testImportColumns(t *testing.T, s registry.Store) {
+	ctx := context.Background()
+	mustCreate(t, s, Device("PAX0001")) // active
+	recs, err := registry.ParseCSV(strings.NewReader("状态,序列号,型号,厂商,供应商代码\n"+
+		"provisioned,PAX0001,A920,PAX,SUP1\n,PAX0002,A920,PAX,SUP1\n"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := recs[1]
+	bad.Line, bad.Device.Model = 4, "" // not read from the file: the store finds it
+	recs = append(recs, bad)
+	for _, tc := range []struct {
+		mode registry.ImportMode
+		want []string // line 2 then line 4: "name=header,..."
+	}{
+		{registry.ImportCreate, []string{"sn=序列号", "model=型号"}},
+		{registry.ImportUpsert, []string{"status=状态", "model=型号"}},
+	} {
+		_, err := s.Import(ctx, "importer", recs, tc.mode)
+		var ie *registry.ImportError
+		if !errors.As(err, &ie) || len(ie.Rows) != 2 || ie.Rows[0].Line != 2 || ie.Rows[1].Line != 4 {
+			t.Fatalf("mode %v: %v", tc.mode, err)
+		}
+		for i, r := range ie.Rows {
+			var got []string
+			for _, c := range r.Columns {
+				got = append(got, c.Name+"="+c.Header)
+			}
+			if strings.Join(got, ",") != tc.want[i] {
+				t.Errorf("mode %v, line %d (%s): columns %q, want %q", tc.mode, r.Line, r.Reason, got, tc.want[i])
+			}
+		}
 	}
 }
 
