@@ -83,8 +83,10 @@ func (t txStore) Import(ctx context.Context, actor string, recs []registry.Recor
 				sum.Unchanged++
 			}
 		}
-		if err := bad.Err(); err != nil {
-			return err
+		if bad.Err() != nil {
+			// Rows that failed validation were noted first: list every
+			// bad row in file order, as the SQLite store does.
+			return registry.MergeImportErrors(&bad, nil)
 		}
 		return s.writePlan(ctx, tx, actor, plan)
 	}()
