@@ -185,6 +185,10 @@ func problemFor(err error) (Problem, time.Duration) {
 	if errors.As(err, &te) {
 		after = max(te.Wait, time.Second)
 	}
+	var le *service.LockedError
+	if errors.As(err, &le) {
+		after = le.RetryAfter // a sign-in or password change locked out
+	}
 	for _, k := range problemKinds {
 		if errors.Is(err, k.err) {
 			p := Problem{Type: ProblemBase + k.slug, Title: k.title, Status: k.status, Detail: err.Error()}

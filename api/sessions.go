@@ -162,10 +162,6 @@ func (s *Server) signIn(c *fiber.Ctx) error {
 	}
 	anon := service.Caller{Actor: "anonymous", IP: clientIP(c), RequestID: requestID(c)}
 	res, err := s.svc.SignIn(c.UserContext(), anon, req)
-	var locked *service.LockedError
-	if errors.As(err, &locked) {
-		return retryAfter(err, locked.RetryAfter)
-	}
 	if err != nil {
 		return err
 	}
@@ -228,12 +224,7 @@ func (s *Server) changePassword(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	err := s.svc.ChangePassword(c.UserContext(), callerOf(c), req.Current, req.New)
-	var locked *service.LockedError
-	if errors.As(err, &locked) {
-		return retryAfter(err, locked.RetryAfter)
-	}
-	if err != nil {
+	if err := s.svc.ChangePassword(c.UserContext(), callerOf(c), req.Current, req.New); err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
