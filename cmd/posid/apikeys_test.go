@@ -40,13 +40,7 @@ func TestCLIAPIKeys(t *testing.T) {
 	}
 	check(1, "apikeys", "revoke", "nonsense")
 
-	var f dbFlags
-	f.db = env["POSID_DB"]
-	st, err := f.open(ctx, &cli{getenv: func(k string) string { return env[k] }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openCLIStores(t, env)
 	for action, want := range map[string][]string{
 		audit.ActionCreateAPIKey: {id2 + " role=warehouse", id + " role=admin"},
 		audit.ActionRevokeAPIKey: {id + " "},
@@ -101,13 +95,7 @@ func TestCLILabelKeyStatusAudited(t *testing.T) {
 	}
 	check(1, "keys", "retire", kid2) // revoked keys stay revoked
 
-	var f dbFlags
-	f.db = env["POSID_DB"]
-	st, err := f.open(ctx, &cli{getenv: func(k string) string { return env[k] }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openCLIStores(t, env)
 	for action, target := range map[string]string{audit.ActionRetireLabelKey: kid1, audit.ActionRevokeLabelKey: kid2} {
 		es, _, err := st.Audit.List(ctx, audit.Filter{Action: action})
 		if err != nil {

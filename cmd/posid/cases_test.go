@@ -100,11 +100,7 @@ func TestCLICaseWorkIsAudited(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	st, err := (&dbFlags{db: dbPath}).open(ctx, &cli{getenv: func(k string) string { return env[k] }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openCLIStores(t, env)
 	for _, want := range []audit.Entry{
 		{Action: audit.ActionFileComplaint, Target: sn, Detail: fmt.Sprintf("complaint=%d case=%d category=counterfeit", k.ID, k.CaseID)},
 		{Action: audit.ActionAssignCase, Target: "case:" + id, Detail: "assignee=alice"},

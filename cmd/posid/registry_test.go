@@ -19,6 +19,18 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, s
 	return code, out.String(), errb.String()
 }
 
+// openCLIStores opens the stores of env's database as the CLI does, to
+// read what a command wrote; they close when the test ends.
+func openCLIStores(t *testing.T, env map[string]string) *stores {
+	t.Helper()
+	st, err := (&dbFlags{db: env["POSID_DB"]}).open(context.Background(), &cli{getenv: func(k string) string { return env[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func TestCLIImportAndDevices(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"POSID_DB": filepath.Join(dir, "posid.db"), "USER": "clerk"}
