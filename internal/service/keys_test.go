@@ -21,6 +21,22 @@ func keyService(t *testing.T, b backend) *service.Service {
 	return service.New(b.store, b.log, service.Options{Users: b.users, Keys: b.keys, LabelKeys: lk})
 }
 
+// adminKeys makes, as an admin, a warehouse API key and a label signing
+// key for a test to act on.
+func adminKeys(t *testing.T, svc *service.Service) (auth.Key, labels.KeyID) {
+	t.Helper()
+	ctx := context.Background()
+	k, _, err := svc.CreateAPIKey(ctx, admin, auth.Key{Name: "wh", Role: auth.RoleWarehouse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, err := svc.NewLabelKey(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, kid
+}
+
 // TestKeyAdminPolicy: only admins manage API keys and label signing keys,
 // on every store; nothing is written or audited for anyone else.
 func TestKeyAdminPolicy(t *testing.T) {
@@ -28,14 +44,7 @@ func TestKeyAdminPolicy(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
 			svc := keyService(t, b)
-			k, _, err := svc.CreateAPIKey(ctx, admin, auth.Key{Name: "wh", Role: auth.RoleWarehouse})
-			if err != nil {
-				t.Fatal(err)
-			}
-			kid, err := svc.NewLabelKey(ctx, admin)
-			if err != nil {
-				t.Fatal(err)
-			}
+			k, kid := adminKeys(t, svc)
 			for _, c := range []service.Caller{warehouse, merchant, supplier, reviewer, {Actor: "anonymous"}} {
 				calls := map[string]error{}
 				_, _, calls["create"] = svc.CreateAPIKey(ctx, c, auth.Key{Name: "mine", Role: auth.RoleAdmin})
@@ -146,14 +155,7 @@ func TestKeyWriteFailsWithoutAudit(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
 			svc := keyService(t, b)
-			k, _, err := svc.CreateAPIKey(ctx, admin, auth.Key{Name: "wh", Role: auth.RoleWarehouse})
-			if err != nil {
-				t.Fatal(err)
-			}
-			kid, err := svc.NewLabelKey(ctx, admin)
-			if err != nil {
-				t.Fatal(err)
-			}
+			k, kid := adminKeys(t, svc)
 			b.exec(t, breakAudit[b.name])
 			calls := map[string]error{}
 			_, _, calls["create"] = svc.CreateAPIKey(ctx, admin, auth.Key{Name: "wh2", Role: auth.RoleWarehouse})
