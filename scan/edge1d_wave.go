@@ -614,9 +614,9 @@ func blindFit(prof []float64, x0, x1 float64) (string, []byte, float64, bool) {
 	return "", nil, 0, false
 }
 
-// correlation returns the correlation coefficient of a and the grey
-// levels b (same length).
-func correlation(a []float64, b []byte) float64 {
+// correlation returns the correlation coefficient of a and b (same
+// length): grey levels or a profile.
+func correlation[T byte | float64](a []float64, b []T) float64 {
 	var sa, sb, saa, sbb, sab float64
 	for i, x := range a {
 		y := float64(b[i])

@@ -77,12 +77,12 @@ func barBand(p plane, step float64) (y0, y1 int, slant float64, ok bool) {
 		shiftedRow(p, y, lean*(float64(y)-ym), row)
 		d := detrended(row, r)
 		for g := range nseg {
-			if correlationF(ref[g*seg:(g+1)*seg], d[g*seg:(g+1)*seg]) >= bandMinCorr {
+			if correlation(ref[g*seg:(g+1)*seg], d[g*seg:(g+1)*seg]) >= bandMinCorr {
 				cnt[g]++
 				sum[g] += float64(y)
 			}
 		}
-		if correlationF(ref, d) < bandMinCorr {
+		if correlation(ref, d) < bandMinCorr {
 			continue
 		}
 		if y0 < 0 {

@@ -72,7 +72,7 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 	row := make([]float64, p.w)
 	for y := range p.h {
 		leanRow(p, y, best, ym, row)
-		if correlationF(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
+		if correlation(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
 			rows = append(rows, y)
 		}
 	}
@@ -80,22 +80,6 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 		return nil, 0, 0, false
 	}
 	return meanRowsLean(p, rows, best, ym), rows[0], rows[len(rows)-1], true
-}
-
-// correlationF returns the correlation coefficient of a and b (same
-// length).
-func correlationF(a, b []float64) float64 {
-	var sa, sb, saa, sbb, sab float64
-	for i, x := range a {
-		y := b[i]
-		sa, sb, saa, sbb, sab = sa+x, sb+y, saa+x*x, sbb+y*y, sab+x*y
-	}
-	n := float64(len(a))
-	va, vb := saa-sa*sa/n, sbb-sb*sb/n
-	if va <= 0 || vb <= 0 {
-		return 0
-	}
-	return (sab - sa*sb/n) / math.Sqrt(va*vb)
 }
 
 // measuredLean returns the lean of the bars of the upright window p from
