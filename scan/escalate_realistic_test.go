@@ -72,6 +72,11 @@ var escalationCases = []struct {
 	// beside the code; measured across the cut to the bars, it reads
 	// (model-bars).
 	{photogen.Hard, 78, true, 0, true},
+	// 2.5 MP, a glare at 78 % toward white over the middle of a Code 128
+	// on a label turned by 63° with perspective: the band of bars must be
+	// read with levels that change along the code and with its pitch
+	// evened out, both at once (model-perspective, by the band of bars).
+	{photogen.Hard, 31, true, 0, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

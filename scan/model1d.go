@@ -1145,15 +1145,17 @@ func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 		if cut {
 			cq, cm = q.crop(a, 0, b-a, q.h), scaleOffset(1, float64(a), 0).then(mq)
 		}
-		if e.ses.model1D(ctx, cq, cm, step, rhos) || len(rhos) > 0 || ctx.Err() != nil {
+		if e.ses.model1D(ctx, cq, cm, step, rhos) || ctx.Err() != nil {
 			continue
 		}
 		// The bars alone pick the rows, and the levels may change along
 		// the code (glare): over the whole window, as bars dimmed by a
 		// glare may fall outside the cut, then over the cut, as the
-		// background beside the code may tilt the band.
-		if !e.ses.modelBand(ctx, e.full, q, mq, r.angle, step) && cut && ctx.Err() == nil {
-			e.ses.modelBand(ctx, e.full, cq, cm, r.angle, step)
+		// background beside the code may tilt the band. The perspective
+		// stage reads the band warped too: a glare on a label held at an
+		// angle needs both.
+		if !e.ses.modelBand(ctx, e.full, q, mq, r.angle, step, rhos) && cut && ctx.Err() == nil {
+			e.ses.modelBand(ctx, e.full, cq, cm, r.angle, step, rhos)
 		}
 	}
 	return tried
@@ -1169,24 +1171,32 @@ func (s *session) model1D(ctx context.Context, p plane, m affine, step float64, 
 	if !ok {
 		return false
 	}
-	var r modelResult
-	ok = false
-	if len(rhos) == 0 {
-		r, ok = readModel(ctx, prof, step)
-	}
-	for _, rho := range rhos {
-		if ok || ctx.Err() != nil {
-			break
-		}
-		wp, at := pitchWarp(prof, rho)
-		if r, ok = readModel(ctx, wp, step); ok {
-			r.x0, r.x1 = at(r.x0), at(r.x1)
-		}
-	}
+	r, ok := readPitches(ctx, prof, step, rhos, false)
 	if !ok {
 		return false
 	}
 	return s.addModel(r, m, y0, y1)
+}
+
+// readPitches reads prof with the model reader (levels that may change
+// along each window with trend, see trendFit): as taken when rhos is
+// empty, else warped by each pitch ratio of rhos in turn until one reads.
+// The symbol's ends are given in prof's own samples.
+func readPitches(ctx context.Context, prof []float64, step float64, rhos []float64, trend bool) (modelResult, bool) {
+	if len(rhos) == 0 {
+		return readModelWith(ctx, prof, step, trend)
+	}
+	for _, rho := range rhos {
+		if ctx.Err() != nil {
+			break
+		}
+		wp, at := pitchWarp(prof, rho)
+		if r, ok := readModelWith(ctx, wp, step, trend); ok {
+			r.x0, r.x1 = at(r.x0), at(r.x1)
+			return r, true
+		}
+	}
+	return modelResult{}, false
 }
 
 // addModel records r, read from rows y0 to y1 of a window that m maps to

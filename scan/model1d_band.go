@@ -132,8 +132,10 @@ func detrended(prof []float64, r int) []float64 {
 // modelBand reads one Code 128 symbol from the bar window q (bars about
 // vertical, samples step image pixels apart, mq its map to the image,
 // angle the direction of its rows) by its band of bars, the window turned
-// to level the band when it slants. It reports whether the read was new.
-func (s *session) modelBand(ctx context.Context, full plane, q plane, mq affine, angle, step float64) bool {
+// to level the band when it slants, and with rhos its profile warped by
+// each of these pitch ratios (see readPitches). It reports whether the
+// read was new.
+func (s *session) modelBand(ctx context.Context, full plane, q plane, mq affine, angle, step float64, rhos []float64) bool {
 	y0, y1, slant, ok := barBand(q, step)
 	if !ok {
 		return false
@@ -153,7 +155,7 @@ func (s *session) modelBand(ctx context.Context, full plane, q plane, mq affine,
 	if !ok {
 		return false
 	}
-	r, ok := readModelWith(ctx, prof, step, true)
+	r, ok := readPitches(ctx, prof, step, rhos, true)
 	if !ok {
 		return false
 	}
