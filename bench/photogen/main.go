@@ -29,14 +29,16 @@ func main() {
 	tiers := flag.String("tiers", "easy,medium,hard", "comma-separated tiers")
 	mp := flag.Float64("mp", 0, "force the frame size in megapixels (0: the tier picks)")
 	jobs := flag.Int("j", runtime.NumCPU(), "photos generated at once")
+	glare := flag.Bool("glare", true, "draw the glare (false: the same photos without it)")
 	flag.Parse()
-	if err := run(*seed, *n, *out, strings.Split(*tiers, ","), *mp, *jobs); err != nil {
+	opts := photogen.Options{MP: *mp, NoGlare: !*glare}
+	if err := run(*seed, *n, *out, strings.Split(*tiers, ","), opts, *jobs); err != nil {
 		fmt.Fprintln(os.Stderr, "photogen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(seed uint64, n int, out string, tiers []string, mp float64, jobs int) error {
+func run(seed uint64, n int, out string, tiers []string, opts photogen.Options, jobs int) error {
 	type job struct {
 		tier photogen.Tier
 		i    int
@@ -49,7 +51,7 @@ func run(seed uint64, n int, out string, tiers []string, mp float64, jobs int) e
 		go func() {
 			defer wg.Done()
 			for j := range work {
-				if err := write(seed, j.tier, j.i, out, mp); err != nil {
+				if err := write(seed, j.tier, j.i, out, opts); err != nil {
 					errs <- err
 					for range work {
 					}
@@ -73,8 +75,8 @@ func run(seed uint64, n int, out string, tiers []string, mp float64, jobs int) e
 	return <-errs
 }
 
-func write(seed uint64, tier photogen.Tier, i int, out string, mp float64) error {
-	p, err := photogen.Generate(context.Background(), seed, tier, i, photogen.Options{MP: mp})
+func write(seed uint64, tier photogen.Tier, i int, out string, opts photogen.Options) error {
+	p, err := photogen.Generate(context.Background(), seed, tier, i, opts)
 	if err != nil {
 		return fmt.Errorf("%s %d: %w", tier, i, err)
 	}

@@ -84,10 +84,14 @@ type Photo struct {
 	Truth Truth
 }
 
-// Options adjust a photo's frame.
+// Options adjust a photo.
 type Options struct {
 	// MP forces the frame size in megapixels (0: the tier picks, 2–12).
 	MP float64
+	// NoGlare leaves the glare off a photo that would have one, all else
+	// the same (the same random draws): what glare costs a decoder is the
+	// difference between the two sets.
+	NoGlare bool
 }
 
 // uniform returns a number drawn uniformly from [lo, hi).
@@ -208,7 +212,7 @@ func Generate(ctx context.Context, seed uint64, tier Tier, i int, opts Options) 
 	if err != nil {
 		return nil, err
 	}
-	ph, err := shoot(rng, raster, k, W, H, &c)
+	ph, err := shoot(rng, raster, k, W, H, &c, opts.NoGlare)
 	if err != nil {
 		return nil, err
 	}
@@ -263,8 +267,9 @@ func solveHomography(src, dst [4][2]float64) (homography, error) {
 }
 
 // shoot photographs the label raster into a W×H JPEG under c, updating c
-// with the label size and module width actually used.
-func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Conditions) ([]byte, error) {
+// with the label size and module width actually used; noGlare leaves
+// c's glare off once drawn (and records none).
+func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Conditions, noGlare bool) ([]byte, error) {
 	lw, lh := float64(raster.Bounds().Dx()), float64(raster.Bounds().Dy())
 	s := c.ModulePx / k // photo pixels per raster pixel
 	th := c.AngleDeg * math.Pi / 180
@@ -418,6 +423,10 @@ func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Condition
 			}
 			return 0
 		}
+	}
+
+	if noGlare {
+		glare, c.Glare, c.GlareLevel = nil, 0, 0
 	}
 
 	// Colour: the label (white or silver) and the background each get a tint.

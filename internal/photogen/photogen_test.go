@@ -102,3 +102,37 @@ func TestGenerateDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestNoGlare checks that NoGlare changes only the photos that have a
+// glare, and those only by the glare: the label, its SN and every other
+// condition stay as drawn.
+func TestNoGlare(t *testing.T) {
+	needZint(t)
+	ctx := context.Background()
+	glared := 0
+	for i := range 6 {
+		a, err := Generate(ctx, TuningSeed, Hard, i, Options{MP: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Generate(ctx, TuningSeed, Hard, i, Options{MP: 2, NoGlare: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := bytes.Equal(a.JPEG, b.JPEG)
+		ca, cb := a.Truth.Conditions, b.Truth.Conditions
+		if b.Truth.SN != a.Truth.SN || cb.Glare != 0 || cb.GlareLevel != 0 || cb.BlurSigma != ca.BlurSigma || cb.AngleDeg != ca.AngleDeg {
+			t.Errorf("hard %d: without glare the truth is %+v, with it %+v", i, b.Truth, a.Truth)
+		}
+		switch {
+		case ca.Glare > 0 && same:
+			t.Errorf("hard %d: the glare was left on", i)
+		case ca.Glare == 0 && !same:
+			t.Errorf("hard %d has no glare, yet NoGlare changed it", i)
+		}
+		glared += btoi(ca.Glare > 0)
+	}
+	if glared == 0 {
+		t.Error("no photo of the six has a glare: pick others")
+	}
+}
