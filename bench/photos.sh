@@ -15,7 +15,8 @@
 #
 # PHOTOS_DETAIL names a file for one JSON line per photo and tool;
 # PHOTOS_DIR keeps the photos (default: a temp dir, removed at exit);
-# PHOTOS_SEEDS overrides the seeds ("1 20261206"); PEERS_TIMEOUT bounds each
+# PHOTOS_SEEDS overrides the seeds ("1 20261206"); PHOTOS_GLARE=false makes
+# the same photos without their glare (what glare costs); PEERS_TIMEOUT bounds each
 # tool's time per photo (seconds, default 10). The three tools run at once
 # (one photo at a time each), so times are on a shared machine: compare
 # them with each other, not with bench/scan.sh.
@@ -47,7 +48,7 @@ for seed in $seeds; do
   label="seed $seed"
   [ "$seed" = 1 ] && label="tuning (seed 1)"
   [ "$seed" = 20261206 ] && label="held-out (seed 20261206)"
-  "$work/photogen" -seed "$seed" -n "$per_tier" -o "$dir/$seed"
+  "$work/photogen" -seed "$seed" -n "$per_tier" -glare="${PHOTOS_GLARE:-true}" -o "$dir/$seed"
   python3 "$here/peers/photos.py" --posid "$work/posid" --timeout "${PEERS_TIMEOUT:-10}" --label "$label" ${PHOTOS_DETAIL:+--out "$PHOTOS_DETAIL"} \
     "$dir/$seed/easy" "$dir/$seed/medium" "$dir/$seed/hard" 2>/dev/null
   echo
