@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"posid/internal/audit"
 )
 
 // memStatusLog is a KeyStatusLog in memory, shared by the stores of a test
@@ -29,7 +31,12 @@ func (l *memStatusLog) KeyStatusChanges(ctx context.Context) ([]KeyStatusChange,
 	return cs, nil
 }
 
-func (l *memStatusLog) RecordKeyStatus(ctx context.Context, c KeyStatusChange) error {
+func (l *memStatusLog) Audited(ctx context.Context, change func() ([]audit.Entry, error)) error {
+	_, err := change()
+	return err
+}
+
+func (l *memStatusLog) RecordKeyStatus(ctx context.Context, c KeyStatusChange, _ ...audit.Entry) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if old, ok := l.changes[c.ID]; ok && old.Status == KeyRevoked {

@@ -174,8 +174,8 @@ func TestKeyWriteFailsWithoutAudit(t *testing.T) {
 // fixedLabelKeys is a label key store that cannot make keys.
 type fixedLabelKeys struct{}
 
-func (fixedLabelKeys) Retire(context.Context, labels.KeyID) error { return nil }
-func (fixedLabelKeys) Revoke(context.Context, labels.KeyID) error { return nil }
+func (fixedLabelKeys) Retire(context.Context, labels.KeyID, ...audit.Entry) error { return nil }
+func (fixedLabelKeys) Revoke(context.Context, labels.KeyID, ...audit.Entry) error { return nil }
 
 // TestKeysNotConfigured: a service without key stores says so.
 func TestKeysNotConfigured(t *testing.T) {
