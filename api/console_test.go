@@ -318,7 +318,7 @@ func TestConsoleCasePages(t *testing.T) {
 	if status != 200 || !strings.Contains(body, "老王餐馆") || !strings.Contains(body, "registration") {
 		t.Errorf("case page of PAX0001 %d lacks the device and its history", status)
 	}
-	if _, err := mon.Comment(context.Background(), id, "apikey:x(a)", "looked at the scans"); err != nil {
+	if _, err := mon.Comment(context.Background(), id, "apikey:x(a)", "looked at the scans", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := mon.Resolve(context.Background(), id, "test", risk.OutcomeDismissed, "typo"); err != nil {

@@ -114,7 +114,7 @@ func newEnv(t testing.TB, cfg Config, with ...func(db *sqlite.DB, deps *Deps)) *
 		Users:     db.Users(),
 		Audit:     db.Audit(),
 		Scanner:   scan.New(scan.Options{Timeout: time.Minute}), // no decode timeouts on a loaded test machine
-		LabelKeys: ks,
+		LabelKeys: labels.NewSharedKeyStore(ks, db.LabelKeyStatus()),
 		Printing:  db.Printing(),
 		Ping:      db.Ping,
 		Logger:    log,

@@ -42,6 +42,8 @@ type liveStores struct {
 	keys  auth.Store
 	audit audit.Log
 	risk  risk.Store
+	// labelKeys shares label key changes, with their audit rows.
+	labelKeys labels.KeyStatusLog
 }
 
 // eachStore runs fn on a fresh SQLite file and a fresh PostgreSQL schema.
@@ -53,7 +55,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, st liveStores)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		fn(t, liveStores{db.Store(), db.Keys(), db.Audit(), db.RiskStore()})
+		fn(t, liveStores{db.Store(), db.Keys(), db.Audit(), db.RiskStore(), db.LabelKeyStatus()})
 	})
 	t.Run("postgres", func(t *testing.T) {
 		db, err := postgres.Open(t.Context(), postgresSchema(t), testSecretBox(t))
@@ -61,7 +63,7 @@ func eachStore(t *testing.T, fn func(t *testing.T, st liveStores)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		fn(t, liveStores{db.Store(), db.Keys(), db.Audit(), db.RiskStore()})
+		fn(t, liveStores{db.Store(), db.Keys(), db.Audit(), db.RiskStore(), db.LabelKeyStatus()})
 	})
 }
 
@@ -137,7 +139,7 @@ func newLiveEnv(t *testing.T, st liveStores, cfg Config, rcfg risk.Config) *live
 		cfg.RatePerKey = -1
 	}
 	srv, err := New(cfg, Deps{Registry: st.reg, Keys: st.keys, Audit: st.audit, Scanner: scan.New(scan.Options{}),
-		LabelKeys: ks, Risk: e.mon, Logger: slog.New(slog.DiscardHandler)})
+		LabelKeys: labels.NewSharedKeyStore(ks, st.labelKeys), Risk: e.mon, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func newRiskEnv(t *testing.T) *riskEnv {
 	ks := labels.OpenKeyStore(e.keyDir)
 	e.mon = risk.NewMonitor(db.RiskStore(), riskTestConfig, nil)
 	e.s, err = New(Config{RatePerIP: -1, RatePerKey: -1}, Deps{Registry: db.Store(), Keys: db.Keys(), Users: db.Users(), Audit: db.Audit(),
-		Scanner: scan.New(scan.Options{}), LabelKeys: ks, Risk: e.mon, Changes: db.Changes(), Logger: slog.New(slog.DiscardHandler)})
+		Scanner: scan.New(scan.Options{}), LabelKeys: labels.NewSharedKeyStore(ks, db.LabelKeyStatus()), Risk: e.mon, Changes: db.Changes(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,14 +184,13 @@ type Scanner interface {
 	Scan(ctx context.Context, data []byte) (*scan.Result, error)
 }
 
-// LabelKeys is the label signing key store; *labels.KeyStore and
-// *labels.SharedKeyStore (which shares retirements and revocations with
-// every server on the database) implement it.
+// LabelKeys is the label signing key store: *labels.SharedKeyStore, which
+// shares retirements and revocations with every server on the database
+// and records each change with its audit row.
 type LabelKeys interface {
 	KeySet(ctx context.Context) (*labels.KeySet, error)
 	Signer(ctx context.Context, baseURL string) (*labels.Signer, error)
-	Retire(ctx context.Context, id labels.KeyID) error
-	Revoke(ctx context.Context, id labels.KeyID) error
+	service.LabelKeys
 }
 
 // Deps are the domain services the server calls.

@@ -259,6 +259,20 @@ func (st *KeyStore) Revoke(ctx context.Context, id KeyID) error {
 	return st.removePrivate(id)
 }
 
+// discard takes key id out of the key set and deletes its private key:
+// the undoing of a NewKey whose record did not commit.
+func (st *KeyStore) discard(ctx context.Context, id KeyID) error {
+	ks, err := st.KeySet(ctx)
+	if err != nil {
+		return err
+	}
+	delete(ks.Keys, id)
+	if err := st.saveKeySet(ks); err != nil {
+		return err
+	}
+	return st.removePrivate(id)
+}
+
 func (st *KeyStore) removePrivate(id KeyID) error {
 	if err := os.Remove(st.keyPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove private key %s: %w", id, err)

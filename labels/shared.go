@@ -2,9 +2,12 @@ package labels
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"posid/internal/audit"
 )
 
 // KeyStatusChange is one retirement or revocation of a signing key, as
@@ -17,14 +20,19 @@ type KeyStatusChange struct {
 	At time.Time
 }
 
-// KeyStatusLog keeps key status changes where every server reads them.
-// Recording a change also moves the store's revocation signal, so that
-// every server reloads the log.
+// KeyStatusLog keeps key status changes where every server reads them,
+// in the database that keeps the audit log. Recording a change also moves
+// the store's revocation signal, so that every server reloads the log.
 type KeyStatusLog interface {
 	// KeyStatusChanges returns every recorded change.
 	KeyStatusChanges(ctx context.Context) ([]KeyStatusChange, error)
-	// RecordKeyStatus stores c; a revoked key stays revoked.
-	RecordKeyStatus(ctx context.Context, c KeyStatusChange) error
+	// RecordKeyStatus stores c and appends log in the same transaction; a
+	// revoked key stays revoked.
+	RecordKeyStatus(ctx context.Context, c KeyStatusChange, log ...audit.Entry) error
+	// Audited runs change inside a transaction and appends the audit rows
+	// it returns there; nothing commits when change fails or the rows
+	// cannot be written.
+	Audited(ctx context.Context, change func() ([]audit.Entry, error)) error
 }
 
 // SharedKeyStore is a KeyStore whose retirements and revocations are also
@@ -79,19 +87,55 @@ func (s *SharedKeyStore) Signer(ctx context.Context, baseURL string) (*Signer, e
 	return s.signerFrom(ks, baseURL)
 }
 
-// Retire records the retirement of key id in the log, then in the key
-// directory (see KeyStore.Retire).
-func (s *SharedKeyStore) Retire(ctx context.Context, id KeyID) error {
-	return s.change(ctx, id, KeyRetired, s.KeyStore.Retire)
+// NewKey makes a new active key in the key directory (see
+// KeyStore.NewKey) inside a transaction of the log's database that
+// appends the audit rows log makes for it (nil: none). When the rows
+// cannot be written or the transaction does not commit, the key is taken
+// out of the directory again and the error returned.
+func (s *SharedKeyStore) NewKey(ctx context.Context, log func(KeyID) []audit.Entry) (KeyID, error) {
+	var (
+		id   KeyID
+		made bool
+	)
+	err := s.log.Audited(ctx, func() ([]audit.Entry, error) {
+		var err error
+		if id, err = s.KeyStore.NewKey(ctx); err != nil {
+			return nil, err
+		}
+		made = true
+		if log == nil {
+			return nil, nil
+		}
+		return log(id), nil
+	})
+	if err != nil && made {
+		if undo := s.KeyStore.discard(ctx, id); undo != nil {
+			err = errors.Join(err, fmt.Errorf("key %s stays in %s: %w", id, s.KeyStore.Dir(), undo))
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
-// Revoke records the revocation of key id in the log, then in the key
-// directory (see KeyStore.Revoke).
-func (s *SharedKeyStore) Revoke(ctx context.Context, id KeyID) error {
-	return s.change(ctx, id, KeyRevoked, s.KeyStore.Revoke)
+// Retire records the retirement of key id in the log with the audit rows
+// log, in one transaction, then in the key directory (see
+// KeyStore.Retire). Retiring a retired key changes nothing but appends
+// log.
+func (s *SharedKeyStore) Retire(ctx context.Context, id KeyID, log ...audit.Entry) error {
+	return s.change(ctx, id, KeyRetired, s.KeyStore.Retire, log)
 }
 
-func (s *SharedKeyStore) change(ctx context.Context, id KeyID, status KeyStatus, local func(context.Context, KeyID) error) error {
+// Revoke records the revocation of key id in the log with the audit rows
+// log, in one transaction, then in the key directory (see
+// KeyStore.Revoke). Revoking a revoked key changes nothing but appends
+// log.
+func (s *SharedKeyStore) Revoke(ctx context.Context, id KeyID, log ...audit.Entry) error {
+	return s.change(ctx, id, KeyRevoked, s.KeyStore.Revoke, log)
+}
+
+func (s *SharedKeyStore) change(ctx context.Context, id KeyID, status KeyStatus, local func(context.Context, KeyID) error, log []audit.Entry) error {
 	ks, err := s.KeySet(ctx)
 	if err != nil {
 		return err
@@ -101,11 +145,14 @@ func (s *SharedKeyStore) change(ctx context.Context, id KeyID, status KeyStatus,
 	case !ok:
 		return fmt.Errorf("%s key %s: %w", status, id, ErrUnknownKey)
 	case k.Status == status:
-		return nil
+		if len(log) == 0 {
+			return nil
+		}
+		return s.log.Audited(ctx, func() ([]audit.Entry, error) { return log, nil })
 	case k.Status == KeyRevoked:
 		return fmt.Errorf("%s key %s: %w: it is revoked", status, id, ErrKeyStatus)
 	}
-	if err := s.log.RecordKeyStatus(ctx, KeyStatusChange{ID: id, Status: status, At: s.now().UTC().Truncate(time.Second)}); err != nil {
+	if err := s.log.RecordKeyStatus(ctx, KeyStatusChange{ID: id, Status: status, At: s.now().UTC().Truncate(time.Second)}, log...); err != nil {
 		return fmt.Errorf("%s key %s: %w", status, id, err)
 	}
 	s.Reload()

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"posid/internal/audit"
 )
 
 // memStatusLog is a KeyStatusLog in memory, shared by the stores of a test
@@ -16,6 +18,10 @@ type memStatusLog struct {
 	mu      sync.Mutex
 	changes map[KeyID]KeyStatusChange
 	reads   int
+	// audit holds the audit rows appended; auditErr, when set, fails
+	// every append (and so the transaction).
+	audit    []audit.Entry
+	auditErr error
 }
 
 func (l *memStatusLog) KeyStatusChanges(ctx context.Context) ([]KeyStatusChange, error) {
@@ -29,14 +35,65 @@ func (l *memStatusLog) KeyStatusChanges(ctx context.Context) ([]KeyStatusChange,
 	return cs, nil
 }
 
-func (l *memStatusLog) RecordKeyStatus(ctx context.Context, c KeyStatusChange) error {
+func (l *memStatusLog) Audited(ctx context.Context, change func() ([]audit.Entry, error)) error {
+	log, err := change()
+	if err != nil {
+		return err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.auditErr != nil {
+		return l.auditErr
+	}
+	l.audit = append(l.audit, log...)
+	return nil
+}
+
+func (l *memStatusLog) RecordKeyStatus(ctx context.Context, c KeyStatusChange, log ...audit.Entry) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.auditErr != nil {
+		return l.auditErr
+	}
+	l.audit = append(l.audit, log...)
 	if old, ok := l.changes[c.ID]; ok && old.Status == KeyRevoked {
 		return nil
 	}
 	l.changes[c.ID] = c
 	return nil
+}
+
+// TestSharedNewKeyAudited: a new key and the audit rows made for its id
+// commit together; when the rows cannot be written the key leaves the key
+// directory again. Retiring a retired key appends its rows once more.
+func TestSharedNewKeyAudited(t *testing.T) {
+	ctx := context.Background()
+	log := &memStatusLog{changes: map[KeyID]KeyStatusChange{}, auditErr: errors.New("audit log unavailable")}
+	st := NewSharedKeyStore(OpenKeyStore(filepath.Join(t.TempDir(), "keys")), log)
+	rows := func(id KeyID) []audit.Entry { return []audit.Entry{{Action: "labelkey.create", Target: id.String()}} }
+	if _, err := st.NewKey(ctx, rows); err == nil || err.Error() != "audit log unavailable" {
+		t.Fatalf("new key with the audit log down: %v", err)
+	}
+	ks, err := st.KeySet(ctx)
+	if err != nil || len(ks.Keys) != 0 {
+		t.Fatalf("key set after a failed new key: %v %v, want empty", ks.IDs(), err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(st.Dir(), "*.key")); len(files) != 0 {
+		t.Fatalf("private keys after a failed new key: %v", files)
+	}
+	log.auditErr = nil
+	id, err := st.NewKey(ctx, rows)
+	if err != nil || id != 1 || len(log.audit) != 1 || log.audit[0].Target != "k1" {
+		t.Fatalf("new key: %s %v, audit %+v", id, err, log.audit)
+	}
+	for range 2 {
+		if err := st.Retire(ctx, id, audit.Entry{Action: "labelkey.retire", Target: id.String()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(log.audit) != 3 || log.changes[id].Status != KeyRetired {
+		t.Fatalf("after retiring twice: audit %+v, changes %+v", log.audit, log.changes)
+	}
 }
 
 // TestSharedKeyStore revokes and retires keys through one server's store

@@ -359,7 +359,7 @@ func (s *pageServer) postComplaint(c *fiber.Ctx) error {
 		}
 		photo = &risk.Photo{Type: http.DetectContentType(data), Data: data}
 	}
-	out, err := s.mon.FileComplaint(c.UserContext(), in, photo)
+	out, err := s.mon.FileComplaint(c.UserContext(), in, photo, nil)
 	if err != nil {
 		return c.Status(http.StatusUnprocessableEntity).JSON(fiber.Map{"detail": err.Error()})
 	}

@@ -7,11 +7,13 @@ import (
 	"testing"
 
 	"posid/internal/audit"
+	"posid/labels"
 )
 
 // TestCLIAPIKeys creates an API key on a fresh database (the bootstrap
 // path), lists and revokes it through the service, checks the audit rows,
-// and that a revoke whose audit row cannot be written fails.
+// and that a revoke whose audit row cannot be written fails and leaves the
+// key active.
 func TestCLIAPIKeys(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -59,19 +61,23 @@ func TestCLIAPIKeys(t *testing.T) {
 		}
 	}
 
-	// With the audit log down, the revoke is reported, not silently lost.
+	// With the audit log down, the revoke is reported and not made.
 	if _, err := st.SQLite.SQL().ExecContext(ctx, `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`); err != nil {
 		t.Fatal(err)
 	}
 	_, errOut := check(1, "apikeys", "revoke", id2)
-	if !strings.Contains(errOut, "audit row was not written") {
+	if !strings.Contains(errOut, "audit log unavailable") {
 		t.Fatalf("revoke with the audit log down said %q", errOut)
+	}
+	if k, err := st.Keys.Key(ctx, id2); err != nil || k.RevokedAt != nil {
+		t.Fatalf("key %s after a revoke whose audit row failed: %+v %v, want active", id2, k, err)
 	}
 }
 
-// TestCLILabelKeyStatusAudited retires and revokes label signing keys
-// with posid keys: each change leaves one audit row of its action by the
-// person at the CLI.
+// TestCLILabelKeyStatusAudited makes, retires and revokes label signing
+// keys with posid keys: each change leaves one audit row of its action by
+// the person at the CLI, and a new key whose audit row cannot be written
+// is not made.
 func TestCLILabelKeyStatusAudited(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -96,13 +102,32 @@ func TestCLILabelKeyStatusAudited(t *testing.T) {
 	check(1, "keys", "retire", kid2) // revoked keys stay revoked
 
 	st := openCLIStores(t, env)
-	for action, target := range map[string]string{audit.ActionRetireLabelKey: kid1, audit.ActionRevokeLabelKey: kid2} {
+	for action, targets := range map[string][]string{
+		audit.ActionCreateLabelKey: {kid2, kid1}, audit.ActionRetireLabelKey: {kid1}, audit.ActionRevokeLabelKey: {kid2},
+	} {
 		es, _, err := st.Audit.List(ctx, audit.Filter{Action: action})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(es) != 1 || es[0].Actor != "cli:root@db1" || es[0].Target != target {
-			t.Errorf("%s rows: %+v, want one of %s by cli:root@db1", action, es, target)
+		if len(es) != len(targets) {
+			t.Errorf("%s rows: %+v, want %d", action, es, len(targets))
+			continue
 		}
+		for i, e := range es {
+			if e.Actor != "cli:root@db1" || e.Target != targets[i] {
+				t.Errorf("%s row %d: %+v, want %s by cli:root@db1", action, i, e, targets[i])
+			}
+		}
+	}
+
+	if _, err := st.SQLite.SQL().ExecContext(ctx, `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "keys", "new"); code != 1 || !strings.Contains(errOut, "audit log unavailable") {
+		t.Fatalf("keys new with the audit log down: exit %d: %s", code, errOut)
+	}
+	ks, err := labels.OpenKeyStore(env["POSID_KEYS_DIR"]).KeySet(ctx)
+	if err != nil || len(ks.Keys) != 2 {
+		t.Fatalf("key set after a new key whose audit row failed: %v %v, want %s and %s only", ks.IDs(), err, kid1, kid2)
 	}
 }

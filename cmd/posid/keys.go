@@ -28,8 +28,9 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 		"Manage the Ed25519 keys that sign label seals. New labels are signed with\n"+
 			"the newest active key; retired keys still verify labels issued up to their\n"+
 			"retirement; revoked keys verify nothing. Retire and revoke delete the private\n"+
-			"key file. Publish DIR/keyset.json to verifiers. Retire and revoke are also\n"+
-			"recorded in the database (--db), so every server on it applies them within a\n"+
+			"key file. Publish DIR/keyset.json to verifiers. New, retire and revoke are\n"+
+			"audited in the database (--db; new creates it when missing), and retire and\n"+
+			"revoke are recorded there too, so every server on it applies them within a\n"+
 			"second whatever its key directory holds; list shows them.")
 	dir := fs.String("dir", "", "key store directory (default $POSID_KEYS_DIR or "+defaultKeysDir+")")
 	var db dbFlags
@@ -49,10 +50,15 @@ func runKeys(ctx context.Context, app *cli, args []string) error {
 	}
 	switch {
 	case sub == "new" && len(rest) == 1:
-		// A new key needs no database: it is made in the key directory
-		// (before the first "posid serve", too) and is not audited; over
-		// the API, POST /api/v1/labelkeys makes one through the service.
-		id, err := local.NewKey(ctx)
+		// A new key is made in the key directory through the policy layer,
+		// as POST /api/v1/labelkeys makes one, and audited in the database,
+		// which it creates before the first "posid serve" as serve would.
+		dbs, err := db.open(ctx, app)
+		if err != nil {
+			return err
+		}
+		defer dbs.Close()
+		id, err := dbs.serviceWith(labels.NewSharedKeyStore(local, dbs.LabelKeyStatus)).NewLabelKey(ctx, app.caller())
 		if err != nil {
 			return err
 		}

@@ -13,9 +13,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"posid/internal/enum"
 	"strings"
 	"time"
+
+	"posid/internal/audit"
+	"posid/internal/enum"
 )
 
 // Errors of the auth package; test with errors.Is.
@@ -133,16 +135,18 @@ func (k *Key) Validate() error {
 	return nil
 }
 
-// Store keeps API keys.
+// Store keeps API keys. Writes take the audit rows that record them and
+// append them in the same transaction.
 type Store interface {
 	// CreateKey stores k (ID and Hash set by the caller, see NewToken).
-	CreateKey(ctx context.Context, k Key) (Key, error)
+	CreateKey(ctx context.Context, k Key, log ...audit.Entry) (Key, error)
 	// Key returns the key with id, revoked or not; ErrNotFound if none.
 	Key(ctx context.Context, id string) (Key, error)
 	// Keys returns every key, newest first.
 	Keys(ctx context.Context) ([]Key, error)
-	// RevokeKey marks the key revoked; revoking twice is a no-op.
-	RevokeKey(ctx context.Context, id string) (Key, error)
+	// RevokeKey marks the key revoked; revoking twice changes nothing but
+	// appends log. ErrNotFound (and no audit row) without the key.
+	RevokeKey(ctx context.Context, id string, log ...audit.Entry) (Key, error)
 }
 
 // NewToken returns a fresh token and fills k.ID and k.Hash for it.
@@ -165,6 +169,21 @@ func NewToken(k *Key) (string, error) {
 // Create validates k, makes its token, stores it and returns the stored key
 // and the token, which is shown once and never stored.
 func Create(ctx context.Context, st Store, k Key) (Key, string, error) {
+	k, tok, err := Prepare(k)
+	if err != nil {
+		return Key{}, "", err
+	}
+	k, err = st.CreateKey(ctx, k)
+	if err != nil {
+		return Key{}, "", err
+	}
+	return k, tok, nil
+}
+
+// Prepare validates k and makes its token (setting ID, Hash and
+// CreatedAt), ready for Store.CreateKey: the key's ID is known before it
+// is stored, so the audit row of its creation can name it.
+func Prepare(k Key) (Key, string, error) {
 	if err := k.Validate(); err != nil {
 		return Key{}, "", err
 	}
@@ -173,10 +192,6 @@ func Create(ctx context.Context, st Store, k Key) (Key, string, error) {
 		return Key{}, "", fmt.Errorf("new api key: %w", err)
 	}
 	k.CreatedAt = time.Now().UTC().Truncate(time.Second)
-	k, err = st.CreateKey(ctx, k)
-	if err != nil {
-		return Key{}, "", err
-	}
 	return k, tok, nil
 }
 

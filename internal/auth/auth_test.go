@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/audit"
 	"posid/internal/auth"
 )
 
@@ -16,7 +17,7 @@ type memStore struct {
 	reads int
 }
 
-func (m *memStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
+func (m *memStore) CreateKey(ctx context.Context, k auth.Key, _ ...audit.Entry) (auth.Key, error) {
 	m.keys[k.ID] = k
 	return k, nil
 }
@@ -29,7 +30,7 @@ func (m *memStore) Key(ctx context.Context, id string) (auth.Key, error) {
 	return k, nil
 }
 func (m *memStore) Keys(ctx context.Context) ([]auth.Key, error) { return nil, nil }
-func (m *memStore) RevokeKey(ctx context.Context, id string) (auth.Key, error) {
+func (m *memStore) RevokeKey(ctx context.Context, id string, _ ...audit.Entry) (auth.Key, error) {
 	k := m.keys[id]
 	now := time.Now()
 	k.RevokedAt = &now

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"posid/internal/audit"
 )
 
 // DefaultCacheTTL is how long a cached key is trusted before it is read
@@ -69,8 +71,8 @@ func (c *Cache) Key(ctx context.Context, id string) (Key, error) {
 }
 
 // RevokeKey implements Store and drops the key from the cache.
-func (c *Cache) RevokeKey(ctx context.Context, id string) (Key, error) {
-	k, err := c.Store.RevokeKey(ctx, id)
+func (c *Cache) RevokeKey(ctx context.Context, id string, log ...audit.Entry) (Key, error) {
+	k, err := c.Store.RevokeKey(ctx, id, log...)
 	c.mu.Lock()
 	delete(c.keys, id)
 	c.mu.Unlock()

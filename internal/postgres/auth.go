@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"posid/internal/audit"
 	"posid/internal/auth"
 )
 
@@ -27,18 +28,27 @@ const keySelect = `SELECT k.id, k.name, k.role, k.merchant_no, k.supplier_code, 
 	LEFT JOIN api_key_users ku ON ku.key_id = k.id LEFT JOIN users u ON u.id = ku.user_id`
 
 // CreateKey implements auth.Store.
-func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
+func (s keyStore) CreateKey(ctx context.Context, k auth.Key, log ...audit.Entry) (auth.Key, error) {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.db.now()
 	}
+	var auditErr error
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)`,
-			k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, k.CreatedAt); err != nil || k.UserID == 0 {
+			k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, k.CreatedAt); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO api_key_users (key_id, user_id) VALUES ($1, $2)`, k.ID, k.UserID)
-		return err
+		if k.UserID != 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO api_key_users (key_id, user_id) VALUES ($1, $2)`, k.ID, k.UserID); err != nil {
+				return err
+			}
+		}
+		auditErr = s.db.appendAudit(ctx, tx, log)
+		return auditErr
 	})
+	if auditErr != nil {
+		return auth.Key{}, fmt.Errorf("api key %s not created: %w", k.ID, auditErr)
+	}
 	if isUnique(err) || isInvalid(err) {
 		return auth.Key{}, fmt.Errorf("api key %s: %w", k.ID, auth.ErrInvalid)
 	}
@@ -77,13 +87,24 @@ func (s keyStore) Keys(ctx context.Context) ([]auth.Key, error) {
 
 // RevokeKey implements auth.Store; the revocation counter moves and is
 // announced in the same transaction.
-func (s keyStore) RevokeKey(ctx context.Context, id string) (auth.Key, error) {
+func (s keyStore) RevokeKey(ctx context.Context, id string, log ...audit.Entry) (auth.Key, error) {
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, s.db.now(), id)
-		if err != nil || tag.RowsAffected() == 0 {
+		if err != nil {
 			return err
 		}
-		return bumpRevocations(ctx, tx)
+		if tag.RowsAffected() == 0 {
+			// Revoked already, or no such key: only a key is audited.
+			var one int
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM api_keys WHERE id = $1`, id).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+				return auth.ErrNotFound
+			} else if err != nil {
+				return err
+			}
+		} else if err := bumpRevocations(ctx, tx); err != nil {
+			return err
+		}
+		return s.db.appendAudit(ctx, tx, log)
 	})
 	if err != nil {
 		return auth.Key{}, fmt.Errorf("revoke api key %s: %w", id, err)

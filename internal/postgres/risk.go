@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"posid/internal/audit"
 	"posid/internal/risk"
 	"posid/internal/text"
 )
@@ -251,19 +252,19 @@ func (s riskStore) ListCases(ctx context.Context, f risk.CaseFilter) ([]risk.Cas
 }
 
 // AssignCase implements risk.Store.
-func (s riskStore) AssignCase(ctx context.Context, id int64, assignee string, at time.Time) (risk.Case, error) {
-	return s.review(ctx, id, `UPDATE risk_cases SET status = 'assigned', assignee = $1, updated_at = $2 WHERE id = $3`, assignee, at, id)
+func (s riskStore) AssignCase(ctx context.Context, id int64, assignee string, at time.Time, log ...audit.Entry) (risk.Case, error) {
+	return s.review(ctx, id, log, `UPDATE risk_cases SET status = 'assigned', assignee = $1, updated_at = $2 WHERE id = $3`, assignee, at, id)
 }
 
 // ResolveCase implements risk.Store.
-func (s riskStore) ResolveCase(ctx context.Context, id int64, by string, o risk.Outcome, note string, at time.Time) (risk.Case, error) {
-	return s.review(ctx, id, `UPDATE risk_cases SET status = 'resolved', resolved_by = $1, outcome = $2, note = $3, resolved_at = $4, updated_at = $4 WHERE id = $5`,
+func (s riskStore) ResolveCase(ctx context.Context, id int64, by string, o risk.Outcome, note string, at time.Time, log ...audit.Entry) (risk.Case, error) {
+	return s.review(ctx, id, log, `UPDATE risk_cases SET status = 'resolved', resolved_by = $1, outcome = $2, note = $3, resolved_at = $4, updated_at = $4 WHERE id = $5`,
 		by, string(o), note, at, id)
 }
 
-// review runs update on case id if it is not resolved; the case row is
-// locked between the check and the update.
-func (s riskStore) review(ctx context.Context, id int64, update string, args ...any) (risk.Case, error) {
+// review runs update on case id if it is not resolved, and appends log;
+// the case row is locked between the check and the update.
+func (s riskStore) review(ctx context.Context, id int64, log []audit.Entry, update string, args ...any) (risk.Case, error) {
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		var status string
 		err := tx.QueryRow(ctx, `SELECT status FROM risk_cases WHERE id = $1 FOR UPDATE`, id).Scan(&status)
@@ -279,7 +280,7 @@ func (s riskStore) review(ctx context.Context, id int64, update string, args ...
 		if _, err = tx.Exec(ctx, update, args...); err != nil {
 			return fmt.Errorf("case %d: %w", id, mapErr(err))
 		}
-		return nil
+		return s.db.appendAudit(ctx, tx, log)
 	})
 	if err != nil {
 		return risk.Case{}, err
@@ -288,7 +289,7 @@ func (s riskStore) review(ctx context.Context, id int64, update string, args ...
 }
 
 // AddComplaint implements risk.Store.
-func (s riskStore) AddComplaint(ctx context.Context, c risk.Complaint, photo *risk.Photo, maxEvidence int) (risk.Complaint, error) {
+func (s riskStore) AddComplaint(ctx context.Context, c risk.Complaint, photo *risk.Photo, maxEvidence int, log func(risk.Complaint) []audit.Entry) (risk.Complaint, error) {
 	detail := fmt.Sprintf("%s complaint by merchant %s", c.Category, c.MerchantNo)
 	var blob []byte
 	if photo != nil {
@@ -306,7 +307,10 @@ func (s riskStore) AddComplaint(ctx context.Context, c risk.Complaint, photo *ri
 		if err != nil {
 			return fmt.Errorf("insert complaint: %w", mapErr(err))
 		}
-		return nil
+		if log == nil {
+			return nil
+		}
+		return s.db.appendAudit(ctx, tx, log(c))
 	})
 	if err != nil {
 		return risk.Complaint{}, err

@@ -7,12 +7,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"posid/internal/audit"
 	"posid/internal/risk"
 )
 
 // AddComment implements risk.Store. The case row is locked while its
 // comments are counted, so concurrent comments never pass max.
-func (s riskStore) AddComment(ctx context.Context, c risk.Comment, max int) (risk.Comment, error) {
+func (s riskStore) AddComment(ctx context.Context, c risk.Comment, max int, log func(risk.Comment) []audit.Entry) (risk.Comment, error) {
 	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
 		var id int64
 		err := tx.QueryRow(ctx, `SELECT id FROM risk_cases WHERE id = $1 FOR UPDATE`, c.CaseID).Scan(&id)
@@ -29,8 +30,14 @@ func (s riskStore) AddComment(ctx context.Context, c risk.Comment, max int) (ris
 		if n >= max {
 			return fmt.Errorf("%w: the case has %d comments, the most it takes", risk.ErrConflict, n)
 		}
-		return tx.QueryRow(ctx, `INSERT INTO risk_case_comments (case_id, at, actor, text) VALUES ($1, $2, $3, $4) RETURNING id, at`,
-			c.CaseID, c.At, c.Actor, c.Text).Scan(&c.ID, &c.At)
+		if err := tx.QueryRow(ctx, `INSERT INTO risk_case_comments (case_id, at, actor, text) VALUES ($1, $2, $3, $4) RETURNING id, at`,
+			c.CaseID, c.At, c.Actor, c.Text).Scan(&c.ID, &c.At); err != nil {
+			return err
+		}
+		if log == nil {
+			return nil
+		}
+		return s.db.appendAudit(ctx, tx, log(c))
 	})
 	if err != nil {
 		return risk.Comment{}, err

@@ -19,11 +19,11 @@ func TestComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := e.mon.Comment(ctx, k.ID, "alice", "called the merchant\x1b[2J")
+	first, err := e.mon.Comment(ctx, k.ID, "alice", "called the merchant\x1b[2J", nil)
 	if err != nil || first.ID == 0 || first.Text != "called the merchant[2J" || first.Actor != "alice" || !first.At.Equal(e.now) {
 		t.Fatalf("comment: %+v, %v", first, err)
 	}
-	if _, err := e.mon.Comment(ctx, k.ID, "bob", "label photo matches"); err != nil {
+	if _, err := e.mon.Comment(ctx, k.ID, "bob", "label photo matches", nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := e.mon.Case(ctx, k.ID)
@@ -40,16 +40,16 @@ func TestComments(t *testing.T) {
 		{"too long", k.ID, strings.Repeat("长", 2001), risk.ErrInvalid},
 		{"missing case", 999, "hello", risk.ErrNotFound},
 	} {
-		if _, err := e.mon.Comment(ctx, tc.id, "bob", tc.text); !errors.Is(err, tc.want) {
+		if _, err := e.mon.Comment(ctx, tc.id, "bob", tc.text, nil); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
 		}
 	}
 	for i := 2; i < risk.MaxCommentsPerCase; i++ {
-		if _, err := e.mon.Comment(ctx, k.ID, "bob", "again"); err != nil {
+		if _, err := e.mon.Comment(ctx, k.ID, "bob", "again", nil); err != nil {
 			t.Fatalf("comment %d: %v", i, err)
 		}
 	}
-	if _, err := e.mon.Comment(ctx, k.ID, "bob", "one too many"); !errors.Is(err, risk.ErrConflict) {
+	if _, err := e.mon.Comment(ctx, k.ID, "bob", "one too many", nil); !errors.Is(err, risk.ErrConflict) {
 		t.Errorf("comment past the cap: %v", err)
 	}
 }

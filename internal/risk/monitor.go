@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"posid/internal/audit"
 	"posid/internal/registry"
 	"posid/internal/text"
 	"posid/scan"
@@ -268,13 +269,13 @@ func (m *Monitor) Case(ctx context.Context, id int64) (Case, error) {
 }
 
 // Assign gives case id to assignee for review. Resolved cases cannot be
-// assigned (ErrConflict).
-func (m *Monitor) Assign(ctx context.Context, id int64, assignee string) (Case, error) {
+// assigned (ErrConflict). log is appended in the assignment's transaction.
+func (m *Monitor) Assign(ctx context.Context, id int64, assignee string, log ...audit.Entry) (Case, error) {
 	assignee = text.Clean(assignee, 0)
 	if assignee == "" || utf8.RuneCountInString(assignee) > maxEventField {
 		return Case{}, fmt.Errorf("risk: assign case %d: %w: assignee must be 1–%d characters", id, ErrInvalid, maxEventField)
 	}
-	c, err := m.store.AssignCase(ctx, id, assignee, m.now())
+	c, err := m.store.AssignCase(ctx, id, assignee, m.now(), log...)
 	if err != nil {
 		return Case{}, fmt.Errorf("risk: assign case %d: %w", id, err)
 	}
@@ -283,8 +284,9 @@ func (m *Monitor) Assign(ctx context.Context, id int64, assignee string) (Case, 
 }
 
 // Resolve closes case id with outcome and note, by the reviewer by. A
-// resolved case stays in history; a later flag opens a new case.
-func (m *Monitor) Resolve(ctx context.Context, id int64, by string, outcome Outcome, note string) (Case, error) {
+// resolved case stays in history; a later flag opens a new case. log is
+// appended in the resolution's transaction.
+func (m *Monitor) Resolve(ctx context.Context, id int64, by string, outcome Outcome, note string, log ...audit.Entry) (Case, error) {
 	note = text.Clean(note, 0)
 	if note == "" || utf8.RuneCountInString(note) > maxNote {
 		return Case{}, fmt.Errorf("risk: resolve case %d: %w: note must be 1–%d characters", id, ErrInvalid, maxNote)
@@ -295,7 +297,7 @@ func (m *Monitor) Resolve(ctx context.Context, id int64, by string, outcome Outc
 	if _, err := ParseOutcome(string(outcome)); err != nil {
 		return Case{}, fmt.Errorf("risk: resolve case %d: %w", id, err)
 	}
-	c, err := m.store.ResolveCase(ctx, id, by, outcome, note, m.now())
+	c, err := m.store.ResolveCase(ctx, id, by, outcome, note, m.now(), log...)
 	if err != nil {
 		return Case{}, fmt.Errorf("risk: resolve case %d: %w", id, err)
 	}
@@ -308,8 +310,9 @@ func (m *Monitor) Resolve(ctx context.Context, id int64, by string, outcome Outc
 // re-encoded as JPEG (ErrInvalid when it is not an image, ErrTooLarge when
 // it has too many pixels or needs too much memory, scan.ErrBusy when the
 // decode memory stayed taken), within its merchant's daily quota (ErrQuota).
-// At, Status and CaseID are set by the Monitor.
-func (m *Monitor) FileComplaint(ctx context.Context, c Complaint, photo *Photo) (Complaint, error) {
+// At, Status and CaseID are set by the Monitor. log (nil: none) makes the
+// audit rows of the stored complaint, appended in its transaction.
+func (m *Monitor) FileComplaint(ctx context.Context, c Complaint, photo *Photo, log func(Complaint) []audit.Entry) (Complaint, error) {
 	if err := m.checkComplaint(&c, photo); err != nil {
 		return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
 	}
@@ -336,7 +339,7 @@ func (m *Monitor) FileComplaint(ctx context.Context, c Complaint, photo *Photo) 
 		photo = p
 		c.PhotoType, c.PhotoSize = photo.Type, len(photo.Data)
 	}
-	out, err := m.store.AddComplaint(ctx, c, photo, m.cfg.MaxEvidence)
+	out, err := m.store.AddComplaint(ctx, c, photo, m.cfg.MaxEvidence, log)
 	if err != nil {
 		return Complaint{}, fmt.Errorf("risk: complaint: %w", err)
 	}

@@ -253,14 +253,14 @@ func TestComplaints(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, risk.Config{MaxPhotoBytes: 1000})
 	photo := &risk.Photo{Type: "image/png", Data: smallPNG(t, 8, 8)}
-	c, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k1", MerchantNo: "M001", SN: "known0001", Category: risk.CategoryCounterfeit, Text: "标签模糊，疑似假冒"}, photo)
+	c, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k1", MerchantNo: "M001", SN: "known0001", Category: risk.CategoryCounterfeit, Text: "标签模糊，疑似假冒"}, photo, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.ID == 0 || c.CaseID == 0 || c.SN != "KNOWN0001" || c.Status != risk.StatusOpen || c.PhotoSize == 0 || c.PhotoType != risk.PhotoType {
 		t.Fatalf("complaint %+v", c)
 	}
-	c2, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k2", MerchantNo: "M002", SN: "KNOWN0001", Category: risk.CategoryOther, Text: "x"}, nil)
+	c2, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k2", MerchantNo: "M002", SN: "KNOWN0001", Category: risk.CategoryOther, Text: "x"}, nil, nil)
 	if err != nil || c2.CaseID != c.CaseID {
 		t.Fatalf("second complaint %+v, %v; want case %d", c2, err, c.CaseID)
 	}
@@ -301,7 +301,7 @@ func TestComplaints(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := e.mon.FileComplaint(ctx, tt.c, tt.photo); !errors.Is(err, tt.want) {
+			if _, err := e.mon.FileComplaint(ctx, tt.c, tt.photo, nil); !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
 		})

@@ -70,7 +70,7 @@ func TestComplaintPhotos(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, risk.Config{})
-			c, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k1", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther}, &risk.Photo{Data: tt.data})
+			c, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k1", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther}, &risk.Photo{Data: tt.data}, nil)
 			if !errors.Is(err, tt.want) && (tt.want != nil || err != nil) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -88,7 +88,7 @@ func TestComplaintPhotos(t *testing.T) {
 func TestComplaintPhotoScaledDown(t *testing.T) {
 	e := newEnv(t, risk.Config{})
 	c, err := e.mon.FileComplaint(context.Background(), risk.Complaint{Actor: "k1", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther},
-		&risk.Photo{Data: smallPNG(t, 3000, 100)})
+		&risk.Photo{Data: smallPNG(t, 3000, 100)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestComplaintPhotoQuota(t *testing.T) {
 	e := newEnv(t, risk.Config{PhotosPerDay: 3})
 	file := func(merchant string) error {
 		_, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k", MerchantNo: merchant, SN: "KNOWN0001", Category: risk.CategoryOther},
-			&risk.Photo{Data: smallPNG(t, 32, 32)})
+			&risk.Photo{Data: smallPNG(t, 32, 32)}, nil)
 		return err
 	}
 	for i := range 3 {
@@ -118,7 +118,7 @@ func TestComplaintPhotoQuota(t *testing.T) {
 	if err := file("M002"); err != nil {
 		t.Fatalf("another merchant: %v", err)
 	}
-	if _, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther, Text: "no photo"}, nil); err != nil {
+	if _, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther, Text: "no photo"}, nil, nil); err != nil {
 		t.Fatalf("complaint without photo past the quota: %v", err)
 	}
 	e.now = e.now.Add(25 * time.Hour)
@@ -128,7 +128,7 @@ func TestComplaintPhotoQuota(t *testing.T) {
 
 	small := newEnv(t, risk.Config{PhotoBytesPerDay: 1})
 	_, err := small.mon.FileComplaint(ctx, risk.Complaint{Actor: "k", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther},
-		&risk.Photo{Data: smallPNG(t, 32, 32)})
+		&risk.Photo{Data: smallPNG(t, 32, 32)}, nil)
 	if !errors.Is(err, risk.ErrQuota) {
 		t.Fatalf("photo over the byte quota: %v", err)
 	}
@@ -145,7 +145,7 @@ func TestComplaintPhotoDecodeBudget(t *testing.T) {
 	gov := scan.NewGovernor(256 << 20)
 	dec := scan.New(scan.Options{Governor: gov, MaxMemory: 64 << 20, MemoryWait: 20 * time.Millisecond})
 	file := func(e *env, data []byte) error {
-		_, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther}, &risk.Photo{Data: data})
+		_, err := e.mon.FileComplaint(ctx, risk.Complaint{Actor: "k", MerchantNo: "M001", SN: "KNOWN0001", Category: risk.CategoryOther}, &risk.Photo{Data: data}, nil)
 		return err
 	}
 	tests := []struct {

@@ -3,10 +3,15 @@ package risk
 import (
 	"context"
 	"time"
+
+	"posid/internal/audit"
 )
 
 // Store keeps events, cases and complaints. Implementations are safe for
-// concurrent use.
+// concurrent use. The review writes (assign, resolve, comment, complaint)
+// take the audit rows that record them and append them in the same
+// transaction: rows given as log, or made by log from what was stored
+// (its ID set) when the row names it; a nil log appends nothing.
 type Store interface {
 	// AddEvent stores e and returns its ID.
 	AddEvent(ctx context.Context, e Event) (int64, error)
@@ -23,16 +28,16 @@ type Store interface {
 	// ListCases returns the cases matching f, newest first, without evidence.
 	ListCases(ctx context.Context, f CaseFilter) ([]Case, error)
 	// AssignCase sets the assignee of an unresolved case.
-	AssignCase(ctx context.Context, id int64, assignee string, at time.Time) (Case, error)
+	AssignCase(ctx context.Context, id int64, assignee string, at time.Time, log ...audit.Entry) (Case, error)
 	// ResolveCase closes an unresolved case with an outcome and a note.
-	ResolveCase(ctx context.Context, id int64, by string, o Outcome, note string, at time.Time) (Case, error)
+	ResolveCase(ctx context.Context, id int64, by string, o Outcome, note string, at time.Time, log ...audit.Entry) (Case, error)
 	// AddComment stores c on case c.CaseID, unless the case has max
 	// comments already (ErrConflict); ErrNotFound without the case. The
 	// returned comment has its ID set.
-	AddComment(ctx context.Context, c Comment, max int) (Comment, error)
+	AddComment(ctx context.Context, c Comment, max int, log func(Comment) []audit.Entry) (Comment, error)
 	// AddComplaint stores c (and its photo, if any) and raises its case in
 	// one transaction; the returned complaint has ID and CaseID set.
-	AddComplaint(ctx context.Context, c Complaint, photo *Photo, maxEvidence int) (Complaint, error)
+	AddComplaint(ctx context.Context, c Complaint, photo *Photo, maxEvidence int, log func(Complaint) []audit.Entry) (Complaint, error)
 	// ListComplaints returns the complaints of merchantNo ("" for all), newest first.
 	ListComplaints(ctx context.Context, merchantNo string, limit int) ([]Complaint, error)
 	// ComplaintPhoto returns the photo of complaint id, ErrNotFound if none.

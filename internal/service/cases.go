@@ -19,18 +19,23 @@ var ErrNoRisk = errors.New("no risk review queue configured")
 // ReviewQueue is a risk monitor that keeps review cases and merchants'
 // complaints (*risk.Monitor). The service works cases and files
 // complaints through it when Options.Risk is one. The queue validates and
-// stores; who may act, and the audit row of each act, are the service's.
+// stores, appending the audit rows it is given in the transaction of the
+// act; who may act, and what each audit row says, are the service's.
 type ReviewQueue interface {
 	// Assign gives case id to assignee.
-	Assign(ctx context.Context, id int64, assignee string) (risk.Case, error)
+	Assign(ctx context.Context, id int64, assignee string, log ...audit.Entry) (risk.Case, error)
 	// Resolve closes case id with outcome and note, by the reviewer by.
-	Resolve(ctx context.Context, id int64, by string, outcome risk.Outcome, note string) (risk.Case, error)
-	// Comment adds a comment by by to case id.
-	Comment(ctx context.Context, id int64, by, text string) (risk.Comment, error)
+	Resolve(ctx context.Context, id int64, by string, outcome risk.Outcome, note string, log ...audit.Entry) (risk.Case, error)
+	// Comment adds a comment by by to case id; log makes the audit rows
+	// of the stored comment.
+	Comment(ctx context.Context, id int64, by, text string, log func(risk.Comment) []audit.Entry) (risk.Comment, error)
 	// FileComplaint stores c with photo (optional) and opens or joins the
-	// complaint case of its SN.
-	FileComplaint(ctx context.Context, c risk.Complaint, photo *risk.Photo) (risk.Complaint, error)
+	// complaint case of its SN; log makes the audit rows of the stored
+	// complaint.
+	FileComplaint(ctx context.Context, c risk.Complaint, photo *risk.Photo, log func(risk.Complaint) []audit.Entry) (risk.Complaint, error)
 }
+
+var _ ReviewQueue = (*risk.Monitor)(nil)
 
 // reviewQueue returns the risk monitor's review queue or ErrNoRisk.
 func (s *Service) reviewQueue() (ReviewQueue, error) {
@@ -63,9 +68,9 @@ func mayFileComplaint(c Caller) error {
 func caseTarget(id int64) string { return "case:" + strconv.FormatInt(id, 10) }
 
 // AssignCase gives review case id to assignee, the caller when assignee
-// is blank (admins and reviewers). The assignment is audited
-// (audit.ActionAssignCase) after the queue stores it; a failed audit
-// write is the call's error.
+// is blank (admins and reviewers). The assignment and its audit row
+// (audit.ActionAssignCase) commit in one transaction: when the row cannot
+// be written the case is not assigned.
 func (s *Service) AssignCase(ctx context.Context, c Caller, id int64, assignee string) (risk.Case, error) {
 	q, err := s.reviewQueue()
 	if err != nil {
@@ -77,20 +82,13 @@ func (s *Service) AssignCase(ctx context.Context, c Caller, id int64, assignee s
 	if strings.TrimSpace(assignee) == "" {
 		assignee = c.Actor
 	}
-	k, err := q.Assign(ctx, id, assignee)
-	if err != nil {
-		return risk.Case{}, err
-	}
-	if err := s.record(ctx, c, audit.ActionAssignCase, caseTarget(id), "assignee="+assignee); err != nil {
-		return risk.Case{}, err
-	}
-	return k, nil
+	return q.Assign(ctx, id, assignee, c.entry(s.now(), audit.ActionAssignCase, caseTarget(id), "assignee="+assignee))
 }
 
 // ResolveCase closes review case id with outcome (dismissed when empty)
-// and note, by the caller (admins and reviewers). The resolution is
-// audited (audit.ActionResolveCase) after the queue stores it; a failed
-// audit write is the call's error.
+// and note, by the caller (admins and reviewers). The resolution and its
+// audit row (audit.ActionResolveCase) commit in one transaction: when the
+// row cannot be written the case stays open.
 func (s *Service) ResolveCase(ctx context.Context, c Caller, id int64, outcome risk.Outcome, note string) (risk.Case, error) {
 	q, err := s.reviewQueue()
 	if err != nil {
@@ -103,19 +101,13 @@ func (s *Service) ResolveCase(ctx context.Context, c Caller, id int64, outcome r
 	if err != nil {
 		return risk.Case{}, err
 	}
-	k, err := q.Resolve(ctx, id, c.Actor, o, note)
-	if err != nil {
-		return risk.Case{}, err
-	}
-	if err := s.record(ctx, c, audit.ActionResolveCase, caseTarget(id), "outcome="+string(o)); err != nil {
-		return risk.Case{}, err
-	}
-	return k, nil
+	return q.Resolve(ctx, id, c.Actor, o, note, c.entry(s.now(), audit.ActionResolveCase, caseTarget(id), "outcome="+string(o)))
 }
 
 // CommentCase adds the caller's comment to review case id (admins and
-// reviewers). The comment is audited (audit.ActionCommentCase) after the
-// queue stores it; a failed audit write is the call's error.
+// reviewers). The comment and its audit row (audit.ActionCommentCase)
+// commit in one transaction: when the row cannot be written the comment
+// is not stored.
 func (s *Service) CommentCase(ctx context.Context, c Caller, id int64, text string) (risk.Comment, error) {
 	q, err := s.reviewQueue()
 	if err != nil {
@@ -124,22 +116,19 @@ func (s *Service) CommentCase(ctx context.Context, c Caller, id int64, text stri
 	if err := mayWorkCases(c); err != nil {
 		return risk.Comment{}, err
 	}
-	cm, err := q.Comment(ctx, id, c.Actor, text)
-	if err != nil {
-		return risk.Comment{}, err
-	}
-	if err := s.record(ctx, c, audit.ActionCommentCase, caseTarget(id), "comment="+strconv.FormatInt(cm.ID, 10)); err != nil {
-		return risk.Comment{}, err
-	}
-	return cm, nil
+	at := s.now()
+	return q.Comment(ctx, id, c.Actor, text, func(cm risk.Comment) []audit.Entry {
+		return []audit.Entry{c.entry(at, audit.ActionCommentCase, caseTarget(id), "comment="+strconv.FormatInt(cm.ID, 10))}
+	})
 }
 
 // FileComplaint files complaint k with photo (optional) about a device;
 // it opens or joins the complaint case of the SN. A merchant files under
 // its own merchant number whatever k names; an admin files for the
 // merchant k names. The complaint's actor is the caller's key (or the
-// caller). The complaint is audited (audit.ActionFileComplaint) after the
-// queue stores it; a failed audit write is the call's error.
+// caller). The complaint and its audit row (audit.ActionFileComplaint)
+// commit in one transaction: when the row cannot be written the complaint
+// is not filed.
 func (s *Service) FileComplaint(ctx context.Context, c Caller, k risk.Complaint, photo *risk.Photo) (risk.Complaint, error) {
 	q, err := s.reviewQueue()
 	if err != nil {
@@ -152,13 +141,8 @@ func (s *Service) FileComplaint(ctx context.Context, c Caller, k risk.Complaint,
 	if c.Role == auth.RoleMerchant {
 		k.MerchantNo = c.MerchantNo
 	}
-	out, err := q.FileComplaint(ctx, k, photo)
-	if err != nil {
-		return risk.Complaint{}, err
-	}
-	detail := fmt.Sprintf("complaint=%d case=%d category=%s", out.ID, out.CaseID, out.Category)
-	if err := s.record(ctx, c, audit.ActionFileComplaint, out.SN, detail); err != nil {
-		return risk.Complaint{}, err
-	}
-	return out, nil
+	return q.FileComplaint(ctx, k, photo, func(out risk.Complaint) []audit.Entry {
+		detail := fmt.Sprintf("complaint=%d case=%d category=%s", out.ID, out.CaseID, out.Category)
+		return []audit.Entry{c.entry(s.now(), audit.ActionFileComplaint, out.SN, detail)}
+	})
 }

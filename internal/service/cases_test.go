@@ -126,7 +126,9 @@ func TestCaseWorkRolesAndAudit(t *testing.T) {
 }
 
 // TestCaseWorkFailsWithoutAudit: with the audit log down, every act on
-// the review queue returns the audit error.
+// the review queue returns the audit error and changes nothing: the case
+// is neither assigned nor resolved, and no comment, complaint or case is
+// stored, since each act and its audit row are one transaction.
 func TestCaseWorkFailsWithoutAudit(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -138,13 +140,30 @@ func TestCaseWorkFailsWithoutAudit(t *testing.T) {
 			}
 			b.exec(t, breakAudit[b.name])
 			_, errFile := svc.FileComplaint(ctx, merchant, risk.Complaint{SN: "OWN0001", Category: risk.CategoryOther, Text: "second"}, nil)
+			_, errNewCase := svc.FileComplaint(ctx, merchant2, risk.Complaint{SN: "OTHER0001", Category: risk.CategoryCounterfeit, Text: "new case"}, nil)
 			_, errAssign := svc.AssignCase(ctx, reviewer, k.CaseID, "alice")
 			_, errComment := svc.CommentCase(ctx, reviewer, k.CaseID, "note")
 			_, errResolve := svc.ResolveCase(ctx, admin, k.CaseID, risk.OutcomeConfirmed, "done")
-			for name, err := range map[string]error{"complaint": errFile, "assign": errAssign, "comment": errComment, "resolve": errResolve} {
-				if err == nil || !strings.Contains(err.Error(), "audit") {
+			for name, err := range map[string]error{"complaint": errFile, "complaint on a new case": errNewCase, "assign": errAssign, "comment": errComment, "resolve": errResolve} {
+				if err == nil || !strings.Contains(err.Error(), "audit log unavailable") {
 					t.Errorf("%s with the audit log down: %v, want the audit error", name, err)
 				}
+			}
+			kc, err := b.risk.GetCase(ctx, k.CaseID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kc.Status != risk.StatusOpen || kc.Assignee != "" || kc.Outcome != "" || kc.ResolvedBy != "" {
+				t.Errorf("case after failed acts: status %s assignee %q outcome %q by %q, want open and unassigned", kc.Status, kc.Assignee, kc.Outcome, kc.ResolvedBy)
+			}
+			if len(kc.Comments) != 0 || len(kc.Complaints) != 1 {
+				t.Errorf("case after failed acts: %d comments, %d complaints, want 0 and 1", len(kc.Comments), len(kc.Complaints))
+			}
+			if cs, err := b.risk.ListComplaints(ctx, "", risk.MaxPageSize); err != nil || len(cs) != 1 {
+				t.Errorf("complaints after failed filings: %d %v, want 1", len(cs), err)
+			}
+			if cs, err := b.risk.ListCases(ctx, risk.CaseFilter{}); err != nil || len(cs) != 1 {
+				t.Errorf("cases after failed filings: %d %v, want 1", len(cs), err)
 			}
 		})
 	}

@@ -21,25 +21,29 @@ var (
 )
 
 // LabelKeys is the label signing key store whose keys the service retires
-// and revokes; *labels.KeyStore and *labels.SharedKeyStore (which shares
-// the change with every server on the database) implement it.
+// and revokes, appending the audit rows it is given in the transaction
+// that records the change: *labels.SharedKeyStore, which shares the
+// change with every server on the database.
 type LabelKeys interface {
-	Retire(ctx context.Context, id labels.KeyID) error
-	Revoke(ctx context.Context, id labels.KeyID) error
+	Retire(ctx context.Context, id labels.KeyID, log ...audit.Entry) error
+	Revoke(ctx context.Context, id labels.KeyID, log ...audit.Entry) error
 }
 
-// LabelKeyMaker is a LabelKeys that can make a new signing key:
-// *labels.KeyStore and *labels.SharedKeyStore.
+// LabelKeyMaker is a LabelKeys that can make a new signing key, with the
+// audit rows log makes for its id in the same transaction:
+// *labels.SharedKeyStore.
 type LabelKeyMaker interface {
 	LabelKeys
-	NewKey(ctx context.Context) (labels.KeyID, error)
+	NewKey(ctx context.Context, log func(labels.KeyID) []audit.Entry) (labels.KeyID, error)
 }
 
-// The stores below keep no audit rows in their own transactions (auth.Store
-// and the label key stores take no audit.Entry), so key writes are audited
-// write-then-audit, like printers (AddPrinter): the audit row names the key
-// the write made (its ID exists only then), and a failed audit write is
-// returned as the caller's error, saying the change was made.
+// The key stores take the audit rows of each write and append them in the
+// write's own transaction, as the registry and the user store do: when
+// the row cannot be written the change is not made. The service decides
+// what each row says; where the row names what the write makes (a label
+// key's id), it passes a function of it.
+
+var _ LabelKeyMaker = (*labels.SharedKeyStore)(nil)
 
 // mayManageKeys admits admins only: API keys and label signing keys.
 func mayManageKeys(c Caller) error {
@@ -60,29 +64,23 @@ func (s *Service) apiKeys(c Caller) (auth.Store, error) {
 	return s.opt.Keys, nil
 }
 
-// auditedWrite records the audit row of a key write already made.
-func (s *Service) auditedWrite(ctx context.Context, c Caller, what, action, target, detail string) error {
-	if err := s.record(ctx, c, action, target, detail); err != nil {
-		return fmt.Errorf("%s, but its audit row was not written: %w", what, err)
-	}
-	return nil
-}
-
 // CreateAPIKey validates k and stores it as a new API key (admin only),
 // returning the stored key and its token, to be shown once. A key made by
 // a signed-in person (c.UserID) is bound to that user and dies with it;
-// otherwise it is bound to no user, whatever k.UserID says.
+// otherwise it is bound to no user, whatever k.UserID says. The key and
+// its audit row (audit.ActionCreateAPIKey) commit in one transaction.
 func (s *Service) CreateAPIKey(ctx context.Context, c Caller, k auth.Key) (auth.Key, string, error) {
 	st, err := s.apiKeys(c)
 	if err != nil {
 		return auth.Key{}, "", err
 	}
 	k.UserID = c.UserID
-	k, tok, err := auth.Create(ctx, st, k)
+	k, tok, err := auth.Prepare(k)
 	if err != nil {
 		return auth.Key{}, "", err
 	}
-	if err := s.auditedWrite(ctx, c, "api key "+k.ID+" created", audit.ActionCreateAPIKey, k.ID, "role="+string(k.Role)); err != nil {
+	k, err = st.CreateKey(ctx, k, c.entry(s.now(), audit.ActionCreateAPIKey, k.ID, "role="+string(k.Role)))
+	if err != nil {
 		return auth.Key{}, "", err
 	}
 	return k, tok, nil
@@ -98,8 +96,9 @@ func (s *Service) APIKeys(ctx context.Context, c Caller) ([]auth.Key, error) {
 }
 
 // RevokeAPIKey revokes the API key with id (admin only); revoking twice
-// is no error. Ids that are not key ids are auth.ErrNotFound, never
-// looked up.
+// is no error (and audited again). Ids that are not key ids are
+// auth.ErrNotFound, never looked up. The revocation and its audit row
+// (audit.ActionRevokeAPIKey) commit in one transaction.
 func (s *Service) RevokeAPIKey(ctx context.Context, c Caller, id string) (auth.Key, error) {
 	st, err := s.apiKeys(c)
 	if err != nil {
@@ -108,19 +107,15 @@ func (s *Service) RevokeAPIKey(ctx context.Context, c Caller, id string) (auth.K
 	if !auth.ValidID(id) {
 		return auth.Key{}, fmt.Errorf("api key %q: %w", id, auth.ErrNotFound)
 	}
-	k, err := st.RevokeKey(ctx, id)
-	if err != nil {
-		return auth.Key{}, err
-	}
-	if err := s.auditedWrite(ctx, c, "api key "+k.ID+" revoked", audit.ActionRevokeAPIKey, k.ID, ""); err != nil {
-		return auth.Key{}, err
-	}
-	return k, nil
+	return st.RevokeKey(ctx, id, c.entry(s.now(), audit.ActionRevokeAPIKey, id, ""))
 }
 
 // SetLabelKeyStatus retires or revokes label signing key id (admin only):
 // a retired key signs no more labels, a revoked one verifies none.
-// labels.ErrKeyStatus refuses a change its status does not allow.
+// labels.ErrKeyStatus refuses a change its status does not allow. The
+// change and its audit row (audit.ActionRetireLabelKey or
+// audit.ActionRevokeLabelKey) commit in one transaction; a key already
+// in that status is audited again.
 func (s *Service) SetLabelKeyStatus(ctx context.Context, c Caller, id labels.KeyID, status labels.KeyStatus) error {
 	if s.opt.LabelKeys == nil {
 		return ErrNoLabelKeys
@@ -128,27 +123,22 @@ func (s *Service) SetLabelKeyStatus(ctx context.Context, c Caller, id labels.Key
 	if err := mayManageKeys(c); err != nil {
 		return err
 	}
-	var err error
-	action := audit.ActionRetireLabelKey
 	switch status {
 	case labels.KeyRetired:
-		err = s.opt.LabelKeys.Retire(ctx, id)
+		return s.opt.LabelKeys.Retire(ctx, id, c.entry(s.now(), audit.ActionRetireLabelKey, id.String(), ""))
 	case labels.KeyRevoked:
-		action = audit.ActionRevokeLabelKey
-		err = s.opt.LabelKeys.Revoke(ctx, id)
+		return s.opt.LabelKeys.Revoke(ctx, id, c.entry(s.now(), audit.ActionRevokeLabelKey, id.String(), ""))
 	default:
 		return fmt.Errorf("%w: a label key is retired or revoked, not set %q", labels.ErrInvalid, status)
 	}
-	if err != nil {
-		return err
-	}
-	return s.auditedWrite(ctx, c, fmt.Sprintf("label key %s %s", id, status), action, id.String(), "")
 }
 
 // NewLabelKey makes a new active label signing key (admin only), which
 // signs every label from then on (the newest active key signs); older keys
 // keep verifying their labels until retired or revoked. ErrNoKeyMaker when
-// the key store cannot make keys.
+// the key store cannot make keys. The key and its audit row
+// (audit.ActionCreateLabelKey) commit together: when the row cannot be
+// written the key is taken out of the key directory again.
 func (s *Service) NewLabelKey(ctx context.Context, c Caller) (labels.KeyID, error) {
 	mk, ok := s.opt.LabelKeys.(LabelKeyMaker)
 	if !ok {
@@ -160,14 +150,10 @@ func (s *Service) NewLabelKey(ctx context.Context, c Caller) (labels.KeyID, erro
 	if err := mayManageKeys(c); err != nil {
 		return 0, err
 	}
-	id, err := mk.NewKey(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if err := s.auditedWrite(ctx, c, "label key "+id.String()+" made", audit.ActionCreateLabelKey, id.String(), ""); err != nil {
-		return 0, err
-	}
-	return id, nil
+	at := s.now()
+	return mk.NewKey(ctx, func(id labels.KeyID) []audit.Entry {
+		return []audit.Entry{c.entry(at, audit.ActionCreateLabelKey, id.String(), "")}
+	})
 }
 
 // CanMakeLabelKeys reports whether NewLabelKey can make keys here.

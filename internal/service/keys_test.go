@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,8 +18,16 @@ import (
 // label key store in a fresh directory.
 func keyService(t *testing.T, b backend) *service.Service {
 	t.Helper()
+	svc, _ := keyServiceIn(t, b)
+	return svc
+}
+
+// keyServiceIn is keyService that also returns the shared label key
+// store, to read what a key write left behind.
+func keyServiceIn(t *testing.T, b backend) (*service.Service, *labels.SharedKeyStore) {
+	t.Helper()
 	lk := labels.NewSharedKeyStore(labels.OpenKeyStore(t.TempDir()), b.labelKeyStatus)
-	return service.New(b.store, b.log, service.Options{Users: b.users, Keys: b.keys, LabelKeys: lk})
+	return service.New(b.store, b.log, service.Options{Users: b.users, Keys: b.keys, LabelKeys: lk}), lk
 }
 
 // adminKeys makes, as an admin, a warehouse API key and a label signing
@@ -149,12 +158,15 @@ func TestKeyWritesAudited(t *testing.T) {
 }
 
 // TestKeyWriteFailsWithoutAudit: with the audit log down every key write
-// is an error to its caller, never a silent success.
+// is an error to its caller and changes nothing: no API key is created
+// or revoked, no label key made, retired or revoked (in the shared status
+// log and in the key directory alike), since each write and its audit row
+// are one transaction.
 func TestKeyWriteFailsWithoutAudit(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			svc := keyService(t, b)
+			svc, lk := keyServiceIn(t, b)
 			k, kid := adminKeys(t, svc)
 			b.exec(t, breakAudit[b.name])
 			calls := map[string]error{}
@@ -162,10 +174,32 @@ func TestKeyWriteFailsWithoutAudit(t *testing.T) {
 			_, calls["revoke"] = svc.RevokeAPIKey(ctx, admin, k.ID)
 			_, calls["new label key"] = svc.NewLabelKey(ctx, admin)
 			calls["retire label key"] = svc.SetLabelKeyStatus(ctx, admin, kid, labels.KeyRetired)
+			calls["revoke label key"] = svc.SetLabelKeyStatus(ctx, admin, kid, labels.KeyRevoked)
 			for name, err := range calls {
-				if err == nil || !strings.Contains(err.Error(), "audit row was not written") {
-					t.Errorf("%s with the audit log down: %v, want an audit error", name, err)
+				if err == nil || !strings.Contains(err.Error(), "audit log unavailable") {
+					t.Errorf("%s with the audit log down: %v, want the audit error", name, err)
 				}
+			}
+			ks, err := svc.APIKeys(ctx, admin)
+			if err != nil || len(ks) != 1 || ks[0].ID != k.ID || ks[0].RevokedAt != nil {
+				t.Errorf("api keys after failed writes: %+v %v, want only %s, active", ks, err, k.ID)
+			}
+			lk.Reload()
+			set, err := lk.KeySet(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ids := set.IDs(); len(ids) != 1 || ids[0] != kid || set.Keys[kid].Status != labels.KeyActive {
+				t.Errorf("label keys after failed writes: %v %+v, want only %s, active", ids, set.Keys, kid)
+			}
+			if changes, err := b.labelKeyStatus.KeyStatusChanges(ctx); err != nil || len(changes) != 0 {
+				t.Errorf("shared label key changes: %+v %v, want none", changes, err)
+			}
+			if files, _ := filepath.Glob(filepath.Join(lk.Dir(), "*.key")); len(files) != 1 {
+				t.Errorf("private key files %v, want only %s's", files, kid)
+			}
+			if _, err := lk.Signer(ctx, "https://verify.test"); err != nil {
+				t.Errorf("signer after failed writes: %v", err)
 			}
 		})
 	}
@@ -174,8 +208,8 @@ func TestKeyWriteFailsWithoutAudit(t *testing.T) {
 // fixedLabelKeys is a label key store that cannot make keys.
 type fixedLabelKeys struct{}
 
-func (fixedLabelKeys) Retire(context.Context, labels.KeyID) error { return nil }
-func (fixedLabelKeys) Revoke(context.Context, labels.KeyID) error { return nil }
+func (fixedLabelKeys) Retire(context.Context, labels.KeyID, ...audit.Entry) error { return nil }
+func (fixedLabelKeys) Revoke(context.Context, labels.KeyID, ...audit.Entry) error { return nil }
 
 // TestKeysNotConfigured: a service without key stores says so.
 func TestKeysNotConfigured(t *testing.T) {

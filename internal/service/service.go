@@ -3,10 +3,12 @@
 // labels may be issued, and what a seal's verdict is once the registry
 // and the label's printed SN are known. The HTTP API and the CLI both call
 // it with an explicit Caller; neither reads or writes the registry around
-// it. Writes and their audit rows commit in one transaction
-// (registry.Tx); work on the risk review queue, kept in its own store, is
-// audited right after the queue takes it, and fails when the row cannot
-// be written. It imports no HTTP and no CLI package.
+// it. Writes and their audit rows commit in one transaction (registry.Tx,
+// and the users, API key, label key and review queue stores, which take
+// the rows the service builds): a write whose row cannot be written is not
+// made. Printers and print jobs are audited right after their write, and
+// fail when the row cannot be written. It imports no HTTP and no CLI
+// package.
 package service
 
 import (

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"posid/internal/audit"
 	"posid/internal/auth"
 )
 
@@ -23,18 +24,27 @@ const keySelect = `SELECT k.id, k.name, k.role, k.merchant_no, k.supplier_code, 
 	LEFT JOIN api_key_users ku ON ku.key_id = k.id LEFT JOIN users u ON u.id = ku.user_id`
 
 // CreateKey implements auth.Store.
-func (s keyStore) CreateKey(ctx context.Context, k auth.Key) (auth.Key, error) {
+func (s keyStore) CreateKey(ctx context.Context, k auth.Key, log ...audit.Entry) (auth.Key, error) {
 	if k.CreatedAt.IsZero() {
 		k.CreatedAt = s.db.now()
 	}
+	var auditErr error
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, '')`,
-			k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, fmtTime(k.CreatedAt)); err != nil || k.UserID == 0 {
+			k.ID, k.Name, string(k.Role), k.MerchantNo, k.SupplierCode, k.Hash, fmtTime(k.CreatedAt)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO api_key_users (key_id, user_id) VALUES (?, ?)`, k.ID, k.UserID)
-		return err
+		if k.UserID != 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO api_key_users (key_id, user_id) VALUES (?, ?)`, k.ID, k.UserID); err != nil {
+				return err
+			}
+		}
+		auditErr = s.db.appendAudit(ctx, tx, log)
+		return auditErr
 	})
+	if auditErr != nil {
+		return auth.Key{}, fmt.Errorf("api key %s not created: %w", k.ID, auditErr)
+	}
 	if isUnique(err) {
 		return auth.Key{}, fmt.Errorf("api key %s: %w", k.ID, auth.ErrInvalid)
 	}
@@ -73,16 +83,28 @@ func (s keyStore) Keys(ctx context.Context) ([]auth.Key, error) {
 
 // RevokeKey implements auth.Store; the revocation counter moves in the
 // same transaction, so every server's cache drops the key.
-func (s keyStore) RevokeKey(ctx context.Context, id string) (auth.Key, error) {
+func (s keyStore) RevokeKey(ctx context.Context, id string, log ...audit.Entry) (auth.Key, error) {
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at = ''`, fmtTime(s.db.now()), id)
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
+		n, err := res.RowsAffected()
+		if err != nil {
 			return err
 		}
-		return bumpRevocations(ctx, tx)
+		if n == 0 {
+			// Revoked already, or no such key: only a key is audited.
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM api_keys WHERE id = ?`, id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return auth.ErrNotFound
+			} else if err != nil {
+				return err
+			}
+		} else if err := bumpRevocations(ctx, tx); err != nil {
+			return err
+		}
+		return s.db.appendAudit(ctx, tx, log)
 	})
 	if err != nil {
 		return auth.Key{}, fmt.Errorf("revoke api key %s: %w", id, err)

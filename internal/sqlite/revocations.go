@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/labels"
 )
@@ -108,7 +109,7 @@ func (l labelKeyStatus) KeyStatusChanges(ctx context.Context) ([]labels.KeyStatu
 
 // RecordKeyStatus implements labels.KeyStatusLog: a revoked key stays
 // revoked, and the first change's time is kept.
-func (l labelKeyStatus) RecordKeyStatus(ctx context.Context, c labels.KeyStatusChange) error {
+func (l labelKeyStatus) RecordKeyStatus(ctx context.Context, c labels.KeyStatusChange, log ...audit.Entry) error {
 	return l.db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO label_key_status (kid, status, changed_at) VALUES (?, ?, ?)
 			ON CONFLICT (kid) DO UPDATE SET status = excluded.status WHERE label_key_status.status <> 'revoked'`,
@@ -116,6 +117,20 @@ func (l labelKeyStatus) RecordKeyStatus(ctx context.Context, c labels.KeyStatusC
 		if err != nil {
 			return fmt.Errorf("label key %s: %w", c.ID, err)
 		}
-		return bumpRevocations(ctx, tx)
+		if err := bumpRevocations(ctx, tx); err != nil {
+			return err
+		}
+		return l.db.appendAudit(ctx, tx, log)
+	})
+}
+
+// Audited implements labels.KeyStatusLog.
+func (l labelKeyStatus) Audited(ctx context.Context, change func() ([]audit.Entry, error)) error {
+	return l.db.inTx(ctx, func(tx *sql.Tx) error {
+		log, err := change()
+		if err != nil {
+			return err
+		}
+		return l.db.appendAudit(ctx, tx, log)
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"posid/internal/audit"
 	"posid/internal/risk"
 	"posid/internal/text"
 )
@@ -243,18 +244,18 @@ func (s riskStore) ListCases(ctx context.Context, f risk.CaseFilter) ([]risk.Cas
 }
 
 // AssignCase implements risk.Store.
-func (s riskStore) AssignCase(ctx context.Context, id int64, assignee string, at time.Time) (risk.Case, error) {
-	return s.review(ctx, id, `UPDATE risk_cases SET status = 'assigned', assignee = ?, updated_at = ? WHERE id = ?`, assignee, fmtTime(at), id)
+func (s riskStore) AssignCase(ctx context.Context, id int64, assignee string, at time.Time, log ...audit.Entry) (risk.Case, error) {
+	return s.review(ctx, id, log, `UPDATE risk_cases SET status = 'assigned', assignee = ?, updated_at = ? WHERE id = ?`, assignee, fmtTime(at), id)
 }
 
 // ResolveCase implements risk.Store.
-func (s riskStore) ResolveCase(ctx context.Context, id int64, by string, o risk.Outcome, note string, at time.Time) (risk.Case, error) {
-	return s.review(ctx, id, `UPDATE risk_cases SET status = 'resolved', resolved_by = ?, outcome = ?, note = ?, resolved_at = ?, updated_at = ? WHERE id = ?`,
+func (s riskStore) ResolveCase(ctx context.Context, id int64, by string, o risk.Outcome, note string, at time.Time, log ...audit.Entry) (risk.Case, error) {
+	return s.review(ctx, id, log, `UPDATE risk_cases SET status = 'resolved', resolved_by = ?, outcome = ?, note = ?, resolved_at = ?, updated_at = ? WHERE id = ?`,
 		by, string(o), note, fmtTime(at), fmtTime(at), id)
 }
 
-// review runs update on case id if it is not resolved.
-func (s riskStore) review(ctx context.Context, id int64, update string, args ...any) (risk.Case, error) {
+// review runs update on case id if it is not resolved, and appends log.
+func (s riskStore) review(ctx context.Context, id int64, log []audit.Entry, update string, args ...any) (risk.Case, error) {
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		c, err := s.getCase(ctx, tx, id)
 		if err != nil {
@@ -263,8 +264,10 @@ func (s riskStore) review(ctx context.Context, id int64, update string, args ...
 		if c.Status == risk.StatusResolved {
 			return fmt.Errorf("%w: already resolved", risk.ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx, update, args...)
-		return err
+		if _, err = tx.ExecContext(ctx, update, args...); err != nil {
+			return err
+		}
+		return s.db.appendAudit(ctx, tx, log)
 	})
 	if err != nil {
 		return risk.Case{}, err
@@ -273,7 +276,7 @@ func (s riskStore) review(ctx context.Context, id int64, update string, args ...
 }
 
 // AddComplaint implements risk.Store.
-func (s riskStore) AddComplaint(ctx context.Context, c risk.Complaint, photo *risk.Photo, maxEvidence int) (risk.Complaint, error) {
+func (s riskStore) AddComplaint(ctx context.Context, c risk.Complaint, photo *risk.Photo, maxEvidence int, log func(risk.Complaint) []audit.Entry) (risk.Complaint, error) {
 	detail := fmt.Sprintf("%s complaint by merchant %s", c.Category, c.MerchantNo)
 	var blob []byte
 	if photo != nil {
@@ -290,8 +293,13 @@ func (s riskStore) AddComplaint(ctx context.Context, c risk.Complaint, photo *ri
 		if err != nil {
 			return fmt.Errorf("insert complaint: %w", err)
 		}
-		c.ID, err = res.LastInsertId()
-		return err
+		if c.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if log == nil {
+			return nil
+		}
+		return s.db.appendAudit(ctx, tx, log(c))
 	})
 	if err != nil {
 		return risk.Complaint{}, err

@@ -5,11 +5,12 @@ import (
 	"database/sql"
 	"fmt"
 
+	"posid/internal/audit"
 	"posid/internal/risk"
 )
 
 // AddComment implements risk.Store.
-func (s riskStore) AddComment(ctx context.Context, c risk.Comment, max int) (risk.Comment, error) {
+func (s riskStore) AddComment(ctx context.Context, c risk.Comment, max int, log func(risk.Comment) []audit.Entry) (risk.Comment, error) {
 	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.getCase(ctx, tx, c.CaseID); err != nil {
 			return err
@@ -26,8 +27,13 @@ func (s riskStore) AddComment(ctx context.Context, c risk.Comment, max int) (ris
 		if err != nil {
 			return fmt.Errorf("add comment: %w", err)
 		}
-		c.ID, err = res.LastInsertId()
-		return err
+		if c.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if log == nil {
+			return nil
+		}
+		return s.db.appendAudit(ctx, tx, log(c))
 	})
 	if err != nil {
 		return risk.Comment{}, err
