@@ -137,6 +137,7 @@ var problemKinds = []problemKind{
 	{users.ErrWeakPassword, http.StatusUnprocessableEntity, "weak-password", "Password too weak"},
 	{users.ErrSignIn, http.StatusUnauthorized, "sign-in-failed", "Sign-in failed"},
 	{users.ErrLocked, http.StatusTooManyRequests, "sign-in-locked", "Too many failed sign-ins"},
+	{users.ErrThrottleUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{users.ErrNoSession, http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	{service.ErrNoUsers, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 	{service.ErrNoAPIKeys, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},

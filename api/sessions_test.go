@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -465,6 +466,73 @@ func TestSignInLockout(t *testing.T) {
 		}
 		clock.Add(users.BaseLock)
 		mustSignIn(t, b, "mia", userstest.Password, "")
+	})
+}
+
+// TestSignInLockoutAcrossServers: two servers on one database, as behind
+// a load balancer, share the lock: failures split between them lock the
+// account on both, and a success on one clears the count on both.
+func TestSignInLockoutAcrossServers(t *testing.T) {
+	sessionStores(t, func(t *testing.T, open func() sessionDB) {
+		clock := newTestClock()
+		s1, s2 := startSessionServer(t, open(), clock), startSessionServer(t, open(), clock)
+		addUser(t, s1.db.users, "mia", auth.RoleMerchant, "M001")
+		b1, b2 := newBrowser(t, s1.base), newBrowser(t, s2.base)
+		for i := 1; i <= users.AccountThreshold; i++ {
+			b := []*browser{b1, b2}[i%2]
+			if _, r := b.signIn("mia", "wrong password", ""); r.status != 401 {
+				t.Fatalf("failure %d: %d %s", i, r.status, r.body)
+			}
+		}
+		for i, b := range []*browser{b1, b2} {
+			if _, r := b.signIn("mia", userstest.Password, ""); r.status != 429 || r.header.Get("Retry-After") != "60" {
+				t.Fatalf("server %d after failures on both: %d Retry-After %q", i+1, r.status, r.header.Get("Retry-After"))
+			}
+		}
+		// Past the lock, a failure would lock again; a success on one
+		// server clears the count on the other too.
+		clock.Add(users.BaseLock)
+		mustSignIn(t, b1, "mia", userstest.Password, "")
+		for i := 1; i < users.AccountThreshold; i++ {
+			if _, r := b2.signIn("mia", "wrong password", ""); r.status != 401 {
+				t.Fatalf("failure %d after a success on the other server: %d, want 401 (count cleared)", i, r.status)
+			}
+		}
+		mustSignIn(t, b2, "mia", userstest.Password, "")
+	})
+}
+
+// brokenFailures is a users store whose sign-in failure counts cannot be
+// read or written.
+type brokenFailures struct{ users.Store }
+
+var errNoFailuresTable = errors.New(`relation "sign_in_failures" does not exist`)
+
+func (brokenFailures) Locked(context.Context, string, time.Time) (time.Duration, error) {
+	return 0, errNoFailuresTable
+}
+
+func (brokenFailures) Fail(context.Context, string, int, time.Time) (time.Duration, error) {
+	return 0, errNoFailuresTable
+}
+
+func (brokenFailures) Succeed(context.Context, string) error { return errNoFailuresTable }
+
+// TestSignInThrottleUnavailable: a sign-in the server cannot count is
+// refused with 503 (never let through unthrottled), and the answer does
+// not show the database's error.
+func TestSignInThrottleUnavailable(t *testing.T) {
+	sessionStores(t, func(t *testing.T, open func() sessionDB) {
+		db := open()
+		addUser(t, db.users, "mia", auth.RoleMerchant, "M001")
+		db.users = brokenFailures{db.users}
+		s := startSessionServer(t, db, newTestClock())
+		for _, pw := range []string{userstest.Password, "wrong password"} {
+			_, r := newBrowser(t, s.base).signIn("mia", pw, "")
+			if r.status != 503 || r.problemType() != "unavailable" || bytes.Contains(r.body, []byte("sign_in_failures")) {
+				t.Fatalf("sign-in without failure counts: %d %s", r.status, r.body)
+			}
+		}
 	})
 }
 

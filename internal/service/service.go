@@ -125,7 +125,9 @@ type Options struct {
 	// Log receives failures to record risk events; nil discards.
 	Log *slog.Logger
 	// Users keeps people, their credentials and sessions; nil leaves
-	// sign-in out (ErrNoUsers).
+	// sign-in out (ErrNoUsers). When it is also a users.FailureStore the
+	// sign-in throttle counts failures there, shared by every server on
+	// the database; otherwise in this process.
 	Users users.Store
 	// Sessions are the session lifetimes.
 	Sessions SessionTimes
@@ -156,8 +158,9 @@ type Service struct {
 	store registry.Store
 	log   audit.Log
 	opt   Options
-	// throttle counts failed sign-ins; sessions caches sessions.
-	throttle *users.Throttle
+	// throttle counts failed sign-ins: the users store's when it keeps
+	// them (shared by every server on the database), else the process's.
+	throttle users.FailureStore
 	sessions sessionCache
 }
 
@@ -176,7 +179,11 @@ func New(store registry.Store, log audit.Log, opt Options) *Service {
 	if opt.MaxChangePhotoBytes <= 0 {
 		opt.MaxChangePhotoBytes = risk.DefaultConfig().MaxPhotoBytes
 	}
-	return &Service{store: store, log: log, opt: opt, throttle: users.NewThrottle(opt.Now)}
+	var throttle users.FailureStore = users.NewThrottle()
+	if fs, ok := opt.Users.(users.FailureStore); ok {
+		throttle = fs
+	}
+	return &Service{store: store, log: log, opt: opt, throttle: throttle}
 }
 
 func (s *Service) now() time.Time { return s.opt.Now().UTC() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -254,9 +255,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if u.Disabled {
 		return fmt.Errorf("%w: user %s is disabled", users.ErrNoSession, u.Name)
 	}
-	account, addr := "user:"+u.Name, "ip:"+c.IP
-	if d := max(s.throttle.Locked(account), s.throttle.Locked(addr)); d > 0 {
-		return &LockedError{RetryAfter: d}
+	account, addr := accountSubject(u.Name), "ip:"+c.IP
+	if err := s.checkLocked(ctx, account, addr); err != nil {
+		return err
 	}
 	cred, err := st.Credentials(ctx, u.ID)
 	if err != nil {
@@ -268,7 +269,9 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 		}
 		return fmt.Errorf("the current password is wrong: %w", users.ErrSignIn)
 	}
-	s.throttle.Succeed(account)
+	if err := s.throttle.Succeed(ctx, account); err != nil {
+		return s.throttleDown(err)
+	}
 	if next == current {
 		return fmt.Errorf("%w: the new password must differ from the current one", users.ErrWeakPassword)
 	}
@@ -338,9 +341,9 @@ func (s *Service) SignIn(ctx context.Context, c Caller, req SignInRequest) (Sign
 	if len(name) > maxSignInName || len(req.Password) > users.MaxPasswordLen || len(req.Code) > maxSignInCode {
 		return SignIn{}, users.ErrSignIn
 	}
-	account, addr := "user:"+name, "ip:"+c.IP
-	if d := max(s.throttle.Locked(account), s.throttle.Locked(addr)); d > 0 {
-		return SignIn{}, &LockedError{RetryAfter: d}
+	account, addr := accountSubject(name), "ip:"+c.IP
+	if err := s.checkLocked(ctx, account, addr); err != nil {
+		return SignIn{}, err
 	}
 	u, err := st.User(ctx, name)
 	if errors.Is(err, users.ErrNotFound) || users.ValidName(name) != nil {
@@ -395,7 +398,9 @@ func (s *Service) SignIn(ctx context.Context, c Caller, req SignInRequest) (Sign
 		}
 		u.TOTP, out.RecoveryCodes = true, codes
 	}
-	s.throttle.Succeed(account)
+	if err := s.throttle.Succeed(ctx, account); err != nil {
+		return SignIn{}, s.throttleDown(err)
+	}
 	return s.newSession(ctx, st, c, u, out)
 }
 
@@ -439,21 +444,68 @@ func (s *Service) signInFailed(ctx context.Context, c Caller, name, account, add
 
 // passwordFailed counts a wrong password (or code) against the sign-in
 // throttle of account and addr, audits it as action with any lock it
-// starts, and returns ErrSignIn.
+// starts, and returns ErrSignIn; ErrThrottleUnavailable when the failure
+// could not be counted (audited all the same).
 func (s *Service) passwordFailed(ctx context.Context, c Caller, action, name, account, addr, why string) error {
 	es := []audit.Entry{c.entry(s.now(), action, name, why)}
+	var failed error
 	for _, l := range []struct {
 		subject   string
 		threshold int
 	}{{account, users.AccountThreshold}, {addr, users.AddressThreshold}} {
-		if d := s.throttle.Fail(l.subject, l.threshold); d > 0 {
+		d, err := s.throttle.Fail(ctx, l.subject, l.threshold, s.now())
+		if err != nil {
+			failed = err
+			continue
+		}
+		if d > 0 {
 			es = append(es, c.entry(s.now(), audit.ActionLockout, name, l.subject+" for "+d.String()))
 		}
 	}
 	if err := s.log.Append(ctx, es...); err != nil {
 		return fmt.Errorf("audit sign-in: %w", err)
 	}
+	if failed != nil {
+		return s.throttleDown(failed)
+	}
 	return users.ErrSignIn
+}
+
+// accountSubject names the throttle subject of the account name:
+// "user:NAME". A name that is no login name may hold any byte a client
+// sent (a NUL, which PostgreSQL text refuses), so it is quoted in ASCII.
+func accountSubject(name string) string {
+	if users.ValidName(name) != nil {
+		return "user:" + strconv.QuoteToASCII(name)
+	}
+	return "user:" + name
+}
+
+// checkLocked returns a *LockedError while account or addr is locked, for
+// the longer of the two locks.
+func (s *Service) checkLocked(ctx context.Context, account, addr string) error {
+	now := s.now()
+	var d time.Duration
+	for _, subject := range []string{account, addr} {
+		l, err := s.throttle.Locked(ctx, subject, now)
+		if err != nil {
+			return s.throttleDown(err)
+		}
+		d = max(d, l)
+	}
+	if d > 0 {
+		return &LockedError{RetryAfter: d}
+	}
+	return nil
+}
+
+// throttleDown logs why the sign-in throttle failed and returns
+// ErrThrottleUnavailable: a sign-in that cannot be counted is refused,
+// never let through unthrottled. The cause stays in the log, out of the
+// answer to an anonymous caller.
+func (s *Service) throttleDown(err error) error {
+	s.opt.Log.Error("sign-in throttle", "err", err)
+	return users.ErrThrottleUnavailable
 }
 
 // sessionTimes returns the configured session lifetimes.

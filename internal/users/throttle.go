@@ -1,6 +1,8 @@
 package users
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -13,93 +15,117 @@ import (
 // attacker cannot lock an account for good, only for MaxLock at a time,
 // and locks its own address as it tries. A successful sign-in clears the
 // account's count (not the address's). Failures are forgotten after
-// ForgetAfter without one. The counts live in the process: with several
-// servers each keeps its own.
+// ForgetAfter without one. The counts live in the store (FailureStore)
+// when it keeps them, as both SQLite and PostgreSQL do: every server on
+// one database shares them, so a lock taken on one holds on all, and N
+// servers give an attacker no more attempts than one. Throttle keeps them
+// in the process for a store without them.
 const (
 	AccountThreshold = 5
 	AddressThreshold = 20
 	BaseLock         = time.Minute
 	MaxLock          = 15 * time.Minute
 	ForgetAfter      = 24 * time.Hour
-	// maxSubjects bounds the throttle's memory; when full, entries that
-	// are not locked are dropped first.
+	// maxSubjects bounds the in-process throttle's memory; when full,
+	// entries that are not locked are dropped first.
 	maxSubjects = 100_000
 )
 
-// Throttle counts sign-in failures per subject. It is safe for
-// concurrent use.
-type Throttle struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	subj map[string]*failures
+// ErrThrottleUnavailable means the sign-in failure counts could not be
+// read or written: the sign-in is refused rather than let through
+// unthrottled.
+var ErrThrottleUnavailable = errors.New("sign-in is unavailable: the failure counts cannot be read")
+
+// FailureStore keeps the sign-in failures of each subject. Every call is
+// atomic, so that servers counting failures of one subject at once lose
+// none. now is the caller's clock.
+type FailureStore interface {
+	// Locked returns how long subject stays locked after now (0: not locked).
+	Locked(ctx context.Context, subject string, now time.Time) (time.Duration, error)
+	// Fail counts a failure of subject at now, whose threshold is
+	// threshold, and returns the lock it starts (0: none).
+	Fail(ctx context.Context, subject string, threshold int, now time.Time) (time.Duration, error)
+	// Succeed clears subject's failures.
+	Succeed(ctx context.Context, subject string) error
 }
 
-type failures struct {
-	n           int
-	last, until time.Time
+// Failures is what the throttle knows of one subject: the failures
+// counted, the last one, and the end of its lock.
+type Failures struct {
+	Count       int
+	Last, Until time.Time
 }
 
-// NewThrottle returns a throttle on the clock now (nil: time.Now).
-func NewThrottle(now func() time.Time) *Throttle {
-	if now == nil {
-		now = time.Now
-	}
-	return &Throttle{now: now, subj: map[string]*failures{}}
+// Locked returns how long f stays locked after now (0: not locked).
+func (f Failures) Locked(now time.Time) time.Duration {
+	return max(f.Until.Sub(now), 0)
 }
 
-// Locked returns how long subject stays locked (0: not locked).
-func (t *Throttle) Locked(subject string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	f := t.subj[subject]
-	if f == nil {
-		return 0
+// Fail returns f after a failure at now of a subject whose threshold is
+// threshold, and the lock the failure starts (0: none). A count whose
+// last failure is more than ForgetAfter old starts again. This is the
+// throttle's one counting rule; every FailureStore applies it.
+func (f Failures) Fail(now time.Time, threshold int) (Failures, time.Duration) {
+	if f.Count == 0 || now.Sub(f.Last) > ForgetAfter {
+		f = Failures{}
 	}
-	if d := f.until.Sub(t.now()); d > 0 {
-		return d
-	}
-	return 0
-}
-
-// Fail counts a failure of subject, whose threshold is threshold, and
-// returns the lock it starts (0: none).
-func (t *Throttle) Fail(subject string, threshold int) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	f := t.subj[subject]
-	if f == nil || now.Sub(f.last) > ForgetAfter {
-		if len(t.subj) >= maxSubjects {
-			t.prune(now)
-		}
-		f = &failures{}
-		t.subj[subject] = f
-	}
-	f.n++
-	f.last = now
-	if f.n < threshold {
-		return 0
+	f.Count++
+	f.Last = now
+	if f.Count < threshold {
+		return f, 0
 	}
 	d := BaseLock
-	for i := threshold; i < f.n && d < MaxLock; i++ {
+	for i := threshold; i < f.Count && d < MaxLock; i++ {
 		d *= 2
 	}
 	d = min(d, MaxLock)
-	f.until = now.Add(d)
-	return d
+	f.Until = now.Add(d)
+	return f, d
 }
 
-// Succeed clears subject's failures.
-func (t *Throttle) Succeed(subject string) {
+// Throttle is the FailureStore of one process, for stores that keep no
+// failures. It is safe for concurrent use.
+type Throttle struct {
+	mu   sync.Mutex
+	subj map[string]Failures
+}
+
+// NewThrottle returns an empty in-process throttle.
+func NewThrottle() *Throttle {
+	return &Throttle{subj: map[string]Failures{}}
+}
+
+// Locked implements FailureStore.
+func (t *Throttle) Locked(_ context.Context, subject string, now time.Time) (time.Duration, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.subj[subject].Locked(now), nil
+}
+
+// Fail implements FailureStore.
+func (t *Throttle) Fail(_ context.Context, subject string, threshold int, now time.Time) (time.Duration, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.subj[subject]; !ok && len(t.subj) >= maxSubjects {
+		t.prune(now)
+	}
+	f, d := t.subj[subject].Fail(now, threshold)
+	t.subj[subject] = f
+	return d, nil
+}
+
+// Succeed implements FailureStore.
+func (t *Throttle) Succeed(_ context.Context, subject string) error {
 	t.mu.Lock()
 	delete(t.subj, subject)
 	t.mu.Unlock()
+	return nil
 }
 
 // prune drops unlocked subjects, or everything if all are locked.
 func (t *Throttle) prune(now time.Time) {
 	for k, f := range t.subj {
-		if !now.Before(f.until) {
+		if !now.Before(f.Until) {
 			delete(t.subj, k)
 		}
 	}

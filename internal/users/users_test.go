@@ -1,6 +1,7 @@
 package users
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -98,38 +99,74 @@ func TestMatchTOTP(t *testing.T) {
 }
 
 func TestThrottle(t *testing.T) {
+	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
-	th := NewThrottle(func() time.Time { return now })
+	th := NewThrottle()
+	fail := func(subject string) time.Duration {
+		t.Helper()
+		d, err := th.Fail(ctx, subject, AccountThreshold, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	locked := func(subject string) time.Duration {
+		t.Helper()
+		d, err := th.Locked(ctx, subject, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
 	for i := 1; i < AccountThreshold; i++ {
-		if d := th.Fail("user:a", AccountThreshold); d != 0 {
+		if d := fail("user:a"); d != 0 {
 			t.Fatalf("failure %d locks for %v", i, d)
 		}
 	}
-	if d := th.Fail("user:a", AccountThreshold); d != BaseLock {
+	if d := fail("user:a"); d != BaseLock {
 		t.Fatalf("failure %d locks for %v, want %v", AccountThreshold, d, BaseLock)
 	}
-	if th.Locked("user:a") != BaseLock || th.Locked("user:b") != 0 {
+	if locked("user:a") != BaseLock || locked("user:b") != 0 {
 		t.Fatal("lock not reported per subject")
 	}
 	now = now.Add(BaseLock)
-	if d := th.Locked("user:a"); d != 0 {
+	if d := locked("user:a"); d != 0 {
 		t.Fatalf("lock outlives its minute: %v", d)
 	}
 	want := 2 * BaseLock
 	for range 10 {
-		d := th.Fail("user:a", AccountThreshold)
+		d := fail("user:a")
 		if d != want {
 			t.Fatalf("lock %v, want %v", d, want)
 		}
 		now = now.Add(d)
 		want = min(2*want, MaxLock)
 	}
-	if th.Locked("user:a") != 0 {
+	if locked("user:a") != 0 {
 		t.Fatal("a capped lock does not expire")
 	}
-	th.Succeed("user:a")
-	if d := th.Fail("user:a", AccountThreshold); d != 0 {
+	if err := th.Succeed(ctx, "user:a"); err != nil {
+		t.Fatal(err)
+	}
+	if d := fail("user:a"); d != 0 {
 		t.Fatalf("success did not clear the count: %v", d)
+	}
+}
+
+// TestFailuresForget: a count whose last failure is more than ForgetAfter
+// old starts again, lock included; one just inside it goes on.
+func TestFailuresForget(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	f := Failures{Count: AccountThreshold, Last: now, Until: now.Add(BaseLock)}
+	if g, d := f.Fail(now.Add(ForgetAfter), AccountThreshold); g.Count != AccountThreshold+1 || d != 2*BaseLock {
+		t.Fatalf("failure at ForgetAfter: %+v, lock %v", g, d)
+	}
+	later := now.Add(ForgetAfter + time.Second)
+	if g, d := f.Fail(later, AccountThreshold); g != (Failures{Count: 1, Last: later}) || d != 0 {
+		t.Fatalf("failure after ForgetAfter: %+v, lock %v", g, d)
+	}
+	if d := (Failures{}).Locked(now); d != 0 {
+		t.Fatalf("no failures locked for %v", d)
 	}
 }
 
