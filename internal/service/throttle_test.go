@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/internal/postgres"
 	"posid/internal/postgres/pgtest"
+	"posid/internal/registry"
 	"posid/internal/secret"
 	"posid/internal/service"
 	"posid/internal/sqlite"
@@ -41,62 +43,79 @@ func onTwoServers(t *testing.T, fn func(t *testing.T, s twoServers, now *time.Ti
 	}
 	ctx := context.Background()
 	start := time.Unix(1_800_000_000, 0).UTC()
-	t.Run("sqlite", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "posid.db")
-		now := start
-		var s twoServers
-		for i, svc := range []**service.Service{&s.a, &s.b} {
-			db, err := sqlite.Open(ctx, path, box)
-			if err != nil {
-				t.Fatal(err)
+	// Each store opens a handle on its one database: the stores the
+	// service takes, and the database's SQL.
+	type handle struct {
+		store registry.Store
+		log   audit.Log
+		users users.Store
+		exec  func(ctx context.Context, q string) error
+		count func(ctx context.Context, q string) (int, error)
+	}
+	stores := []struct {
+		name string
+		open func(t *testing.T) func(t *testing.T) handle
+	}{
+		{"sqlite", func(t *testing.T) func(t *testing.T) handle {
+			path := filepath.Join(t.TempDir(), "posid.db")
+			return func(t *testing.T) handle {
+				db, err := sqlite.Open(ctx, path, box)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return handle{db.Store(), db.Audit(), db.Users(),
+					func(ctx context.Context, q string) error { _, err := db.SQL().ExecContext(ctx, q); return err },
+					func(ctx context.Context, q string) (n int, err error) {
+						err = db.SQL().QueryRowContext(ctx, q).Scan(&n)
+						return n, err
+					}}
 			}
-			t.Cleanup(func() { db.Close() })
-			*svc = service.New(db.Store(), db.Audit(), service.Options{Users: db.Users(), Now: func() time.Time { return now }})
-			s.users[i] = db.Users()
-			if i == 0 {
-				s.exec = func(t *testing.T, q string) {
-					if _, err := db.SQL().ExecContext(ctx, q); err != nil {
-						t.Fatalf("%s: %v", q, err)
+		}},
+		{"postgres", func(t *testing.T) func(t *testing.T) handle {
+			u, _ := pgtest.Schema(t, "svc_")
+			return func(t *testing.T) handle {
+				db, err := postgres.Open(ctx, u, box)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return handle{db.Store(), db.Audit(), db.Users(),
+					func(ctx context.Context, q string) error { _, err := db.Pool().Exec(ctx, q); return err },
+					func(ctx context.Context, q string) (n int, err error) {
+						err = db.Pool().QueryRow(ctx, q).Scan(&n)
+						return n, err
+					}}
+			}
+		}},
+	}
+	for _, st := range stores {
+		t.Run(st.name, func(t *testing.T) {
+			open := st.open(t)
+			now := start
+			var s twoServers
+			for i, svc := range []**service.Service{&s.a, &s.b} {
+				h := open(t)
+				*svc = service.New(h.store, h.log, service.Options{Users: h.users, Now: func() time.Time { return now }})
+				s.users[i] = h.users
+				if i == 0 {
+					s.exec = func(t *testing.T, q string) {
+						if err := h.exec(ctx, q); err != nil {
+							t.Fatalf("%s: %v", q, err)
+						}
+					}
+					s.failureRows = func(t *testing.T) int {
+						n, err := h.count(ctx, `SELECT count(*) FROM sign_in_failures`)
+						if err != nil {
+							t.Fatal(err)
+						}
+						return n
 					}
 				}
-				s.failureRows = func(t *testing.T) (n int) {
-					if err := db.SQL().QueryRowContext(ctx, `SELECT count(*) FROM sign_in_failures`).Scan(&n); err != nil {
-						t.Fatal(err)
-					}
-					return n
-				}
 			}
-		}
-		fn(t, s, &now)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		u, _ := pgtest.Schema(t, "svc_")
-		now := start
-		var s twoServers
-		for i, svc := range []**service.Service{&s.a, &s.b} {
-			db, err := postgres.Open(ctx, u, box)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			*svc = service.New(db.Store(), db.Audit(), service.Options{Users: db.Users(), Now: func() time.Time { return now }})
-			s.users[i] = db.Users()
-			if i == 0 {
-				s.exec = func(t *testing.T, q string) {
-					if _, err := db.Pool().Exec(ctx, q); err != nil {
-						t.Fatalf("%s: %v", q, err)
-					}
-				}
-				s.failureRows = func(t *testing.T) (n int) {
-					if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM sign_in_failures`).Scan(&n); err != nil {
-						t.Fatal(err)
-					}
-					return n
-				}
-			}
-		}
-		fn(t, s, &now)
-	})
+			fn(t, s, &now)
+		})
+	}
 }
 
 // throttlePassword is the password of the users of the throttle tests.
