@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"posid/internal/audit"
 	"posid/internal/printing"
 )
 
@@ -20,13 +21,22 @@ func (d *DB) Printing() printing.Store { return printStore{d} }
 type printStore struct{ db *DB }
 
 // AddPrinter implements printing.Store.
-func (s printStore) AddPrinter(ctx context.Context, p printing.Printer) error {
-	_, err := s.db.pool.Exec(ctx, `INSERT INTO printers (name, kind, address, dpi, size, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		p.Name, string(p.Kind), p.Address, p.DPI, p.Size, p.CreatedAt, p.CreatedBy)
-	if isUnique(err) {
+func (s printStore) AddPrinter(ctx context.Context, p printing.Printer, log ...audit.Entry) error {
+	var auditErr error
+	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO printers (name, kind, address, dpi, size, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			p.Name, string(p.Kind), p.Address, p.DPI, p.Size, p.CreatedAt, p.CreatedBy); err != nil {
+			return err
+		}
+		auditErr = s.db.appendAudit(ctx, tx, log)
+		return auditErr
+	})
+	switch {
+	case auditErr != nil:
+		return fmt.Errorf("printer %s not added: %w", p.Name, auditErr)
+	case isUnique(err):
 		return fmt.Errorf("printer %s: %w", p.Name, printing.ErrExists)
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("add printer: %w", mapErr(err))
 	}
 	return nil
@@ -75,27 +85,48 @@ func (s printStore) Printers(ctx context.Context) ([]printing.Printer, error) {
 }
 
 // RemovePrinter implements printing.Store.
-func (s printStore) RemovePrinter(ctx context.Context, name string) error {
-	tag, err := s.db.pool.Exec(ctx, `DELETE FROM printers WHERE name = $1`, name)
-	if err != nil {
-		return fmt.Errorf("remove printer: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("printer %q: %w", name, printing.ErrNotFound)
-	}
-	return nil
+func (s printStore) RemovePrinter(ctx context.Context, name string, log ...audit.Entry) error {
+	return s.db.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM printers WHERE name = $1`, name)
+		if err != nil {
+			return fmt.Errorf("remove printer: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("printer %q: %w", name, printing.ErrNotFound)
+		}
+		if err := s.db.appendAudit(ctx, tx, log); err != nil {
+			return fmt.Errorf("printer %s not removed: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // AddJob implements printing.Store.
-func (s printStore) AddJob(ctx context.Context, j printing.Job) (int64, error) {
-	var id int64
-	err := s.db.pool.QueryRow(ctx, `INSERT INTO print_jobs (at, actor, printer, format, size, dpi, target, sns, bytes, reprints, ok, error, printer_job_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-		j.At, j.Actor, j.Printer, j.Format, j.Size, j.DPI, j.Target, strings.Join(j.SNs, ","), j.Bytes, j.Reprints, j.OK, j.Error, j.PrinterJobID).Scan(&id)
+func (s printStore) AddJob(ctx context.Context, j printing.Job, log func(printing.Job) []audit.Entry) (int64, error) {
+	err := s.db.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO print_jobs (at, actor, printer, format, size, dpi, target, sns, bytes, reprints, ok, error, printer_job_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+			j.At, j.Actor, j.Printer, j.Format, j.Size, j.DPI, j.Target, strings.Join(j.SNs, ","), j.Bytes, j.Reprints, j.OK, j.Error, j.PrinterJobID).Scan(&j.ID)
+		if err != nil {
+			return fmt.Errorf("add print job: %w", mapErr(err))
+		}
+		if j.OK {
+			if err := markIssued(ctx, tx, j.SNs, j.At); err != nil {
+				return err
+			}
+		}
+		if log == nil {
+			return nil
+		}
+		if err := s.db.appendAudit(ctx, tx, log(j)); err != nil {
+			return fmt.Errorf("print job not recorded: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("add print job: %w", mapErr(err))
+		return 0, err
 	}
-	return id, nil
+	return j.ID, nil
 }
 
 // Jobs implements printing.Store.
@@ -157,10 +188,16 @@ func (s printStore) Issued(ctx context.Context, sns []string) (map[string]bool, 
 
 // MarkIssued implements printing.Store, in one statement.
 func (s printStore) MarkIssued(ctx context.Context, sns []string, at time.Time) error {
+	return markIssued(ctx, s.db.pool, sns, at)
+}
+
+// markIssued records through q (the pool or a transaction) that sns got
+// a label at time at, in one statement.
+func markIssued(ctx context.Context, q querier, sns []string, at time.Time) error {
 	if len(sns) == 0 {
 		return nil
 	}
-	_, err := s.db.pool.Exec(ctx, `INSERT INTO label_issues (sn, first_at, last_at, issues)
+	_, err := q.Exec(ctx, `INSERT INTO label_issues (sn, first_at, last_at, issues)
 		SELECT DISTINCT sn, $2::timestamptz, $2::timestamptz, 1 FROM unnest($1::text[]) AS sn
 		ON CONFLICT (sn) DO UPDATE SET last_at = excluded.last_at, issues = label_issues.issues + 1`, sns, at)
 	if err != nil {

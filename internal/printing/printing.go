@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"posid/internal/audit"
 	"posid/labels"
 )
 
@@ -235,19 +236,25 @@ func (f JobFilter) PageSize() int {
 }
 
 // Store keeps printers, print jobs and which serial numbers have had a
-// label. Implementations are safe for concurrent use.
+// label. Implementations are safe for concurrent use. The writes that
+// posid audits (adding and removing a printer, recording a job) take the
+// audit rows that record them and append them in the same transaction:
+// rows given as log, or made by log from the stored job (its ID set); a
+// nil log appends nothing. When the rows cannot be written the write is
+// not made.
 type Store interface {
 	// AddPrinter stores p (ErrExists when the name is taken).
-	AddPrinter(ctx context.Context, p Printer) error
+	AddPrinter(ctx context.Context, p Printer, log ...audit.Entry) error
 	// Printer returns the printer called name (ErrNotFound).
 	Printer(ctx context.Context, name string) (Printer, error)
 	// Printers lists the printers by name.
 	Printers(ctx context.Context) ([]Printer, error)
-	// RemovePrinter deletes the printer called name (ErrNotFound); its
-	// jobs stay.
-	RemovePrinter(ctx context.Context, name string) error
-	// AddJob stores j and returns its ID.
-	AddJob(ctx context.Context, j Job) (int64, error)
+	// RemovePrinter deletes the printer called name (ErrNotFound, and
+	// nothing audited); its jobs stay.
+	RemovePrinter(ctx context.Context, name string, log ...audit.Entry) error
+	// AddJob stores j and, when j.OK, marks its SNs issued at j.At (as
+	// MarkIssued), and returns its ID.
+	AddJob(ctx context.Context, j Job, log func(Job) []audit.Entry) (int64, error)
 	// Jobs lists jobs matching f, newest first.
 	Jobs(ctx context.Context, f JobFilter) ([]Job, error)
 	// Issued returns the subset of sns that have had a label issued.

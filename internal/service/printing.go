@@ -37,7 +37,8 @@ type PrintRequest struct {
 	Signer *labels.Signer
 }
 
-// AddPrinter configures printer p (admins only) and audits it.
+// AddPrinter configures printer p (admins only); the printer and its
+// audit row (audit.ActionAddPrinter) commit in one transaction.
 func (s *Service) AddPrinter(ctx context.Context, c Caller, p printing.Printer) (printing.Printer, error) {
 	st, err := s.printing()
 	if err != nil {
@@ -50,13 +51,13 @@ func (s *Service) AddPrinter(ctx context.Context, c Caller, p printing.Printer) 
 		return p, err
 	}
 	p.CreatedAt, p.CreatedBy = s.now(), c.Actor
-	if err := st.AddPrinter(ctx, p); err != nil {
-		return p, err
-	}
-	return p, s.record(ctx, c, audit.ActionAddPrinter, p.Name, fmt.Sprintf("kind=%s address=%s dpi=%d size=%s", p.Kind, p.Address, p.DPI, p.Size))
+	detail := fmt.Sprintf("kind=%s address=%s dpi=%d size=%s", p.Kind, p.Address, p.DPI, p.Size)
+	return p, st.AddPrinter(ctx, p, c.entry(p.CreatedAt, audit.ActionAddPrinter, p.Name, detail))
 }
 
-// RemovePrinter removes the printer called name (admins only); its jobs stay.
+// RemovePrinter removes the printer called name (admins only); its jobs
+// stay. The removal and its audit row (audit.ActionRemovePrinter) commit
+// in one transaction.
 func (s *Service) RemovePrinter(ctx context.Context, c Caller, name string) error {
 	st, err := s.printing()
 	if err != nil {
@@ -65,10 +66,7 @@ func (s *Service) RemovePrinter(ctx context.Context, c Caller, name string) erro
 	if c.Role != auth.RoleAdmin {
 		return forbidden("only admins manage printers")
 	}
-	if err := st.RemovePrinter(ctx, name); err != nil {
-		return err
-	}
-	return s.record(ctx, c, audit.ActionRemovePrinter, name, "")
+	return st.RemovePrinter(ctx, name, c.entry(s.now(), audit.ActionRemovePrinter, name, ""))
 }
 
 // Printers lists the printers for those who print: admins and the warehouse.
@@ -98,12 +96,18 @@ func (s *Service) PrintJobs(ctx context.Context, c Caller, f printing.JobFilter)
 // Print renders the labels of the request in the printer's format (ZPL or
 // PDF) and sends them to it. The labels follow the rules of Labels: only
 // admins and the warehouse, registered devices in a printable status,
-// fields from the registry. Once the printer and the labels are known the
-// job is recorded, with whether any SN is a reprint (it had a label
-// issued before), and audited, whether the printer takes it or not; a
-// failure returns the recorded job and an error wrapping
-// printing.ErrPrinter (or the render error). The labels themselves are
-// audited as issued (labels.print) before they are sent.
+// fields from the registry. The labels are audited as issued
+// (labels.print) before they are sent; when that row cannot be written
+// nothing is sent. Once the printer and the labels are known the job is
+// recorded, with whether any SN is a reprint (it had a label issued
+// before), whether the printer takes it or not: the job row, the SNs
+// marked issued (when it was taken) and its audit row (labels.print_job)
+// commit in one transaction, after the send. A failure to print returns
+// the recorded job and an error wrapping printing.ErrPrinter (or the
+// render error). When the job cannot be recorded with its audit row no
+// job is recorded and Print fails with the job's ID 0, though the printer
+// may have taken the labels: the error says so, and the SNs still count
+// as issued (their labels.print row is written).
 func (s *Service) Print(ctx context.Context, c Caller, req PrintRequest) (printing.Job, error) {
 	st, err := s.printing()
 	if err != nil {
@@ -151,25 +155,31 @@ func (s *Service) Print(ctx context.Context, c Caller, req PrintRequest) (printi
 	}
 	// The record and its audit row are written even when ctx has ended.
 	rctx := context.WithoutCancel(ctx)
-	if j.ID, err = st.AddJob(rctx, j); err != nil {
+	id, err := st.AddJob(rctx, j, func(j printing.Job) []audit.Entry {
+		return []audit.Entry{c.entry(j.At, audit.ActionPrintJob, p.Name+":"+target, jobDetail(j, req.Signer.KeyID()))}
+	})
+	if err != nil && j.OK {
+		// The labels are out (and audited as issued): a later print of
+		// them is a reprint even though the job is not recorded.
+		err = fmt.Errorf("printer %s took the labels, but %w", p.Name, errors.Join(err, st.MarkIssued(rctx, j.SNs, j.At)))
+	}
+	if err != nil {
 		return j, errors.Join(sendErr, err)
 	}
-	if j.OK {
-		if err := st.MarkIssued(rctx, j.SNs, j.At); err != nil {
-			return j, err
-		}
-	}
-	detail := fmt.Sprintf("job=%d labels=%d bytes=%d reprints=%d format=%s size=%s key=%s ok=%t", j.ID, len(j.SNs), j.Bytes, j.Reprints, j.Format, j.Size, req.Signer.KeyID(), j.OK)
-	if !j.OK {
-		detail += " error=" + j.Error
-	}
-	if err := s.Record(rctx, c.entry(j.At, audit.ActionPrintJob, p.Name+":"+target, detail)); err != nil {
-		return j, errors.Join(sendErr, err)
-	}
+	j.ID = id
 	if sendErr != nil {
 		return j, fmt.Errorf("print job %d: %w", j.ID, sendErr)
 	}
 	return j, nil
+}
+
+// jobDetail is the detail of the audit row of job j, signed by key.
+func jobDetail(j printing.Job, key labels.KeyID) string {
+	detail := fmt.Sprintf("job=%d labels=%d bytes=%d reprints=%d format=%s size=%s key=%s ok=%t", j.ID, len(j.SNs), j.Bytes, j.Reprints, j.Format, j.Size, key, j.OK)
+	if !j.OK {
+		detail += " error=" + j.Error
+	}
+	return detail
 }
 
 // render signs and renders ls into at most printing.MaxJobBytes, records

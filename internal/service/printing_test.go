@@ -282,13 +282,10 @@ func TestPrintIPP(t *testing.T) {
 
 // TestPrintAuditDown: with the audit log down no label leaves for the
 // printer (regression: the job used to be sent before anything was
-// audited).
+// audited), and no job is recorded: a job row is never without its audit
+// row (regression: the failed job used to be stored, then its audit row
+// refused).
 func TestPrintAuditDown(t *testing.T) {
-	breakAudit := map[string]string{
-		"sqlite": `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
-		"postgres": `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$;
-			CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()`,
-	}
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -299,16 +296,102 @@ func TestPrintAuditDown(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.exec(t, breakAudit[b.name])
-			if _, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)}); err == nil {
-				t.Fatal("printed with the audit log down")
+			job, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)})
+			if err == nil || !strings.Contains(err.Error(), "audit log unavailable") || job.ID != 0 {
+				t.Fatalf("print with the audit log down: job %d, %v; want no job and the audit error", job.ID, err)
 			}
 			select {
 			case b := <-zebra.jobs:
 				t.Fatalf("the printer got %d bytes with the audit log down", len(b))
 			case <-time.After(300 * time.Millisecond):
 			}
+			if jobs, err := svc.PrintJobs(ctx, admin, printing.JobFilter{}); err != nil || len(jobs) != 0 {
+				t.Errorf("jobs recorded with the audit log down: %+v %v", jobs, err)
+			}
 			if is, _ := b.printing.Issued(ctx, []string{"OWN0001"}); is["OWN0001"] {
 				t.Error("OWN0001 marked issued")
+			}
+		})
+	}
+}
+
+// breakJobAudit makes the audit rows of print jobs fail, by backend: the
+// labels are audited as issued and sent, then the job cannot be recorded.
+var breakJobAudit = map[string]string{
+	"sqlite": `CREATE TRIGGER audit_down BEFORE INSERT ON audit WHEN NEW.action = 'labels.print_job' BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
+	"postgres": `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+			IF NEW.action = 'labels.print_job' THEN RAISE EXCEPTION 'audit log unavailable'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()`,
+}
+
+// TestPrintJobNotRecordedWithoutAudit: when the job's audit row cannot be
+// written after the printer took the labels, Print fails saying so, and
+// no job is recorded (regression: the job row used to commit before its
+// audit row was refused); the labels stay audited as issued and count as
+// issued.
+func TestPrintJobNotRecordedWithoutAudit(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			seed(t, b)
+			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
+			zebra := newRawPrinter(t)
+			if _, err := svc.AddPrinter(ctx, admin, printing.Printer{Name: "dock", Kind: printing.KindZPL, Address: zebra.ln.Addr().String()}); err != nil {
+				t.Fatal(err)
+			}
+			b.exec(t, breakJobAudit[b.name])
+			job, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)})
+			if err == nil || !strings.Contains(err.Error(), "audit log unavailable") || !strings.Contains(err.Error(), "took the labels") || job.ID != 0 {
+				t.Fatalf("print with the job audit down: job %d, %v; want no job and an error saying the labels went out", job.ID, err)
+			}
+			if got := zebra.next(t); len(got) == 0 {
+				t.Error("the printer got no labels")
+			}
+			if jobs, err := svc.PrintJobs(ctx, admin, printing.JobFilter{}); err != nil || len(jobs) != 0 {
+				t.Errorf("jobs recorded without their audit row: %+v %v", jobs, err)
+			}
+			if rows := auditRows(t, b.log, "labels.print"); len(rows) != 1 {
+				t.Errorf("labels.print rows %+v, want the one of the labels sent", rows)
+			}
+			if rows := auditRows(t, b.log, "labels.print_job"); len(rows) != 0 {
+				t.Errorf("labels.print_job rows %+v, want none", rows)
+			}
+			if is, _ := b.printing.Issued(ctx, []string{"OWN0001"}); !is["OWN0001"] {
+				t.Error("OWN0001, printed, is not marked issued")
+			}
+		})
+	}
+}
+
+// TestPrinterWriteFailsWithoutAudit: with the audit log down adding and
+// removing a printer fail with the audit error and change nothing, since
+// each write and its audit row are one transaction.
+func TestPrinterWriteFailsWithoutAudit(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
+			dock, err := svc.AddPrinter(ctx, admin, printing.Printer{Name: "dock", Kind: printing.KindZPL, Address: "127.0.0.1:9100"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.exec(t, breakAudit[b.name])
+			_, errAdd := svc.AddPrinter(ctx, admin, printing.Printer{Name: "office", Kind: printing.KindIPP, Address: "ipp://127.0.0.1:631/printers/posid-pdf"})
+			errRemove := svc.RemovePrinter(ctx, admin, "dock")
+			for name, err := range map[string]error{"add": errAdd, "remove": errRemove} {
+				if err == nil || !strings.Contains(err.Error(), "audit log unavailable") {
+					t.Errorf("%s a printer with the audit log down: %v, want the audit error", name, err)
+				}
+			}
+			ps, err := svc.Printers(ctx, admin)
+			if err != nil || len(ps) != 1 || ps[0].Name != dock.Name {
+				t.Errorf("printers after failed writes: %+v %v, want only dock", ps, err)
+			}
+			if err := svc.RemovePrinter(ctx, admin, "nope"); !errors.Is(err, printing.ErrNotFound) {
+				t.Errorf("remove an unknown printer with the audit log down: %v, want ErrNotFound", err)
+			}
+			if rows := auditRows(t, b.log, "printer.add"); len(rows) != 1 {
+				t.Errorf("printer.add rows %+v, want dock's", rows)
 			}
 		})
 	}

@@ -4,11 +4,12 @@
 // and the label's printed SN are known. The HTTP API and the CLI both call
 // it with an explicit Caller; neither reads or writes the registry around
 // it. Writes and their audit rows commit in one transaction (registry.Tx,
-// and the users, API key, label key and review queue stores, which take
-// the rows the service builds): a write whose row cannot be written is not
-// made. Printers and print jobs are audited right after their write, and
-// fail when the row cannot be written. It imports no HTTP and no CLI
-// package.
+// and the users, API key, label key, review queue and printing stores,
+// which take the rows the service builds): a write whose row cannot be
+// written is not made. A print job is recorded with its audit row after
+// its labels are sent (and audited as issued before they leave); when the
+// job cannot be recorded with its row, none is, and Print fails. It
+// imports no HTTP and no CLI package.
 package service
 
 import (

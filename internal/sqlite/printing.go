@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"posid/internal/audit"
 	"posid/internal/printing"
 )
 
@@ -18,13 +19,22 @@ func (d *DB) Printing() printing.Store { return printStore{d} }
 type printStore struct{ db *DB }
 
 // AddPrinter implements printing.Store.
-func (s printStore) AddPrinter(ctx context.Context, p printing.Printer) error {
-	_, err := s.db.sql.ExecContext(ctx, `INSERT INTO printers (name, kind, address, dpi, size, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		p.Name, string(p.Kind), p.Address, p.DPI, p.Size, fmtTime(p.CreatedAt), p.CreatedBy)
-	if isUnique(err) {
+func (s printStore) AddPrinter(ctx context.Context, p printing.Printer, log ...audit.Entry) error {
+	var auditErr error
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO printers (name, kind, address, dpi, size, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			p.Name, string(p.Kind), p.Address, p.DPI, p.Size, fmtTime(p.CreatedAt), p.CreatedBy); err != nil {
+			return err
+		}
+		auditErr = s.db.appendAudit(ctx, tx, log)
+		return auditErr
+	})
+	switch {
+	case auditErr != nil:
+		return fmt.Errorf("printer %s not added: %w", p.Name, auditErr)
+	case isUnique(err):
 		return fmt.Errorf("printer %s: %w", p.Name, printing.ErrExists)
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("add printer: %w", err)
 	}
 	return nil
@@ -73,26 +83,53 @@ func (s printStore) Printers(ctx context.Context) ([]printing.Printer, error) {
 }
 
 // RemovePrinter implements printing.Store.
-func (s printStore) RemovePrinter(ctx context.Context, name string) error {
-	res, err := s.db.sql.ExecContext(ctx, `DELETE FROM printers WHERE name = ?`, name)
-	if err != nil {
-		return fmt.Errorf("remove printer: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("printer %q: %w", name, printing.ErrNotFound)
-	}
-	return nil
+func (s printStore) RemovePrinter(ctx context.Context, name string, log ...audit.Entry) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM printers WHERE name = ?`, name)
+		if err != nil {
+			return fmt.Errorf("remove printer: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("remove printer: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("printer %q: %w", name, printing.ErrNotFound)
+		}
+		if err := s.db.appendAudit(ctx, tx, log); err != nil {
+			return fmt.Errorf("printer %s not removed: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // AddJob implements printing.Store.
-func (s printStore) AddJob(ctx context.Context, j printing.Job) (int64, error) {
-	res, err := s.db.sql.ExecContext(ctx, `INSERT INTO print_jobs (at, actor, printer, format, size, dpi, target, sns, bytes, reprints, ok, error, printer_job_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		fmtTime(j.At), j.Actor, j.Printer, j.Format, j.Size, j.DPI, j.Target, strings.Join(j.SNs, ","), j.Bytes, j.Reprints, j.OK, j.Error, j.PrinterJobID)
+func (s printStore) AddJob(ctx context.Context, j printing.Job, log func(printing.Job) []audit.Entry) (int64, error) {
+	err := s.db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO print_jobs (at, actor, printer, format, size, dpi, target, sns, bytes, reprints, ok, error, printer_job_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			fmtTime(j.At), j.Actor, j.Printer, j.Format, j.Size, j.DPI, j.Target, strings.Join(j.SNs, ","), j.Bytes, j.Reprints, j.OK, j.Error, j.PrinterJobID)
+		if err != nil {
+			return fmt.Errorf("add print job: %w", err)
+		}
+		if j.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("add print job: %w", err)
+		}
+		if j.OK {
+			if err := markIssued(ctx, tx, j.SNs, j.At); err != nil {
+				return err
+			}
+		}
+		if log == nil {
+			return nil
+		}
+		if err := s.db.appendAudit(ctx, tx, log(j)); err != nil {
+			return fmt.Errorf("print job not recorded: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("add print job: %w", err)
+		return 0, err
 	}
-	return res.LastInsertId()
+	return j.ID, nil
 }
 
 // Jobs implements printing.Store.
@@ -175,19 +212,25 @@ func (s printStore) MarkIssued(ctx context.Context, sns []string, at time.Time) 
 	if len(sns) == 0 {
 		return nil
 	}
-	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO label_issues (sn, first_at, last_at, issues) VALUES (?, ?, ?, 1)
-			ON CONFLICT (sn) DO UPDATE SET last_at = excluded.last_at, issues = issues + 1`)
-		if err != nil {
-			return fmt.Errorf("mark issued: %w", err)
-		}
-		defer st.Close()
-		t := fmtTime(at)
-		for _, sn := range sns {
-			if _, err := st.ExecContext(ctx, sn, t, t); err != nil {
-				return fmt.Errorf("mark issued %s: %w", sn, err)
-			}
-		}
+	return s.db.inTx(ctx, func(tx *sql.Tx) error { return markIssued(ctx, tx, sns, at) })
+}
+
+// markIssued records in tx that sns got a label at time at.
+func markIssued(ctx context.Context, tx *sql.Tx, sns []string, at time.Time) error {
+	if len(sns) == 0 {
 		return nil
-	})
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO label_issues (sn, first_at, last_at, issues) VALUES (?, ?, ?, 1)
+		ON CONFLICT (sn) DO UPDATE SET last_at = excluded.last_at, issues = issues + 1`)
+	if err != nil {
+		return fmt.Errorf("mark issued: %w", err)
+	}
+	defer st.Close()
+	t := fmtTime(at)
+	for _, sn := range sns {
+		if _, err := st.ExecContext(ctx, sn, t, t); err != nil {
+			return fmt.Errorf("mark issued %s: %w", sn, err)
+		}
+	}
+	return nil
 }

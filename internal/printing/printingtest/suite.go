@@ -57,7 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) printing.Store) {
 			if !j.OK {
 				j.Error = "printer failed: connection refused"
 			}
-			id, err := st.AddJob(ctx, j)
+			id, err := st.AddJob(ctx, j, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,6 +71,12 @@ func Run(t *testing.T, open func(t *testing.T) printing.Store) {
 		got, err = st.Jobs(ctx, printing.JobFilter{Printer: "dock-1", Before: want[0].ID, Limit: 1})
 		if err != nil || len(got) != 1 || got[0].ID != want[2].ID {
 			t.Fatalf("Jobs(dock-1, before %d, 1) = %+v, %v; want job %d", want[0].ID, got, err, want[2].ID)
+		}
+		// The SNs of the jobs taken are issued with the job; the failed
+		// job's own SN is not.
+		issued, err := st.Issued(ctx, []string{"PAX0000", "PAX0003", "PAX0004", "PAX9999"})
+		if w := map[string]bool{"PAX0000": true, "PAX0004": true, "PAX9999": true}; err != nil || !reflect.DeepEqual(issued, w) {
+			t.Fatalf("Issued after the jobs = %v, %v; want %v", issued, err, w)
 		}
 	})
 	t.Run("issued", func(t *testing.T) {
