@@ -169,6 +169,17 @@ func TestPrintFails(t *testing.T) {
 	}
 }
 
+// addDock adds the raw printer "dock" (as admin) to svc, listening on a
+// new rawPrinter, and returns the printer.
+func addDock(t *testing.T, svc *service.Service) *rawPrinter {
+	t.Helper()
+	zebra := newRawPrinter(t)
+	if _, err := svc.AddPrinter(context.Background(), admin, printing.Printer{Name: "dock", Kind: printing.KindZPL, Address: zebra.ln.Addr().String()}); err != nil {
+		t.Fatal(err)
+	}
+	return zebra
+}
+
 // TestPrintRules: the label issuance rules of the label endpoint hold for
 // print jobs, and a refused request is no job.
 func TestPrintRules(t *testing.T) {
@@ -177,10 +188,7 @@ func TestPrintRules(t *testing.T) {
 			ctx := context.Background()
 			seed(t, b)
 			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
-			zebra := newRawPrinter(t)
-			if _, err := svc.AddPrinter(ctx, admin, printing.Printer{Name: "dock", Kind: printing.KindZPL, Address: zebra.ln.Addr().String()}); err != nil {
-				t.Fatal(err)
-			}
+			zebra := addDock(t, svc)
 			sg := testSigner(t)
 			active := &registry.Filter{Status: registry.StatusActive}
 			for _, tc := range []struct {
@@ -233,10 +241,7 @@ func TestLabelsCountAsIssued(t *testing.T) {
 	if _, err := svc.Labels(ctx, warehouse, service.LabelRequest{SNs: []string{"OWN0001"}}); err != nil {
 		t.Fatal(err)
 	}
-	zebra := newRawPrinter(t)
-	if _, err := svc.AddPrinter(ctx, admin, printing.Printer{Name: "dock", Kind: printing.KindZPL, Address: zebra.ln.Addr().String()}); err != nil {
-		t.Fatal(err)
-	}
+	addDock(t, svc)
 	job, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001", "BARE0001"}, Signer: testSigner(t)})
 	if err != nil || !job.Reprint || job.Reprints != 1 {
 		t.Fatalf("job %+v, %v", job, err)
@@ -291,10 +296,7 @@ func TestPrintAuditDown(t *testing.T) {
 			ctx := context.Background()
 			seed(t, b)
 			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
-			zebra := newRawPrinter(t)
-			if _, err := svc.AddPrinter(ctx, admin, printing.Printer{Name: "dock", Kind: printing.KindZPL, Address: zebra.ln.Addr().String()}); err != nil {
-				t.Fatal(err)
-			}
+			zebra := addDock(t, svc)
 			b.exec(t, breakAudit[b.name])
 			job, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)})
 			if err == nil || !strings.Contains(err.Error(), "audit log unavailable") || job.ID != 0 {
@@ -335,10 +337,7 @@ func TestPrintJobNotRecordedWithoutAudit(t *testing.T) {
 			ctx := context.Background()
 			seed(t, b)
 			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
-			zebra := newRawPrinter(t)
-			if _, err := svc.AddPrinter(ctx, admin, printing.Printer{Name: "dock", Kind: printing.KindZPL, Address: zebra.ln.Addr().String()}); err != nil {
-				t.Fatal(err)
-			}
+			zebra := addDock(t, svc)
 			b.exec(t, breakJobAudit[b.name])
 			job, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)})
 			if err == nil || !strings.Contains(err.Error(), "audit log unavailable") || !strings.Contains(err.Error(), "took the labels") || job.ID != 0 {
