@@ -280,7 +280,7 @@ func (ses *session) readDenoised(ctx context.Context, full plane, cx, cy, side f
 		}
 		g, mg := halve(squared())(f)
 		g = g.stretched().boxBlurred(1).boxBlurred(1)
-		return ses.readBlurredQR(g.thresholdLocal(6, 0), g, mg)
+		return ses.readBlurredQR(ctx, g.thresholdLocal(6, 0), g, mg)
 	}
 	for _, f := range factors {
 		if f > 1 && (w/f < 100 || h/f < 100) {
@@ -323,7 +323,7 @@ func (ses *session) readDenoised(ctx context.Context, full plane, cx, cy, side f
 // readBlurredQR reads a QR symbol in the grey window g (square to its
 // modules) with qrReadBlurred; p is g binarized and m maps both to the
 // image. It returns how many codes were new.
-func (ses *session) readBlurredQR(p, g plane, m affine) int {
+func (ses *session) readBlurredQR(ctx context.Context, p, g plane, m affine) int {
 	bmp, err := gozxing.NewBinaryBitmap(globalOf(p))
 	if err != nil {
 		return 0
@@ -333,7 +333,7 @@ func (ses *session) readBlurredQR(p, g plane, m affine) int {
 		return 0
 	}
 	var r *gozxing.Result
-	_ = safely(func() (err error) { r, err = qrReadBlurred(bm, ses.qrDec, ses.hard, &g); return })
+	_ = safely(func() (err error) { r, err = qrReadBlurred(ctx, bm, ses.qrDec, ses.hard, &g); return })
 	if r != nil && ses.add(r, mapPoints(r.GetResultPoints(), m), 1) {
 		return 1
 	}

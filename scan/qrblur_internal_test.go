@@ -227,7 +227,7 @@ func TestBlurFinders(t *testing.T) {
 		}
 		t.Logf("align %v: %d wrong, σ %.2f, %d equalized", al, n, sg, ne)
 	}
-	res, err := qrReadBlurred(bm, qrdec.NewDecoder(), nil, &g)
+	res, err := qrReadBlurred(context.Background(), bm, qrdec.NewDecoder(), nil, &g)
 	if err != nil || res.GetText() != text {
 		t.Errorf("qrReadBlurred: %v %v", res, err)
 	}

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"math"
 	"sort"
 
@@ -205,12 +206,20 @@ func finderTriples(cs []finderCand) (out [][3]pt, ms []float64) {
 
 // qrReadBlurred reads a QR symbol in the grey window g, square to its
 // module grid, whose finder patterns blurFinders finds; img is g
-// binarized (for the alignment patterns).
-func qrReadBlurred(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, g *plane) (*gozxing.Result, error) {
+// binarized (for the alignment patterns). It stops when ctx ends.
+func qrReadBlurred(ctx context.Context, img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, g *plane) (*gozxing.Result, error) {
 	corners, ms := finderTriples(blurFinders(*g))
 	var lastErr error = gozxing.NewNotFoundException("no finder patterns")
 	for i, c := range corners {
-		res, err := qrReadCorners(img, dec, hints, c, ms[i], qrDims(qrEstDim(c, ms[i])), g)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		dim := qrEstDim(c, ms[i])
+		if dim > eqMaxDim+4 {
+			// Finders that far apart are texture, not one symbol's.
+			continue
+		}
+		res, err := qrReadCorners(img, dec, hints, c, ms[i], qrDims(dim), g)
 		if err == nil {
 			return res, nil
 		}

@@ -14,6 +14,10 @@ const (
 	// to eqRadius away, each weighted by how much of it the blur spreads
 	// onto the module's centre.
 	eqRadius = 2
+	// eqMaxDim is the largest symbol (modules a side) the equaliser
+	// decides: its passes cost in proportion to the modules, and a
+	// terminal's URL or seal QR is version 10 (57) at most.
+	eqMaxDim = 57
 	// eqSweeps bounds the passes over the modules that set each one to
 	// the ink that best explains the greys around it.
 	eqSweeps = 3
@@ -231,7 +235,16 @@ func eqKernel(sigma float64) []float64 {
 // quiet zone is light. It returns nil when the fit is degenerate.
 func equalizeModules(vals []float64, dim int, start *gozxing.BitMatrix, sigma float64) *gozxing.BitMatrix {
 	known, kdark, ok := qrFunctionModules(dim)
-	if !ok || len(vals) != dim*dim {
+	if !ok {
+		return nil
+	}
+	return equalizeGrid(vals, dim, known, kdark, start, sigma)
+}
+
+// equalizeGrid is equalizeModules for any square symbol whose fixed
+// modules are known (dark: kdark).
+func equalizeGrid(vals []float64, dim int, known, kdark []bool, start *gozxing.BitMatrix, sigma float64) *gozxing.BitMatrix {
+	if dim > eqMaxDim || len(vals) != dim*dim || len(known) != dim*dim || len(kdark) != dim*dim {
 		return nil
 	}
 	n := 2*eqRadius + 1
@@ -510,10 +523,10 @@ func solveLinear(a [12][12]float64, b [12]float64) (x [12]float64, ok bool) {
 	return x, true
 }
 
-// cloneBits returns a copy of the square matrix b: gozxing's QR decoder
-// unmasks (and may mirror) the matrix it is given in place.
+// cloneBits returns a copy of the matrix b: gozxing's QR decoder unmasks
+// (and may mirror) the matrix it is given in place.
 func cloneBits(b *gozxing.BitMatrix) *gozxing.BitMatrix {
-	c, err := gozxing.NewSquareBitMatrix(b.GetWidth())
+	c, err := gozxing.NewBitMatrix(b.GetWidth(), b.GetHeight())
 	if err != nil {
 		return nil
 	}
