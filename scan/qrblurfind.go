@@ -69,6 +69,26 @@ func blurFinders(g plane) []finderCand {
 		x0, y0, x1, y1 := x-h, y-h, x+h+1, y+h+1
 		return t[y1*W+x1] - t[y0*W+x1] - t[y1*W+x0] + t[y0*W+x0]
 	}
+	// at is the correlation at pixel (x, y) for modules of m pixels (−2
+	// where the pattern's square leaves the window or is flat).
+	at := func(x, y int, m float64) float64 {
+		h1 := max(1, int(math.Round(1.5*m-0.5)))
+		h2 := max(h1+1, int(math.Round(2.5*m-0.5)))
+		h3 := max(h2+1, int(math.Round(3.5*m-0.5)))
+		h4 := max(h3+1, int(math.Round(4.5*m-0.5)))
+		if x < h4 || y < h4 || x+h4 >= g.w || y+h4 >= g.h {
+			return -2
+		}
+		a := func(h int) float64 { return float64((2*h + 1) * (2*h + 1)) }
+		N := a(h4)
+		nt := a(h2) - a(h1) + a(h4) - a(h3)
+		s1, s2, s3, s4 := box(sum, x, y, h1), box(sum, x, y, h2), box(sum, x, y, h3), box(sum, x, y, h4)
+		varG := box(sq, x, y, h4) - s4*s4/N
+		if varG < bfMinSpread*bfMinSpread*N {
+			return -2
+		}
+		return ((s2 - s1) + (s4 - s3) - s4*nt/N) / math.Sqrt(varG*(nt-nt*nt/N))
+	}
 	var cands []finderCand
 	for m := bfMinModule; m <= bfMaxModule; m *= bfScaleStep {
 		h1 := max(1, int(math.Round(1.5*m-0.5)))
@@ -137,6 +157,32 @@ func blurFinders(g plane) []finderCand {
 				break
 			}
 		}
+	}
+	// To the pixel, then beyond: the search went in steps of a third
+	// of a module, and a grid through centres a sixth of a module off
+	// misplaces the far modules by more than blur lets pass.
+	for n := range out {
+		c := &out[n]
+		x, y := int(c.p.x), int(c.p.y)
+		best := at(x, y, c.ms)
+		for moved, k := true, 0; moved && k < 8; k++ {
+			moved = false
+			for _, d := range [8][2]int{{-1, 0}, {1, 0}, {0, -1}, {0, 1}, {-1, -1}, {1, -1}, {-1, 1}, {1, 1}} {
+				if v := at(x+d[0], y+d[1], c.ms); v > best {
+					best, x, y, moved = v, x+d[0], y+d[1], true
+				}
+			}
+		}
+		vertex := func(lo, mid, hi float64) float64 {
+			den := lo - 2*mid + hi
+			if lo < -1 || hi < -1 || den >= 0 {
+				return 0
+			}
+			return math.Max(-0.5, math.Min(0.5, (lo-hi)/(2*den)))
+		}
+		dx := vertex(at(x-1, y, c.ms), best, at(x+1, y, c.ms))
+		dy := vertex(at(x, y-1, c.ms), best, at(x, y+1, c.ms))
+		c.p, c.score = pt{float64(x) + 0.5 + dx, float64(y) + 0.5 + dy}, best
 	}
 	return out
 }
