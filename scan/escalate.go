@@ -179,9 +179,12 @@ type escalation struct {
 	extra   []region // found by later stages
 	// matrices are the 2D regions later stages found and read in vain.
 	matrices []region
-	trace    *Trace
-	cache    map[windowKey]cachedWindow
-	cached   int // pixels in cache
+	// large are 2D regions too large to be one symbol, read at half
+	// resolution for a symbol in them: a whole label, blurred.
+	large  []region
+	trace  *Trace
+	cache  map[windowKey]cachedWindow
+	cached int // pixels in cache
 	// modelDone holds the regions each model stage (by whether it warps
 	// the pitch) has read, so that it reads a region once.
 	modelDone map[modelKey]bool
@@ -659,6 +662,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 		e.barStage("soft-bars", true, []float64{0}, nil),
 		{name: "matrix-sharpened", cost: 0.3, run: e.sharpenedMatrices},
 		{name: "matrix-denoised", cost: 0.3, run: e.denoisedMatrices},
+		{name: "matrix-halved", cost: 0.3, run: e.halvedMatrices},
 		whole("inverted", 1,
 			func() { ses.decode2D(inverted(), mLow, hybrid, false) },
 			func() { ses.decode1D(inverted(), mLow, rowStep(low.h)) },
@@ -764,9 +768,10 @@ func (e *escalation) workingLocated(ctx context.Context, low plane) int {
 		}
 	}
 	tried := e.readLocated(ctx, rs)
-	if len(e.matrices) > 0 {
+	if len(e.matrices)+len(e.large) > 0 {
 		tried += e.sharpenedMatrices(ctx)
 		tried += e.denoisedMatrices(ctx)
+		tried += e.halvedMatrices(ctx)
 	}
 	return tried
 }
@@ -793,6 +798,8 @@ func (e *escalation) readLocated(ctx context.Context, rs []region) int {
 			if !e.ses.covers(cx, cy, true) {
 				e.matrices = append(e.matrices, r)
 			}
+		} else if r.cells >= 9 && side <= 2*maxPyramidSide && !e.ses.covers(cx, cy, true) {
+			e.large = append(e.large, r)
 		}
 	}
 	e.extra = joinPieces(e.extra)

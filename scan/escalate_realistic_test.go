@@ -77,6 +77,15 @@ var escalationCases = []struct {
 	// read with levels that change along the code and with its pitch
 	// evened out, both at once (model-perspective, by the band of bars).
 	{photogen.Hard, 31, true, 0, true},
+	// 12 MP, a URL QR of 9–10 px modules blurred by σ ≈ 4.5 px with its
+	// Code 128s blurred past reading: the denoised thresholds hollow out
+	// its finder patterns at full resolution, the plain threshold of its
+	// modules leaves more errors than Reed–Solomon corrects
+	// (matrix-halved: half resolution, modules decided against the blur;
+	// the label of hard 60 is located as one region, too large for a
+	// symbol's square).
+	{photogen.Hard, 60, true, 0, true},
+	{photogen.Hard, 84, true, 0, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

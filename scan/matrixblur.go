@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"github.com/makiuchi-d/gozxing"
 	"math"
 	"sort"
 )
@@ -30,6 +31,10 @@ const (
 	// maxMatrixBoxes bounds how many squares, least coherent first, a
 	// scan reads so: a busy photo has dozens of unread 2D regions.
 	maxMatrixBoxes = 6
+	// maxHalved bounds the squares and regions halvedMatrices reads (in
+	// that order): each costs 50–80 ms, and a busy 12 MP photo has half a
+	// dozen.
+	maxHalved = 3
 )
 
 // denoiseVariants are the (smoothing, threshold) radii, in window pixels,
@@ -151,39 +156,186 @@ func (e *escalation) denoisedMatrices(ctx context.Context) int {
 			continue
 		}
 		tried++
-		e.ses.readDenoised(ctx, e.full, b.cx, b.cy, b.side)
+		e.ses.readDenoised(ctx, e.full, b.cx, b.cy, b.side, 1)
 	}
 	return tried
 }
 
+// halvedMatrices reads, at half resolution, the squares of matrixBoxes
+// and the regions of largeMatrices while no 2D code covers their
+// centre: a symbol of modules over about eight pixels blurred over half
+// a module has finder patterns whose cores the denoised thresholds at
+// full resolution hollow out, and noise that halving averages away.
+func (e *escalation) halvedMatrices(ctx context.Context) int {
+	tried := 0
+	for _, b := range e.matrixBoxes() {
+		if ctx.Err() != nil || tried == maxHalved {
+			break
+		}
+		if e.ses.covers(b.cx, b.cy, true) {
+			continue
+		}
+		tried++
+		e.ses.readDenoised(ctx, e.full, b.cx, b.cy, b.side, 2)
+	}
+	for _, r := range e.largeMatrices() {
+		cx, cy := e.centre(r)
+		if ctx.Err() != nil || tried == maxHalved {
+			break
+		}
+		if e.ses.covers(cx, cy, true) {
+			continue
+		}
+		tried++
+		e.ses.readDenoised(ctx, e.full, cx, cy, math.Max(r.lenU, r.lenV)*float64(e.f)*1.1, 2)
+	}
+	return tried
+}
+
+// maxGridSkew is the angle (radians) from the window's axes beyond which
+// readDenoised turns its window to a symbol's module grid.
+const maxGridSkew = 3 * math.Pi / 180
+
+// gridAngle returns the angle, in (−π/4, π/4], of the edges of q that
+// meet at right angles (a 2D symbol's module grid): gradient directions
+// taken four times over, so that the four sides of a module agree,
+// averaged with the square of their strength.
+func gridAngle(q plane) float64 {
+	var re, im float64
+	for y := 1; y+1 < q.h; y += 2 {
+		r0, r1, r2 := q.row(y-1), q.row(y), q.row(y+1)
+		for x := 1; x+1 < q.w; x += 2 {
+			gx := float64(r1[x+1]) - float64(r1[x-1])
+			gy := float64(r2[x]) - float64(r0[x])
+			m2 := gx*gx + gy*gy
+			if m2 == 0 {
+				continue
+			}
+			// (gx + i·gy)⁴ / |g|²: direction ×4, weight |g|².
+			a, b := gx*gx-gy*gy, 2*gx*gy
+			re += (a*a - b*b) / m2
+			im += 2 * a * b / m2
+		}
+	}
+	return math.Atan2(im, re) / 4
+}
+
+// largeMatrices returns the 2D regions too large for a square of
+// matrixBoxes but at most twice maxPyramidSide across: a whole label
+// located as one region, its symbol blurred.
+func (e *escalation) largeMatrices() []region {
+	var out []region
+	fs := float64(e.f)
+	for _, r := range append(append(append([]region(nil), e.regions...), e.matrices...), e.large...) {
+		side := math.Max(r.lenU, r.lenV) * fs
+		if !r.bars && side*matrixBoxGrow > matrixBoxMax && side <= 2*maxPyramidSide {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // readDenoised reads a 2D symbol blurred over about half a module in the
-// square of the given side around (cx, cy): the window (at most
-// rescuePixels) is contrast stretched and binarized each way of
-// denoiseVariants, and each bitmap read by every 2D reader; the QR grid
-// sampler takes the modules from the smoothed window (qrRead's grey). It
-// returns how many codes were new.
-func (ses *session) readDenoised(ctx context.Context, full plane, cx, cy, side float64) int {
+// square of the given side around (cx, cy), at each of factors (1: full
+// resolution, 2: halved by a box filter, which averages noise and brings
+// modules of 8 px and more to the sizes the thresholds suit): the window
+// (at most rescuePixels) is contrast stretched and binarized each way of
+// denoiseVariants (halved, the first way only), and each bitmap read by
+// every 2D reader; the QR grid sampler takes the modules from the
+// smoothed window (qrRead's grey). Then QR finder patterns are looked for
+// by their rings (qrReadBlurred) in the window turned square to the
+// symbol's modules (gridAngle). It returns how many codes were new.
+func (ses *session) readDenoised(ctx context.Context, full plane, cx, cy, side float64, factors ...int) int {
 	step, w, h := window(1, side, side, rescuePixels)
 	if w < 21 || h < 21 {
 		return 0
 	}
-	q, mq := full.rotated(cx, cy, 0, step, w, h)
-	q = q.stretched()
-	smooth := map[int]plane{0: q}
-	for _, v := range denoiseVariants {
-		if ctx.Err() != nil {
+	q0, m0 := full.rotated(cx, cy, 0, step, w, h)
+	// The window squared to the symbol's modules, made when first used.
+	var sq0 plane
+	var sm0 affine
+	squared := func() (plane, affine) {
+		if sq0.w == 0 {
+			sq0, sm0 = q0, m0
+			if a := gridAngle(q0); math.Abs(a) > maxGridSkew {
+				sq0, sm0 = full.rotated(cx, cy, a, step, w, h)
+			}
+		}
+		return sq0, sm0
+	}
+	// halve(q, m)(f) is q shrunk by f with its map to the image.
+	halve := func(q plane, m affine) func(f int) (plane, affine) {
+		return func(f int) (plane, affine) {
+			if f == 1 {
+				return q, m
+			}
+			return q.downscaled(f), scaleOffset(float64(f), float64(f-1)/2, float64(f-1)/2).then(m)
+		}
+	}
+	// rings reads a QR symbol whose finder patterns blurred past their
+	// runs, found by their rings in the window squared to the modules.
+	rings := func(f int) int {
+		if ses.qr == nil || ctx.Err() != nil {
 			return 0
 		}
-		s, ok := smooth[v[0]]
-		if !ok {
-			s = q.boxBlurred(v[0]).boxBlurred(v[0])
-			smooth[v[0]] = s
+		g, mg := halve(squared())(f)
+		g = g.stretched().boxBlurred(1).boxBlurred(1)
+		return ses.readBlurredQR(ctx, g.thresholdLocal(6, 0), g, mg)
+	}
+	for _, f := range factors {
+		if f > 1 && (w/f < 100 || h/f < 100) {
+			break
 		}
-		p := s.thresholdLocal(v[1], 0)
-		n, _ := ses.readBitmap(p, globalOf(p), mq, &s)
-		if n > 0 {
-			return n
+		if f > 1 {
+			// Halved, the rings first: they read most symbols there.
+			if n := rings(f); n > 0 {
+				return n
+			}
 		}
+		q, mq := halve(q0, m0)(f)
+		q = q.stretched()
+		smooth := map[int]plane{0: q}
+		for vi, v := range denoiseVariants {
+			if ctx.Err() != nil || f > 1 && vi > 0 {
+				// Halved, the first variant reads what the others
+				// would on the tuning photos, at 20 ms a window each.
+				break
+			}
+			s, ok := smooth[v[0]]
+			if !ok {
+				s = q.boxBlurred(v[0]).boxBlurred(v[0])
+				smooth[v[0]] = s
+			}
+			p := s.thresholdLocal(v[1], 0)
+			if n, _ := ses.readBitmap(p, globalOf(p), mq, &s); n > 0 {
+				return n
+			}
+		}
+		if f == 1 {
+			if n := rings(f); n > 0 {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// readBlurredQR reads a QR symbol in the grey window g (square to its
+// modules) with qrReadBlurred; p is g binarized and m maps both to the
+// image. It returns how many codes were new.
+func (ses *session) readBlurredQR(ctx context.Context, p, g plane, m affine) int {
+	bmp, err := gozxing.NewBinaryBitmap(globalOf(p))
+	if err != nil {
+		return 0
+	}
+	bm, err := bmp.GetBlackMatrix()
+	if err != nil {
+		return 0
+	}
+	var r *gozxing.Result
+	_ = safely(func() (err error) { r, err = qrReadBlurred(ctx, bm, ses.qrDec, ses.hard, &g); return })
+	if r != nil && ses.add(r, mapPoints(r.GetResultPoints(), m), 1) {
+		return 1
 	}
 	return 0
 }

@@ -23,7 +23,7 @@ func TestReadDenoised(t *testing.T) {
 				t.Fatal("the plain and sharpened reads already decode this crop; it tests nothing")
 			}
 			ses := newSession(newFormatSet(nil))
-			if n := ses.readDenoised(context.Background(), p, cx, cy, side); n == 0 || !hasText(ses.codes(), want) {
+			if n := ses.readDenoised(context.Background(), p, cx, cy, side, 1); n == 0 || !hasText(ses.codes(), want) {
 				t.Errorf("readDenoised read %v, want %q", ses.codes(), want)
 			}
 		})

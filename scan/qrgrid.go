@@ -122,7 +122,10 @@ func qrTurnedDim(corners [3]pt, ms float64) int {
 }
 
 // qrReadCorners samples and decodes the symbol with finder centres at
-// corners (top-left, top-right, bottom-left) at each of dims.
+// corners (top-left, top-right, bottom-left) at each of dims. With grey,
+// modules the threshold decides wrongly are decided again against the
+// blur (equalizeModules, at the width estimateBlur gives and a step
+// either side).
 func qrReadCorners(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, corners [3]pt, ms float64, dims []int, grey *plane) (*gozxing.Result, error) {
 	var lastErr error = gozxing.NewNotFoundException("no dimension")
 	for _, dim := range dims {
@@ -130,7 +133,7 @@ func qrReadCorners(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing
 		// than a missing one: the grid from the finders alone is tried
 		// too.
 		for _, align := range []bool{true, false} {
-			bits, err := qrSample(img, corners, ms, dim, align, grey)
+			bits, vals, err := qrSample(img, corners, ms, dim, align, grey)
 			if err != nil {
 				lastErr = err
 				continue
@@ -139,11 +142,33 @@ func qrReadCorners(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing
 			for _, c := range []pt{corners[2], corners[0], corners[1]} {
 				points = append(points, gozxing.NewResultPoint(c.x, c.y))
 			}
+			start := bits
+			if vals != nil {
+				start = cloneBits(bits)
+			}
 			res, err := qrDecode(dec, hints, bits, points)
 			if err == nil {
 				return res, nil
 			}
 			lastErr = err
+			if vals == nil || start == nil || !align {
+				// The grid from the finders alone is a fallback; the
+				// equaliser needs the modules where they are.
+				continue
+			}
+			// A symbol blurred over more than half a module: its modules
+			// decided against the blur each assumed width spreads.
+			sigma, ok := estimateBlur(vals, dim)
+			for _, d := range eqSpread {
+				if !ok {
+					break
+				}
+				if eq := equalizeModules(vals, dim, start, sigma+d); eq != nil {
+					if res, err := qrDecode(dec, hints, eq, points); err == nil {
+						return res, nil
+					}
+				}
+			}
 		}
 	}
 	return nil, lastErr
@@ -268,11 +293,12 @@ type qrAnchor struct {
 }
 
 // qrSample samples a dim×dim QR symbol whose finder pattern centres are
-// at corners (top-left, top-right, bottom-left).
-func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align bool, grey *plane) (*gozxing.BitMatrix, error) {
+// at corners (top-left, top-right, bottom-left); with grey it also returns
+// the modules' greys (see sampleCells).
+func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align bool, grey *plane) (*gozxing.BitMatrix, []float64, error) {
 	ver, err := qrdec.Version_GetProvisionalVersionForDimension(dim)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	centers := ver.GetAlignmentPatternCenters()
 	far := float64(dim) - 3.5
@@ -287,7 +313,7 @@ func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align 
 		as := append(finders, qrAnchor{m: pt{far, far}, p: br, found: true})
 		h, ok := fitHomography(as)
 		if !ok {
-			return nil, gozxing.NewNotFoundException("degenerate")
+			return nil, nil, gozxing.NewNotFoundException("degenerate")
 		}
 		return sampleCells(img, dim, []int{0, dim}, []int{0, dim}, func(i, j int) homography { return h }, grey)
 	}
@@ -336,7 +362,7 @@ func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align 
 		}
 		h, ok := fit(near)
 		if !ok {
-			return nil, gozxing.NewNotFoundException("degenerate")
+			return nil, nil, gozxing.NewNotFoundException("degenerate")
 		}
 		a.p = h.apply(a.m)
 		local := dist(a.p, h.apply(pt{a.m.x + 1, a.m.y + 1})) / math.Sqrt2
@@ -349,7 +375,9 @@ func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align 
 		if ap, ok := findAlignment(img, a.p, local); ok {
 			a.p, a.found = ap, true
 		} else if grey != nil {
-			if ap, ok := matchAlignment(img, h, a.m); ok {
+			if ap, ok := matchAlignmentGrey(grey, h, a.m); ok {
+				a.p, a.found = ap, true
+			} else if ap, ok := matchAlignment(img, h, a.m); ok {
 				a.p, a.found = ap, true
 			}
 		}
@@ -364,7 +392,7 @@ func qrSample(img *gozxing.BitMatrix, corners [3]pt, ms float64, dim int, align 
 		for i := 0; i < n-1; i++ {
 			h, ok := fitHomography([]qrAnchor{*at(i, j), *at(i+1, j), *at(i+1, j+1), *at(i, j+1)})
 			if !ok {
-				return nil, gozxing.NewNotFoundException("degenerate cell")
+				return nil, nil, gozxing.NewNotFoundException("degenerate cell")
 			}
 			cells[j*(n-1)+i] = h
 		}
@@ -449,11 +477,12 @@ func matchAlignment(img *gozxing.BitMatrix, h homography, m pt) (pt, bool) {
 // dark when below the mean of the modules within qrGreyRadius of it: a
 // module blurred over half its width keeps its centre on the right side of
 // its neighbours' mean, where a binarized pixel has ragged edges and a
-// grid a fraction of a module off puts centres on them.
-func sampleCells(img *gozxing.BitMatrix, dim int, ex, ey []int, cell func(i, j int) homography, grey *plane) (*gozxing.BitMatrix, error) {
+// grid a fraction of a module off puts centres on them; the greys are
+// returned too, row-major.
+func sampleCells(img *gozxing.BitMatrix, dim int, ex, ey []int, cell func(i, j int) homography, grey *plane) (*gozxing.BitMatrix, []float64, error) {
 	bits, err := gozxing.NewSquareBitMatrix(dim)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w, h := img.GetWidth(), img.GetHeight()
 	var vals []float64
@@ -468,7 +497,7 @@ func sampleCells(img *gozxing.BitMatrix, dim int, ex, ey []int, cell func(i, j i
 					q := hm.apply(pt{float64(x) + 0.5, float64(y) + 0.5})
 					xi, yi := int(math.Floor(q.x)), int(math.Floor(q.y))
 					if xi < 0 || yi < 0 || xi >= w || yi >= h {
-						return nil, gozxing.NewNotFoundException("module outside the image")
+						return nil, nil, gozxing.NewNotFoundException("module outside the image")
 					}
 					if grey != nil {
 						vals[y*dim+x] = greyModule(grey, hm, x, y)
@@ -482,7 +511,7 @@ func sampleCells(img *gozxing.BitMatrix, dim int, ex, ey []int, cell func(i, j i
 	if grey != nil {
 		thresholdModules(bits, vals, dim)
 	}
-	return bits, nil
+	return bits, vals, nil
 }
 
 // greyModule is the mean grey of module (x, y) under hm: its centre and
