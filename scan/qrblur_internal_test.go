@@ -136,34 +136,7 @@ func renderBlurredQR(dark []bool, dim int, ms, sigma, noise float64, rng *rand.R
 			}
 		}
 	}
-	s := sigma * ms
-	r := int(3 * s)
-	k := make([]float64, 2*r+1)
-	sum := 0.0
-	for i := range k {
-		d := float64(i - r)
-		k[i] = math.Exp(-d * d / (2 * s * s))
-		sum += k[i]
-	}
-	tmp := make([]float64, len(img))
-	for pass := 0; pass < 2; pass++ {
-		for y := 0; y < side; y++ {
-			for x := 0; x < side; x++ {
-				b := 0.0
-				for i, w := range k {
-					xx, yy := x, y
-					if pass == 0 {
-						xx = min(side-1, max(0, x+i-r))
-					} else {
-						yy = min(side-1, max(0, y+i-r))
-					}
-					b += w * img[yy*side+xx]
-				}
-				tmp[y*side+x] = b / sum
-			}
-		}
-		img, tmp = tmp, img
-	}
+	gaussBlur(img, side, side, sigma*ms)
 	p := newPlane(side, side)
 	for i, v := range img {
 		p.pix[i] = byte(math.Max(0, math.Min(255, v+noise*rng.NormFloat64())))
@@ -172,8 +145,8 @@ func renderBlurredQR(dark []bool, dim int, ms, sigma, noise float64, rng *rand.R
 }
 
 // TestBlurFinders checks that the finder patterns of a QR symbol blurred
-// by 0.6 of a module, which gozxing's finder does not find in the
-// thresholded window, are found by their rings, as the symbol's corners
+// by 0.7 of a module, which the reads through gozxing's finder miss, are
+// found by their rings within a quarter module, as the symbol's corners
 // in gozxing's order, and that the symbol then decodes.
 func TestBlurFinders(t *testing.T) {
 	const text = "https://pos.example.cn/t/67195784244058826735?m=S920"
@@ -197,35 +170,12 @@ func TestBlurFinders(t *testing.T) {
 		t.Fatal("no finder triple found")
 	}
 	for i, c := range corners[0] {
-		t.Logf("corner %d off by %.2f px", i, dist(c, want[i]))
-		if d := dist(c, want[i]); d > ms {
+		if d := dist(c, want[i]); d > ms/4 {
 			t.Errorf("corner %d at %v, want %v (%.1f px off)", i, c, want[i], d)
 		}
 	}
 	if math.Abs(sizes[0]-ms) > 0.25*ms {
 		t.Errorf("module size %.2f, want about %v", sizes[0], ms)
-	}
-	for _, al := range []bool{true, false} {
-		bits, vals, err := qrSample(bm, corners[0], sizes[0], dim, al, &g)
-		if err != nil {
-			t.Log(err)
-			continue
-		}
-		n := 0
-		for i, d := range dark {
-			if bits.Get(i%dim, i/dim) != d {
-				n++
-			}
-		}
-		sg, _ := estimateBlur(vals, dim)
-		eq := equalizeModules(vals, dim, bits, sg)
-		ne := 0
-		for i, d := range dark {
-			if eq.Get(i%dim, i/dim) != d {
-				ne++
-			}
-		}
-		t.Logf("align %v: %d wrong, σ %.2f, %d equalized", al, n, sg, ne)
 	}
 	res, err := qrReadBlurred(context.Background(), bm, qrdec.NewDecoder(), nil, &g)
 	if err != nil || res.GetText() != text {

@@ -109,22 +109,22 @@ func estimateBlur(vals []float64, dim int) (float64, bool) {
 // blurredPattern returns the kernel k applied to the pattern s (dim×dim,
 // 1 dark) at each module of at.
 func blurredPattern(s []float64, dim int, k []float64, at []int) []float64 {
-	n := 2*eqRadius + 1
 	out := make([]float64, len(at))
 	for o, i := range at {
-		x, y := i%dim, i/dim
-		b := 0.0
-		for dy := -eqRadius; dy <= eqRadius; dy++ {
-			for dx := -eqRadius; dx <= eqRadius; dx++ {
-				u, v := x+dx, y+dy
-				if u >= 0 && v >= 0 && u < dim && v < dim {
-					b += k[(dy+eqRadius)*n+dx+eqRadius] * s[v*dim+u]
-				}
-			}
-		}
-		out[o] = b
+		neighbours(k, dim, i%dim, i/dim, func(j int, w float64) { out[o] += w * s[j] })
 	}
 	return out
+}
+
+// neighbours calls f with the index and kernel weight (k, see eqKernel)
+// of each module of a dim×dim symbol within eqRadius of module (x, y).
+func neighbours(k []float64, dim, x, y int, f func(j int, w float64)) {
+	n := 2*eqRadius + 1
+	for dy := max(-eqRadius, -y); dy <= eqRadius && y+dy < dim; dy++ {
+		for dx := max(-eqRadius, -x); dx <= eqRadius && x+dx < dim; dx++ {
+			f((y+dy)*dim+x+dx, k[(dy+eqRadius)*n+dx+eqRadius])
+		}
+	}
 }
 
 // leastSquares solves the normal equations of rows·x ≈ b (at most 12
@@ -264,18 +264,7 @@ func equalizeGrid(vals []float64, dim int, known, kdark []bool, start *gozxing.B
 	// blurred is the kernel applied to s around module (x, y).
 	blurred := func(x, y int) float64 {
 		b := 0.0
-		for dy := -eqRadius; dy <= eqRadius; dy++ {
-			v := y + dy
-			if v < 0 || v >= dim {
-				continue
-			}
-			for dx := -eqRadius; dx <= eqRadius; dx++ {
-				u := x + dx
-				if u >= 0 && u < dim {
-					b += k[(dy+eqRadius)*n+dx+eqRadius] * s[v*dim+u]
-				}
-			}
-		}
+		neighbours(k, dim, x, y, func(j int, w float64) { b += w * s[j] })
 		return b
 	}
 	// The paper and ink levels: grey = Σ p_i f_i − B Σ q_i f_i over the
@@ -438,39 +427,17 @@ func equalizeGrid(vals []float64, dim int, known, kdark []bool, start *gozxing.B
 				// the model at each neighbour j by −ink_j·d·k(j−i).
 				d := 1 - 2*s[i]
 				gain := 0.0
-				for dy := -eqRadius; dy <= eqRadius; dy++ {
-					v := y + dy
-					if v < 0 || v >= dim {
-						continue
-					}
-					for dx := -eqRadius; dx <= eqRadius; dx++ {
-						u := x + dx
-						if u < 0 || u >= dim {
-							continue
-						}
-						j := v*dim + u
-						delta := -ink[j] * d * k[(dy+eqRadius)*n+dx+eqRadius]
-						r := vals[j] - (paper[j] - ink[j]*B[j])
-						gain += r*r - (r-delta)*(r-delta)
-					}
-				}
+				neighbours(k, dim, x, y, func(j int, w float64) {
+					delta := -ink[j] * d * w
+					r := vals[j] - (paper[j] - ink[j]*B[j])
+					gain += r*r - (r-delta)*(r-delta)
+				})
 				if gain <= 0 {
 					continue
 				}
 				s[i] += d
 				flips++
-				for dy := -eqRadius; dy <= eqRadius; dy++ {
-					v := y + dy
-					if v < 0 || v >= dim {
-						continue
-					}
-					for dx := -eqRadius; dx <= eqRadius; dx++ {
-						u := x + dx
-						if u >= 0 && u < dim {
-							B[v*dim+u] += d * k[(dy+eqRadius)*n+dx+eqRadius]
-						}
-					}
-				}
+				neighbours(k, dim, x, y, func(j int, w float64) { B[j] += d * w })
 			}
 		}
 		if flips == 0 {
