@@ -18,19 +18,19 @@ const (
 	// decides: its passes cost in proportion to the modules, and a
 	// terminal's URL or seal QR is version 10 (57) at most.
 	eqMaxDim = 57
-	// eqSweeps bounds the passes over the modules that set each one to
-	// the ink that best explains the greys around it.
-	eqSweeps = 3
-	// eqFits is how many of those passes first fit the paper and ink
-	// levels again to the modules as they then stand.
-	eqFits = 2
 	// eqLandweber is how many steps the first, linear guess takes, and
 	// eqStep their size (below 2, the largest stable for a kernel that
 	// sums to 1).
 	eqLandweber = 20
+	eqStep      = 1.9
 	// eqRounds is how many rounds of whole rows and columns follow it.
 	eqRounds = 3
-	eqStep   = 1.9
+	// eqSweeps bounds the passes over single modules after those, which
+	// set each one to the ink that best explains the greys around it.
+	eqSweeps = 3
+	// eqFits is how many of those passes first fit the paper and ink
+	// levels again to the modules as they then stand.
+	eqFits = 2
 )
 
 // eqSigmas are the blur widths (σ, in modules) among which
@@ -229,10 +229,13 @@ func eqKernel(sigma float64) []float64 {
 // dark ones with a dark one: the grey of every module is modelled as
 // paper minus ink times the blurred pattern of dark modules, with paper
 // and ink levels smooth (quadratic) across the symbol to follow glare and
-// uneven light, fitted by least squares; then each module the standard
-// does not fix is set, pass after pass, to whichever ink makes the model
-// explain the greys within eqRadius of it best. Outside the symbol the
-// quiet zone is light. It returns nil when the fit is degenerate.
+// uneven light, fitted by least squares. The modules the standard does
+// not fix are then solved in three steps: a linear first guess (the ink
+// that best explains the greys, kept within [0, 1], rounded), whole rows
+// and columns at a time (lineViterbi), and single modules, pass after
+// pass, each set to whichever ink makes the model explain the greys
+// within eqRadius of it best. Outside the symbol the quiet zone is light.
+// It returns nil when the fit is degenerate.
 func equalizeModules(vals []float64, dim int, start *gozxing.BitMatrix, sigma float64) *gozxing.BitMatrix {
 	known, kdark, ok := qrFunctionModules(dim)
 	if !ok {
@@ -332,10 +335,10 @@ func equalizeGrid(vals []float64, dim int, known, kdark []bool, start *gozxing.B
 	if !fit() {
 		return nil
 	}
-	y := make([]float64, dim*dim)
-	for i := range y {
+	want := make([]float64, dim*dim) // the blurred ink the greys ask for
+	for i := range want {
 		if ink[i] != 0 {
-			y[i] = (paper[i] - vals[i]) / ink[i]
+			want[i] = (paper[i] - vals[i]) / ink[i]
 		}
 	}
 	// conv applies the kernel, separable as the product of its centre
@@ -371,7 +374,7 @@ func equalizeGrid(vals []float64, dim int, known, kdark []bool, start *gozxing.B
 	for it := 0; it < eqLandweber; it++ {
 		conv(z, r)
 		for i := range r {
-			r[i] = y[i] - r[i]
+			r[i] = want[i] - r[i]
 		}
 		conv(r, g) // the kernel is symmetric: Kᵀ = K
 		copy(prev, s)
