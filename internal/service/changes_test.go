@@ -212,10 +212,21 @@ func TestApproveChangeRequest(t *testing.T) {
 }
 
 // breakAudit makes every audit insert fail, by backend.
-var breakAudit = map[string]string{
-	"sqlite": `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
-	"postgres": `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$;
+var breakAudit = auditDown("")
+
+// auditDown returns, by backend, the SQL of a trigger that makes audit
+// inserts of action fail ("": every action) with "audit log unavailable".
+func auditDown(action string) map[string]string {
+	when, cond := "", "true"
+	if action != "" {
+		when, cond = " WHEN NEW.action = '"+action+"'", "NEW.action = '"+action+"'"
+	}
+	return map[string]string{
+		"sqlite": `CREATE TRIGGER audit_down BEFORE INSERT ON audit` + when + ` BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
+		"postgres": `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+			IF ` + cond + ` THEN RAISE EXCEPTION 'audit log unavailable'; END IF; RETURN NEW; END $$;
 		CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()`,
+	}
 }
 
 // TestChangeRequestStaleAndAccount: approval of a request whose old value

@@ -294,11 +294,7 @@ func TestPrintAuditDown(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			seed(t, b)
-			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
-			zebra := addDock(t, svc)
-			b.exec(t, breakAudit[b.name])
-			job, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)})
+			svc, zebra, job, err := printBroken(t, b, breakAudit)
 			if err == nil || !strings.Contains(err.Error(), "audit log unavailable") || job.ID != 0 {
 				t.Fatalf("print with the audit log down: job %d, %v; want no job and the audit error", job.ID, err)
 			}
@@ -319,11 +315,19 @@ func TestPrintAuditDown(t *testing.T) {
 
 // breakJobAudit makes the audit rows of print jobs fail, by backend: the
 // labels are audited as issued and sent, then the job cannot be recorded.
-var breakJobAudit = map[string]string{
-	"sqlite": `CREATE TRIGGER audit_down BEFORE INSERT ON audit WHEN NEW.action = 'labels.print_job' BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
-	"postgres": `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-			IF NEW.action = 'labels.print_job' THEN RAISE EXCEPTION 'audit log unavailable'; END IF; RETURN NEW; END $$;
-		CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()`,
+var breakJobAudit = auditDown("labels.print_job")
+
+// printBroken prints OWN0001 on a test printer "dock" after running the
+// trigger SQL broken, and returns the service, the printer and what Print
+// returned.
+func printBroken(t *testing.T, b backend, broken map[string]string) (*service.Service, *rawPrinter, printing.Job, error) {
+	t.Helper()
+	seed(t, b)
+	svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
+	zebra := addDock(t, svc)
+	b.exec(t, broken[b.name])
+	job, err := svc.Print(context.Background(), warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)})
+	return svc, zebra, job, err
 }
 
 // TestPrintJobNotRecordedWithoutAudit: when the job's audit row cannot be
@@ -335,11 +339,7 @@ func TestPrintJobNotRecordedWithoutAudit(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			seed(t, b)
-			svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
-			zebra := addDock(t, svc)
-			b.exec(t, breakJobAudit[b.name])
-			job, err := svc.Print(ctx, warehouse, service.PrintRequest{Printer: "dock", SNs: []string{"OWN0001"}, Signer: testSigner(t)})
+			svc, zebra, job, err := printBroken(t, b, breakJobAudit)
 			if err == nil || !strings.Contains(err.Error(), "audit log unavailable") || !strings.Contains(err.Error(), "took the labels") || job.ID != 0 {
 				t.Fatalf("print with the job audit down: job %d, %v; want no job and an error saying the labels went out", job.ID, err)
 			}
