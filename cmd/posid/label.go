@@ -284,11 +284,9 @@ func runLabel(ctx context.Context, app *cli, args []string) error {
 	n, err := writeOutput(*out, app.stdout, func(w io.Writer) (int, error) {
 		n, err := lf.Write(ctx, w, sealed, opts)
 		if err == nil && !run.recorded {
-			err = run.svc.RecordLabels(ctx, run.caller, run.target, n, fmt.Sprintf("format=%s key=%s", lf.Name, signer.KeyID()))
-			if err == nil {
-				// A later print of these devices counts as a reprint.
-				err = run.svc.RecordIssued(ctx, sns)
-			}
+			// Audited, and marked issued so that a later print of these
+			// devices counts as a reprint, in one write.
+			err = run.svc.IssueLabels(ctx, run.caller, run.target, sns, fmt.Sprintf("format=%s key=%s", lf.Name, signer.KeyID()))
 		}
 		return n, err
 	})

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"posid/internal/audit"
 )
 
 // TestCLILabelBatch prints every device of a registry batch into one PDF
@@ -38,7 +41,57 @@ func TestCLILabelBatch(t *testing.T) {
 	if _, err := os.Stat(missing); !os.IsNotExist(err) {
 		t.Fatalf("a failed run left %s", missing)
 	}
-	if code, _, _ := runCLI(t, env, "label", "--batch", "B2026-09", "--sn", "PAX0001", "-o", out); code != 2 {
+	if code, _, _ := runCLI(t, env, "label", "--batch", "B2026-09", "--sn", "LDA826090004", "-o", out); code != 2 {
 		t.Fatalf("two sources: exit %d, want 2", code)
+	}
+}
+
+// TestCLILabelIssuedWithAuditRow: a label file's audit row and its SNs
+// marked issued are one write. With the issue table refusing writes the
+// run exits 1, leaves no file and no labels.print row (regression: the
+// row was written first, then marking the SN failed); once it accepts
+// them, the run is audited and the SN counts as issued.
+func TestCLILabelIssuedWithAuditRow(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	env := map[string]string{"POSID_DB": filepath.Join(dir, "posid.db"), "POSID_KEYS_DIR": filepath.Join(dir, "keys")}
+	for _, args := range [][]string{{"demo"}, {"keys", "new"}} {
+		if code, _, errOut := runCLI(t, env, args...); code != 0 {
+			t.Fatalf("%v: %s", args, errOut)
+		}
+	}
+	st := openCLIStores(t, env)
+	printed := func() int {
+		t.Helper()
+		es, _, err := st.Audit.List(ctx, audit.Filter{Action: audit.ActionPrintLabels, Target: "LDA826090004"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(es)
+	}
+	if _, err := st.SQLite.SQL().ExecContext(ctx, `CREATE TRIGGER issues_down BEFORE INSERT ON label_issues BEGIN SELECT RAISE(ABORT, 'label issues unavailable'); END`); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "one.pdf")
+	if code, _, errOut := runCLI(t, env, "label", "--sn", "LDA826090004", "-o", out); code != 1 || !strings.Contains(errOut, "label issues unavailable") {
+		t.Fatalf("label with the issue table down: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a failed run left %s", out)
+	}
+	if n := printed(); n != 0 {
+		t.Errorf("%d labels.print rows for a label that never left", n)
+	}
+	if _, err := st.SQLite.SQL().ExecContext(ctx, `DROP TRIGGER issues_down`); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := runCLI(t, env, "label", "--sn", "LDA826090004", "-o", out); code != 0 {
+		t.Fatalf("label: exit %d: %s", code, errOut)
+	}
+	if n := printed(); n != 1 {
+		t.Errorf("%d labels.print rows, want 1", n)
+	}
+	if is, err := st.Printing.Issued(ctx, []string{"LDA826090004"}); err != nil || !is["LDA826090004"] {
+		t.Errorf("LDA826090004 not marked issued: %v", err)
 	}
 }

@@ -186,9 +186,20 @@ func (s printStore) Issued(ctx context.Context, sns []string) (map[string]bool, 
 	return out, rows.Err()
 }
 
-// MarkIssued implements printing.Store, in one statement.
-func (s printStore) MarkIssued(ctx context.Context, sns []string, at time.Time) error {
-	return markIssued(ctx, s.db.pool, sns, at)
+// MarkIssued implements printing.Store: without log, in one statement.
+func (s printStore) MarkIssued(ctx context.Context, sns []string, at time.Time, log ...audit.Entry) error {
+	if len(log) == 0 {
+		return markIssued(ctx, s.db.pool, sns, at)
+	}
+	return s.db.inTx(ctx, func(tx pgx.Tx) error {
+		if err := markIssued(ctx, tx, sns, at); err != nil {
+			return err
+		}
+		if err := s.db.appendAudit(ctx, tx, log); err != nil {
+			return fmt.Errorf("labels not marked issued: %w", err)
+		}
+		return nil
+	})
 }
 
 // markIssued records through q (the pool or a transaction) that sns got

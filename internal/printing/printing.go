@@ -259,6 +259,7 @@ type Store interface {
 	Jobs(ctx context.Context, f JobFilter) ([]Job, error)
 	// Issued returns the subset of sns that have had a label issued.
 	Issued(ctx context.Context, sns []string) (map[string]bool, error)
-	// MarkIssued records that sns got a label at time at.
-	MarkIssued(ctx context.Context, sns []string, at time.Time) error
+	// MarkIssued records that sns got a label at time at, and appends
+	// log in the same transaction: neither is written when either fails.
+	MarkIssued(ctx context.Context, sns []string, at time.Time, log ...audit.Entry) error
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"posid/internal/audit"
 	"posid/internal/auth"
@@ -60,14 +61,11 @@ func (s *Service) Labels(ctx context.Context, c Caller, req LabelRequest) ([]lab
 	default:
 		return nil, fmt.Errorf("%w: give sns or batch", registry.ErrInvalid)
 	}
-	if err := s.RecordLabels(ctx, c, target, len(ls), req.Detail); err != nil {
-		return nil, err
-	}
 	sns := make([]string, len(ls))
 	for i, l := range ls {
 		sns[i] = l.SN
 	}
-	if err := s.markIssued(ctx, sns); err != nil {
+	if err := s.IssueLabels(ctx, c, target, sns, req.Detail); err != nil {
 		return nil, err
 	}
 	return ls, nil
@@ -132,13 +130,35 @@ func (s *Service) batchLabels(ctx context.Context, batch string, max int) ([]lab
 }
 
 // RecordLabels records a label run of n labels for target in the audit
-// log, before the labels leave.
+// log, before the labels leave. A run that is not sent to a printer
+// records itself with IssueLabels instead.
 func (s *Service) RecordLabels(ctx context.Context, c Caller, target string, n int, detail string) error {
+	return s.Record(ctx, labelsEntry(c, s.now(), target, n, detail))
+}
+
+// IssueLabels records a label run of the labels of sns for target, before
+// the labels leave: its audit row and, with a printing store, the SNs
+// marked issued (so that a later print of them counts as a reprint), in
+// one transaction. The label endpoint and the CLI's label files record
+// themselves so; a print job records its labels with the job.
+func (s *Service) IssueLabels(ctx context.Context, c Caller, target string, sns []string, detail string) error {
+	if s.opt.Printing == nil {
+		return s.RecordLabels(ctx, c, target, len(sns), detail)
+	}
+	e := labelsEntry(c, s.now(), target, len(sns), detail)
+	if err := s.opt.Printing.MarkIssued(ctx, sns, e.At, e); err != nil {
+		return fmt.Errorf("audit %s %s: %w", e.Action, e.Target, err)
+	}
+	return nil
+}
+
+// labelsEntry is the audit row of a label run of n labels for target.
+func labelsEntry(c Caller, at time.Time, target string, n int, detail string) audit.Entry {
 	d := fmt.Sprintf("labels=%d", n)
 	if detail != "" {
 		d += " " + detail
 	}
-	return s.record(ctx, c, audit.ActionPrintLabels, target, d)
+	return c.entry(at, audit.ActionPrintLabels, target, d)
 }
 
 // labelOf is the label of d, if its status allows one; the date of given

@@ -284,22 +284,6 @@ func (s *Service) filterLabels(ctx context.Context, c Caller, f registry.Filter)
 	return ls, target, nil
 }
 
-// markIssued records that sns got labels, when the service keeps a
-// printing store; a later label of one of them is a reprint.
-func (s *Service) markIssued(ctx context.Context, sns []string) error {
-	if s.opt.Printing == nil || len(sns) == 0 {
-		return nil
-	}
-	return s.opt.Printing.MarkIssued(ctx, sns, s.now())
-}
-
-// RecordIssued records that the labels of sns were issued outside Labels
-// and Print (the CLI writing labels to a file), so a later print of them
-// counts as a reprint.
-func (s *Service) RecordIssued(ctx context.Context, sns []string) error {
-	return s.markIssued(ctx, sns)
-}
-
 func (s *Service) printing() (printing.Store, error) {
 	if s.opt.Printing == nil {
 		return nil, ErrNoPrinting

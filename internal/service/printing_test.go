@@ -257,6 +257,46 @@ func TestLabelsCountAsIssued(t *testing.T) {
 	}
 }
 
+// TestLabelsIssuedWithTheirAuditRow: the label endpoint's audit row and
+// the SNs marked issued are one write. With the issue table down, Labels
+// fails and leaves no labels.print row (regression: the row was written
+// first, then marking the SNs failed, and the log recorded labels that
+// never left); with that row refused, no SN is marked issued.
+func TestLabelsIssuedWithTheirAuditRow(t *testing.T) {
+	issuesDown := map[string]string{
+		"sqlite": `CREATE TRIGGER issues_down BEFORE INSERT ON label_issues BEGIN SELECT RAISE(ABORT, 'label issues unavailable'); END`,
+		"postgres": `CREATE FUNCTION issues_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'label issues unavailable'; END $$;
+		CREATE TRIGGER issues_down BEFORE INSERT ON label_issues FOR EACH ROW EXECUTE FUNCTION issues_down()`,
+	}
+	for _, tc := range []struct {
+		name   string
+		broken func(string) string
+		want   string
+	}{
+		{"issues down", func(b string) string { return issuesDown[b] }, "label issues unavailable"},
+		{"audit down", func(b string) string { return auditDown("labels.print")[b] }, "audit log unavailable"},
+	} {
+		for _, b := range backends(t) {
+			t.Run(tc.name+"/"+b.name, func(t *testing.T) {
+				ctx := context.Background()
+				seed(t, b)
+				svc := service.New(b.store, b.log, service.Options{Printing: b.printing})
+				b.exec(t, tc.broken(b.name))
+				ls, err := svc.Labels(ctx, warehouse, service.LabelRequest{SNs: []string{"OWN0001"}})
+				if err == nil || !strings.Contains(err.Error(), tc.want) || ls != nil {
+					t.Fatalf("labels with %s: %d labels, %v; want none and %q", tc.name, len(ls), err, tc.want)
+				}
+				if rows := auditRows(t, b.log, "labels.print"); len(rows) != 0 {
+					t.Errorf("labels.print rows %+v for labels that never left", rows)
+				}
+				if is, err := b.printing.Issued(ctx, []string{"OWN0001"}); err != nil || is["OWN0001"] {
+					t.Errorf("OWN0001 marked issued (%v) for a label that never left", err)
+				}
+			})
+		}
+	}
+}
+
 // TestPrintIPP prints a device's label through the service to the
 // cups-pdf queue: an IPP printer gets a PDF, the job is recorded with the
 // printer's job id, and cups-pdf writes the file.

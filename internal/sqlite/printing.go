@@ -208,11 +208,19 @@ func (s printStore) Issued(ctx context.Context, sns []string) (map[string]bool, 
 }
 
 // MarkIssued implements printing.Store.
-func (s printStore) MarkIssued(ctx context.Context, sns []string, at time.Time) error {
-	if len(sns) == 0 {
+func (s printStore) MarkIssued(ctx context.Context, sns []string, at time.Time, log ...audit.Entry) error {
+	if len(sns) == 0 && len(log) == 0 {
 		return nil
 	}
-	return s.db.inTx(ctx, func(tx *sql.Tx) error { return markIssued(ctx, tx, sns, at) })
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := markIssued(ctx, tx, sns, at); err != nil {
+			return err
+		}
+		if err := s.db.appendAudit(ctx, tx, log); err != nil {
+			return fmt.Errorf("labels not marked issued: %w", err)
+		}
+		return nil
+	})
 }
 
 // markIssued records in tx that sns got a label at time at.
