@@ -151,3 +151,45 @@ func TestEscalationRealistic(t *testing.T) {
 		t.Errorf("escalation chose %d SNs, the fast path %d; want at least 3 more", nSlow, nFast)
 	}
 }
+
+// TestEscalationReadsNoStrayCode scans yardstick photos on which a reader
+// once reported a code the label does not hold, with every stage given
+// time to run, and checks that each code read is one of the label's.
+// Tuning hard 8 (2.6 MP, Code 128 of 2.7 px modules blurred by half a
+// module under a glare): the model reader fitted "\x17:W0yYHaRÞ", which
+// also ended the scan. Skips as TestEscalationRealistic does.
+func TestEscalationReadsNoStrayCode(t *testing.T) {
+	if !photogen.HaveZint() {
+		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
+			t.Fatal("zint not installed (Debian package zint)")
+		}
+		t.Skip("zint not installed")
+	}
+	if testing.Short() {
+		t.Skip("slow: generates and scans a photo")
+	}
+	ctx := context.Background()
+	s := scan.New(scan.Options{EscalationBudget: time.Minute, Timeout: 2 * time.Minute})
+	for _, c := range []struct {
+		tier photogen.Tier
+		i    int
+	}{{photogen.Hard, 8}} {
+		ph, err := photogen.Generate(ctx, photogen.TuningSeed, c.tier, c.i, photogen.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _ := s.Scan(ctx, ph.JPEG)
+		if res == nil {
+			t.Fatalf("%s: no result", ph.Truth.Name)
+		}
+		held := map[string]bool{}
+		for _, tc := range ph.Truth.Codes {
+			held[tc.Text] = true
+		}
+		for _, code := range res.Codes {
+			if !held[code.Text] {
+				t.Errorf("%s: read %s %q, which the label does not hold", ph.Truth.Name, code.Format, code.Text)
+			}
+		}
+	}
+}

@@ -961,7 +961,7 @@ func (f *modelFit) search(ctx context.Context, abandon float64) (modelFound, boo
 	samples := f.wins[n][1] - f.wins[0][0]
 	best := finals[0]
 	text, ok := c128Checked(best.vals)
-	if samples <= 0 || !ok {
+	if samples <= 0 || !ok || !modelPrinted(best.vals, text) {
 		return modelFound{}, false
 	}
 	r := modelFound{vals: best.vals, text: text, samples: samples,
@@ -1208,4 +1208,50 @@ func (s *session) addModel(r modelResult, m affine, y0, y1 int) bool {
 		m.apply(r.x1, float64(y1)), m.apply(r.x0, float64(y1)),
 	}
 	return s.add(res, pts, minRowHits)
+}
+
+// modelPrinted reports whether the model reader's symbol vals (start,
+// data and check) with text could have come from a label printer: the
+// text is printable ASCII (serial numbers, IMEIs, URLs), and no code set
+// is switched to (or shifted into) only to switch again or to end the
+// symbol, which no encoder does. The model reader fits values to grey
+// levels, and a check character passes one wrong symbol in 103: a
+// symbol like that is taken for a misread. A code with such a text is
+// still read when the photo is sharp enough for the row reader.
+func modelPrinted(vals []byte, text string) bool {
+	for _, c := range []byte(text) {
+		if c < ' ' || c > '~' {
+			return false
+		}
+	}
+	vals = vals[:len(vals)-1]
+	set := int(vals[0]) - c128StartA // 0 = A, 1 = B, 2 = C
+	pending := false                 // switched or shifted, nothing encoded since
+	for _, b := range vals[1:] {
+		v := int(b)
+		next, shift := set, false
+		switch {
+		case set == 2 && v < 100, set < 2 && v < 96:
+			pending = false // a character
+			continue
+		case v == c128CodeC && set < 2:
+			next = 2
+		case v == c128Shift && set < 2:
+			shift = true
+		case v == c128CodeA && set != 0:
+			next = 0
+		case v == c128CodeB && set != 1:
+			next = 1
+		default:
+			continue // FNC1–4
+		}
+		if pending {
+			return false
+		}
+		pending = true
+		if !shift {
+			set = next
+		}
+	}
+	return !pending
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,4 +182,52 @@ func randomBars(rng *rand.Rand) []bool {
 	}
 	mods[0] = true
 	return mods
+}
+
+// TestModelPrinted: the model reader takes a symbol only when a label
+// printer could have made it: text of printable ASCII, and no code set
+// switched to (or shifted into) only to switch again or to end the
+// symbol. Values are start and data; the check character is added here.
+// (Regression: in a tuning photo the model reader read a code
+// "\x17:W0yYHaRÞ" that the label does not hold.)
+func TestModelPrinted(t *testing.T) {
+	const startA, startB, startC = c128StartA, c128StartA + 1, c128StartA + 2
+	b := func(s string) []byte { // code set B values of s
+		var v []byte
+		for _, c := range []byte(s) {
+			v = append(v, c-' ')
+		}
+		return v
+	}
+	cat := func(parts ...[]byte) []byte { return slices.Concat(parts...) }
+	for _, tc := range []struct {
+		name string
+		vals []byte
+		want string // "" means refused
+	}{
+		{"set B", cat([]byte{startB}, b("SN-0042")), "SN-0042"},
+		{"set C pairs 98 and 99", []byte{startC, 12, 98, 99}, "129899"},
+		{"set C then B", cat([]byte{startC, 12, 34, c128CodeB}, b("A")), "1234A"},
+		{"B, shift to A, B", cat([]byte{startB}, b("a"), []byte{c128Shift}, b("B"), b("c")), "aBc"},
+		{"control character (set A)", []byte{startA, 33, 64 + 9, 34}, ""},
+		{"upper half (FNC4)", cat([]byte{startB, c128CodeB}, b("A")), ""},
+		{"switch at the end", cat([]byte{startB}, b("AB"), []byte{c128CodeC}), ""},
+		{"switch then switch", cat([]byte{startC, 12, c128CodeB, c128CodeA}, b("A")), ""},
+		{"shift at the end", cat([]byte{startB}, b("AB"), []byte{c128Shift}), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum := int(tc.vals[0])
+			for k, v := range tc.vals[1:] {
+				sum += (k + 1) * int(v)
+			}
+			vals := append(slices.Clone(tc.vals), byte(sum%103))
+			text, ok := c128Checked(vals)
+			if !ok {
+				t.Fatalf("c128Checked(%v) refused the symbol", vals)
+			}
+			if got := modelPrinted(vals, text); got != (tc.want != "") || got && text != tc.want {
+				t.Errorf("modelPrinted(%q) = %v; want %q", text, got, tc.want)
+			}
+		})
+	}
 }
