@@ -491,6 +491,33 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestRateLimitIPv6Network: an IPv6 client picks addresses in its /64 at
+// will, so the per-address limit counts the /64 (regression: each new
+// address got a full bucket); another /64 has its own, and IPv4
+// addresses stay apart.
+func TestRateLimitIPv6Network(t *testing.T) {
+	e := newEnv(t, Config{RatePerIP: 0.01, Burst: 3, ProxyHeader: "X-Forwarded-For", TrustedProxies: []string{"0.0.0.0/0"}})
+	get := func(ip string) int {
+		resp, _ := e.do(t, "", req{method: "GET", path: "/healthz", header: map[string]string{"X-Forwarded-For": ip}})
+		return resp.StatusCode
+	}
+	for i := range 3 {
+		if st := get(fmt.Sprintf("2001:db8:5:6::%x", i+1)); st != 200 {
+			t.Fatalf("request %d of the burst: %d", i+1, st)
+		}
+	}
+	for _, ip := range []string{"2001:db8:5:6::99", "2001:db8:5:6:abcd:ef01:2345:6789"} {
+		if st := get(ip); st != 429 {
+			t.Errorf("%s, a fresh address of a /64 past its burst: %d, want 429", ip, st)
+		}
+	}
+	for _, ip := range []string{"2001:db8:5:7::1", "203.0.113.9", "203.0.113.10"} {
+		if st := get(ip); st != 200 {
+			t.Errorf("%s, another client: %d, want 200", ip, st)
+		}
+	}
+}
+
 // blockingScanner holds every Scan until release is closed.
 type blockingScanner struct{ started, release chan struct{} }
 

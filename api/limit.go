@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"posid/internal/addrkey"
 )
 
 // maxBuckets bounds the rate limiter's memory; when full, buckets idle
@@ -120,9 +122,10 @@ func newGate(running, queued, perClient int, m *metrics) *gate {
 const retryBusy = 2 * time.Second
 
 // scanClients names the clients a decode counts against: the resolved
-// client address and, when the request has one, its API key.
+// client address (an IPv6 client's /64, see addrkey) and, when the
+// request has one, its API key.
 func scanClients(c *fiber.Ctx) []string {
-	keys := []string{"ip:" + clientIP(c)}
+	keys := []string{"ip:" + addrkey.Of(clientIP(c))}
 	if k, ok := principal(c); ok {
 		keys = append(keys, "key:"+k.ID)
 	}

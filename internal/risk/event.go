@@ -3,6 +3,7 @@ package risk
 import (
 	"time"
 
+	"posid/internal/addrkey"
 	"posid/internal/registry"
 	"posid/internal/text"
 )
@@ -98,6 +99,10 @@ func (e *Event) normalize() {
 	for i := range e.Formats {
 		e.Formats[i] = text.Clean(e.Formats[i], maxEventField)
 	}
+	// The client, for the rules that count per address: an IPv6 client
+	// by its /64, whose addresses it picks at will (the audit log keeps
+	// the full address).
+	e.IP = addrkey.Of(e.IP)
 	if e.Kind == "" {
 		e.Kind = KindScan
 	}

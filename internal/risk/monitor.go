@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"posid/internal/addrkey"
 	"posid/internal/audit"
 	"posid/internal/registry"
 	"posid/internal/text"
@@ -234,7 +235,7 @@ func (m *Monitor) ThrottledUntil(actor, ip string) time.Time {
 	defer m.mu.Unlock()
 	now := m.now()
 	var until time.Time
-	for _, k := range []string{"actor:" + actor, "ip:" + ip} {
+	for _, k := range []string{"actor:" + actor, "ip:" + addrkey.Of(ip)} {
 		t, ok := m.throttled[k]
 		if !ok {
 			continue

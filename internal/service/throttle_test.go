@@ -197,6 +197,29 @@ func TestSignInLockoutSharedByServers(t *testing.T) {
 	})
 }
 
+// TestSignInLockIPv6Network: an IPv6 client picks addresses in its /64
+// at will, so the lock per address counts the /64: AddressThreshold
+// failures from as many of its addresses lock a fresh one (regression:
+// each new address counted from zero), not another /64.
+func TestSignInLockIPv6Network(t *testing.T) {
+	onTwoServers(t, func(t *testing.T, s twoServers, now *time.Time) {
+		ctx := context.Background()
+		if _, _, err := s.a.AddUser(ctx, service.CLICaller("root", ""), users.User{Name: "tess", Role: auth.RoleWarehouse}, throttlePassword); err != nil {
+			t.Fatal(err)
+		}
+		for i := range users.AddressThreshold {
+			// A name per try, so that no account reaches its own lock.
+			if err := signIn(s.a, fmt.Sprintf("2001:db8:9:9:%x::1", i), fmt.Sprintf("guess%d", i), "wrong password"); !errors.Is(err, users.ErrSignIn) {
+				t.Fatalf("failure %d: %v, want ErrSignIn", i+1, err)
+			}
+		}
+		wantLock(t, "a fresh address of the /64", signIn(s.b, "2001:db8:9:9:ffff::7", "tess", throttlePassword), users.BaseLock)
+		if err := signIn(s.b, "2001:db8:9:a::7", "tess", throttlePassword); err != nil {
+			t.Fatalf("another /64: %v", err)
+		}
+	})
+}
+
 // TestSignInThrottleFailsClosed: when the failure counts cannot be read
 // or written, a sign-in with the right password is refused
 // (ErrThrottleUnavailable), never let through unthrottled.

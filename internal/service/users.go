@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"posid/internal/addrkey"
 	"posid/internal/audit"
 	"posid/internal/auth"
 	"posid/internal/users"
@@ -255,7 +256,7 @@ func (s *Service) ChangePassword(ctx context.Context, c Caller, current, next st
 	if u.Disabled {
 		return fmt.Errorf("%w: user %s is disabled", users.ErrNoSession, u.Name)
 	}
-	account, addr := accountSubject(u.Name), "ip:"+c.IP
+	account, addr := accountSubject(u.Name), addressSubject(c.IP)
 	if err := s.checkLocked(ctx, account, addr); err != nil {
 		return err
 	}
@@ -341,7 +342,7 @@ func (s *Service) SignIn(ctx context.Context, c Caller, req SignInRequest) (Sign
 	if len(name) > maxSignInName || len(req.Password) > users.MaxPasswordLen || len(req.Code) > maxSignInCode {
 		return SignIn{}, users.ErrSignIn
 	}
-	account, addr := accountSubject(name), "ip:"+c.IP
+	account, addr := accountSubject(name), addressSubject(c.IP)
 	if err := s.checkLocked(ctx, account, addr); err != nil {
 		return SignIn{}, err
 	}
@@ -470,6 +471,11 @@ func (s *Service) passwordFailed(ctx context.Context, c Caller, action, name, ac
 	}
 	return users.ErrSignIn
 }
+
+// addressSubject names the throttle subject of a client address:
+// "ip:ADDRESS", an IPv6 address by its /64 (addrkey), whose addresses
+// one client picks at will.
+func addressSubject(ip string) string { return "ip:" + addrkey.Of(ip) }
 
 // accountSubject names the throttle subject of the account name:
 // "user:NAME". A name that is no login name may hold any byte a client
