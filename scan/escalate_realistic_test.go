@@ -2,7 +2,6 @@ package scan_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -94,15 +93,7 @@ var escalationCases = []struct {
 // escalation chooses the SN the fast path misses. Skips without zint
 // unless POSID_REQUIRE_TOOLS=1.
 func TestEscalationRealistic(t *testing.T) {
-	if !photogen.HaveZint() {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatal("zint not installed (Debian package zint)")
-		}
-		t.Skip("zint not installed")
-	}
-	if testing.Short() {
-		t.Skip("slow: generates and scans 2–12 MP photos")
-	}
+	needZint(t, "generates and scans 2–12 MP photos")
 	ctx := context.Background()
 	fast := scan.New(scan.Options{EscalationBudget: -1, Timeout: time.Minute})
 	slow := scan.New(scan.Options{EscalationBudget: time.Minute, Timeout: 2 * time.Minute})
@@ -159,15 +150,7 @@ func TestEscalationRealistic(t *testing.T) {
 // module under a glare): the model reader fitted "\x17:W0yYHaRÞ", which
 // also ended the scan. Skips as TestEscalationRealistic does.
 func TestEscalationReadsNoStrayCode(t *testing.T) {
-	if !photogen.HaveZint() {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatal("zint not installed (Debian package zint)")
-		}
-		t.Skip("zint not installed")
-	}
-	if testing.Short() {
-		t.Skip("slow: generates and scans a photo")
-	}
+	needZint(t, "generates and scans a photo")
 	ctx := context.Background()
 	s := scan.New(scan.Options{EscalationBudget: time.Minute, Timeout: 2 * time.Minute})
 	for _, c := range []struct {

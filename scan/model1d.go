@@ -1229,19 +1229,18 @@ func modelPrinted(vals []byte, text string) bool {
 	pending := false                 // switched or shifted, nothing encoded since
 	for _, b := range vals[1:] {
 		v := int(b)
-		next, shift := set, false
 		switch {
 		case set == 2 && v < 100, set < 2 && v < 96:
 			pending = false // a character
 			continue
-		case v == c128CodeC && set < 2:
-			next = 2
 		case v == c128Shift && set < 2:
-			shift = true
+			// The next character alone is of the other set.
+		case v == c128CodeC && set < 2:
+			set = 2
 		case v == c128CodeA && set != 0:
-			next = 0
+			set = 0
 		case v == c128CodeB && set != 1:
-			next = 1
+			set = 1
 		default:
 			continue // FNC1–4
 		}
@@ -1249,9 +1248,6 @@ func modelPrinted(vals []byte, text string) bool {
 			return false
 		}
 		pending = true
-		if !shift {
-			set = next
-		}
 	}
 	return !pending
 }

@@ -38,15 +38,7 @@ const (
 // is decoded, and how often every code is. The full set with peers is
 // bench/photos.sh. Skips without zint unless POSID_REQUIRE_TOOLS=1.
 func TestRealisticPhotos(t *testing.T) {
-	if !photogen.HaveZint() {
-		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
-			t.Fatal("zint not installed (Debian package zint)")
-		}
-		t.Skip("zint not installed")
-	}
-	if testing.Short() {
-		t.Skip("slow: generates and scans 63 photos")
-	}
+	needZint(t, "generates and scans 63 photos")
 	ctx := context.Background()
 	type job struct {
 		tier photogen.Tier
@@ -162,3 +154,18 @@ func btoi(b bool) int {
 }
 
 func pct(k, n int) string { return fmt.Sprintf("%.0f %%", 100*float64(k)/float64(n)) }
+
+// needZint skips t without zint (fails it when POSID_REQUIRE_TOOLS is
+// set) and in -short runs, as slow: what says what it does.
+func needZint(t *testing.T, what string) {
+	t.Helper()
+	if !photogen.HaveZint() {
+		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
+			t.Fatal("zint not installed (Debian package zint)")
+		}
+		t.Skip("zint not installed")
+	}
+	if testing.Short() {
+		t.Skip("slow: " + what)
+	}
+}
