@@ -6,7 +6,8 @@
 # --json`), ZXing-C++ (npm zxing-wasm, try-harder) and zbarimg on the same
 # photos in the same run. Prints per seed and tier: SN chosen (posid's
 # selector), SN decoded (a code carrying the SN was read), all codes
-# decoded, and the median time per photo. Results go into bench/RESULTS.md.
+# decoded, stray texts (read, but held by no code on the label), and the
+# median time per photo. Results go into bench/RESULTS.md.
 #
 # The held-out seed is never tuned on: a decoder change is judged on the
 # tuning seed, and the held-out figures say whether the gain is real.

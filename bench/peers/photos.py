@@ -13,6 +13,8 @@ prints one Markdown row per folder and tool:
               an upper bound on what SN selection could reach
   all codes   every code on the label was decoded
   codes       decoded codes / codes on the labels
+  stray       decoded texts that no code on the label holds (misreads,
+              whether or not they were taken for the SN)
   median ms   median time per photo (posid: its own per-photo figure;
               ZXing-C++: the readBarcodes call; zbarimg: process wall time)
   cut short   photos where the tool ran out of time (posid: a partial
@@ -64,11 +66,12 @@ def run_posid(posid, folder, imgs, timeout):
 
 
 def score(truth, texts):
+    """SN decoded, all codes decoded, codes found, codes wanted, stray texts."""
     got = set(texts)
     wanted = [c["text"] for c in truth["codes"]]
     sn_texts = {c["text"] for c in truth["codes"] if c["carries_sn"]} | {truth["sn"]}
     found = sum(1 for w in wanted if w in got)
-    return bool(sn_texts & got), found == len(wanted), found, len(wanted)
+    return bool(sn_texts & got), found == len(wanted), found, len(wanted), len(got - set(wanted))
 
 
 def main():
@@ -79,8 +82,8 @@ def main():
     ap.add_argument("--out", help="also write one JSON line per photo and tool to this file")
     ap.add_argument("folders", nargs="+")
     args = ap.parse_args()
-    print("| set | tier | photos | tool | SN chosen | SN decoded | all codes | codes | median ms | cut short |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| set | tier | photos | tool | SN chosen | SN decoded | all codes | codes | stray | median ms | cut short |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     total = {}
     detail = open(args.out, "a") if args.out else None
     for folder in args.folders:
@@ -111,13 +114,14 @@ def main():
         tier = os.path.basename(folder.rstrip("/"))
         for tool in ("posid", "ZXing-C++", "zbarimg"):
             r = res.get(tool, {})
-            chosen = dec = allc = found = want = cut = 0
+            chosen = dec = allc = found = want = stray = cut = 0
             times = []
             for img in imgs:
                 texts, sn, ms, timed_out = r.get(img, ([], None, args.timeout * 1000, True))
                 cut += timed_out
-                s, a, f, w = score(truth[img], texts)
+                s, a, f, w, x = score(truth[img], texts)
                 dec += s
+                stray += x
                 allc += a
                 found += f
                 want += w
@@ -127,18 +131,18 @@ def main():
                     detail.write(json.dumps({"file": img, "tool": tool, "texts": texts, "sn": sn, "sn_decoded": s,
                                              "all_codes": a, "ms": ms, "cut_short": bool(timed_out),
                                              "conditions": truth[img]["conditions"]}) + "\n")
-            t = total.setdefault(tool, [0, 0, 0, 0, 0, 0])
-            for i, v in enumerate((len(imgs), chosen, dec, allc, found, want)):
+            t = total.setdefault(tool, [0, 0, 0, 0, 0, 0, 0])
+            for i, v in enumerate((len(imgs), chosen, dec, allc, found, want, stray)):
                 t[i] += v
             n = len(imgs)
             pc = lambda k: f"{k} ({100 * k / n:.1f} %)"
             print(f"| {args.label} | {tier} | {n} | {tool} | {pc(chosen) if tool == 'posid' else '–'} | {pc(dec)} | "
-                  f"{pc(allc)} | {found}/{want} | {statistics.median(times):.0f} | {cut} |")
+                  f"{pc(allc)} | {found}/{want} | {stray} | {statistics.median(times):.0f} | {cut} |")
             sys.stdout.flush()
-    for tool, (n, chosen, dec, allc, found, want) in total.items():
+    for tool, (n, chosen, dec, allc, found, want, stray) in total.items():
         pc = lambda k: f"{k} ({100 * k / n:.1f} %)"
         print(f"| {args.label} | **all** | {n} | {tool} | {pc(chosen) if tool == 'posid' else '–'} | {pc(dec)} | "
-              f"{pc(allc)} | {found}/{want} | | |")
+              f"{pc(allc)} | {found}/{want} | {stray} | | |")
 
 
 if __name__ == "__main__":
