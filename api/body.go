@@ -13,8 +13,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
-
-	"posid/internal/addrkey"
 )
 
 // Request body limits by kind of route. Config.BodyLimit caps them all.
@@ -114,7 +112,7 @@ func (s *Server) withBody(c *fiber.Ctx) error {
 	if n < 0 {
 		reserve = limit
 	}
-	release, err := s.bodies.reserve(addrkey.Of(clientIP(c)), reserve)
+	release, err := s.bodies.reserve(clientKey(c), reserve)
 	if err != nil {
 		c.Context().SetConnectionClose()
 		return err

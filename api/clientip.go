@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"posid/internal/addrkey"
 	"posid/internal/text"
 )
 
@@ -127,3 +128,7 @@ func clientIP(c *fiber.Ctx) string {
 	}
 	return c.IP()
 }
+
+// clientKey returns the client the request's limits count against: its
+// address, an IPv6 address by its /64 (see addrkey).
+func clientKey(c *fiber.Ctx) string { return addrkey.Of(clientIP(c)) }

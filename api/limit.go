@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-
-	"posid/internal/addrkey"
 )
 
 // maxBuckets bounds the rate limiter's memory; when full, buckets idle
@@ -125,7 +123,7 @@ const retryBusy = 2 * time.Second
 // client address (an IPv6 client's /64, see addrkey) and, when the
 // request has one, its API key.
 func scanClients(c *fiber.Ctx) []string {
-	keys := []string{"ip:" + addrkey.Of(clientIP(c))}
+	keys := []string{"ip:" + clientKey(c)}
 	if k, ok := principal(c); ok {
 		keys = append(keys, "key:"+k.ID)
 	}

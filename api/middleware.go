@@ -12,7 +12,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"posid/internal/addrkey"
 	"posid/internal/auth"
 )
 
@@ -133,7 +132,7 @@ func (s *Server) withTimeout(c *fiber.Ctx) error {
 // withIPRate applies the per-client-address token bucket (an IPv6
 // client's by its /64, see addrkey).
 func (s *Server) withIPRate(c *fiber.Ctx) error {
-	if wait, ok := s.ipRate.allow("ip:" + addrkey.Of(clientIP(c))); !ok {
+	if wait, ok := s.ipRate.allow("ip:" + clientKey(c)); !ok {
 		return retryAfter(fmt.Errorf("%w: too many requests from %s", errRateLimited, clientIP(c)), wait)
 	}
 	return c.Next()
