@@ -133,12 +133,9 @@ func (s *Server) consoleAudit(c *fiber.Ctx) error {
 	if f.Before, err = intQuery(c, "before"); err != nil {
 		return s.consoleError(c, err)
 	}
-	es, next, err := s.deps.Audit.List(c.UserContext(), f)
+	es, next, err := s.svc.AuditLog(c.UserContext(), callerOf(c), f)
 	if err != nil {
 		return s.consoleError(c, err)
-	}
-	if err := s.record(c, audit.ActionReadAudit, "audit", string(c.Request().URI().QueryString())); err != nil {
-		return err
 	}
 	v.Entries = es
 	if next > 0 {

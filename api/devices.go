@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,49 +12,11 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"posid/internal/audit"
 	"posid/internal/registry"
-	"posid/internal/text"
 )
 
 // maxJSONBody bounds JSON request bodies (devices, patches, label requests).
 const maxJSONBody = 1 << 20
-
-// enqueuer is an audit log that can queue entries without waiting for
-// their commit (audit.Batcher).
-type enqueuer interface {
-	Enqueue(ctx context.Context, entries ...audit.Entry) error
-}
-
-// readActions are the audited reads that Config.AsyncReadAudit may queue.
-var readActions = map[string]bool{
-	audit.ActionReadDevice: true, audit.ActionListDevices: true, audit.ActionReadHistory: true, audit.ActionScan: true,
-}
-
-// Limits of the request-supplied text of an audit row, in characters. A
-// target of maxAuditTarget characters fits the stores' 200 bytes whole.
-const (
-	maxAuditTarget = 50
-	maxAuditDetail = 2000
-)
-
-// record appends one audit entry for the request; a failed audit write
-// fails the request (nothing is served unaudited). Target and detail may
-// hold what the client sent, so they are cleaned (text.Clean) first.
-func (s *Server) record(c *fiber.Ctx, action, target, detail string) error {
-	e := audit.Entry{At: s.now().UTC(), Actor: text.Clean(actorOf(c), maxAuditTarget), Action: action, Target: text.Clean(target, maxAuditTarget),
-		ClientIP: clientIP(c), RequestID: requestID(c), Detail: text.Clean(detail, maxAuditDetail)}
-	if q, ok := s.deps.Audit.(enqueuer); ok && s.cfg.AsyncReadAudit && readActions[action] {
-		if err := q.Enqueue(c.UserContext(), e); err != nil {
-			return fmt.Errorf("audit %s %s: %w", action, target, err)
-		}
-		return nil
-	}
-	if err := s.deps.Audit.Append(c.UserContext(), e); err != nil {
-		return fmt.Errorf("audit %s %s: %w", action, target, err)
-	}
-	return nil
-}
 
 // snParam returns the normalized {sn} path parameter.
 func snParam(c *fiber.Ctx) (string, error) {

@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"cases":    {"list and resolve review cases", runCases},
 	"changes":  {"list, approve or reject merchants' change requests", runChanges},
 	"complain": {"file a complaint about a device (for testing)", runComplain},
+	"audit":    {"list the audit log (admins; the read is logged)", runAudit},
 }
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"posid/internal/audit"
@@ -65,6 +66,44 @@ func TestWriteAndAuditCommitTogether(t *testing.T) {
 				if _, err := b.store.GetDevice(ctx, sn, registry.ReadOptions{}); err == nil {
 					t.Errorf("unaudited device %s stored", sn)
 				}
+			}
+		})
+	}
+}
+
+// TestAuditLogRead: only admins read the audit log; each read is logged
+// with its filter before the page is returned, and a read that cannot be
+// logged returns nothing.
+func TestAuditLogRead(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			seed(t, b)
+			svc := service.New(b.store, b.log, service.Options{})
+			batch := "B9"
+			if _, err := svc.Update(ctx, admin, "BARE0001", registry.Patch{Batch: &batch}); err != nil {
+				t.Fatal(err)
+			}
+			f := audit.Filter{Action: audit.ActionUpdateDevice, Limit: 5}
+			for _, c := range []service.Caller{warehouse, merchant, supplier, reviewer, {Actor: "anonymous"}} {
+				if es, _, err := svc.AuditLog(ctx, c, f); !errors.Is(err, service.ErrForbidden) || es != nil {
+					t.Errorf("%s read the audit log: %d entries, %v", c.Actor, len(es), err)
+				}
+			}
+			if es := auditRows(t, b.log, audit.ActionReadAudit); len(es) != 0 {
+				t.Fatalf("refused reads were logged: %+v", es)
+			}
+			es, _, err := svc.AuditLog(ctx, admin, f)
+			if err != nil || len(es) != 1 || es[0].Target != "BARE0001" {
+				t.Fatalf("admin read %+v, %v; want the one update", es, err)
+			}
+			reads := auditRows(t, b.log, audit.ActionReadAudit)
+			if len(reads) != 1 || reads[0].Actor != admin.Actor || reads[0].Detail != "action=device.update&limit=5" {
+				t.Fatalf("read rows %+v, want one by the admin with its filter", reads)
+			}
+			b.exec(t, auditDown(audit.ActionReadAudit)[b.name])
+			if es, _, err := svc.AuditLog(ctx, admin, f); err == nil || es != nil {
+				t.Errorf("read with its audit row refused: %d entries, %v", len(es), err)
 			}
 		})
 	}

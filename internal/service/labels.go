@@ -147,7 +147,7 @@ func (s *Service) IssueLabels(ctx context.Context, c Caller, target string, sns 
 	}
 	e := labelsEntry(c, s.now(), target, len(sns), detail)
 	if err := s.opt.Printing.MarkIssued(ctx, sns, e.At, e); err != nil {
-		return fmt.Errorf("audit %s %s: %w", e.Action, e.Target, err)
+		return fmt.Errorf("issue labels %s: %w", e.Target, err)
 	}
 	return nil
 }
