@@ -85,6 +85,17 @@ var escalationCases = []struct {
 	// symbol's square).
 	{photogen.Hard, 60, true, 0, true},
 	{photogen.Hard, 84, true, 0, true},
+	// A glare over the middle of a Code 128 whose region the localiser
+	// drew out across the photo along a textured background (12 MP, dim,
+	// an SN over an IMEI) or whose band of bars leaves the window's middle
+	// rows (2.3 MP, modules of 2.2 px): the photo's noise looks like fine
+	// bars along the whole window until its rows are averaged along the
+	// bars (barSpan), the band shows only in rows averaged with their
+	// neighbours (barBand), and the background beside the label makes
+	// ends that fit a start and a stop better than the quiet zones do
+	// (spreadTries).
+	{photogen.Hard, 0, true, 0, true},
+	{photogen.Hard, 47, true, 0, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

@@ -178,7 +178,7 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 	}
 	slices.SortFunc(tries, func(a, b *modelTry) int { return cmp.Compare(a.cost, b.cost) })
 	var reads []modelFound
-	for _, t := range tries[:min(modelTries, len(tries))] {
+	for _, t := range spreadTries(tries, modelTries) {
 		if ctx.Err() != nil {
 			return modelResult{}, false
 		}
@@ -212,6 +212,35 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 		}
 	}
 	return modelResult{}, false
+}
+
+// spreadTries returns the first n of tries (sorted best first) to be
+// searched: the best placement of each pair of outer edges first, then
+// the next best of any. The lengths tried between one pair of edges fit
+// their start and stop alike, so that one wrong pair would take every
+// search: the dark background beside a label, taken for a bar, makes an
+// end that fits a start or stop character better than the true quiet
+// zone does.
+func spreadTries(tries []*modelTry, n int) []*modelTry {
+	type ends struct {
+		rev    bool
+		xa, xb int
+	}
+	seen := map[ends]bool{}
+	out := make([]*modelTry, 0, n)
+	var rest []*modelTry
+	for _, t := range tries {
+		k := ends{t.rev, int(math.Round(t.xa)), int(math.Round(t.xb))}
+		if seen[k] || len(out) == n {
+			rest = append(rest, t)
+			continue
+		}
+		seen[k] = true
+		out = append(out, t)
+	}
+	out = append(out, rest[:min(len(rest), n-len(out))]...)
+	slices.SortStableFunc(out, func(a, b *modelTry) int { return cmp.Compare(a.cost, b.cost) })
+	return out
 }
 
 // modelSource is a profile prepared for fitting: averaged down by each

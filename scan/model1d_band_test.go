@@ -103,18 +103,58 @@ func TestBarBand(t *testing.T) {
 	if _, y0, y1, ok := barProfile(p); ok {
 		t.Logf("barProfile's rows: %d to %d", y0, y1)
 	}
-	y0, y1, got, ok := barBand(p, 1)
-	if !ok {
-		t.Fatal("no band of bars")
-	}
 	// The band's rows: its top at the left end of the bars to its
 	// bottom at the right end.
 	lo := top + slant*(x0-w/2)
 	hi := top + height + slant*(w-x0-w/2)
-	if math.Abs(float64(y0)-lo) > 4 || math.Abs(float64(y1)-hi) > 4 {
-		t.Errorf("band rows %d to %d, want about %.0f to %.0f", y0, y1, lo, hi)
+	for _, smooth := range []bool{false, true} {
+		y0, y1, got, ok := barBand(p, 1, smooth)
+		if !ok {
+			t.Fatalf("smooth %v: no band of bars", smooth)
+		}
+		// Averaged rows end the band a few rows inside (bandSmooth).
+		tol := 4.0
+		if smooth {
+			tol = 6
+		}
+		if math.Abs(float64(y0)-lo) > tol || math.Abs(float64(y1)-hi) > tol {
+			t.Errorf("smooth %v: band rows %d to %d, want about %.0f to %.0f", smooth, y0, y1, lo, hi)
+		}
+		if math.Abs(got-slant) > 0.01 {
+			t.Errorf("smooth %v: slant %.3f, want %.3f", smooth, got, slant)
+		}
 	}
-	if math.Abs(got-slant) > 0.01 {
-		t.Errorf("slant %.3f, want %.3f", got, slant)
+}
+
+// TestBarBandNoisy finds a band of bars whose contrast is about the noise
+// of one row (a glare over the bars), away from the window's middle: the
+// rows one by one show no band, the rows averaged with their neighbours
+// along the bars do (the fallback of modelBand).
+func TestBarBandNoisy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	mods := code128Modules(t, "Q6U386TS8UCP3M5U")
+	const module, w, h = 3.0, 1000, 140
+	const top, height = 14.0, 50.0
+	x0 := (w - float64(len(mods))*module) / 2
+	p := newPlane(w, h)
+	for y := range h {
+		for x := range w {
+			v := 200.0
+			u := (float64(x) - x0) / module
+			if float64(y) >= top && float64(y) < top+height && u >= 0 && int(u) < len(mods) && mods[int(u)] {
+				v = 180
+			}
+			p.pix[y*p.stride+x] = byte(math.Max(0, math.Min(255, v+rng.NormFloat64()*12)))
+		}
+	}
+	if _, _, _, ok := barBand(p, 1, false); ok {
+		t.Fatal("the rows one by one show the band; the case tests nothing")
+	}
+	y0, y1, slant, ok := barBand(p, 1, true)
+	if !ok {
+		t.Fatal("no band of bars with the rows averaged")
+	}
+	if math.Abs(float64(y0)-top) > 6 || math.Abs(float64(y1)-(top+height)) > 6 || math.Abs(slant) > 0.01 {
+		t.Errorf("band rows %d to %d, slant %.3f; want about %.0f to %.0f, level", y0, y1, slant, top, top+height)
 	}
 }

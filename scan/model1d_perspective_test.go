@@ -142,3 +142,36 @@ func TestMeasuredLean(t *testing.T) {
 		}
 	}
 }
+
+// TestBarSpanNoisy cuts a window drawn out along a dim photo's background,
+// whose sensor noise makes every row look like fine bars, to its bars:
+// only with the rows averaged along the bars (the fallback) does the
+// stretch of bars stand out.
+func TestBarSpanNoisy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	mods := code128Modules(t, "VVL3JRVWAWQGNBUH")
+	prof := profileOf(mods, 4, 2)
+	bars := len(prof)
+	p := newPlane(5*bars, 60)
+	x0 := 2 * bars
+	for y := range p.h {
+		r := p.row(y)
+		for x := range r {
+			v := 90.0
+			if x >= x0 && x < x0+bars {
+				v = 90 + (prof[x-x0]-prof[0])*0.3 // the bars at a third of their contrast
+			}
+			r[x] = uint8(math.Max(0, math.Min(255, v+rng.NormFloat64()*9)))
+		}
+	}
+	if _, _, ok := barSpanOf(p, false); ok {
+		t.Fatal("the rows as they are show the bars already; the case tests nothing")
+	}
+	a, b, ok := barSpan(p)
+	if !ok {
+		t.Fatal("no span cut from a noisy window five times the bars' length")
+	}
+	if a > x0+12*4 || b < x0+bars-12*4 || b-a > 2*bars {
+		t.Errorf("span %d–%d, want about the bars at %d–%d", a, b, x0, x0+bars)
+	}
+}

@@ -1,6 +1,9 @@
 package scan
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // The profile across a bar region that the model reader reads: the rows
 // of bars averaged along them (barProfile), following bars that lean and
@@ -162,15 +165,37 @@ const (
 	// beyond it, for the quiet zones; spanMaxShare is the largest share
 	// of the window the stretch may take for the cut to be worth making.
 	spanMargin, spanMaxShare = 0.25, 0.6
+	// spanRows is how many rows the grey levels are averaged over (a
+	// running mean down the window) when the stretch of bars is found
+	// again: along the bars, which keeps their slopes, while the noise's
+	// energy drops that many times.
+	spanRows = 9
+	// spanFloor is how many times the background's slope energy (the
+	// first quartile along the window) a stretch of bars must keep where
+	// it falls below spanLevel of the top, and spanMinLevel the least
+	// share of the top it may keep.
+	spanFloor, spanMinLevel = 2.5, 0.01
 )
 
 // barSpan returns the columns a to b of the upright bar window p that
 // hold its fine bars, with margins for the quiet zones: where the grey
 // levels change fastest over a few samples, averaged down the rows. A
 // coarse texture behind the code (wood grain, folds of cloth) changes
-// slowly and falls outside. ok is false when the stretch takes most of
-// the window anyway.
+// slowly and falls outside. When the stretch takes most of the window,
+// the rows are first averaged spanRows at a time (along the bars): the
+// sensor noise of a dim photo, over a window drawn out along a
+// background's streaks, otherwise looks like fine bars everywhere. ok is
+// false when the stretch takes most of the window even so.
 func barSpan(p plane) (a, b int, ok bool) {
+	if a, b, ok = barSpanOf(p, false); ok {
+		return a, b, true
+	}
+	return barSpanOf(p.rowsAveraged(spanRows), true)
+}
+
+// barSpanOf is barSpan on p as it is; with averaged (p's rows are means
+// down the window) the level may fall to spanFloor times the background's.
+func barSpanOf(p plane, averaged bool) (a, b int, ok bool) {
 	w := p.w
 	if w < 4*spanGap {
 		return 0, 0, false
@@ -201,10 +226,20 @@ func barSpan(p plane) (a, b int, ok bool) {
 	if top == 0 {
 		return 0, 0, false
 	}
-	// The widest stretch above spanLevel of the top, gaps bridged.
+	// The widest stretch above the level, gaps bridged: spanLevel of the
+	// top, or, on averaged rows, less where that is still spanFloor times
+	// the background's (bars under a glare keep a few per cent of the
+	// top's energy, well above that of the plain paper and background
+	// around them once the rows' noise is averaged away).
+	level := spanLevel * top
+	if averaged {
+		sorted := slices.Clone(sm)
+		slices.Sort(sorted)
+		level = math.Min(level, math.Max(spanFloor*sorted[len(sorted)/4], spanMinLevel*top))
+	}
 	best, start, last := 0, -1, -1
 	for x := 0; x <= w; x++ {
-		if x < w && sm[x] >= spanLevel*top {
+		if x < w && sm[x] >= level {
 			if start < 0 || x-last > spanGap {
 				start = x
 			}

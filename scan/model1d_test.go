@@ -231,3 +231,22 @@ func TestModelPrinted(t *testing.T) {
 		})
 	}
 }
+
+// TestSpreadTries searches the best placement of every pair of outer
+// edges before the next lengths of any one pair: the lengths between the
+// ends of a background taken for bars fit alike and would fill the search.
+func TestSpreadTries(t *testing.T) {
+	wrong := func(n int, cost float64) *modelTry { return &modelTry{n: n, xa: 100, xb: 1200, cost: cost} }
+	right := &modelTry{n: 18, xa: 260, xb: 1130, cost: 0.001}
+	other := &modelTry{n: 18, xa: 260, xb: 1130, rev: true, cost: 0.002}
+	tries := []*modelTry{wrong(22, 0.0001), wrong(23, 0.0002), wrong(47, 0.0003), wrong(46, 0.0004), right, other}
+	got := spreadTries(tries, 3)
+	want := []*modelTry{tries[0], right, other}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("spread %v, want the best of each pair of ends, best first", got)
+	}
+	got = spreadTries(tries[:4], 3)
+	if len(got) != 3 || got[0] != tries[0] || got[1] != tries[1] || got[2] != tries[2] {
+		t.Errorf("one pair of ends: %v, want its three best", got)
+	}
+}
