@@ -14,20 +14,10 @@ import (
 // write of the service is stored without its audit row, and that a
 // working log gets one row per write, in the write's transaction.
 func TestWriteAndAuditCommitTogether(t *testing.T) {
-	breakAudit := map[string]string{
-		"sqlite": `CREATE TRIGGER audit_down BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
-		"postgres": `CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$;
-			CREATE TRIGGER audit_down BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_down()`,
-	}
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			seed(t, b)
-			svc := service.New(b.store, b.log, service.Options{})
-			batch := "B9"
-			if _, err := svc.Update(ctx, admin, "BARE0001", registry.Patch{Batch: &batch}); err != nil {
-				t.Fatal(err)
-			}
+			svc := updatedService(t, b)
 			if es := auditRows(t, b.log, audit.ActionUpdateDevice); len(es) != 1 || es[0].Actor != admin.Actor {
 				t.Fatalf("update audit rows: %+v", es)
 			}
@@ -45,7 +35,7 @@ func TestWriteAndAuditCommitTogether(t *testing.T) {
 				}
 			}
 			b.exec(t, breakAudit[b.name])
-			batch = "B10"
+			batch := "B10"
 			if _, err := svc.Update(ctx, admin, "BARE0001", registry.Patch{Batch: &batch}); err == nil {
 				t.Error("update with the audit log down succeeded")
 			}
@@ -78,12 +68,7 @@ func TestAuditLogRead(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
-			seed(t, b)
-			svc := service.New(b.store, b.log, service.Options{})
-			batch := "B9"
-			if _, err := svc.Update(ctx, admin, "BARE0001", registry.Patch{Batch: &batch}); err != nil {
-				t.Fatal(err)
-			}
+			svc := updatedService(t, b)
 			f := audit.Filter{Action: audit.ActionUpdateDevice, Limit: 5}
 			for _, c := range []service.Caller{warehouse, merchant, supplier, reviewer, {Actor: "anonymous"}} {
 				if es, _, err := svc.AuditLog(ctx, c, f); !errors.Is(err, service.ErrForbidden) || es != nil {
@@ -107,4 +92,17 @@ func TestAuditLogRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// updatedService seeds b and returns a service over it that has made one
+// audited write: the batch of BARE0001 set to B9 by the admin.
+func updatedService(t *testing.T, b backend) *service.Service {
+	t.Helper()
+	seed(t, b)
+	svc := service.New(b.store, b.log, service.Options{})
+	batch := "B9"
+	if _, err := svc.Update(context.Background(), admin, "BARE0001", registry.Patch{Batch: &batch}); err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
