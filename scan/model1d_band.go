@@ -166,8 +166,7 @@ func bandSeeds(p plane, r int) []int {
 // and cuts the noise of a single row. Under a glare the bars keep a few
 // grey levels of contrast, less than one row's noise. fn must not keep d.
 func alongBars(p plane, lean, ym float64, r, rows int, fn func(y int, d []float64)) {
-	bs := rows
-	k := 2*bs + 1
+	k := 2*rows + 1
 	ring := make([][]float64, k)
 	for i := range ring {
 		ring[i] = make([]float64, p.w)
@@ -181,17 +180,17 @@ func alongBars(p plane, lean, ym float64, r, rows int, fn func(y int, d []float6
 			sum[x] += v
 		}
 	}
-	for y := range min(bs, p.h) {
+	for y := range min(rows, p.h) {
 		add(y)
 	}
 	for y := range p.h {
-		if old := y - bs - 1; old >= 0 {
+		if old := y - rows - 1; old >= 0 {
 			for x, v := range ring[old%k] {
 				sum[x] -= v
 			}
 		}
-		if y+bs < p.h {
-			add(y + bs)
+		if y+rows < p.h {
+			add(y + rows)
 		}
 		fn(y, sum)
 	}
