@@ -96,6 +96,10 @@ var escalationCases = []struct {
 	// (spreadTries).
 	{photogen.Hard, 0, true, 0, true},
 	{photogen.Hard, 47, true, 0, true},
+	// 12 MP, a label 36 % of the frame wide at a slant: a Code 128 of
+	// 8.7 px modules blurred by about half a module, wider than the
+	// model reader used to try (model-bars; seed 3, a validation seed).
+	{photogen.Hard, 57, true, 3, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

@@ -53,8 +53,11 @@ const (
 	// finer profile is averaged down to it.
 	modelSamples = 2.5
 	// modelMinModule and modelMaxModule bound the module widths tried,
-	// in image pixels.
-	modelMinModule, modelMaxModule = 1.2, 8.0
+	// in image pixels. A label 40 % of a 12 MP frame wide has modules of
+	// about 9 px, more at the near end of a label held at a slant; the
+	// reader reads them up to about 10 px, past which noise in the quiet
+	// zones breaks the edges that place the symbol.
+	modelMinModule, modelMaxModule = 1.2, 16.0
 	// modelMaxChars bounds the characters of a symbol (start and check
 	// included).
 	modelMaxChars = 48

@@ -40,6 +40,10 @@ func TestModelRead(t *testing.T) {
 		{2.5, 2.5, 2, 6, 5},
 		{3, 3, 2, 6, 5},
 		{2, 2, 2, 6, 4},
+		// A 12 MP photo of a label 40 % of the frame wide: modules of
+		// 9–10 px.
+		{9, 5, 2, 4, 3},
+		{10, 5, 2, 4, 3},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("module %.1f sigma %.1f", c.module, c.sigma), func(t *testing.T) {
