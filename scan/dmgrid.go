@@ -2,6 +2,7 @@ package scan
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/makiuchi-d/gozxing"
@@ -39,8 +40,10 @@ var dmSizes = [][2]int{
 // modules of the clock track lie on it), and the corners are where the
 // lines meet. Every size and orientation is scored by how well the
 // sampled border matches the L and the clock track; the best are decoded,
-// each checked by Reed–Solomon.
-func dmRead(img *gozxing.BitMatrix, dec *dmdec.Decoder) (*gozxing.Result, error) {
+// each checked by Reed–Solomon. With grey, the plane img was binarized
+// from, a square symbol the bitmap cannot read is read again from the
+// grey (dmReadGrey).
+func dmRead(img *gozxing.BitMatrix, dec *dmdec.Decoder, grey *plane) (*gozxing.Result, error) {
 	rough, ok := dmOutline(img)
 	if !ok {
 		return nil, gozxing.NewNotFoundException("no outline")
@@ -93,31 +96,45 @@ func dmRead(img *gozxing.BitMatrix, dec *dmdec.Decoder) (*gozxing.Result, error)
 				}
 			}
 		}
-		var dr interface {
-			GetText() string
-			GetRawBytes() []byte
+		res, err := dmDecode(dec, bits, f.h)
+		if err == nil {
+			return res, nil
 		}
-		err = safely(func() error {
-			r, err := dec.Decode(bits)
-			if err == nil {
-				dr = r
-			}
-			return err
-		})
-		if err != nil {
-			lastErr = err
-			continue
+		lastErr = err
+	}
+	if grey != nil {
+		if res, err := dmReadGrey(grey, quad, dec); err == nil {
+			return res, nil
 		}
-		// Corners in gozxing's order: top-left, bottom-left,
-		// bottom-right, top-right of the upright symbol.
-		var pts []gozxing.ResultPoint
-		for _, m := range []pt{{0, 0}, {0, float64(f.rows)}, {float64(f.cols), float64(f.rows)}, {float64(f.cols), 0}} {
-			p := f.h.apply(m)
-			pts = append(pts, gozxing.NewResultPoint(p.x, p.y))
-		}
-		return gozxing.NewResult(dr.GetText(), dr.GetRawBytes(), pts, gozxing.BarcodeFormat_DATA_MATRIX), nil
 	}
 	return nil, lastErr
+}
+
+// dmDecode decodes the modules bits of a symbol that h maps to the image.
+func dmDecode(dec *dmdec.Decoder, bits *gozxing.BitMatrix, h homography) (*gozxing.Result, error) {
+	var dr interface {
+		GetText() string
+		GetRawBytes() []byte
+	}
+	err := safely(func() error {
+		r, err := dec.Decode(bits)
+		if err == nil {
+			dr = r
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Corners in gozxing's order: top-left, bottom-left, bottom-right,
+	// top-right of the upright symbol.
+	rows, cols := float64(bits.GetHeight()), float64(bits.GetWidth())
+	var pts []gozxing.ResultPoint
+	for _, m := range []pt{{0, 0}, {0, rows}, {cols, rows}, {cols, 0}} {
+		p := h.apply(m)
+		pts = append(pts, gozxing.NewResultPoint(p.x, p.y))
+	}
+	return gozxing.NewResult(dr.GetText(), dr.GetRawBytes(), pts, gozxing.BarcodeFormat_DATA_MATRIX), nil
 }
 
 // dmTransform maps module coordinates of an upright rows×cols symbol
@@ -385,4 +402,254 @@ func fitLine(ps []pt) (line, bool) {
 	a := 0.5 * math.Atan2(2*sxy, sxx-syy)
 	n := pt{-math.Sin(a), math.Cos(a)}
 	return line{n, n.x*mx + n.y*my}, true
+}
+
+// Limits of the grey reading of a Data Matrix symbol (dmReadGrey).
+const (
+	// dmGreyRefines is how many sizes and orientations, best first by the
+	// contrast of their clock track, have their corners moved to fit, and
+	// dmGreyTries how many of those, ranked again, are decoded.
+	dmGreyRefines = 6
+	dmGreyTries   = 3
+	// dmMinModulePx is the least module size (pixels) a size is tried at.
+	dmMinModulePx = 2.0
+	// dmMinClock is the least contrast of the clock track, as a share of
+	// the L's against the quiet zone, of a size and orientation tried:
+	// blur of half a module leaves the alternating track about a third of
+	// the contrast of the solid L, a wrong size or turn next to none.
+	dmMinClock = 0.15
+	// dmNominal is the size (modules a side) whose module the outline is
+	// first moved by, before the size is known.
+	dmNominal = 16
+	// dmGreyMinSize is the smallest symbol read from the grey: a 10×10
+	// symbol's five check codewords are too few against the many grids
+	// a blurred window offers. dmMaxModulePx is the widest module: wider
+	// ones are not blurred past the bitmap's reading.
+	dmGreyMinSize = 12
+	dmMaxModulePx = 12.0
+	// dmMaxSkew bounds the ratio of the outline's longest side to its
+	// shortest (a square symbol under perspective).
+	dmMaxSkew = 1.5
+	// dmGreyMinBorder is the least share of the border modules (L and
+	// clock track), taken from the grey against their neighbours, that
+	// must match before the symbol is decoded.
+	dmGreyMinBorder = 0.8
+)
+
+// dmGreySigmas are the blur widths (σ, modules) the equaliser assumes for
+// a symbol the plain threshold of its greys does not read.
+var dmGreySigmas = []float64{0.35, 0.5, 0.65}
+
+// dmReadGrey reads a square symbol whose outline in grey is quad, where a
+// blur of about half a module and noise leave its bitmap too far off:
+// each size and orientation is scored by the contrast of its clock track
+// against that of its L (dmBorderContrast), sampled in grey. The best
+// have their corners moved, a fraction of a module at a time, to where
+// the contrast of the whole border is greatest (the outline from the bitmap sits up to half a module off
+// under blur), and their modules taken from the grey against their
+// neighbours (thresholdModules), then, if Reed–Solomon refuses them,
+// decided against the blur (equalizeGrid, with the border fixed).
+func dmReadGrey(grey *plane, quad [4]pt, dec *dmdec.Decoder) (*gozxing.Result, error) {
+	sides := [4]float64{dist(quad[0], quad[1]), dist(quad[1], quad[2]), dist(quad[2], quad[3]), dist(quad[3], quad[0])}
+	side := (sides[0] + sides[1] + sides[2] + sides[3]) / 4
+	if slices.Max(sides[:]) > dmMaxSkew*slices.Min(sides[:]) {
+		return nil, gozxing.NewNotFoundException("outline not square")
+	}
+	type fit struct {
+		n, rot int
+		score  float64
+	}
+	// The outline first moved onto the L and the quiet zone, which every
+	// size shares, so that the clock track is sampled where it lies.
+	quad = dmRefine(grey, quad, dmNominal, 0, true)
+	var fits []fit
+	for _, sz := range dmSizes {
+		n := sz[0]
+		if sz[1] != n || n < dmGreyMinSize || n > eqMaxDim || side/float64(n) < dmMinModulePx || side/float64(n) > dmMaxModulePx {
+			continue
+		}
+		for rot := 0; rot < 4; rot++ {
+			if c, e, _, ok := dmBorderContrast(grey, quad, n, rot); ok && e > 0 {
+				fits = append(fits, fit{n, rot, c / e})
+			}
+		}
+	}
+	sort.Slice(fits, func(a, b int) bool { return fits[a].score > fits[b].score })
+	var lastErr error = gozxing.NewNotFoundException("no size fits the border in grey")
+	// The likeliest, each with its corners moved to fit, ranked again by
+	// their clock tracks.
+	type placed struct {
+		fit
+		q [4]pt
+	}
+	var cands []placed
+	for k := 0; k < len(fits) && k < dmGreyRefines; k++ {
+		f := fits[k]
+		q := dmRefine(grey, quad, f.n, f.rot, false)
+		if c, e, _, ok := dmBorderContrast(grey, q, f.n, f.rot); ok && e > 0 && c >= dmMinClock*e {
+			f.score = c / e
+			cands = append(cands, placed{f, q})
+		}
+	}
+	sort.Slice(cands, func(a, b int) bool { return cands[a].score > cands[b].score })
+	for k := 0; k < len(cands) && k < dmGreyTries; k++ {
+		n, rot, q := cands[k].n, cands[k].rot, cands[k].q
+		h, ok := dmTransform(q, n, n, rot)
+		if !ok {
+			continue
+		}
+		vals := make([]float64, n*n)
+		for y := 0; y < n; y++ {
+			for x := 0; x < n; x++ {
+				vals[y*n+x] = greyModule(grey, h, x, y)
+			}
+		}
+		bits, err := gozxing.NewSquareBitMatrix(n)
+		if err != nil {
+			return nil, err
+		}
+		thresholdModules(bits, vals, n)
+		if dmBitsBorder(bits, n) < dmGreyMinBorder {
+			continue
+		}
+		start := cloneBits(bits)
+		res, err := dmDecode(dec, bits, h)
+		if err == nil {
+			return res, nil
+		}
+		lastErr = err
+		known, dark := dmBorderModules(n)
+		for _, sigma := range dmGreySigmas {
+			if eq := equalizeGrid(vals, n, known, dark, start, sigma); eq != nil {
+				if res, err := dmDecode(dec, eq, h); err == nil {
+					return res, nil
+				}
+			}
+		}
+	}
+	return nil, lastErr
+}
+
+// dmBorderModules returns, for an n×n symbol, which modules the finder
+// fixes (the L on the left and bottom, the clock track on the top and
+// right) and which of those are dark.
+func dmBorderModules(n int) (known, dark []bool) {
+	known, dark = make([]bool, n*n), make([]bool, n*n)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			i := y*n + x
+			switch {
+			case x == 0 || y == n-1:
+				known[i], dark[i] = true, true
+			case y == 0:
+				known[i], dark[i] = true, x%2 == 0
+			case x == n-1:
+				known[i], dark[i] = true, y%2 == 1
+			}
+		}
+	}
+	return known, dark
+}
+
+// dmBorderContrast returns the contrasts of the border of an n×n symbol
+// at quad (corner rot first), sampled in grey: clock, the mean grey of the
+// clock track's light modules less that of its dark ones (near zero at a
+// wrong size or orientation); edge, the mean grey of the quiet zone's ring
+// around the symbol less that of the L; and all, the mean grey of every
+// border module that is light (the ring and the clock track's light ones)
+// less that of every one that is dark. ok is false when the quad does not
+// map or the ring leaves the plane.
+func dmBorderContrast(grey *plane, quad [4]pt, n, rot int) (clock, edge, all float64, ok bool) {
+	h, ok := dmTransform(quad, n, n, rot)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	// The quiet zone's ring must lie in the plane: a symbol cut by the
+	// window's edge (or an outline that is the window) is not read.
+	for _, c := range [4]pt{{-1, -1}, {float64(n) + 1, -1}, {float64(n) + 1, float64(n) + 1}, {-1, float64(n) + 1}} {
+		if p := h.apply(c); p.x < 0 || p.y < 0 || p.x >= float64(grey.w) || p.y >= float64(grey.h) {
+			return 0, 0, 0, false
+		}
+	}
+	var cd, cl, l, qz float64
+	var ncd, ncl, nl, nq int
+	clockAt := func(x, y int, dark bool) {
+		v := greyModule(grey, h, x, y)
+		if dark {
+			cd, ncd = cd+v, ncd+1
+		} else {
+			cl, ncl = cl+v, ncl+1
+		}
+	}
+	for y := 0; y < n; y++ {
+		l, nl = l+greyModule(grey, h, 0, y), nl+1
+		qz, nq = qz+greyModule(grey, h, -1, y)+greyModule(grey, h, n, y), nq+2
+	}
+	for x := 1; x < n; x++ {
+		l, nl = l+greyModule(grey, h, x, n-1), nl+1
+	}
+	for x := -1; x <= n; x++ {
+		qz, nq = qz+greyModule(grey, h, x, -1)+greyModule(grey, h, x, n), nq+2
+	}
+	for x := 1; x < n-1; x++ {
+		clockAt(x, 0, x%2 == 0)
+	}
+	for y := 1; y < n-1; y++ {
+		clockAt(n-1, y, y%2 == 1)
+	}
+	clock = cl/float64(ncl) - cd/float64(ncd)
+	edge = qz/float64(nq) - l/float64(nl)
+	all = (cl+qz)/float64(ncl+nq) - (cd+l)/float64(ncd+nl)
+	return clock, edge, all, true
+}
+
+// dmRefine moves the corners of quad, each in steps of half, a quarter
+// and an eighth of a module, while the contrast of the whole border
+// (dmBorderContrast's all), or of the L against the quiet zone alone with
+// edge, grows.
+func dmRefine(grey *plane, quad [4]pt, n, rot int, edge bool) [4]pt {
+	score := func(q [4]pt) (float64, bool) {
+		_, e, a, ok := dmBorderContrast(grey, q, n, rot)
+		if edge {
+			return e, ok
+		}
+		return a, ok
+	}
+	ms := (dist(quad[0], quad[1]) + dist(quad[1], quad[2])) / 2 / float64(n)
+	best, _ := score(quad)
+	for _, step := range []float64{0.5, 0.25, 0.125} {
+		for moved, rounds := true, 0; moved && rounds < dmRefineRounds; rounds++ {
+			moved = false
+			for k := range quad {
+				for _, d := range [4]pt{{1, 0}, {-1, 0}, {0, 1}, {0, -1}} {
+					q := quad
+					q[k].x += d.x * step * ms
+					q[k].y += d.y * step * ms
+					if a, ok := score(q); ok && a > best {
+						best, quad, moved = a, q, true
+					}
+				}
+			}
+		}
+	}
+	return quad
+}
+
+// dmRefineRounds bounds the rounds of corner moves at each step size.
+const dmRefineRounds = 8
+
+// dmBitsBorder is the share of the border modules of the n×n symbol bits
+// that match the L and the clock track.
+func dmBitsBorder(bits *gozxing.BitMatrix, n int) float64 {
+	known, dark := dmBorderModules(n)
+	good, all := 0, 0
+	for i, k := range known {
+		if k {
+			all++
+			if bits.Get(i%n, i/n) == dark[i] {
+				good++
+			}
+		}
+	}
+	return float64(good) / float64(all)
 }

@@ -100,6 +100,14 @@ var escalationCases = []struct {
 	// 8.7 px modules blurred by about half a module, wider than the
 	// model reader used to try (model-bars; seed 3, a validation seed).
 	{photogen.Hard, 57, true, 3, true},
+	// 2.8–2.9 MP, the SN in a 16×16 Data Matrix of about 5 px modules
+	// blurred by under half a module, beside a Code 128 blurred past
+	// reading: the outline found on the bitmap sits up to half a module
+	// off, too far for the modules to be read from the bitmap; from the
+	// grey, with the corners moved to fit the border, hard 80 reads by
+	// its threshold and hard 43 decided against the blur.
+	{photogen.Hard, 43, true, 0, true},
+	{photogen.Hard, 80, true, 0, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

@@ -133,7 +133,8 @@ func (ses *session) near2D(cx, cy, side float64) bool {
 }
 
 // readBitmap runs the 2D readers on one binarized window; m maps the
-// window to the image; grey is qrRead's (nil but for blurred symbols). It
+// window to the image; grey is qrRead's (nil but for blurred symbols),
+// and the plane Data Matrix modules are read from in grey (q when nil). It
 // returns how many codes were new, and whether a reader found a symbol to
 // sample, decoded or not.
 func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine, grey *plane) (int, bool) {
@@ -166,7 +167,11 @@ func (ses *session) readBitmap(q plane, b gozxing.Binarizer, m affine, grey *pla
 		r, err := guard(func() (*gozxing.Result, error) { return ses.dm.Decode(bmp, ses.hard) })
 		try(r, err)
 		if r == nil {
-			try(guard(func() (*gozxing.Result, error) { return dmRead(bm, ses.dmDec) }))
+			g := &q
+			if grey != nil {
+				g = grey
+			}
+			try(guard(func() (*gozxing.Result, error) { return dmRead(bm, ses.dmDec, g) }))
 		}
 	}
 	return n, symbol

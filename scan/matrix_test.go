@@ -224,8 +224,20 @@ func TestGridReadersNoise(t *testing.T) {
 				if r, err := qrRead(bm, qrdec.NewDecoder(), hints, nil); r != nil || err == nil {
 					t.Errorf("QR from noise: %v", r)
 				}
-				if r, err := dmRead(bm, dmdec.NewDecoder()); r != nil || err == nil {
+				if r, err := dmRead(bm, dmdec.NewDecoder(), nil); r != nil || err == nil {
 					t.Errorf("Data Matrix from noise: %v", r)
+				}
+				// The same noise as a grey plane, for the grey reading.
+				g := newPlane(c.w, c.h)
+				for y := 0; y < c.h; y++ {
+					for x := 0; x < c.w; x++ {
+						if !bm.Get(x, y) {
+							g.pix[y*g.stride+x] = 255
+						}
+					}
+				}
+				if r, err := dmRead(bm, dmdec.NewDecoder(), &g); r != nil || err == nil {
+					t.Errorf("Data Matrix from noise in grey: %v", r)
 				}
 			}
 		})
