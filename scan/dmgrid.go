@@ -445,10 +445,11 @@ var dmGreySigmas = []float64{0.35, 0.5, 0.65}
 // each size and orientation is scored by the contrast of its clock track
 // against that of its L (dmBorderContrast), sampled in grey. The best
 // have their corners moved, a fraction of a module at a time, to where
-// the contrast of the whole border is greatest (the outline from the bitmap sits up to half a module off
-// under blur), and their modules taken from the grey against their
-// neighbours (thresholdModules), then, if Reed–Solomon refuses them,
-// decided against the blur (equalizeGrid, with the border fixed).
+// the contrast of the whole border is greatest (the outline from the
+// bitmap sits up to half a module off under blur), and their modules
+// taken from the grey against their neighbours (thresholdModules), then,
+// if Reed–Solomon refuses them, decided against the blur (equalizeGrid,
+// with the border fixed).
 func dmReadGrey(grey *plane, quad [4]pt, dec *dmdec.Decoder) (*gozxing.Result, error) {
 	sides := [4]float64{dist(quad[0], quad[1]), dist(quad[1], quad[2]), dist(quad[2], quad[3]), dist(quad[3], quad[0])}
 	side := (sides[0] + sides[1] + sides[2] + sides[3]) / 4
@@ -458,6 +459,7 @@ func dmReadGrey(grey *plane, quad [4]pt, dec *dmdec.Decoder) (*gozxing.Result, e
 	type fit struct {
 		n, rot int
 		score  float64
+		q      [4]pt // the corners, once moved to fit
 	}
 	// The outline first moved onto the L and the quiet zone, which every
 	// size shares, so that the clock track is sampled where it lies.
@@ -470,7 +472,7 @@ func dmReadGrey(grey *plane, quad [4]pt, dec *dmdec.Decoder) (*gozxing.Result, e
 		}
 		for rot := 0; rot < 4; rot++ {
 			if c, e, _, ok := dmBorderContrast(grey, quad, n, rot); ok && e > 0 {
-				fits = append(fits, fit{n, rot, c / e})
+				fits = append(fits, fit{n: n, rot: rot, score: c / e})
 			}
 		}
 	}
@@ -478,17 +480,12 @@ func dmReadGrey(grey *plane, quad [4]pt, dec *dmdec.Decoder) (*gozxing.Result, e
 	var lastErr error = gozxing.NewNotFoundException("no size fits the border in grey")
 	// The likeliest, each with its corners moved to fit, ranked again by
 	// their clock tracks.
-	type placed struct {
-		fit
-		q [4]pt
-	}
-	var cands []placed
-	for k := 0; k < len(fits) && k < dmGreyRefines; k++ {
-		f := fits[k]
-		q := dmRefine(grey, quad, f.n, f.rot, false)
-		if c, e, _, ok := dmBorderContrast(grey, q, f.n, f.rot); ok && e > 0 && c >= dmMinClock*e {
+	var cands []fit
+	for _, f := range fits[:min(len(fits), dmGreyRefines)] {
+		f.q = dmRefine(grey, quad, f.n, f.rot, false)
+		if c, e, _, ok := dmBorderContrast(grey, f.q, f.n, f.rot); ok && e > 0 && c >= dmMinClock*e {
 			f.score = c / e
-			cands = append(cands, placed{f, q})
+			cands = append(cands, f)
 		}
 	}
 	sort.Slice(cands, func(a, b int) bool { return cands[a].score > cands[b].score })
