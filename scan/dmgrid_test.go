@@ -17,8 +17,8 @@ import (
 // modules blurred by σ ≈ 0.45 module, noise σ 5.8, JPEG q69, 8 %
 // perspective). Sampled from its bitmap, the outline sits up to half a
 // module off and 18 of its 196 data modules come out wrong, more than
-// Reed–Solomon corrects; from the grey, with the corners moved to where
-// the border's contrast is greatest, 3 are wrong and it reads.
+// Reed–Solomon corrects; from the grey, with the corners moved to fit the
+// border and the modules decided against the blur, it reads.
 func TestReadDMGrey(t *testing.T) {
 	for _, name := range []string{"dm-grey-80"} {
 		t.Run(name, func(t *testing.T) {

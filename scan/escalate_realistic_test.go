@@ -104,8 +104,8 @@ var escalationCases = []struct {
 	// blurred by under half a module, beside a Code 128 blurred past
 	// reading: the outline found on the bitmap sits up to half a module
 	// off, too far for the modules to be read from the bitmap; from the
-	// grey, with the corners moved to fit the border, hard 80 reads by
-	// its threshold and hard 43 decided against the blur.
+	// grey, with the corners moved to fit the border, both read once their
+	// modules are decided against the blur.
 	{photogen.Hard, 43, true, 0, true},
 	{photogen.Hard, 80, true, 0, true},
 }
