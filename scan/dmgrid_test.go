@@ -15,8 +15,8 @@ import (
 // TestReadDMGrey reads a Data Matrix symbol cropped from a realistic label
 // photo (internal/photogen, tuning seed, hard 80: 16×16 of about 5 px
 // modules blurred by σ ≈ 0.45 module, noise σ 5.8, JPEG q69, 8 %
-// perspective). Sampled from its bitmap, the outline sits up to half a
-// module off and 18 of its 196 data modules come out wrong, more than
+// perspective). The outline found on its bitmap sits up to half a module
+// off, and at it 18 of its 196 data modules come out wrong, more than
 // Reed–Solomon corrects; from the grey, with the corners moved to fit the
 // border and the modules decided against the blur, it reads.
 func TestReadDMGrey(t *testing.T) {
