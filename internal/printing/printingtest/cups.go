@@ -2,6 +2,7 @@ package printingtest
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -61,13 +62,23 @@ func CUPSPDFDir() string {
 func CUPSOutput(t testing.TB, tag string) string {
 	t.Helper()
 	dir := CUPSPDFDir()
+	cleaned := false
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if ms, _ := filepath.Glob(filepath.Join(dir, "*"+tag+"*.pdf")); len(ms) > 0 {
+		ms, _ := filepath.Glob(filepath.Join(dir, "*"+tag+"*.pdf"))
+		if len(ms) == 0 {
+			continue
+		}
+		if !cleaned {
 			t.Cleanup(func() { os.Remove(ms[0]) })
-			time.Sleep(300 * time.Millisecond) // cups-pdf may still be closing it
+			cleaned = true
+		}
+		// cups-pdf writes the file through Ghostscript, which may still be
+		// writing it on a busy machine: it is done when the PDF's trailer
+		// has been written.
+		if b, err := os.ReadFile(ms[0]); err == nil && bytes.HasSuffix(bytes.TrimSpace(b), []byte("%%EOF")) {
 			return ms[0]
 		}
 	}
-	t.Fatalf("cups-pdf wrote no *%s*.pdf to %s within 30 s", tag, dir)
+	t.Fatalf("cups-pdf wrote no complete *%s*.pdf to %s within 30 s", tag, dir)
 	return ""
 }
