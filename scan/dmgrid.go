@@ -162,23 +162,45 @@ func dmBlack(img *gozxing.BitMatrix, h homography, x, y int) bool {
 }
 
 // dmBorderScore is the share of border modules of an upright rows×cols
-// symbol, read through h, that match the finder: the left column and
-// bottom row black, the top row and right column alternating.
+// symbol, read through h, that match the finder (dmBorderMatch).
 func dmBorderScore(img *gozxing.BitMatrix, h homography, rows, cols int) float64 {
+	return dmBorderMatch(rows, cols, func(x, y int) bool { return dmBlack(img, h, x, y) })
+}
+
+// dmBorder reports whether module (x, y) of an upright rows×cols symbol
+// lies on its finder, and whether the finder makes it dark: the left
+// column and bottom row dark (the L), the top row and right column
+// alternating (the clock track), dark at the L's ends.
+func dmBorder(x, y, rows, cols int) (border, dark bool) {
+	switch {
+	case x == 0 || y == rows-1:
+		return true, true
+	case y == 0:
+		return true, x%2 == 0
+	case x == cols-1:
+		return true, y%2 == 1
+	}
+	return false, false
+}
+
+// dmBorderMatch is the share of the border modules of an upright
+// rows×cols symbol whose darkness, as black reads it, matches dmBorder.
+func dmBorderMatch(rows, cols int, black func(x, y int) bool) float64 {
 	good, n := 0, 0
-	check := func(x, y int, black bool) {
+	check := func(x, y int) {
+		_, dark := dmBorder(x, y, rows, cols)
 		n++
-		if dmBlack(img, h, x, y) == black {
+		if black(x, y) == dark {
 			good++
 		}
 	}
 	for y := 0; y < rows; y++ {
-		check(0, y, true)
-		check(cols-1, y, y%2 == 1)
+		check(0, y)
+		check(cols-1, y)
 	}
 	for x := 1; x < cols-1; x++ {
-		check(x, rows-1, true)
-		check(x, 0, x%2 == 0)
+		check(x, rows-1)
+		check(x, 0)
 	}
 	return float64(good) / float64(n)
 }
@@ -506,7 +528,7 @@ func dmReadGrey(grey *plane, quad [4]pt, dec *dmdec.Decoder) (*gozxing.Result, e
 			return nil, err
 		}
 		thresholdModules(bits, vals, n)
-		if dmBitsBorder(bits, n) < dmGreyMinBorder {
+		if dmBorderMatch(n, n, bits.Get) < dmGreyMinBorder {
 			continue
 		}
 		start := cloneBits(bits)
@@ -528,21 +550,12 @@ func dmReadGrey(grey *plane, quad [4]pt, dec *dmdec.Decoder) (*gozxing.Result, e
 }
 
 // dmBorderModules returns, for an n×n symbol, which modules the finder
-// fixes (the L on the left and bottom, the clock track on the top and
-// right) and which of those are dark.
+// fixes and which of those are dark (dmBorder).
 func dmBorderModules(n int) (known, dark []bool) {
 	known, dark = make([]bool, n*n), make([]bool, n*n)
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; x++ {
-			i := y*n + x
-			switch {
-			case x == 0 || y == n-1:
-				known[i], dark[i] = true, true
-			case y == 0:
-				known[i], dark[i] = true, x%2 == 0
-			case x == n-1:
-				known[i], dark[i] = true, y%2 == 1
-			}
+			known[y*n+x], dark[y*n+x] = dmBorder(x, y, n, n)
 		}
 	}
 	return known, dark
@@ -570,9 +583,9 @@ func dmBorderContrast(grey *plane, quad [4]pt, n, rot int) (clock, edge, all flo
 	}
 	var cd, cl, l, qz float64
 	var ncd, ncl, nl, nq int
-	clockAt := func(x, y int, dark bool) {
+	clockAt := func(x, y int) {
 		v := greyModule(grey, h, x, y)
-		if dark {
+		if _, dark := dmBorder(x, y, n, n); dark {
 			cd, ncd = cd+v, ncd+1
 		} else {
 			cl, ncl = cl+v, ncl+1
@@ -588,11 +601,9 @@ func dmBorderContrast(grey *plane, quad [4]pt, n, rot int) (clock, edge, all flo
 	for x := -1; x <= n; x++ {
 		qz, nq = qz+greyModule(grey, h, x, -1)+greyModule(grey, h, x, n), nq+2
 	}
-	for x := 1; x < n-1; x++ {
-		clockAt(x, 0, x%2 == 0)
-	}
-	for y := 1; y < n-1; y++ {
-		clockAt(n-1, y, y%2 == 1)
+	for k := 1; k < n-1; k++ {
+		clockAt(k, 0)
+		clockAt(n-1, k)
 	}
 	clock = cl/float64(ncl) - cd/float64(ncd)
 	edge = qz/float64(nq) - l/float64(nl)
@@ -634,19 +645,3 @@ func dmRefine(grey *plane, quad [4]pt, n, rot int, edge bool) [4]pt {
 
 // dmRefineRounds bounds the rounds of corner moves at each step size.
 const dmRefineRounds = 8
-
-// dmBitsBorder is the share of the border modules of the n×n symbol bits
-// that match the L and the clock track.
-func dmBitsBorder(bits *gozxing.BitMatrix, n int) float64 {
-	known, dark := dmBorderModules(n)
-	good, all := 0, 0
-	for i, k := range known {
-		if k {
-			all++
-			if bits.Get(i%n, i/n) == dark[i] {
-				good++
-			}
-		}
-	}
-	return float64(good) / float64(all)
-}
