@@ -331,7 +331,7 @@ func TestScanUploads(t *testing.T) {
 		}
 	})
 	t.Run("forged seal", func(t *testing.T) {
-		forged := seal[:len(seal)-3] + "000"
+		forged := flipDigit(seal)
 		resp, body := e.do(t, "admin", jsonReq("POST", "/api/v1/scans", ManualEntry{QR: forged}))
 		var r ScanResult
 		json.Unmarshal(body, &r)
@@ -375,7 +375,7 @@ func TestVerify(t *testing.T) {
 		want       labels.Verdict
 	}{
 		{"genuine", seal, labels.Genuine},
-		{"forged", seal[:len(seal)-2] + "11", labels.Forged},
+		{"forged", flipDigit(seal), labels.Forged},
 		{"malformed", "https://example.com/hello", labels.Malformed},
 	}
 	for _, tc := range tests {
@@ -410,7 +410,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tc := range []struct{ path, want string }{
 		{"/v/" + payload, "正品"},
-		{"/v/" + payload[:len(payload)-2] + "11", "伪造"},
+		{"/v/" + flipDigit(payload), "伪造"},
 		{"/v/12345", "无法识别"},
 	} {
 		resp, body := e.do(t, "", req{method: "GET", path: tc.path})

@@ -270,7 +270,8 @@ func manyFrameGIF(t *testing.T, n int) []byte {
 	return b.Bytes()
 }
 
-// flipDigit changes the last digit of a seal URL.
+// flipDigit changes the last digit of a seal URL or payload to another digit,
+// so the signature no longer matches whatever the seal ended with.
 func flipDigit(u string) string {
 	last := u[len(u)-1]
 	return u[:len(u)-1] + string('0'+(last-'0'+1)%10)
