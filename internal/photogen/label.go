@@ -212,6 +212,7 @@ type renderedLabel struct {
 type layout struct {
 	mats           []*Matrix
 	q2D            float64 // 2D module size in 1D modules
+	has2D          bool    // the label holds a QR code or a Data Matrix
 	barH           float64
 	twoDLeft       bool
 	w, h           float64
@@ -250,6 +251,7 @@ func planLabel(ctx context.Context, rng *rand.Rand, spec labelSpec) (*layout, er
 	stackH := float64(nLines) * (textH + 1 + l.barH + lineGap)
 	twoDW := 0.0
 	if twoD != nil {
+		l.has2D = true
 		twoDW = (float64(twoD.W)+4)*l.q2D + blockGap
 		stackH = math.Max(stackH, (float64(twoD.H)+4)*l.q2D)
 	}

@@ -61,6 +61,7 @@ type Conditions struct {
 	PaperLevel  float64 `json:"paper"`
 	InkLevel    float64 `json:"ink"`
 	LabelWidthM float64 `json:"label_width_modules"`
+	Module2DPx  float64 `json:"module_2d_px,omitempty"` // QR or Data Matrix module in the photo (0: none)
 
 	minModule float64 // smallest 1D module the tier allows, pixels
 }
@@ -205,6 +206,9 @@ func Generate(ctx context.Context, seed uint64, tier Tier, i int, opts Options) 
 	c.LabelFrac = math.Max(c.LabelFrac, c.minModule*lay.w/float64(W))
 	c.LabelFrac = math.Min(c.LabelFrac, 0.9)
 	c.ModulePx = c.LabelFrac * float64(W) / lay.w
+	if lay.has2D {
+		c.Module2DPx = lay.q2D * c.ModulePx
+	}
 	c.BlurSigma *= math.Max(float64(W), float64(H)) / blurRef
 	// Label raster at about twice the photo's resolution.
 	k := math.Max(2, math.Round(2*c.ModulePx))

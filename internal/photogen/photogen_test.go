@@ -136,3 +136,33 @@ func TestNoGlare(t *testing.T) {
 		t.Error("no photo of the six has a glare: pick others")
 	}
 }
+
+// TestModule2D checks the 2D module size the truth reports: 1.4–2.2
+// times the 1D module on labels with a QR code or Data Matrix, none on
+// labels of bar codes alone.
+func TestModule2D(t *testing.T) {
+	needZint(t)
+	ctx := context.Background()
+	with, without := 0, 0
+	for i := range 12 {
+		p, err := Generate(ctx, TuningSeed, Hard, i, Options{MP: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, has2D := p.Truth.Conditions, false
+		for _, code := range p.Truth.Codes {
+			has2D = has2D || code.Format != "code_128"
+		}
+		switch {
+		case has2D && (c.Module2DPx < 1.4*c.ModulePx || c.Module2DPx > 2.2*c.ModulePx):
+			t.Errorf("hard %d: 2D module %.2f px for a 1D module of %.2f", i, c.Module2DPx, c.ModulePx)
+		case !has2D && c.Module2DPx != 0:
+			t.Errorf("hard %d: bar codes only, yet a 2D module of %.2f px", i, c.Module2DPx)
+		}
+		with += btoi(has2D)
+		without += btoi(!has2D)
+	}
+	if with == 0 || without == 0 {
+		t.Errorf("%d labels with a 2D code, %d without: pick others", with, without)
+	}
+}
