@@ -108,6 +108,11 @@ var escalationCases = []struct {
 	// modules are decided against the blur.
 	{photogen.Hard, 43, true, 0, true},
 	{photogen.Hard, 80, true, 0, true},
+	// 2.5 MP, an SN over an IMEI, both Code 128 of 2.4 px modules blurred
+	// by 0.8 module, the label upside down: the two codes are located as
+	// one bar region, whose model read takes the IMEI's rows; the SN is
+	// read from the rows beside them (model-bars, stackedRest).
+	{photogen.Hard, 72, true, 0, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

@@ -1177,37 +1177,110 @@ func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 		if cut {
 			cq, cm = q.crop(a, 0, b-a, q.h), scaleOffset(1, float64(a), 0).then(mq)
 		}
-		if e.ses.model1D(ctx, cq, cm, step, rhos) || ctx.Err() != nil {
+		rows, _ := e.modelWindow(ctx, q, mq, cq, cm, cut, r.angle, step, rhos)
+		if rows[1] <= rows[0] || ctx.Err() != nil {
 			continue
 		}
-		// The bars alone pick the rows, and the levels may change along
-		// the code (glare): over the whole window, as bars dimmed by a
-		// glare may fall outside the cut, then over the cut, as the
-		// background beside the code may tilt the band. The perspective
-		// stage reads the band warped too: a glare on a label held at an
-		// angle needs both.
-		if !e.ses.modelBand(ctx, e.full, q, mq, r.angle, step, rhos) && cut && ctx.Err() == nil {
-			e.ses.modelBand(ctx, e.full, cq, cm, r.angle, step, rhos)
+		// Two codes stacked close (an SN over an IMEI) are often located
+		// as one region, and a read takes the rows of one of them: the
+		// rows left beside it are read too.
+		y0, y1, ok := stackedRest(q.h, rows)
+		if !ok {
+			continue
 		}
+		sub := func(p plane, m affine) (plane, affine) {
+			return p.crop(0, y0, p.w, y1-y0), scaleOffset(1, 0, float64(y0)).then(m)
+		}
+		sq, sm := sub(q, mq)
+		scq, scm := sub(cq, cm)
+		e.modelWindow(ctx, sq, sm, scq, scm, cut, r.angle, step, rhos)
 	}
 	return tried
+}
+
+// modelStackGap is the share of a read code's band height left between
+// it and the rows stackedRest gives (the caption between two codes), and
+// modelStackMin the least height of those rows, as a share of the band's.
+const (
+	modelStackGap = 0.25
+	modelStackMin = 0.6
+)
+
+// stackedRest returns the rows of an h-row window beside the band rows
+// (the rows a code was read from) where a second code may lie: the
+// larger side, past a gap, when it is at least modelStackMin of the
+// band's height.
+func stackedRest(h int, rows [2]int) (y0, y1 int, ok bool) {
+	band := rows[1] - rows[0]
+	if band <= 0 {
+		return 0, 0, false
+	}
+	gap := int(modelStackGap * float64(band))
+	above := [2]int{0, max(0, rows[0]-gap)}
+	below := [2]int{min(h, rows[1]+gap), h}
+	part := above
+	if below[1]-below[0] > above[1]-above[0] {
+		part = below
+	}
+	if part[1]-part[0] < max(blindMinRows, int(modelStackMin*float64(band))) {
+		return 0, 0, false
+	}
+	return part[0], part[1], true
+}
+
+// modelWindow reads one Code 128 symbol of a region's upright window q
+// (cq: q cut to the stretch of bars, when cut) with the model reader. It
+// reports whether a read was new, and the rows of q the last read (new or
+// not) took its profile from (none: rows[1] ≤ rows[0]).
+func (e *escalation) modelWindow(ctx context.Context, q plane, mq affine, cq plane, cm affine, cut bool, angle, step float64, rhos []float64) (rows [2]int, isNew bool) {
+	rows, isNew = e.ses.model1D(ctx, cq, cm, step, rhos)
+	if isNew || ctx.Err() != nil {
+		return rows, isNew
+	}
+	// The bars alone pick the rows, and the levels may change along
+	// the code (glare): over the whole window, as bars dimmed by a
+	// glare may fall outside the cut, then over the cut, as the
+	// background beside the code may tilt the band. The perspective
+	// stage reads the band warped too: a glare on a label held at an
+	// angle needs both. A band read of a window turned level gives the
+	// rows of the turned window, about the same as q's.
+	for _, w := range []struct {
+		p plane
+		m affine
+	}{{q, mq}, {cq, cm}} {
+		if w.p.w != q.w && !cut || ctx.Err() != nil {
+			break
+		}
+		br, n := e.ses.modelBand(ctx, e.full, w.p, w.m, angle, step, rhos)
+		if br[1] > br[0] {
+			rows = br
+		}
+		if n {
+			return rows, true
+		}
+		if !cut {
+			break
+		}
+	}
+	return rows, false
 }
 
 // model1D reads one Code 128 symbol from the upright bar window p (bars
 // vertical, samples step image pixels apart) with the model reader; m
 // maps p to the image. With rhos, the profile is read warped by each of
 // these pitch ratios (see pitchWarp) instead of as taken. It reports
-// whether the read was new.
-func (s *session) model1D(ctx context.Context, p plane, m affine, step float64, rhos []float64) bool {
+// whether the read was new, and the rows of p a read (new or not) took its
+// profile from.
+func (s *session) model1D(ctx context.Context, p plane, m affine, step float64, rhos []float64) ([2]int, bool) {
 	prof, y0, y1, ok := barProfile(p)
 	if !ok {
-		return false
+		return [2]int{}, false
 	}
 	r, ok := readPitches(ctx, prof, step, rhos, false)
 	if !ok {
-		return false
+		return [2]int{}, false
 	}
-	return s.addModel(r, m, y0, y1)
+	return [2]int{y0, y1}, s.addModel(r, m, y0, y1)
 }
 
 // readPitches reads prof with the model reader (levels that may change

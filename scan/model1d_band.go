@@ -227,8 +227,9 @@ func detrendedTo(out, prof []float64, r int) []float64 {
 // angle the direction of its rows) by its band of bars, the window turned
 // to level the band when it slants, and with rhos its profile warped by
 // each of these pitch ratios (see readPitches). It reports whether the
-// read was new.
-func (s *session) modelBand(ctx context.Context, full plane, q plane, mq affine, angle, step float64, rhos []float64) bool {
+// read was new, and the rows (of q, or of q turned) a read took its
+// profile from.
+func (s *session) modelBand(ctx context.Context, full plane, q plane, mq affine, angle, step float64, rhos []float64) ([2]int, bool) {
 	// The rows one by one first; averaged with their neighbours when no
 	// band shows so (a glare, or a band that leaves the middle rows).
 	smooth := false
@@ -238,14 +239,14 @@ func (s *session) modelBand(ctx context.Context, full plane, q plane, mq affine,
 		y0, y1, slant, ok = barBand(q, step, true)
 	}
 	if !ok {
-		return false
+		return [2]int{}, false
 	}
 	if math.Abs(slant) >= bandMinSlant {
 		// Turned about the band's middle, so that the band is level.
 		c := mq.apply(float64(q.w)/2, float64(y0+y1)/2)
 		q, mq = full.rotated(c.X, c.Y, angle+math.Atan(slant), step, q.w, q.h)
 		if y0, y1, _, ok = barBand(q, step, smooth); !ok || ctx.Err() != nil {
-			return false
+			return [2]int{}, false
 		}
 	}
 	m := int(bandMargin * float64(y1-y0+1))
@@ -253,11 +254,11 @@ func (s *session) modelBand(ctx context.Context, full plane, q plane, mq affine,
 	band := q.crop(0, y0, q.w, y1-y0+1)
 	prof, b0, b1, ok := barProfile(band)
 	if !ok {
-		return false
+		return [2]int{}, false
 	}
 	r, ok := readPitches(ctx, prof, step, rhos, true)
 	if !ok {
-		return false
+		return [2]int{}, false
 	}
-	return s.addModel(r, mq, y0+b0, y0+b1)
+	return [2]int{y0 + b0, y0 + b1}, s.addModel(r, mq, y0+b0, y0+b1)
 }

@@ -254,3 +254,30 @@ func TestSpreadTries(t *testing.T) {
 		t.Errorf("one pair of ends: %v, want its three best", got)
 	}
 }
+
+// TestStackedRest checks which rows beside a read code's band are read
+// again for a second code: the larger side past the gap, and only when it
+// could hold a code as tall as most of the band.
+func TestStackedRest(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		h      int
+		rows   [2]int
+		y0, y1 int
+		ok     bool
+	}{
+		{"a code over another", 200, [2]int{10, 90}, 110, 200, true},
+		{"a code under another", 200, [2]int{110, 190}, 0, 90, true},
+		{"one code filling the window", 120, [2]int{15, 105}, 0, 0, false},
+		{"too little beside the band", 200, [2]int{40, 140}, 0, 0, false},
+		{"a thin band, rows of at least blindMinRows", 30, [2]int{2, 6}, 7, 30, true},
+		{"no band", 200, [2]int{50, 50}, 0, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			y0, y1, ok := stackedRest(tc.h, tc.rows)
+			if ok != tc.ok || ok && (y0 != tc.y0 || y1 != tc.y1) {
+				t.Errorf("stackedRest(%d, %v) = %d, %d, %v; want %d, %d, %v", tc.h, tc.rows, y0, y1, ok, tc.y0, tc.y1, tc.ok)
+			}
+		})
+	}
+}
