@@ -346,8 +346,8 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 	}
 	// One threshold for the whole crop: the hybrid binarizer's blocks
 	// take their threshold from their neighbourhood, which a glare or a
-	// dark background beside the symbol pulls off. Small crops only: on
-	// a large one of noise the finder searches take seconds.
+	// dark background beside the symbol pulls off. Small crops only (a
+	// few ms a pass): a large one is a whole label or a background.
 	if side < smallCrop && ses.decode2D(q, m, global, fs <= 2) > 0 {
 		return
 	}
