@@ -113,6 +113,13 @@ var escalationCases = []struct {
 	// one bar region, whose model read takes the IMEI's rows; the SN is
 	// read from the rows beside them (model-bars, stackedRest).
 	{photogen.Hard, 72, true, 0, true},
+	// 2.1 MP, the SN in a sharp Data Matrix (modules of 5 px, σ a
+	// quarter of a module) beside a glare, on a noisy background that
+	// the fast path takes for one region the size of the photo: the soft
+	// localiser finds the symbol, but the hybrid binarizer's blocks by
+	// the glare break its finder; one threshold for the crop reads it
+	// (readMatrix; seed 3, a validation seed).
+	{photogen.Hard, 44, true, 3, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

@@ -340,7 +340,15 @@ func (ses *session) readMatrix(full plane, r region, cx, cy, fs float64, inv boo
 	ses.symbol, ses.decoded = false, false
 	// Small photos have small modules: the finder search then needs
 	// every row (TRY_HARDER).
-	if ses.decode2D(q, scaleOffset(1, float64(x0), float64(y0)), hybrid, fs <= 2) > 0 {
+	m := scaleOffset(1, float64(x0), float64(y0))
+	if ses.decode2D(q, m, hybrid, fs <= 2) > 0 {
+		return
+	}
+	// One threshold for the whole crop: the hybrid binarizer's blocks
+	// take their threshold from their neighbourhood, which a glare or a
+	// dark background beside the symbol pulls off. Small crops only (a
+	// few ms a pass): a large one is a whole label or a background.
+	if side < smallCrop && ses.decode2D(q, m, global, fs <= 2) > 0 {
 		return
 	}
 	// Small symbols: modules of two pixels become four.
