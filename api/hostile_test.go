@@ -56,6 +56,7 @@ func TestHostileInputs(t *testing.T) {
 		{"zero bytes", "admin", rawImage("image/jpeg", nil), 415, "unsupported-media-type"},
 		{"html as png", "admin", rawImage("image/png", []byte("<!doctype html><script>alert(1)</script>")), 415, "unsupported-media-type"},
 		{"10k-frame gif", "admin", rawImage("image/gif", manyFrameGIF(t, 10000)), 422, "no-barcode"},
+		{"png tiled with 625 qr finder patterns", "admin", rawImage("image/png", scantest.FinderGrid(200, 1)), 422, "no-barcode"},
 		{"png gray 2x19999999", "admin", rawImage("image/png", scantest.PNG(2, 19_999_999, scantest.Gray, 8)), 422, "image-shape"},
 		{"png rgba16 6300x6300", "admin", rawImage("image/png", scantest.PNG(6300, 6300, scantest.RGBA, 16)), 413, "too-large"},
 		{"jpeg progressive 4:4:4 6000x6000", "admin", rawImage("image/jpeg", scantest.JPEGHeader(6000, 6000, true, 0x11)), 413, "too-large"},

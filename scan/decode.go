@@ -249,9 +249,18 @@ func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
 		}
 		var got [][]gozxing.ResultPoint
 		if s.qrMulti != nil {
+			// Bitmaps crowded with finder look-alikes cost the QR
+			// readers cubic time (see qrMaxCandidates).
+			cands := qrMaxCandidates + 1
+			if m, err := bmp.GetBlackMatrix(); err == nil {
+				_, tryHarder := hints[gozxing.DecodeHintType_TRY_HARDER]
+				cands = qrFinderCandidates(m, tryHarder, qrMaxCandidates)
+			}
 			var rs []*gozxing.Result
-			_ = safely(func() (err error) { rs, err = s.qrMulti.DecodeMultiple(bmp, hints); return })
-			if len(rs) == 0 {
+			if cands <= qrMultiMaxCandidates {
+				_ = safely(func() (err error) { rs, err = s.qrMulti.DecodeMultiple(bmp, hints); return })
+			}
+			if len(rs) == 0 && cands <= qrMaxCandidates {
 				var r *gozxing.Result
 				s.noteSymbol(safely(func() (err error) { r, err = s.qr.Decode(bmp, hints); return }))
 				if r != nil {

@@ -1,8 +1,9 @@
 // Package scantest builds hostile images for the tests of scan and of its
 // callers: files whose headers declare shapes and sizes that would make a
-// careless decoder or scanner allocate without bound. Every builder
-// streams or writes headers only, so building never takes image-sized
-// memory.
+// careless decoder or scanner allocate without bound, and small images
+// whose content makes a careless reader spend time without bound. The
+// header builders stream or write headers only, so building never takes
+// image-sized memory.
 package scantest
 
 import (
@@ -10,6 +11,8 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"hash/crc32"
+	"image"
+	"image/png"
 )
 
 // PNG colour types.
@@ -92,4 +95,34 @@ func VP8LHeader(w, h int) []byte {
 	binary.Write(&out, binary.LittleEndian, uint32(len(body)))
 	out.Write(body)
 	return out.Bytes()
+}
+
+// FinderGrid returns a side×side grey PNG tiled with QR finder patterns
+// (dark 3×3 core, light ring, dark ring) of module px pixels, one pattern
+// every 8 modules: hundreds of finder candidates in a few hundred bytes,
+// which a QR reader that tries every three of them takes minutes over.
+func FinderGrid(side, module int) []byte {
+	img := image.NewGray(image.Rect(0, 0, side, side))
+	cell := 8 * module
+	for y := 0; y < side; y++ {
+		for x := 0; x < side; x++ {
+			u, v := x%cell/module-3, y%cell/module-3
+			ring := max(abs(u), abs(v))
+			if ring > 3 || ring == 2 {
+				img.Pix[y*side+x] = 255
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := png.Encode(&out, img); err != nil {
+		panic(err) // an in-memory image of valid size always encodes
+	}
+	return out.Bytes()
+}
+
+func abs(a int) int {
+	if a < 0 {
+		return -a
+	}
+	return a
 }
