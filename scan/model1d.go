@@ -1244,23 +1244,15 @@ func (e *escalation) modelWindow(ctx context.Context, q plane, mq affine, cq pla
 	// stage reads the band warped too: a glare on a label held at an
 	// angle needs both. A band read of a window turned level gives the
 	// rows of the turned window, about the same as q's.
-	for _, w := range []struct {
-		p plane
-		m affine
-	}{{q, mq}, {cq, cm}} {
-		if w.p.w != q.w && !cut || ctx.Err() != nil {
-			break
-		}
-		br, n := e.ses.modelBand(ctx, e.full, w.p, w.m, angle, step, rhos)
+	band := func(p plane, m affine) bool {
+		br, n := e.ses.modelBand(ctx, e.full, p, m, angle, step, rhos)
 		if br[1] > br[0] {
 			rows = br
 		}
-		if n {
-			return rows, true
-		}
-		if !cut {
-			break
-		}
+		return n
+	}
+	if band(q, mq) || cut && ctx.Err() == nil && band(cq, cm) {
+		return rows, true
 	}
 	return rows, false
 }
