@@ -252,9 +252,8 @@ func (s *session) decode2D(p plane, m affine, b binarizer, hard bool) int {
 			// Bitmaps crowded with finder look-alikes cost the QR
 			// readers cubic time (see qrMaxCandidates).
 			cands := qrMaxCandidates + 1
-			if m, err := bmp.GetBlackMatrix(); err == nil {
-				_, tryHarder := hints[gozxing.DecodeHintType_TRY_HARDER]
-				cands = qrFinderCandidates(m, tryHarder, qrMaxCandidates)
+			if bits, err := bmp.GetBlackMatrix(); err == nil {
+				cands = qrFinderCandidates(bits, hints, qrMaxCandidates)
 			}
 			var rs []*gozxing.Result
 			if cands <= qrMultiMaxCandidates {

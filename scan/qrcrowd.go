@@ -25,11 +25,12 @@ const (
 )
 
 // qrFinderCandidates returns how many finder pattern candidates gozxing's
-// finders collect in img: the multi finder's scan of every third row (of
-// rows a fraction of the image apart without tryHarder), each run of
-// dark, light, dark, light, dark in ratio 1:1:3:1:1 checked across as they
-// check it. It stops counting past limit.
-func qrFinderCandidates(img *gozxing.BitMatrix, tryHarder bool, limit int) int {
+// finders collect in img under hints: the multi finder's scan of every
+// third row (of rows a fraction of the image apart without TRY_HARDER),
+// each run of dark, light, dark, light, dark in ratio 1:1:3:1:1 checked
+// across as they check it. It stops counting past limit.
+func qrFinderCandidates(img *gozxing.BitMatrix, hints map[gozxing.DecodeHintType]any, limit int) int {
+	_, tryHarder := hints[gozxing.DecodeHintType_TRY_HARDER]
 	f := qrdet.NewFinderPatternFinder(img, nil)
 	maxI, maxJ := img.GetHeight(), img.GetWidth()
 	iSkip := 3 * maxI / (4 * qrdet.FinderPatternFinder_MAX_MODULES)

@@ -48,7 +48,8 @@ func TestQRFinderCandidates(t *testing.T) {
 		{"stops past the limit", scantest.FinderGrid(400, 1), 50, 51, 100},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n := qrFinderCandidates(bitsOf(t, tc.data), true, tc.limit)
+			hard := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+			n := qrFinderCandidates(bitsOf(t, tc.data), hard, tc.limit)
 			if n < tc.min || n > tc.max {
 				t.Errorf("%d candidates, want %d–%d", n, tc.min, tc.max)
 			}

@@ -49,8 +49,7 @@ const (
 // patterns gozxing's finder misses against their template
 // (matchAlignment) and takes the modules from grey (sampleCells).
 func qrRead(img *gozxing.BitMatrix, dec *qrdec.Decoder, hints map[gozxing.DecodeHintType]any, grey *plane) (*gozxing.Result, error) {
-	_, tryHarder := hints[gozxing.DecodeHintType_TRY_HARDER]
-	if n := qrFinderCandidates(img, tryHarder, qrMaxCandidates); n > qrMaxCandidates {
+	if n := qrFinderCandidates(img, hints, qrMaxCandidates); n > qrMaxCandidates {
 		return nil, gozxing.NewNotFoundException("%d finder pattern candidates", n)
 	}
 	finder := qrdet.NewFinderPatternFinder(img, nil)
