@@ -250,7 +250,8 @@ func forgedSeals(t *testing.T, s *server, n int) []string {
 }
 
 // TestSoak runs `posid serve` with default limits under hostile clients
-// from 127.0.0.1 for attackTime: decode bombs, withheld 31 MB bodies on
+// from 127.0.0.1 for attackTime: decode bombs (and a small PNG crowded
+// with QR finder look-alikes), withheld 31 MB bodies on
 // 40 connections, connection floods over the per-address cap, forged-seal
 // floods and header garbage; and from 127.0.0.4 a busy neighbour posting
 // 12 MP photos as fast as it can. Throughout, the server's RSS stays under
@@ -281,12 +282,14 @@ func TestSoak(t *testing.T) {
 	bombs := []struct{ name, ct string }{
 		{"png-2x19999999", "image/png"}, {"png16-6300", "image/png"},
 		{"jpeg-prog-6000", "image/jpeg"}, {"webp-vp8l-6300", "image/webp"},
+		{"png-qr-finder-grid", "image/png"},
 	}
 	bombData := [][]byte{
 		scantest.PNG(2, 19_999_999, scantest.Gray, 8),
 		scantest.PNG(6300, 6300, scantest.RGBA, 16),
 		scantest.JPEGHeader(6000, 6000, true, 0x11),
 		scantest.VP8LHeader(6300, 6300),
+		scantest.FinderGrid(200, 1),
 	}
 
 	ctx, stop := context.WithTimeout(t.Context(), attackTime)
