@@ -28,8 +28,8 @@ const (
 	// eqSweeps bounds the passes over single modules after those, which
 	// set each one to the ink that best explains the greys around it.
 	eqSweeps = 3
-	// eqFits is how many of those passes first fit the paper and ink
-	// levels again to the modules as they then stand.
+	// eqFits is how many of those passes start from paper and ink
+	// levels fitted to the modules as they then stand.
 	eqFits = 2
 )
 
@@ -415,8 +415,9 @@ func equalizeGrid(vals []float64, dim int, known, kdark []bool, start *gozxing.B
 	}
 	for sweep := 0; sweep < eqSweeps; sweep++ {
 		// The levels settle with the first decisions; later passes
-		// only update the blurred pattern.
-		if sweep < eqFits && !fit() {
+		// only update the blurred pattern. The first pass takes the
+		// levels the last round fitted, to the modules as they stand.
+		if sweep > 0 && sweep < eqFits && !fit() {
 			return nil
 		}
 		flips := 0
