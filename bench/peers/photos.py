@@ -20,10 +20,18 @@ prints one Markdown row per folder and tool:
   cut short   photos where the tool ran out of time (posid: a partial
               result at its own time limit; peers: --timeout)
 
+After the table, one line per folder says how far its photos pin posid
+down: the 95 % (Wilson) interval of its SN-chosen rate, and, photo by
+photo against ZXing-C++, how many photos only posid got (its SN chosen)
+and how many only ZXing-C++ got (the SN decoded), with the exact
+two-sided sign-test p of that split (McNemar's test): a small p says the
+difference is more than the draw of photos.
+
   python3 bench/peers/photos.py --posid BIN [--timeout 10] [--label L] FOLDER...
 """
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -74,6 +82,27 @@ def score(truth, texts):
     return bool(sn_texts & got), found == len(wanted), found, len(wanted), len(got - set(wanted))
 
 
+def wilson(k, n, z=1.96):
+    """The 95 % Wilson score interval of k successes in n trials."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def sign_test(b, c):
+    """Exact two-sided p of a split b:c of discordant pairs (p = 1/2 each)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--posid", required=True)
@@ -85,6 +114,7 @@ def main():
     print("| set | tier | photos | tool | SN chosen | SN decoded | all codes | codes | stray | median ms | cut short |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     total = {}
+    notes = []
     detail = open(args.out, "a") if args.out else None
     for folder in args.folders:
         truth = load_truth(folder)
@@ -112,6 +142,7 @@ def main():
         for t in threads:
             t.join()
         tier = os.path.basename(folder.rstrip("/"))
+        got = {}  # tool: {img: the tool's success (posid: SN chosen; peers: SN decoded)}
         for tool in ("posid", "ZXing-C++", "zbarimg"):
             r = res.get(tool, {})
             chosen = dec = allc = found = want = stray = cut = 0
@@ -125,7 +156,9 @@ def main():
                 allc += a
                 found += f
                 want += w
-                chosen += sn is not None and sn == truth[img]["sn"].upper()
+                ok = sn is not None and sn == truth[img]["sn"].upper()
+                chosen += ok
+                got.setdefault(tool, {})[img] = ok if tool == "posid" else s
                 times.append(ms)
                 if detail:
                     detail.write(json.dumps({"file": img, "tool": tool, "texts": texts, "sn": sn, "sn_decoded": s,
@@ -139,10 +172,20 @@ def main():
             print(f"| {args.label} | {tier} | {n} | {tool} | {pc(chosen) if tool == 'posid' else '–'} | {pc(dec)} | "
                   f"{pc(allc)} | {found}/{want} | {stray} | {statistics.median(times):.0f} | {cut} |")
             sys.stdout.flush()
+        k = sum(got["posid"].values())
+        lo, hi = wilson(k, len(imgs))
+        only = sum(1 for i in imgs if got["posid"][i] and not got["ZXing-C++"][i])
+        peer = sum(1 for i in imgs if got["ZXing-C++"][i] and not got["posid"][i])
+        notes.append(f"{args.label} {tier}: posid SN chosen {k}/{len(imgs)}, 95 % interval "
+                     f"{100 * lo:.1f}–{100 * hi:.1f} %; against ZXing-C++ photo by photo: posid only {only}, "
+                     f"ZXing-C++ only {peer}, sign-test p = {sign_test(only, peer):.2g}")
     for tool, (n, chosen, dec, allc, found, want, stray) in total.items():
         pc = lambda k: f"{k} ({100 * k / n:.1f} %)"
         print(f"| {args.label} | **all** | {n} | {tool} | {pc(chosen) if tool == 'posid' else '–'} | {pc(dec)} | "
               f"{pc(allc)} | {found}/{want} | {stray} | | |")
+    print()
+    for n in notes:
+        print(n)
 
 
 if __name__ == "__main__":
