@@ -84,9 +84,17 @@ const (
 	softSpan       = 4
 	softCellEnergy = minCellEnergy / 6
 	// faintTimes is how many times the median cell's texture a cell
-	// needs in the faint stage, and faintCellEnergy the least texture.
+	// needs in the faint and coarse stages, and faintCellEnergy the least
+	// texture.
 	faintTimes      = 8
 	faintCellEnergy = softCellEnergy / 8
+	// coarseSpan is the distance (image pixels) over which the coarse
+	// stage measures gradients: a 2D symbol of large modules (10–14 px
+	// at 12 MP) on a dim label over a dark, noisy background has edges
+	// too sparse for its cells to stand out from the noise over
+	// softSpan; over twice that span the noise's energy falls eightfold
+	// more, and the symbol's cells stand well above the background's.
+	coarseSpan = 8
 	// minMatrixFill is the least share of its box a 2D region must fill
 	// with textured cells for the matrix-sharpened stage to read it: QR
 	// codes and Data Matrix symbols, even turned by 45°, fill 38–80 % on
@@ -659,6 +667,7 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 			func() { ses.rescueFaint(low, mLow) }),
 		{name: "soft", cost: 0.3, run: e.soft},
 		{name: "faint", cost: 0.3, run: e.faint},
+		{name: "coarse", cost: 0.5, run: e.coarse},
 		e.barStage("soft-bars", true, []float64{0}, nil),
 		{name: "matrix-sharpened", cost: 0.3, run: e.sharpenedMatrices},
 		{name: "matrix-denoised", cost: 0.3, run: e.denoisedMatrices},
@@ -744,6 +753,19 @@ func (e *escalation) faint(ctx context.Context) int {
 		}
 	}
 	return e.readLocated(ctx, locateWith(e.full, e.f, -faintTimes, softSpan))
+}
+
+// coarse locates 2D regions again with gradients measured over
+// coarseSpan pixels and a texture threshold set by the photo's own
+// background, as faint does, and reads them.
+func (e *escalation) coarse(ctx context.Context) int {
+	var rs []region
+	for _, r := range locateWith(e.full, e.f, -faintTimes, coarseSpan) {
+		if !r.bars {
+			rs = append(rs, r)
+		}
+	}
+	return e.readLocated(ctx, rs)
 }
 
 // workingLocated locates regions again on the working copy low itself,

@@ -120,6 +120,12 @@ var escalationCases = []struct {
 	// the glare break its finder; one threshold for the crop reads it
 	// (readMatrix; seed 3, a validation seed).
 	{photogen.Hard, 44, true, 3, true},
+	// 12 MP, a dim label on a dark, noisy background, the SN in a sharp
+	// Data Matrix of 13.7 px modules: the background's noise makes every
+	// cell textured to the fast localiser, and the symbol's sparse edges
+	// stand out from it neither over softSpan nor for faint; over
+	// coarseSpan they do (coarse; seed 5, a second tuning seed).
+	{photogen.Hard, 36, true, 5, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

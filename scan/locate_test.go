@@ -38,12 +38,23 @@ func noisyBars(w, h int, angle, cx, cy, noise float64) plane {
 		}
 	}
 	// Blur: two box passes of radius 2 each way (σ ≈ 2 px).
+	boxBlurred(lum, w, h, 2)
+	p := newPlane(w, h)
+	for i, v := range lum {
+		p.pix[i] = uint8(max(0, min(255, v+rng.NormFloat64()*noise)))
+	}
+	return p
+}
+
+// boxBlurred blurs the w×h image lum in place by two passes of a box of
+// radius r each way.
+func boxBlurred(lum []float64, w, h, r int) {
 	tmp := make([]float64, w*h)
 	for range 2 {
 		for y := range h {
 			for x := range w {
 				s, n := 0.0, 0
-				for k := max(0, x-2); k <= min(w-1, x+2); k++ {
+				for k := max(0, x-r); k <= min(w-1, x+r); k++ {
 					s += lum[y*w+k]
 					n++
 				}
@@ -53,7 +64,7 @@ func noisyBars(w, h int, angle, cx, cy, noise float64) plane {
 		for y := range h {
 			for x := range w {
 				s, n := 0.0, 0
-				for k := max(0, y-2); k <= min(h-1, y+2); k++ {
+				for k := max(0, y-r); k <= min(h-1, y+r); k++ {
 					s += tmp[k*w+x]
 					n++
 				}
@@ -61,11 +72,6 @@ func noisyBars(w, h int, angle, cx, cy, noise float64) plane {
 			}
 		}
 	}
-	p := newPlane(w, h)
-	for i, v := range lum {
-		p.pix[i] = uint8(max(0, min(255, v+rng.NormFloat64()*noise)))
-	}
-	return p
 }
 
 // TestLocateSoft checks that the soft locator (gradients over softSpan
@@ -230,4 +236,98 @@ func TestLocateSharpAngles(t *testing.T) {
 		t.Error("the fast locator finds every angle; the test shows nothing")
 	}
 	t.Logf("the fast locator missed %d of 36", fastMissed)
+}
+
+// largeModules draws a w×h photo of a dark, noisy background (sensor
+// noise of sigma noise) with a dim square of random modules of module
+// pixels (24 a side, as a Data Matrix's), blurred by a box of radius
+// 4 px twice (σ ≈ 3.7 px), centred at (cx, cy).
+func largeModules(w, h int, cx, cy, module, noise float64) plane {
+	rng := rand.New(rand.NewPCG(5, 36))
+	const side = 24
+	var dark [side * side]bool
+	for i := range dark {
+		dark[i] = rng.IntN(2) == 0
+	}
+	lum := make([]float64, w*h)
+	half := side * module / 2
+	for y := range h {
+		for x := range w {
+			u, v := float64(x)-cx+half+module, float64(y)-cy+half+module
+			val := 26.0 // background
+			if u >= 0 && v >= 0 && u < 2*half+2*module && v < 2*half+2*module {
+				val = 95 // paper, with a module of quiet zone
+				i, j := int(u/module)-1, int(v/module)-1
+				if i >= 0 && j >= 0 && i < side && j < side && dark[j*side+i] {
+					val = 30 // ink
+				}
+			}
+			lum[y*w+x] = val
+		}
+	}
+	boxBlurred(lum, w, h, 4)
+	p := newPlane(w, h)
+	for i, v := range lum {
+		p.pix[i] = uint8(max(0, min(255, v+rng.NormFloat64()*noise)))
+	}
+	return p
+}
+
+// TestLocateCoarse checks that the coarse locator (gradients over
+// coarseSpan pixels, the faint stage's threshold) finds a 2D symbol of
+// large modules on a dim label over a dark, noisy background, which the
+// fast, soft and faint locators miss, and finds nothing in noise alone.
+func TestLocateCoarse(t *testing.T) {
+	const w, h, cx, cy, f = 2000, 1500, 1100, 700, 4
+	tests := []struct {
+		name   string
+		module float64
+		noise  float64
+	}{
+		{"modules of 14 px", 14, 8},
+		{"modules of 11 px", 11, 8},
+		{"noise alone", 0, 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var p plane
+			if tc.module > 0 {
+				p = largeModules(w, h, cx, cy, tc.module, tc.noise)
+			} else {
+				p = noisyBars(w, h, 0, cx, cy, 0)
+				rng := rand.New(rand.NewPCG(3, 4))
+				for i := range p.pix {
+					p.pix[i] = uint8(max(0, min(255, 26+rng.NormFloat64()*tc.noise)))
+				}
+			}
+			found := func(rs []region) bool {
+				for _, r := range rs {
+					side := math.Max(r.lenU, r.lenV) * f
+					if !r.bars && math.Hypot(r.cx*f-cx, r.cy*f-cy) < 100 && side < 3*24*tc.module {
+						return true
+					}
+				}
+				return false
+			}
+			coarse := locateWith(p, f, -faintTimes, coarseSpan)
+			if tc.module == 0 {
+				if len(coarse) > 0 {
+					t.Errorf("found %d regions in noise: %+v", len(coarse), coarse)
+				}
+				return
+			}
+			for name, rs := range map[string][]region{
+				"fast":  locate(p, f),
+				"soft":  locateWith(p, f, softCellEnergy, softSpan),
+				"faint": locateWith(p, f, -faintTimes, softSpan),
+			} {
+				if found(rs) {
+					t.Fatalf("the %s locator already finds the symbol; the photo tests nothing", name)
+				}
+			}
+			if !found(coarse) {
+				t.Errorf("coarse locator missed the symbol: %+v", coarse)
+			}
+		})
+	}
 }
