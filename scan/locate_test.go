@@ -39,6 +39,12 @@ func noisyBars(w, h int, angle, cx, cy, noise float64) plane {
 	}
 	// Blur: two box passes of radius 2 each way (σ ≈ 2 px).
 	boxBlurred(lum, w, h, 2)
+	return withNoise(lum, w, h, rng, noise)
+}
+
+// withNoise returns the w×h image lum as a plane, under sensor noise of
+// sigma noise drawn from rng.
+func withNoise(lum []float64, w, h int, rng *rand.Rand, noise float64) plane {
 	p := newPlane(w, h)
 	for i, v := range lum {
 		p.pix[i] = uint8(max(0, min(255, v+rng.NormFloat64()*noise)))
@@ -266,11 +272,7 @@ func largeModules(w, h int, cx, cy, module, noise float64) plane {
 		}
 	}
 	boxBlurred(lum, w, h, 4)
-	p := newPlane(w, h)
-	for i, v := range lum {
-		p.pix[i] = uint8(max(0, min(255, v+rng.NormFloat64()*noise)))
-	}
-	return p
+	return withNoise(lum, w, h, rng, noise)
 }
 
 // TestLocateCoarse checks that the coarse locator (gradients over

@@ -129,6 +129,19 @@ def run_posid(posid, folder, imgs, timeout):
     return out, "file"
 
 
+def scanned(posid, dirs):
+    """(doc, truth) for every photo of each generated folder of dirs: doc
+    as one `posid scan --dir DIR --json` reports it, truth its N.json from
+    bench/photogen."""
+    for d in dirs:
+        out = subprocess.run([posid, "scan", "--dir", d, "--json"], capture_output=True).stdout
+        for doc in json_docs(out):
+            if not (isinstance(doc, dict) and isinstance(doc.get("file"), str)):
+                continue
+            with open(doc["file"][:-4] + ".json") as t:
+                yield doc, json.load(t)
+
+
 def json_docs(raw):
     """The JSON values in raw, one after another (JSON lines or concatenated
     documents); a lone array or a {"results": [...]} wrapper is spread."""

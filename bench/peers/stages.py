@@ -11,9 +11,7 @@ finds nothing on a tier is where the time of the stages after it goes.
 
   python3 bench/peers/stages.py POSID DIR...
 """
-import json
 import os
-import subprocess
 import sys
 from collections import Counter, defaultdict
 
@@ -27,25 +25,18 @@ def main():
     posid, dirs = sys.argv[1], sys.argv[2:]
     ms, runs, found, sn = defaultdict(float), Counter(), Counter(), Counter()
     photos = budget = 0
-    for d in dirs:
-        out = subprocess.run([posid, 'scan', '--dir', d, '--json'], capture_output=True).stdout
-        for doc in peers.json_docs(out):
-            if not (isinstance(doc, dict) and isinstance(doc.get('file'), str)):
-                continue
-            f = doc['file']
-            with open(f[:-4] + '.json') as t:
-                truth = json.load(t)
-            ok = ((doc.get('selection') or {}).get('sn') or '') == truth['sn']
-            trace = (doc.get('result') or {}).get('trace') or {}
-            photos += 1
-            budget += trace.get('stop') == 'budget'
-            for st in trace.get('stages') or []:
-                name = st['name']
-                ms[name] += st.get('ms') or 0
-                runs[name] += 1
-                if st.get('found'):
-                    found[name] += 1
-                    sn[name] += ok
+    for doc, truth in peers.scanned(posid, dirs):
+        ok = ((doc.get('selection') or {}).get('sn') or '') == truth['sn']
+        trace = (doc.get('result') or {}).get('trace') or {}
+        photos += 1
+        budget += trace.get('stop') == 'budget'
+        for st in trace.get('stages') or []:
+            name = st['name']
+            ms[name] += st.get('ms') or 0
+            runs[name] += 1
+            if st.get('found'):
+                found[name] += 1
+                sn[name] += ok
     print(f"{'stage':28} {'ms':>9} {'ran on':>7} {'found on':>9} {'SN chosen':>10} {'ms a run':>9}")
     for name in sorted(ms, key=lambda k: -ms[k]):
         print(f"{name:28} {ms[name]:9.0f} {runs[name]:7} {found[name]:9} {sn[name]:10} {ms[name] / runs[name]:9.0f}")

@@ -10,9 +10,7 @@ rule takes it: it is reported to callers, and it may end a scan early.
 
   python3 bench/peers/strays.py POSID DIR...
 """
-import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,19 +22,13 @@ def main():
         sys.exit(__doc__)
     posid, dirs = sys.argv[1], sys.argv[2:]
     read = stray = 0
-    for d in dirs:
-        out = subprocess.run([posid, 'scan', '--dir', d, '--json'], capture_output=True).stdout
-        for doc in peers.json_docs(out):
-            if not (isinstance(doc, dict) and isinstance(doc.get('file'), str)):
-                continue
-            f = doc['file']
-            with open(f[:-4] + '.json') as t:
-                held = {c['text'] for c in json.load(t)['codes']}
-            for c in (doc.get('result') or {}).get('codes') or []:
-                read += 1
-                if c['text'] not in held:
-                    stray += 1
-                    print('stray', f, c['format'], repr(c['text']), 'label', sorted(held), flush=True)
+    for doc, truth in peers.scanned(posid, dirs):
+        held = {c['text'] for c in truth['codes']}
+        for c in (doc.get('result') or {}).get('codes') or []:
+            read += 1
+            if c['text'] not in held:
+                stray += 1
+                print('stray', doc['file'], c['format'], repr(c['text']), 'label', sorted(held), flush=True)
     print('codes read', read, 'stray', stray)
 
 
