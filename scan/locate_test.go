@@ -296,11 +296,11 @@ func TestLocateCoarse(t *testing.T) {
 			if tc.module > 0 {
 				p = largeModules(w, h, cx, cy, tc.module, tc.noise)
 			} else {
-				p = noisyBars(w, h, 0, cx, cy, 0)
-				rng := rand.New(rand.NewPCG(3, 4))
-				for i := range p.pix {
-					p.pix[i] = uint8(max(0, min(255, 26+rng.NormFloat64()*tc.noise)))
+				lum := make([]float64, w*h)
+				for i := range lum {
+					lum[i] = 26
 				}
+				p = withNoise(lum, w, h, rand.New(rand.NewPCG(3, 4)), tc.noise)
 			}
 			found := func(rs []region) bool {
 				for _, r := range rs {
