@@ -30,6 +30,19 @@ func TestReadDenoised(t *testing.T) {
 	}
 }
 
+// TestGridAngleFaint measures the module grid's angle of a QR code under
+// a strong glare (cropped from a 12 MP photo; the label turned by −62.1°,
+// so its grid by 27.9°). JPEG's blocks and the sensor noise once
+// outweighed the symbol's faint edges and the angle came out as 0.3°:
+// readDenoised then looked for the finder patterns by their rings
+// (blurFinders) in a window that was not square to them.
+func TestGridAngleFaint(t *testing.T) {
+	p, _, _ := blurredCrop(t, "url-qr-12mp-glare-turned")
+	if got := gridAngle(p) * 180 / math.Pi; math.Abs(got-27.9) > 2 {
+		t.Errorf("gridAngle %.1f°, want 27.9° ± 2°", got)
+	}
+}
+
 // TestQRTurnedDim checks the dimension judged from finder centres and a
 // module size measured along the image's rows, which a turned symbol
 // lengthens by 1/max(|cos θ|, |sin θ|).
