@@ -43,6 +43,25 @@ func TestGridAngleFaint(t *testing.T) {
 	}
 }
 
+// TestTightMatrices reads a Data Matrix of 4.2 px modules at the corner
+// of a label over a dark background (2 MP, blur σ 2 px, glare), located
+// by the soft stage as a region of 144 px. In the square of 1.5 times
+// that which matrix-sharpened reads, the background beside the symbol
+// joins its outline; the matrix-tight square keeps it out.
+func TestTightMatrices(t *testing.T) {
+	p, _, want := blurredCrop(t, "dm-label-corner")
+	// The crop's centre, 132.5, is the region's: f = 2 puts working
+	// pixel 66 at image pixel 132.5.
+	e := &escalation{ses: newSession(newFormatSet(nil)), full: p, f: 2,
+		matrices: []region{{cx: 66, cy: 66, lenU: 72, lenV: 72, cells: 46}}}
+	if e.sharpenedMatrices(context.Background()); hasText(e.ses.codes(), want) {
+		t.Fatal("matrix-sharpened already reads the symbol; the case tests nothing")
+	}
+	if n := e.tightMatrices(context.Background()); n != 1 || !hasText(e.ses.codes(), want) {
+		t.Errorf("matrix-tight tried %d, read %v, want %q", n, e.ses.codes(), want)
+	}
+}
+
 // TestQRTurnedDim checks the dimension judged from finder centres and a
 // module size measured along the image's rows, which a turned symbol
 // lengthens by 1/max(|cos θ|, |sin θ|).
