@@ -126,6 +126,18 @@ var escalationCases = []struct {
 	// stand out from it neither over softSpan nor for faint; over
 	// coarseSpan they do (coarse; seed 5, a second tuning seed).
 	{photogen.Hard, 36, true, 5, true},
+	// 2.9 MP, the SN in a URL QR of 3.6 px modules blurred by 0.6 of a
+	// module (2.2 px) under noise: with its grid placed, neighbouring
+	// modules read wrongly in pairs and squares that single-module turns
+	// of the equaliser leave (matrix-denoised, blockSweeps; seed 7, a
+	// third tuning seed).
+	{photogen.Hard, 43, true, 7, true},
+	// 2.1 MP, the SN in a Data Matrix at a label's corner over a dark
+	// background, under a glare: the squares the 2D reads take around its
+	// region hold the background, which joins the symbol's outline; the
+	// tighter square of matrix-tight keeps it out (seed 7). Modules of
+	// 4.2 px, blur σ 2 px.
+	{photogen.Hard, 79, true, 7, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

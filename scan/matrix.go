@@ -74,8 +74,11 @@ func (ses *session) rescueMatrix(full plane, cx, cy, side float64, inv bool) int
 // readSharpened reads a 2D region that the plain and rescue reads missed,
 // when escalating: the square around it (at most rescuePixels), contrast
 // stretched, then with an unsharp mask of radius sharpenRadius and amount
-// sharpenAmount, each binarized two ways (hybrid, Sauvola) and read by
-// every 2D reader. Unlike rescueMatrix it does not wait for gozxing's
+// sharpenAmount, each binarized three ways (hybrid, Sauvola, global
+// histogram) and read by every 2D reader. The global threshold reads a
+// small symbol on a label over a background of about the paper's grey:
+// the local binarizers see the background as dark, and the symbol's
+// outline runs into it. Unlike rescueMatrix it does not wait for gozxing's
 // detectors to see a symbol: under blur over half a module they see none
 // while posid's own grid samplers still read it. It returns how many codes
 // were new.
@@ -90,7 +93,7 @@ func (ses *session) readSharpened(full plane, cx, cy, side float64) int {
 		func() plane { return q.unsharp2D(sharpenRadius, sharpenAmount).stretched() },
 	} {
 		p := v()
-		for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf} {
+		for _, b := range []func(plane) gozxing.Binarizer{hybridOf, sauvolaOf, globalOf} {
 			if n, _ := ses.readBitmap(p, b(p), mq, nil); n > 0 {
 				return n
 			}

@@ -249,10 +249,13 @@ func TestGridReadersNoise(t *testing.T) {
 // a seal QR code of 3.3 px modules under blur σ 2.6 px, which only the
 // unsharp mask brings back, and a Data Matrix of 4.5 px modules under σ
 // 2.6 px, which gozxing's detector does not see (so the rescue reads never
-// start) while posid's grid sampler reads it. The reads of a located 2D
-// region (readMatrix, with its rescue) miss both.
+// start) while posid's grid sampler reads it; and a Data Matrix of 4.8 px
+// modules near the edge of a label over a background about as bright as
+// the label's paper (3 MP), which only the global threshold keeps apart
+// from the background. The reads of a located 2D region (readMatrix, with
+// its rescue) miss all three.
 func TestReadSharpened(t *testing.T) {
-	for _, name := range []string{"seal-qr", "dm"} {
+	for _, name := range []string{"seal-qr", "dm", "dm-label-edge"} {
 		t.Run(name, func(t *testing.T) {
 			p, r, want := blurredCrop(t, name)
 			side := float64(min(p.w, p.h))

@@ -30,6 +30,38 @@ func TestReadDenoised(t *testing.T) {
 	}
 }
 
+// TestGridAngleFaint measures the module grid's angle of a QR code under
+// a strong glare (cropped from a 12 MP photo; the label turned by −62.1°,
+// so its grid by 27.9°). JPEG's blocks and the sensor noise once
+// outweighed the symbol's faint edges and the angle came out as 0.3°:
+// readDenoised then looked for the finder patterns by their rings
+// (blurFinders) in a window that was not square to them.
+func TestGridAngleFaint(t *testing.T) {
+	p, _, _ := blurredCrop(t, "url-qr-12mp-glare-turned")
+	if got := gridAngle(p) * 180 / math.Pi; math.Abs(got-27.9) > 2 {
+		t.Errorf("gridAngle %.1f°, want 27.9° ± 2°", got)
+	}
+}
+
+// TestTightMatrices reads a Data Matrix of 4.2 px modules at the corner
+// of a label over a dark background (2 MP, blur σ 2 px, glare), located
+// by the soft stage as a region of 144 px. In the square of 1.5 times
+// that which matrix-sharpened reads, the background beside the symbol
+// joins its outline; the matrix-tight square keeps it out.
+func TestTightMatrices(t *testing.T) {
+	p, _, want := blurredCrop(t, "dm-label-corner")
+	// The crop's centre, 132.5, is the region's: f = 2 puts working
+	// pixel 66 at image pixel 132.5.
+	e := &escalation{ses: newSession(newFormatSet(nil)), full: p, f: 2,
+		matrices: []region{{cx: 66, cy: 66, lenU: 72, lenV: 72, cells: 46}}}
+	if e.sharpenedMatrices(context.Background()); hasText(e.ses.codes(), want) {
+		t.Fatal("matrix-sharpened already reads the symbol; the case tests nothing")
+	}
+	if n := e.tightMatrices(context.Background()); n != 1 || !hasText(e.ses.codes(), want) {
+		t.Errorf("matrix-tight tried %d, read %v, want %q", n, e.ses.codes(), want)
+	}
+}
+
 // TestQRTurnedDim checks the dimension judged from finder centres and a
 // module size measured along the image's rows, which a turned symbol
 // lengthens by 1/max(|cos θ|, |sin θ|).

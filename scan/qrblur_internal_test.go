@@ -121,6 +121,35 @@ func TestEqualizeModules(t *testing.T) {
 	}
 }
 
+// TestEqualizeBlocks decides the modules of a QR symbol blurred by 0.75
+// of a module, twenty times under fresh noise. Two to four neighbouring
+// modules then read wrongly together, and turning any one of them alone
+// explains the greys worse: with single modules only, the equaliser read
+// 16 of the 20. Turning them in groups (blockSweeps) reads all 20.
+func TestEqualizeBlocks(t *testing.T) {
+	const text = "https://pos.example.cn/t/67195784244058826735?m=S920"
+	dark, dim := qrModules(t, text)
+	dec := qrdec.NewDecoder()
+	read := 0
+	for seed := uint64(0); seed < 20; seed++ {
+		vals := blurredModules(dark, dim, 0.75, 3, rand.New(rand.NewPCG(seed, 9)))
+		thr, _ := gozxing.NewSquareBitMatrix(dim)
+		thresholdModules(thr, vals, dim)
+		est, ok := estimateBlur(vals, dim)
+		if !ok {
+			t.Fatalf("seed %d: no blur estimate", seed)
+		}
+		if eq := equalizeModules(vals, dim, thr, est); eq != nil {
+			if res, err := qrDecode(dec, nil, eq, nil); err == nil && res.GetText() == text {
+				read++
+			}
+		}
+	}
+	if read < 20 {
+		t.Errorf("equalized modules decode in %d of 20 photos, want 20", read)
+	}
+}
+
 // renderBlurredQR draws modules (dim×dim) at ms pixels each with a quiet
 // zone of four modules, blurred by a Gaussian of sigma modules, with
 // noise of the given σ (grey levels), light 200 and ink 60.

@@ -448,6 +448,7 @@ func equalizeGrid(vals []float64, dim int, known, kdark []bool, start *gozxing.B
 			break
 		}
 	}
+	blockSweeps(s, vals, paper, ink, B, known, k, dim)
 	bits, err := gozxing.NewSquareBitMatrix(dim)
 	if err != nil {
 		return nil
@@ -458,6 +459,138 @@ func equalizeGrid(vals []float64, dim int, known, kdark []bool, start *gozxing.B
 		}
 	}
 	return bits
+}
+
+// eqBlocks are the groups of modules (offsets from a module) that
+// blockSweeps turns together: two or three in a row or a column, two
+// diagonal neighbours, and a 2×2 square.
+var eqBlocks = [][][2]int{
+	{{0, 0}, {1, 0}},
+	{{0, 0}, {0, 1}},
+	{{0, 0}, {1, 1}},
+	{{1, 0}, {0, 1}},
+	{{0, 0}, {1, 0}, {2, 0}},
+	{{0, 0}, {0, 1}, {0, 2}},
+	{{0, 0}, {1, 0}, {0, 1}, {1, 1}},
+}
+
+// eqPairOffsets are the offsets between two modules of one group of
+// eqBlocks, each pair once (the second module below the first, or right
+// of it on its row), and the module itself first.
+var eqPairOffsets = [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}, {-1, 1}, {2, 0}, {0, 2}}
+
+// blockSweeps turns groups of modules (eqBlocks) of s at once, each group
+// to whichever inks make the model explain the greys around it best, until
+// a pass turns none or eqSweeps passes have run. Blur over more than half
+// a module makes two to four neighbouring modules read wrongly together:
+// turning any one of them alone explains the greys worse, and the
+// single-module passes leave them. B is kept the blurred pattern of s.
+//
+// The model's error falls, when modules i turn by d_i (+1 dark, −1
+// light), by Σ d_i·G_i − Σ d_i·d_i'·Q_ii': G_i = −2 Σ_j r_j·ink_j·w_ij
+// (r the residual greys, w the kernel) and Q_ii' = Σ_j ink_j²·w_ij·w_i'j.
+// Q depends on the levels only, so it is tabulated once; G changes near
+// each turn.
+func blockSweeps(s, vals, paper, ink, B []float64, known []bool, k []float64, dim int) {
+	n := 2*eqRadius + 1
+	w := func(dx, dy int) float64 {
+		if dx < -eqRadius || dx > eqRadius || dy < -eqRadius || dy > eqRadius {
+			return 0
+		}
+		return k[(dy+eqRadius)*n+dx+eqRadius]
+	}
+	r := make([]float64, dim*dim)
+	for j := range r {
+		r[j] = vals[j] - (paper[j] - ink[j]*B[j])
+	}
+	G := make([]float64, dim*dim)
+	for i := range G {
+		neighbours(k, dim, i%dim, i/dim, func(j int, wt float64) { G[i] -= 2 * r[j] * ink[j] * wt })
+	}
+	Q := make([][]float64, len(eqPairOffsets))
+	for o, off := range eqPairOffsets {
+		Q[o] = make([]float64, dim*dim)
+		for y := 0; y < dim; y++ {
+			for x := 0; x < dim; x++ {
+				if known[y*dim+x] {
+					continue // never turned
+				}
+				sum := 0.0
+				for dy := max(-eqRadius, -y, off[1]-eqRadius); dy <= eqRadius && y+dy < dim && dy-off[1] <= eqRadius; dy++ {
+					for dx := max(-eqRadius, -x, off[0]-eqRadius); dx <= eqRadius && x+dx < dim && dx-off[0] <= eqRadius; dx++ {
+						j := (y+dy)*dim + x + dx
+						sum += ink[j] * ink[j] * k[(dy+eqRadius)*n+dx+eqRadius] * k[(dy-off[1]+eqRadius)*n+dx-off[0]+eqRadius]
+					}
+				}
+				Q[o][y*dim+x] = sum
+			}
+		}
+	}
+	// q is Q between modules a and b of a group (offsets from its place).
+	q := func(i int, a, b [2]int) float64 {
+		d := [2]int{b[0] - a[0], b[1] - a[1]}
+		if d[1] < 0 || d[1] == 0 && d[0] < 0 {
+			d, a = [2]int{-d[0], -d[1]}, b
+		}
+		for o, off := range eqPairOffsets {
+			if off == d {
+				return Q[o][i+a[1]*dim+a[0]]
+			}
+		}
+		return 0
+	}
+	for sweep := 0; sweep < eqSweeps; sweep++ {
+		flips := 0
+		for y := 0; y < dim; y++ {
+			for x := 0; x < dim; x++ {
+				i := y*dim + x
+			group:
+				for _, g := range eqBlocks {
+					var d [4]float64
+					gain := 0.0
+					for a, o := range g {
+						xx, yy := x+o[0], y+o[1]
+						if xx >= dim || yy >= dim || known[yy*dim+xx] {
+							continue group
+						}
+						d[a] = 1 - 2*s[yy*dim+xx]
+						gain += d[a]*G[yy*dim+xx] - Q[0][yy*dim+xx]
+						for b := 0; b < a; b++ {
+							gain -= 2 * d[a] * d[b] * q(i, g[b], o)
+						}
+					}
+					if gain <= 1e-9 {
+						continue
+					}
+					flips++
+					// The model changes by δ_j = −ink_j·Σ d_a·w around
+					// the group; the residuals by −δ, G beside them.
+					for a, o := range g {
+						s[i+o[1]*dim+o[0]] += d[a]
+					}
+					for jy := max(0, y-eqRadius); jy <= min(dim-1, y+2+eqRadius); jy++ {
+						for jx := max(0, x-eqRadius); jx <= min(dim-1, x+2+eqRadius); jx++ {
+							j := jy*dim + jx
+							b := 0.0
+							for a, o := range g {
+								b += d[a] * w(jx-x-o[0], jy-y-o[1])
+							}
+							if b == 0 {
+								continue
+							}
+							B[j] += b
+							delta := -ink[j] * b
+							r[j] -= delta
+							neighbours(k, dim, jx, jy, func(i2 int, wt float64) { G[i2] += 2 * delta * ink[j] * wt })
+						}
+					}
+				}
+			}
+		}
+		if flips == 0 {
+			return
+		}
+	}
 }
 
 // solveLinear solves the 12×12 system a·x = b by Gaussian elimination with
@@ -556,7 +689,19 @@ func lineViterbi(s, vals, paper, ink, B []float64, known []bool, k []float64, di
 		}
 		return 0, false
 	}
-	// cost of the window w (bit i: module p−2+i) at position p.
+	// wsum[a+1][w] is the kernel's weight on line l+a of the dark
+	// modules of window w (bit i: module p−2+i).
+	var wsum [3][32]float64
+	for a := -1; a <= 1; a++ {
+		for w := range 32 {
+			for d := -eqRadius; d <= eqRadius; d++ {
+				if w>>(d+eqRadius)&1 == 1 {
+					wsum[a+1][w] += kw(d, a)
+				}
+			}
+		}
+	}
+	// cost of the window w at position p.
 	cost := func(p, w int) float64 {
 		c := 0.0
 		for a := -1; a <= 1; a++ {
@@ -564,14 +709,8 @@ func lineViterbi(s, vals, paper, ink, B []float64, known []bool, k []float64, di
 			if f == nil {
 				continue
 			}
-			b := f[p]
-			for d := -eqRadius; d <= eqRadius; d++ {
-				if w>>(d+eqRadius)&1 == 1 {
-					b += kw(d, a)
-				}
-			}
 			j := idx(l+a, p)
-			r := vals[j] - paper[j] + ink[j]*b
+			r := vals[j] - paper[j] + ink[j]*(f[p]+wsum[a+1][w])
 			c += r * r
 		}
 		return c

@@ -37,6 +37,10 @@ type Code struct {
 	Role string `json:"role"`
 	// CarriesSN is true when the SN can be read from this code's text.
 	CarriesSN bool `json:"carries_sn"`
+	// Quad is where the code's corners (its modules without the quiet
+	// zone: top left, top right, bottom right, bottom left as printed)
+	// fall in the photo, pixels.
+	Quad [4][2]float64 `json:"quad"`
 
 	sym Symbology
 }
@@ -260,11 +264,12 @@ func planLabel(ctx context.Context, rng *rand.Rand, spec labelSpec) (*layout, er
 	return l, nil
 }
 
-// render draws the label at k raster pixels per 1D module.
-func (l *layout) render(spec labelSpec, k float64) (*image.Gray, error) {
+// render draws the label at k raster pixels per 1D module. It returns
+// the raster and each code's box in it (x0, y0, x1, y1, raster pixels).
+func (l *layout) render(spec labelSpec, k float64) (*image.Gray, [][4]float64, error) {
 	W, H := int(math.Ceil(l.w*k)), int(math.Ceil(l.h*k))
 	if W > maxRaster || H > maxRaster {
-		return nil, fmt.Errorf("photogen: label raster %dx%d exceeds %d", W, H, maxRaster)
+		return nil, nil, fmt.Errorf("photogen: label raster %dx%d exceeds %d", W, H, maxRaster)
 	}
 	img := image.NewGray(image.Rect(0, 0, W, H))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
@@ -279,7 +284,7 @@ func (l *layout) render(spec labelSpec, k float64) (*image.Gray, error) {
 	}
 	f, err := face(textH * k)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	text := func(x, y float64, s string) {
 		d := font.Drawer{Dst: img, Src: image.Black, Face: f, Dot: fixed.P(int(x), int(y))}
@@ -303,11 +308,13 @@ func (l *layout) render(spec labelSpec, k float64) (*image.Gray, error) {
 	}
 	y := top
 	line := 0
+	boxes := make([][4]float64, len(spec.Codes))
 	for i, c := range spec.Codes {
 		m := l.mats[i]
 		if c.sym != Code128 {
 			q := l.q2D * k
 			ox, oy := (x2D+2*l.q2D)*k, (top+2*l.q2D)*k
+			boxes[i] = [4]float64{ox, oy, ox + float64(m.W)*q, oy + float64(m.H)*q}
 			for my := 0; my < m.H; my++ {
 				for mx := 0; mx < m.W; mx++ {
 					if m.At(mx, my) {
@@ -319,6 +326,7 @@ func (l *layout) render(spec labelSpec, k float64) (*image.Gray, error) {
 		}
 		text((xBars+quiet1D)*k, (y+textH)*k, l.captions[line])
 		y += textH + 1
+		boxes[i] = [4]float64{(xBars + quiet1D) * k, y * k, (xBars + quiet1D + float64(m.W)) * k, (y + l.barH) * k}
 		for mx := 0; mx < m.W; mx++ {
 			if m.At(mx, 0) {
 				x := xBars + quiet1D + float64(mx)
@@ -328,7 +336,7 @@ func (l *layout) render(spec labelSpec, k float64) (*image.Gray, error) {
 		y += l.barH + lineGap
 		line++
 	}
-	return img, nil
+	return img, boxes, nil
 }
 
 // truthCodes returns the codes without the encoder detail.

@@ -62,6 +62,10 @@ type Conditions struct {
 	InkLevel    float64 `json:"ink"`
 	LabelWidthM float64 `json:"label_width_modules"`
 	Module2DPx  float64 `json:"module_2d_px,omitempty"` // QR or Data Matrix module in the photo (0: none)
+	// LabelQuad is where the label's corners (top left, top right,
+	// bottom right, bottom left of its print) fall in the photo, pixels:
+	// what a localiser should find.
+	LabelQuad [4][2]float64 `json:"label_quad"`
 
 	minModule float64 // smallest 1D module the tier allows, pixels
 }
@@ -212,17 +216,23 @@ func Generate(ctx context.Context, seed uint64, tier Tier, i int, opts Options) 
 	c.BlurSigma *= math.Max(float64(W), float64(H)) / blurRef
 	// Label raster at about twice the photo's resolution.
 	k := math.Max(2, math.Round(2*c.ModulePx))
-	raster, err := lay.render(spec, k)
+	raster, boxes, err := lay.render(spec, k)
 	if err != nil {
 		return nil, err
 	}
-	ph, err := shoot(rng, raster, k, W, H, &c, opts.NoGlare)
+	ph, fwd, err := shoot(rng, raster, k, W, H, &c, opts.NoGlare)
 	if err != nil {
 		return nil, err
+	}
+	codes := truthCodes(spec)
+	for i, b := range boxes {
+		for j, p := range [4][2]float64{{b[0], b[1]}, {b[2], b[1]}, {b[2], b[3]}, {b[0], b[3]}} {
+			codes[i].Quad[j][0], codes[i].Quad[j][1] = fwd.apply(p[0], p[1])
+		}
 	}
 	name := fmt.Sprintf("%s-%03d", tier, i)
 	return &Photo{JPEG: ph, Truth: Truth{Name: name, Tier: tier, Seed: seed, Index: i, SN: spec.SN,
-		Codes: truthCodes(spec), Width: W, Height: H, Conditions: c}}, nil
+		Codes: codes, Width: W, Height: H, Conditions: c}}, nil
 }
 
 // homography maps points with a 3×3 matrix.
@@ -272,8 +282,9 @@ func solveHomography(src, dst [4][2]float64) (homography, error) {
 
 // shoot photographs the label raster into a W×H JPEG under c, updating c
 // with the label size and module width actually used; noGlare leaves
-// c's glare off once drawn (and records none).
-func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Conditions, noGlare bool) ([]byte, error) {
+// c's glare off once drawn (and records none). It also returns the map
+// from raster to photo pixels.
+func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Conditions, noGlare bool) ([]byte, homography, error) {
 	lw, lh := float64(raster.Bounds().Dx()), float64(raster.Bounds().Dy())
 	s := c.ModulePx / k // photo pixels per raster pixel
 	th := c.AngleDeg * math.Pi / 180
@@ -308,9 +319,14 @@ func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Condition
 		dst[i][0] += cx
 		dst[i][1] += cy
 	}
+	c.LabelQuad = dst
 	inv, err := solveHomography(dst, src) // photo → label
 	if err != nil {
-		return nil, err
+		return nil, homography{}, err
+	}
+	fwd, err := solveHomography(src, dst) // label → photo
+	if err != nil {
+		return nil, homography{}, err
 	}
 	x0, x1 := int(math.Max(0, minX+cx-2)), int(math.Min(float64(W), maxX+cx+2))
 	y0, y1 := int(math.Max(0, minY+cy-2)), int(math.Min(float64(H), maxY+cy+2))
@@ -406,10 +422,6 @@ func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Condition
 		ga := math.Sqrt(area / math.Pi * ratio)
 		gb := area / math.Pi / ga
 		u, v := uniform(rng, 0.2, 0.8)*lw, uniform(rng, 0.2, 0.8)*lh
-		fwd, err := solveHomography(src, dst)
-		if err != nil {
-			return nil, err
-		}
 		gx, gy := fwd.apply(u, v)
 		gth := uniform(rng, 0, math.Pi)
 		gc, gs := math.Cos(gth), math.Sin(gth)
@@ -471,9 +483,9 @@ func shoot(rng *rand.Rand, raster *image.Gray, k float64, W, H int, c *Condition
 	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: c.Quality}); err != nil {
-		return nil, err
+		return nil, homography{}, err
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), fwd, nil
 }
 
 // clamp8 rounds v to a byte.

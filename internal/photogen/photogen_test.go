@@ -3,6 +3,7 @@ package photogen
 import (
 	"bytes"
 	"context"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -165,4 +166,55 @@ func TestModule2D(t *testing.T) {
 	if with == 0 || without == 0 {
 		t.Errorf("%d labels with a 2D code, %d without: pick others", with, without)
 	}
+}
+
+// TestQuads checks the places the truth gives: the label's corners inside
+// the frame, and every code's corners inside the label, its print wide
+// enough for its modules (a 1D module or a 2D module apiece, at least).
+func TestQuads(t *testing.T) {
+	needZint(t)
+	ctx := context.Background()
+	for i := range 8 {
+		p, err := Generate(ctx, TuningSeed, Hard, i, Options{MP: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := p.Truth
+		label := tr.Conditions.LabelQuad
+		for _, c := range label {
+			if c[0] < 0 || c[1] < 0 || c[0] > float64(tr.Width) || c[1] > float64(tr.Height) {
+				t.Errorf("hard %d: label corner %v outside the %dx%d frame", i, c, tr.Width, tr.Height)
+			}
+		}
+		for _, code := range tr.Codes {
+			for _, c := range code.Quad {
+				if !insideQuad(label, c) {
+					t.Errorf("hard %d: %s corner %v outside the label %v", i, code.Format, c, label)
+				}
+			}
+			top := math.Hypot(code.Quad[1][0]-code.Quad[0][0], code.Quad[1][1]-code.Quad[0][1])
+			module := tr.Conditions.ModulePx
+			if code.Format != "code_128" {
+				module = tr.Conditions.Module2DPx
+			}
+			if top < 10*module*(1-tr.Conditions.Perspective*3) {
+				t.Errorf("hard %d: %s %.0f px across, for modules of %.1f px", i, code.Format, top, module)
+			}
+		}
+	}
+}
+
+// insideQuad reports whether p lies inside the convex quadrilateral q.
+func insideQuad(q [4][2]float64, p [2]float64) bool {
+	sign := 0.0
+	for i := range q {
+		a, b := q[i], q[(i+1)%4]
+		cross := (b[0]-a[0])*(p[1]-a[1]) - (b[1]-a[1])*(p[0]-a[0])
+		if sign == 0 {
+			sign = cross
+		} else if cross*sign < 0 {
+			return false
+		}
+	}
+	return true
 }
