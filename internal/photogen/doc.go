@@ -15,7 +15,10 @@
 //
 // Three tiers (Easy, Medium, Hard) span mild to the full ranges of users'
 // photos; the hard tier is calibrated to the conditions, never to a
-// decoder's score. Photos are deterministic in (seed, tier, index).
+// decoder's score. Photos are deterministic in (seed, tier, index). The
+// truth gives each code's text and role, the conditions drawn, and where
+// the label and each code lie in the photo (corner points), so that a
+// scanner's misses can be told apart: not found, or found and not read.
 // TuningSeed is for development; HeldOutSeed is reported beside it and is
 // never tuned on.
 //
