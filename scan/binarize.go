@@ -144,10 +144,19 @@ func (p plane) thresholdLocal(r int, k float64) plane {
 			if b := x - r - 1; b >= 0 {
 				s, sq, cols = s-col[b], sq-colSq[b], cols-1
 			}
+			dst[x] = 255
+			if k == 0 {
+				// The plain mean, in integers: v < m and s ≥
+				// minEnvelope/4, without a division or a root.
+				n := int64(cols * rows)
+				if int64(v)*n < s && n*sq-s*s >= minEnvelope*minEnvelope/16*n*n {
+					dst[x] = 0
+				}
+				continue
+			}
 			n := float64(cols * rows)
 			m := float64(s) / n
 			sd := math.Sqrt(math.Max(0, float64(sq)/n-m*m))
-			dst[x] = 255
 			if sd >= minEnvelope/4 && float64(v) < m*(1+k*(sd/sauvolaR-1)) {
 				dst[x] = 0
 			}

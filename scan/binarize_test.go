@@ -1,0 +1,73 @@
+package scan
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// thresholdLocalDefinition is thresholdLocal's plain-mean threshold
+// (k = 0) computed as it is defined, box by box, in floating point.
+func thresholdLocalDefinition(p plane, r int) plane {
+	q := newPlane(p.w, p.h)
+	for y := 0; y < p.h; y++ {
+		for x := 0; x < p.w; x++ {
+			var s, sq, n float64
+			for yy := max(0, y-r); yy <= min(p.h-1, y+r); yy++ {
+				for xx := max(0, x-r); xx <= min(p.w-1, x+r); xx++ {
+					v := float64(p.pix[yy*p.stride+xx])
+					s, sq, n = s+v, sq+v*v, n+1
+				}
+			}
+			m := s / n
+			q.pix[y*q.w+x] = 255
+			if math.Sqrt(math.Max(0, sq/n-m*m)) >= minEnvelope/4 && float64(p.pix[y*p.stride+x]) < m {
+				q.pix[y*q.w+x] = 0
+			}
+		}
+	}
+	return q
+}
+
+// TestThresholdLocalMean checks the integer form of the plain-mean
+// threshold against its definition on planes of every contrast, from
+// flat (all white) to full, with boxes that reach past the edges.
+func TestThresholdLocalMean(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 24 {
+		w, h := 20+rng.IntN(60), 20+rng.IntN(60)
+		p := newPlane(w, h)
+		spread := 1 + trial*10
+		for i := range p.pix {
+			p.pix[i] = byte(min(255, 100+rng.IntN(spread)))
+		}
+		r := 1 + rng.IntN(8)
+		got, want := p.thresholdLocal(r, 0), thresholdLocalDefinition(p, r)
+		for i := range got.pix {
+			if got.pix[i] != want.pix[i] {
+				t.Fatalf("spread %d, radius %d: pixel (%d, %d) is %d, want %d", spread, r, i%w, i/w, got.pix[i], want.pix[i])
+			}
+		}
+	}
+}
+
+// BenchmarkThresholdLocal times the local thresholds on a 1.2 MP window:
+// the plain mean (integers) and Sauvola (floating point, a root per
+// pixel), the same sliding sums under both.
+func BenchmarkThresholdLocal(b *testing.B) {
+	p := newPlane(1200, 1000)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range p.pix {
+		p.pix[i] = byte(rng.IntN(256))
+	}
+	for _, c := range []struct {
+		name string
+		k    float64
+	}{{"mean", 0}, {"sauvola", sauvolaK}} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				p.thresholdLocal(6, c.k)
+			}
+		})
+	}
+}
