@@ -840,16 +840,27 @@ func (e *escalation) readLocated(ctx context.Context, rs []region) int {
 // as a symbol does (minMatrixFill).
 func (e *escalation) sharpenedMatrices(ctx context.Context) int {
 	tried := 0
-	for _, r := range e.matrices {
+	for _, r := range e.filledMatrices() {
 		cx, cy := e.centre(r)
-		fill := float64(r.cells*cellSize*cellSize) / (r.lenU * r.lenV)
-		if ctx.Err() != nil || fill < minMatrixFill || e.ses.covers(cx, cy, true) {
+		if ctx.Err() != nil || e.ses.covers(cx, cy, true) {
 			continue
 		}
 		tried++
 		e.ses.readSharpened(e.full, cx, cy, math.Max(r.lenU, r.lenV)*1.5*float64(e.f)+2*cellSize)
 	}
 	return tried
+}
+
+// filledMatrices returns the 2D regions later stages found and could not
+// read that fill their box as a symbol does (minMatrixFill).
+func (e *escalation) filledMatrices() []region {
+	var out []region
+	for _, r := range e.matrices {
+		if float64(r.cells*cellSize*cellSize) >= minMatrixFill*r.lenU*r.lenV {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // tightMatrices reads the 2D regions sharpenedMatrices read in vain again,
@@ -859,11 +870,10 @@ func (e *escalation) sharpenedMatrices(ctx context.Context) int {
 // the Data Matrix outline take for part of it.
 func (e *escalation) tightMatrices(ctx context.Context) int {
 	tried := 0
-	for _, r := range e.matrices {
+	for _, r := range e.filledMatrices() {
 		cx, cy := e.centre(r)
-		fill := float64(r.cells*cellSize*cellSize) / (r.lenU * r.lenV)
 		side := math.Max(r.lenU, r.lenV)*tightMatrixSide*float64(e.f) + 2*cellSize
-		if ctx.Err() != nil || fill < minMatrixFill || side > matrixBoxMax || e.ses.covers(cx, cy, true) {
+		if ctx.Err() != nil || side > matrixBoxMax || e.ses.covers(cx, cy, true) {
 			continue
 		}
 		tried++
