@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"image"
 	_ "image/png"
 	"os"
 	"path/filepath"
@@ -23,20 +22,11 @@ func TestReadDMGrey(t *testing.T) {
 	for _, name := range []string{"dm-grey-80"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", "blurred2d", name)
-			f, err := os.Open(path + ".png")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			img, _, err := image.Decode(f)
-			if err != nil {
-				t.Fatal(err)
-			}
 			want, err := os.ReadFile(path + ".txt")
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := luminance(img)
+			p := luminance(decodeFile(t, path+".png"))
 			read := false
 			for _, b := range []gozxing.Binarizer{hybridOf(p), globalOf(p)} {
 				bmp, err := gozxing.NewBinaryBitmap(b)

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"bytes"
 	"context"
 	"image"
 	_ "image/jpeg"
@@ -123,15 +122,7 @@ func TestRescueDistorted(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.image+"/"+c.d.name, func(t *testing.T) {
 			path := filepath.Join(corpusDirName, c.image)
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			img, _, err := image.Decode(f)
-			f.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
+			img := decodeFile(t, path)
 			want, err := os.ReadFile(path[:len(path)-len(filepath.Ext(path))] + ".txt")
 			if err != nil {
 				t.Fatal(err)
@@ -279,20 +270,27 @@ func TestReadSharpened(t *testing.T) {
 func blurredCrop(t *testing.T, name string) (plane, region, string) {
 	t.Helper()
 	path := filepath.Join("testdata", "blurred2d", name)
-	data, err := os.ReadFile(path + ".jpg")
-	if err != nil {
-		t.Fatal(err)
-	}
 	want, err := os.ReadFile(path + ".txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := luminance(img)
+	p := luminance(decodeFile(t, path+".jpg"))
 	side := float64(min(p.w, p.h))
 	cx, cy := float64(p.w)/2, float64(p.h)/2
 	return p, region{cx: cx, cy: cy, lenU: (side - 2*cellSize) / 1.5, lenV: (side - 2*cellSize) / 1.5, cells: 100}, string(want)
+}
+
+// decodeFile decodes the image file at path, failing t when it cannot.
+func decodeFile(t testing.TB, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return img
 }
