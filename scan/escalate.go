@@ -200,6 +200,11 @@ type escalation struct {
 	// modelDone holds the regions each model stage (by whether it warps
 	// the pitch) has read, so that it reads a region once.
 	modelDone map[modelKey]bool
+	// refineDone holds the regions the refined model stages (by whether
+	// levels may change along a character) have read, and placed the
+	// codes refineBars placed in each.
+	refineDone map[modelKey]bool
+	placed     map[region][]barWindow
 }
 
 // modelKey names a region read by a model stage.
@@ -683,7 +688,9 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 		e.barStage("bars-envelope", false, []float64{0}, envelope),
 		e.barStage("bars-angles", false, []float64{-3 * deg, 3 * deg, -6 * deg, 6 * deg}, nil),
 		{name: "model-bars", regional: true, run: e.modelBars},
+		{name: "model-refined", regional: true, run: func(ctx context.Context) int { return e.modelRefined(ctx, false) }},
 		{name: "model-perspective", regional: true, run: e.modelPerspective},
+		{name: "model-refined-glare", regional: true, run: func(ctx context.Context) int { return e.modelRefined(ctx, true) }},
 		// After the model stages: placed before them, it took the time
 		// of two Code 128 they read on the tuning photos.
 		{name: "matrix-tight", cost: 0.3, run: e.tightMatrices},
@@ -698,7 +705,9 @@ func (e *escalation) stages(low plane, mLow affine) []*stage {
 		// a code blurred over about a module at 2–3 MP is often located
 		// only at the pyramid's finer scale.
 		{name: "pyramid-model", regional: true, extra: true, run: e.modelBars},
+		{name: "pyramid-model-refined", regional: true, extra: true, run: func(ctx context.Context) int { return e.modelRefined(ctx, false) }},
 		{name: "pyramid-model-perspective", regional: true, extra: true, run: e.modelPerspective},
+		{name: "pyramid-model-refined-glare", regional: true, extra: true, run: func(ctx context.Context) int { return e.modelRefined(ctx, true) }},
 		whole("rows-dense", 1.5,
 			func() { ses.decode1D(low, mLow, 1) },
 			func() { ses.decode1D(turned(), mRot, 1) }),
@@ -770,6 +779,8 @@ func (e *escalation) coarse(ctx context.Context) int {
 	for _, r := range locateWith(e.full, e.f, -faintTimes, coarseSpan) {
 		if !r.bars {
 			rs = append(rs, r)
+		} else if ctx.Err() == nil {
+			rs = append(rs, e.placedCodes(r)...)
 		}
 	}
 	return e.readLocated(ctx, rs)

@@ -138,6 +138,21 @@ var escalationCases = []struct {
 	// tighter square of matrix-tight keeps it out (seed 7). Modules of
 	// 4.2 px, blur σ 2 px.
 	{photogen.Hard, 79, true, 7, true},
+	// 2.7–2.8 MP, an SN over an IMEI, Code 128 of 2.2–2.6 px modules
+	// blurred by half a module to most of one, the label at a slant: the
+	// bar regions run along the bars' normal, which perspective shears
+	// off the codes' axis by about 8°, and over the background past the
+	// codes; the windows refineBars places on each code read
+	// (model-refined, pyramid-model-refined; seed 7).
+	{photogen.Hard, 32, true, 7, true},
+	{photogen.Hard, 95, true, 7, true},
+	// 12 MP, one Code 128 of 3.6–4.8 px modules blurred by about a module
+	// (σ 4 px), no glare: only the coarse localiser sees bars, as regions
+	// drawn over the photo's length at angles 9° and more off the code's;
+	// the codes placed from their own bars read (coarse, placedCodes, then
+	// model-bars and model-perspective; seed 7).
+	{photogen.Hard, 39, true, 7, true},
+	{photogen.Hard, 46, true, 7, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone
@@ -201,7 +216,11 @@ func TestEscalationRealistic(t *testing.T) {
 // time to run, and checks that each code read is one of the label's.
 // Tuning hard 8 (2.6 MP, Code 128 of 2.7 px modules blurred by half a
 // module under a glare): the model reader fitted "\x17:W0yYHaRÞ", which
-// also ended the scan. Skips as TestEscalationRealistic does.
+// also ended the scan. Seed 7 hard 53 (12 MP, an IMEI of 4.2 px modules
+// blurred by σ 4.8 px): the model reader with levels free along each
+// character fitted a 30-digit text of 1.2 px modules to the IMEI's left
+// half, which became the SN, until its reads had to span the code placed
+// from the bars (refineFitMin). Skips as TestEscalationRealistic does.
 func TestEscalationReadsNoStrayCode(t *testing.T) {
 	needZint(t, "generates and scans a photo")
 	ctx := context.Background()
@@ -209,8 +228,9 @@ func TestEscalationReadsNoStrayCode(t *testing.T) {
 	for _, c := range []struct {
 		tier photogen.Tier
 		i    int
-	}{{photogen.Hard, 8}} {
-		ph, err := photogen.Generate(ctx, photogen.TuningSeed, c.tier, c.i, photogen.Options{})
+		seed uint64
+	}{{photogen.Hard, 8, photogen.TuningSeed}, {photogen.Hard, 53, 7}} {
+		ph, err := photogen.Generate(ctx, c.seed, c.tier, c.i, photogen.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
