@@ -1127,13 +1127,10 @@ func (e *escalation) modelPerspective(ctx context.Context) int {
 // stage of its kind (warped or not) read before is passed over: the
 // model stages run again for the regions later stages find.
 func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
-	if !e.ses.formats[Code128] || e.ses.stages&stageModel == 0 {
+	ctx, cancel, ok := e.modelContext(ctx)
+	defer cancel()
+	if !ok {
 		return 0
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Duration(modelBudgetShare*float64(time.Until(dl)))))
-		defer cancel()
 	}
 	tried := 0
 	for _, i := range e.unexplained(true) {
@@ -1205,6 +1202,21 @@ const (
 	modelStackGap = 0.25
 	modelStackMin = 0.6
 )
+
+// modelContext returns ctx cut to modelBudgetShare of the time it has
+// left, for one model stage, and false when the scan looks for no Code 128
+// or leaves the model stages out.
+func (e *escalation) modelContext(ctx context.Context) (context.Context, context.CancelFunc, bool) {
+	if !e.ses.formats[Code128] || e.ses.stages&stageModel == 0 {
+		return ctx, func() {}, false
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}, true
+	}
+	ctx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Duration(modelBudgetShare*float64(time.Until(dl)))))
+	return ctx, cancel, true
+}
 
 // stackedRest returns the rows of an h-row window beside the band rows
 // (the rows a code was read from) where a second code may lie: the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"slices"
-	"time"
 )
 
 // barWindow is a window placed on one Code 128 by refineBars: its
@@ -256,13 +255,10 @@ const (
 // glare's edge crosses most codes it dims), which doubles a read's time.
 // It returns how many regions it tried.
 func (e *escalation) modelRefined(ctx context.Context, trend bool) int {
-	if !e.ses.formats[Code128] || e.ses.stages&stageModel == 0 {
+	ctx, cancel, ok := e.modelContext(ctx)
+	defer cancel()
+	if !ok {
 		return 0
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Duration(modelBudgetShare*float64(time.Until(dl)))))
-		defer cancel()
 	}
 	tried := 0
 	for _, i := range e.unexplained(true) {
