@@ -203,7 +203,7 @@ type escalation struct {
 	// refineDone holds the regions the refined model stages (by whether
 	// levels may change along a character) have read, and placed the
 	// codes refineBars placed in each.
-	refineDone map[modelKey]bool
+	refineDone map[refineKey]bool
 	placed     map[region][]barWindow
 }
 

@@ -246,6 +246,13 @@ const (
 	refineShape   = 1.5
 )
 
+// refineKey names a region read by a refined model stage, by whether
+// the levels may change along a character.
+type refineKey struct {
+	r     region
+	trend bool
+}
+
 // modelRefined is the escalation stage of the model reader on the codes
 // refineBars places around each bar region no code explains: a region's
 // own window is often drawn out over the background and turned to the
@@ -266,12 +273,12 @@ func (e *escalation) modelRefined(ctx context.Context, trend bool) int {
 		if ctx.Err() != nil {
 			break
 		}
-		key := modelKey{r, trend}
+		key := refineKey{r, trend}
 		if e.refineDone[key] {
 			continue
 		}
 		if e.refineDone == nil {
-			e.refineDone = map[modelKey]bool{}
+			e.refineDone = map[refineKey]bool{}
 			e.placed = map[region][]barWindow{}
 		}
 		e.refineDone[key] = true
