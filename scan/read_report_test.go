@@ -1,0 +1,134 @@
+package scan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReadReport tells, for each SN Code 128 of a folder of
+// bench/photogen photos, whether the model reader reads it from a window
+// placed by the truth (centre and axis of codes[].quad, 1.6 times its
+// length, 0.9 times its height) and from the window refineBars places
+// from the nearest bar region of the fast, soft and coarse localisers
+// ("none": no placed window within half the code's height and 0.3 of its
+// length). A code read from the truth's window and not from the scan's is
+// one the localisers or the placement failed; one read from neither lies
+// beyond the reader. It is a measurement, not a check: run it with
+// POSID_READ_DIR=DIR and read the lines from the log.
+func TestReadReport(t *testing.T) {
+	dir := os.Getenv("POSID_READ_DIR")
+	if dir == "" {
+		t.Skip("set POSID_READ_DIR to a folder of bench/photogen photos")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no truth files in %s", dir)
+	}
+	nTruth, nPlaced, n := 0, 0, 0
+	for _, file := range files {
+		var truth struct {
+			Codes []struct {
+				Format    string        `json:"format"`
+				Text      string        `json:"text"`
+				CarriesSN bool          `json:"carries_sn"`
+				Quad      [4][2]float64 `json:"quad"`
+			} `json:"codes"`
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &truth); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		jpg := file[:len(file)-5] + ".jpg"
+		for _, c := range truth.Codes {
+			if c.Format != string(Code128) || !c.CarriesSN {
+				continue
+			}
+			n++
+			full := luminance(decodeFile(t, jpg)) // a label has one SN Code 128
+			q := c.Quad
+			cx, cy := (q[0][0]+q[1][0]+q[2][0]+q[3][0])/4, (q[0][1]+q[1][1]+q[2][1]+q[3][1])/4
+			ux, uy := (q[1][0]-q[0][0]+q[2][0]-q[3][0])/2, (q[1][1]-q[0][1]+q[2][1]-q[3][1])/2
+			vx, vy := (q[3][0]-q[0][0]+q[2][0]-q[1][0])/2, (q[3][1]-q[0][1]+q[2][1]-q[1][1])/2
+			L, H := math.Hypot(ux, uy), math.Hypot(vx, vy)
+			angle := math.Atan2(uy, ux)
+			tr := reportRead(full, cx, cy, angle, L*1.6, H*0.9, c.Text)
+			// The first placed window near the code, of any localiser's
+			// bar region.
+			f := workFactor(full.w, full.h)
+			fs, half := float64(f), float64(f-1)/2
+			var rs []region
+			rs = append(rs, locateWith(full, f, minCellEnergy, 1)...)
+			rs = append(rs, locateWith(full, f, softCellEnergy, softSpan)...)
+			rs = append(rs, locateWith(full, f, -faintTimes, coarseSpan)...)
+			pl := "none"
+			for _, r := range rs {
+				if !r.bars {
+					continue
+				}
+				rx, ry := r.cx*fs+half, r.cy*fs+half
+				for k, bw := range refineBars(full, rx, ry, r.angle, r.lenU*fs, r.lenV*fs) {
+					if k >= 3 {
+						break
+					}
+					dx, dy := bw.cx-cx, bw.cy-cy
+					if math.Abs(dx*vx+dy*vy)/H/H > 0.5 || math.Abs(dx*ux+dy*uy)/L/L > 0.3 {
+						continue
+					}
+					pl = fmt.Sprintf("placed(×%.2f)=", bw.w/L) + reportRead(full, bw.cx, bw.cy, bw.angle, bw.w*refineLength, bw.h*refineHeight, c.Text)
+					break
+				}
+				if pl != "none" {
+					break
+				}
+			}
+			if tr != "-" {
+				nTruth++
+			}
+			if strings.HasSuffix(pl, ")=ok") || strings.Contains(pl, "=ok(") {
+				nPlaced++
+			}
+			t.Logf("%s truth=%s %s", filepath.Base(jpg), tr, pl)
+		}
+	}
+	t.Logf("codes %d, read from the truth's window %d, from a placed window %d", n, nTruth, nPlaced)
+}
+
+// reportRead reads the w×h window of full centred on (cx, cy) along angle
+// with the model reader (levels fixed, then free along each character;
+// as taken, then warped) and tells how: "ok(trend=…)", "WRONG" (another
+// text), "-" (nothing) or "x" (no rows of bars).
+func reportRead(full plane, cx, cy, angle, w, h float64, want string) string {
+	step := 1.0
+	if w < fineModuleSpan {
+		step = 0.5
+	}
+	step, iw, ih := window(step, w, h, escWindowPixels)
+	p, _ := full.rotated(cx, cy, angle, step, iw, ih)
+	prof, _, _, ok := barProfile(p)
+	if !ok {
+		return "x"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, trend := range []bool{false, true} {
+		for _, rh := range [][]float64{nil, modelPitchRatios} {
+			if r, ok := readPitches(ctx, prof, step, rh, trend); ok {
+				if r.text != want {
+					return "WRONG"
+				}
+				return fmt.Sprintf("ok(trend=%v)", trend)
+			}
+		}
+	}
+	return "-"
+}
