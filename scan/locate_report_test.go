@@ -20,14 +20,7 @@ import (
 // size, or not at all, failed in finding it. It is a measurement, not a
 // check: run it with POSID_LOCATE_DIR=DIR and read the lines from the log.
 func TestLocateReport(t *testing.T) {
-	dir := os.Getenv("POSID_LOCATE_DIR")
-	if dir == "" {
-		t.Skip("set POSID_LOCATE_DIR to a folder of bench/photogen photos")
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no truth files in %s", dir)
-	}
+	jpgs, codes := reportPhotos(t, "POSID_LOCATE_DIR")
 	localisers := []struct {
 		name   string
 		energy float64
@@ -38,23 +31,9 @@ func TestLocateReport(t *testing.T) {
 		{"faint", -faintTimes, softSpan},
 		{"coarse", -faintTimes, coarseSpan},
 	}
-	for _, file := range files {
-		var truth struct {
-			Codes []struct {
-				Format string        `json:"format"`
-				Quad   [4][2]float64 `json:"quad"`
-			} `json:"codes"`
-		}
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal(data, &truth); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		jpg := file[:len(file)-len(".json")] + ".jpg"
+	for k, jpg := range jpgs {
 		var full plane // decoded for the first 2D code
-		for _, c := range truth.Codes {
+		for _, c := range codes[k] {
 			if c.Format != string(QRCode) && c.Format != string(DataMatrix) {
 				continue
 			}
@@ -91,4 +70,43 @@ func TestLocateReport(t *testing.T) {
 			t.Logf("%s %s %.0f px:%s", filepath.Base(jpg), c.Format, side, line)
 		}
 	}
+}
+
+// reportCode is one code of a bench/photogen photo's truth: its format,
+// text, whether it carries the SN, and its corners in the photo.
+type reportCode struct {
+	Format    string        `json:"format"`
+	Text      string        `json:"text"`
+	CarriesSN bool          `json:"carries_sn"`
+	Quad      [4][2]float64 `json:"quad"`
+}
+
+// reportPhotos returns the photos (JPEG paths) of the bench/photogen
+// folder that environment variable env names, and the codes of each; it
+// skips t when env is unset. The report tests measure over such folders.
+func reportPhotos(t *testing.T, env string) (jpgs []string, codes [][]reportCode) {
+	t.Helper()
+	dir := os.Getenv(env)
+	if dir == "" {
+		t.Skip("set " + env + " to a folder of bench/photogen photos")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no truth files in %s", dir)
+	}
+	for _, file := range files {
+		var truth struct {
+			Codes []reportCode `json:"codes"`
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &truth); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		jpgs = append(jpgs, file[:len(file)-len(".json")]+".jpg")
+		codes = append(codes, truth.Codes)
+	}
+	return jpgs, codes
 }
