@@ -76,11 +76,11 @@ func refineBars(full plane, cx, cy, angle, length, height float64) []barWindow {
 			best, bestScore = sh, score
 		}
 	}
-	// 2. The window along the axis, the bars leaning by the shear.
+	// 2. The window along the axis (the same size), the bars leaning by
+	// the shear.
 	delta := math.Atan(best)
 	axis := angle + delta
 	lean := math.Tan(delta)
-	step, iw, ih = window(1, length, 4*height, escWindowPixels)
 	q2, m2 := full.rotated(cx, cy, axis, step, iw, ih)
 	rows := make([]float64, q2.h)
 	for y := range q2.h - k {
