@@ -26,21 +26,28 @@ const laneSplit = "matrix-sharpened"
 // secondLane lists the stages of the second lane: the 2D reads, then the
 // model reader on the windows refineBars places (the matrix stages end
 // in a few hundred milliseconds on a label whose SN is in bars), then the
-// whole-photo passes that end the list of stages. The others after
-// laneSplit run in the first lane: the bar stages, the model reader on
-// the localisers' regions and the pyramid.
+// finer localisation and its stages, then the whole-photo passes that end
+// the list of stages. The others after laneSplit run in the first lane:
+// the bar stages and the model reader on the localisers' regions.
 var secondLane = map[string]bool{
-	"matrix-sharpened":    true,
-	"matrix-denoised":     true,
-	"matrix-halved":       true,
-	"inverted":            true,
-	"matrix-tight":        true,
-	"model-refined":       true,
-	"model-refined-glare": true,
-	"rows-dense":          true,
-	"rows-45":             true,
-	"full-resolution":     true,
-	"working-located":     true,
+	"matrix-sharpened":            true,
+	"matrix-denoised":             true,
+	"matrix-halved":               true,
+	"inverted":                    true,
+	"matrix-tight":                true,
+	"model-refined":               true,
+	"model-refined-glare":         true,
+	"pyramid":                     true,
+	"pyramid-bars":                true,
+	"pyramid-envelope":            true,
+	"pyramid-model":               true,
+	"pyramid-model-refined":       true,
+	"pyramid-model-perspective":   true,
+	"pyramid-model-refined-glare": true,
+	"rows-dense":                  true,
+	"rows-45":                     true,
+	"full-resolution":             true,
+	"working-located":             true,
 }
 
 // Lane numbers, as StageTrace.Lane gives them.
