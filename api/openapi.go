@@ -251,7 +251,7 @@ var schemas = map[string]any{
 		"registered": map[string]any{"type": "boolean"}, "device": ref("DeviceView"),
 		"trace": obj(map[string]any{"escalated": map[string]any{"type": "boolean"}, "budget_ms": map[string]any{"type": "number"},
 			"stop": map[string]any{"type": "string", "enum": []string{"found", "budget", "exhausted", "cancelled"}},
-			"stages": map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "ms": map[string]any{"type": "number"},
+			"stages": map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "lane": map[string]any{"type": "integer", "enum": []int{1, 2}}, "ms": map[string]any{"type": "number"},
 				"tried": map[string]any{"type": "integer"}, "found": map[string]any{"type": "integer"}})}})}),
 	"VerifyResult": obj(map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"genuine", "forged", "revoked", "malformed", "withdrawn", "mismatch"}},
 		"reason": str, "sn": str, "model": str, "supplier": str, "date": str, "registered": map[string]any{"type": "boolean"}, "status": str}),

@@ -60,6 +60,9 @@ type session struct {
 	// the whole photo any slower, so the escalation's stage costs leave
 	// it out.
 	blind time.Duration
+	// spare takes a spare core for a second lane of the escalation, if
+	// one is free (Governor); nil means one lane.
+	spare func() (release func(), ok bool)
 }
 
 // finding is one code as it is being confirmed.
@@ -167,9 +170,27 @@ func (s *session) absorb(o *session) {
 			}
 			continue
 		}
-		s.found[k] = f
+		c := *f
+		s.found[k] = &c
 		s.order = append(s.order, k)
 	}
+}
+
+// fork returns a session with readers of its own and a copy of s's
+// findings and notes, for a lane of the escalation (see escalateLanes).
+func (s *session) fork() *session {
+	c := newSession(s.formats)
+	c.stages, c.symbol, c.decoded, c.blind, c.spare = s.stages, s.symbol, s.decoded, s.blind, s.spare
+	c.absorb(s)
+	return c
+}
+
+// snapshot returns a copy of s's findings, without readers: what a lane
+// publishes for the other to read.
+func (s *session) snapshot() *session {
+	c := &session{formats: s.formats, found: make(map[string]*finding, len(s.found))}
+	c.absorb(s)
+	return c
 }
 
 // latin1 reads s as ISO-8859-1, the character set of Code 128 extended

@@ -133,6 +133,7 @@ type Trace struct {
 	// Stop says why the scan stopped.
 	Stop StopReason `json:"stop"`
 	// Stages lists the stages that ran, in order; "fast" is the fast path.
+	// Stages of two lanes (StageTrace.Lane) are listed lane by lane.
 	Stages []StageTrace `json:"stages"`
 }
 
@@ -141,6 +142,10 @@ type StageTrace struct {
 	// Name names the stage: "fast", "rows-working", "bars-averaged",
 	// "soft", "bars-envelope", "pyramid", "full-resolution"...
 	Name string `json:"name"`
+	// Lane is the lane the stage ran in when the stages after the
+	// localisers ran in two at once: 1 the bar lane, 2 the matrix lane;
+	// 0 for the fast path, the localisers, and scans in one lane.
+	Lane int `json:"lane,omitempty"`
 	// MS is the time the stage took, in milliseconds.
 	MS float64 `json:"ms"`
 	// Tried counts the windows or passes the stage read.
@@ -197,6 +202,10 @@ type escalation struct {
 	trace  *Trace
 	cache  map[windowKey]cachedWindow
 	cached int // pixels in cache
+	// board and lane are set on the copies of a scan's state that run
+	// in two lanes (see escalateLanes).
+	board *board
+	lane  int
 	// modelDone holds the regions each model stage (by whether it warps
 	// the pitch) has read, so that it reads a region once.
 	modelDone map[modelKey]bool
@@ -896,71 +905,98 @@ func (e *escalation) tightMatrices(ctx context.Context) int {
 }
 
 // escalate runs the stages while the photo is unexplained and the budget
-// lasts, recording each in the trace.
+// lasts, recording each in the trace: in two lanes when the process has a
+// core to spare (see escalateLanes), else in one.
 func (e *escalation) escalate(ctx context.Context, budget, fast time.Duration, low plane, mLow affine) StopReason {
+	if e.ses.spare != nil {
+		if release, ok := e.ses.spare(); ok {
+			defer release()
+			return e.escalateLanes(ctx, budget, fast, low, mLow)
+		}
+	}
 	return e.run(ctx, budget, fast, e.stages(low, mLow))
 }
 
-// run runs stages as escalate does. A whole-photo stage that cannot
-// finish in the budget left is passed over, and the stop is then
-// StopBudget, but the stages after it still run: the regional ones stop
-// at the budget's end.
+// run runs stages in one lane. A whole-photo stage that cannot finish in
+// the budget left is passed over, and the stop is then StopBudget, but
+// the stages after it still run: the regional ones stop at the budget's
+// end.
 func (e *escalation) run(ctx context.Context, budget, fast time.Duration, stages []*stage) StopReason {
 	ectx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	end := time.Now().Add(budget)
-	// unit is the time a stage of cost 1 takes on this photo and machine:
-	// the fast path's time at first, then the most a whole-photo stage
-	// took over its cost (busy photos make every pass slow).
-	unit := fast
-	// Whole-photo stages passed over beside an IMEI, while located bar
-	// regions were left to read, run in a second round.
-	var later []*stage
-	skipped := false
-	for round := 0; round < 2; round++ {
-		for _, st := range stages {
-			if ctx.Err() != nil {
-				return StopCancelled
-			}
-			if ectx.Err() != nil {
-				return StopBudget
-			}
-			if !st.regional && e.settled() {
-				// A code is found: whole-photo passes only look for a
-				// label whose codes were all missed.
-				continue
-			}
-			if round == 0 && !st.regional && len(e.ses.codes()) > 0 && e.pending(false) {
-				// Only IMEIs: the located bar regions are the likelier
-				// way to the SN beside them.
-				later = append(later, st)
-				continue
-			}
-			if st.regional && !e.pending(st.extra) {
-				continue
-			}
-			if time.Until(end) < time.Duration(st.cost*float64(unit)) {
-				// A whole-photo pass that cannot finish in time: the
-				// regional stages after it still may.
-				skipped = true
-				continue
-			}
-			start, before := time.Now(), len(e.ses.codes())
-			tried := st.run(ectx)
-			if st.cost > 0 && ectx.Err() == nil {
-				unit = max(unit, time.Duration(float64(time.Since(start))/st.cost))
-			}
-			e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})
-			if e.done() {
-				return StopFound
-			}
+	return e.runLane(&lane{ctx: ctx, ectx: ectx, end: time.Now().Add(budget), unit: fast}, stages)
+}
+
+// runLane runs stages in ln: first in order, then the whole-photo stages
+// passed over beside an IMEI while located bar regions were left to read.
+func (e *escalation) runLane(ln *lane, stages []*stage) StopReason {
+	later, stop, ended := e.pass(ln, stages, false)
+	if !ended {
+		_, stop, ended = e.pass(ln, later, true)
+	}
+	if ended {
+		return stop
+	}
+	return ln.ended()
+}
+
+// pass runs stages in ln, in order, until one explains the photo (stop
+// StopFound), the scan is cancelled or the budget ends; ended says so.
+// Unless final, it passes over the whole-photo stages while only IMEIs
+// are found and located bar regions are left to read, and returns them
+// as later.
+func (e *escalation) pass(ln *lane, stages []*stage, final bool) (later []*stage, stop StopReason, ended bool) {
+	for _, st := range stages {
+		if ln.ctx.Err() != nil {
+			return nil, StopCancelled, true
 		}
-		stages, later = later, nil
+		if ln.ectx.Err() != nil {
+			return nil, StopBudget, true
+		}
+		if !st.regional && e.view().settled() {
+			// A code is found: whole-photo passes only look for a
+			// label whose codes were all missed.
+			continue
+		}
+		if !final && !st.regional && len(e.ses.codes()) > 0 && e.pending(false) {
+			// Only IMEIs: the located bar regions are the likelier
+			// way to the SN beside them.
+			later = append(later, st)
+			continue
+		}
+		if st.regional && !e.pending(st.extra) {
+			continue
+		}
+		if time.Until(ln.end) < time.Duration(st.cost*float64(ln.unit)) {
+			// A whole-photo pass that cannot finish in time: the
+			// regional stages after it still may.
+			ln.skipped = true
+			continue
+		}
+		start, before := time.Now(), len(e.ses.codes())
+		tried := st.run(ln.ectx)
+		if st.cost > 0 && ln.ectx.Err() == nil {
+			// The unit grows to the most a whole-photo stage took over
+			// its cost: busy photos make every pass slow.
+			ln.unit = max(ln.unit, time.Duration(float64(time.Since(start))/st.cost))
+		}
+		e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, Lane: ln.n, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})
+		if e.board != nil {
+			e.board.publish(e.lane, e.ses)
+		}
+		if e.view().done() {
+			return nil, StopFound, true
+		}
 	}
-	if ctx.Err() != nil {
+	return later, "", false
+}
+
+// ended is why a lane that ran out of stages stopped.
+func (ln *lane) ended() StopReason {
+	switch {
+	case ln.ctx.Err() != nil:
 		return StopCancelled
-	}
-	if ectx.Err() != nil || skipped {
+	case ln.ectx.Err() != nil || ln.skipped:
 		return StopBudget
 	}
 	return StopExhausted

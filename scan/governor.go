@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -26,9 +27,14 @@ const (
 // releases them when the scan ends, so N concurrent requests never sum
 // past the Governor's size. It is safe for concurrent use; share one
 // between every Scanner of a process.
+//
+// It also lends the cores the process has to spare (GOMAXPROCS less one)
+// to scans that escalate, one each, for a second lane of stages; a scan
+// that finds none free runs its stages in one lane.
 type Governor struct {
-	size int64
-	sem  *semaphore.Weighted
+	size  int64
+	sem   *semaphore.Weighted
+	cores *semaphore.Weighted
 }
 
 // NewGovernor returns a Governor of size bytes (DefaultDecodeMemory when
@@ -37,7 +43,16 @@ func NewGovernor(size int64) *Governor {
 	if size <= 0 {
 		size = DefaultDecodeMemory
 	}
-	return &Governor{size: size, sem: semaphore.NewWeighted(size)}
+	return &Governor{size: size, sem: semaphore.NewWeighted(size), cores: semaphore.NewWeighted(int64(max(0, runtime.GOMAXPROCS(0)-1)))}
+}
+
+// spareCore takes a spare core if one is free, without waiting; call
+// release to give it back.
+func (g *Governor) spareCore() (release func(), ok bool) {
+	if g.cores == nil || !g.cores.TryAcquire(1) {
+		return nil, false
+	}
+	return func() { g.cores.Release(1) }, true
 }
 
 // Size returns the Governor's size in bytes.

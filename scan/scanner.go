@@ -176,6 +176,7 @@ func (s *Scanner) scanPlane(ctx context.Context, full plane) (*Result, error) {
 	defer cancel()
 	ses := newSession(newFormatSet(s.formats))
 	ses.stages = s.stages
+	ses.spare = s.opts.Governor.spareCore
 	res := &Result{Width: full.w, Height: full.h}
 	res.Trace = ses.run(ctx, full, escalationBudget(s.opts.EscalationBudget, full.w, full.h))
 	res.Partial = res.Trace.Stop == StopCancelled || res.Trace.Stop == StopBudget

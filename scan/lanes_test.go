@@ -1,0 +1,90 @@
+package scan_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"posid/internal/photogen"
+	"posid/scan"
+)
+
+// TestSpareCores: a Governor lends GOMAXPROCS less one cores, one to a
+// caller, without waiting, and takes them back.
+func TestSpareCores(t *testing.T) {
+	g := scan.NewGovernor(0)
+	var releases []func()
+	for {
+		release, ok := scan.SpareCore(g)
+		if !ok {
+			break
+		}
+		releases = append(releases, release)
+	}
+	if want := runtime.GOMAXPROCS(0) - 1; len(releases) != want {
+		t.Fatalf("lent %d spare cores, want %d", len(releases), want)
+	}
+	for _, r := range releases {
+		r()
+	}
+	if release, ok := scan.SpareCore(g); ok != (len(releases) > 0) {
+		t.Fatalf("after every core came back: ok %v", ok)
+	} else if ok {
+		release()
+	}
+}
+
+// TestEscalationLanes scans yardstick photos whose SN a late stage reads
+// (seed 7 hard 79: matrix-tight; 32 and 39: model-bars or model-refined,
+// whichever lane reaches it first), with a spare core (two lanes) and
+// without (one), each with a budget long enough for every stage, and
+// checks that both read the SN and that the trace names the lanes. Run
+// with -race (as .ci/run does for one photo), it checks that the lanes
+// share no state they change:
+//
+//	go test -race -run TestEscalationLanes ./scan
+//
+// Skips without zint unless POSID_REQUIRE_TOOLS=1.
+func TestEscalationLanes(t *testing.T) {
+	needZint(t, "generates and scans 2–12 MP photos")
+	ctx := context.Background()
+	for _, i := range []int{79, 32, 39} {
+		ph, err := photogen.Generate(ctx, 7, photogen.Hard, i, photogen.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cores := range []int64{1, 0} {
+			t.Run(fmt.Sprintf("%s/cores=%d", ph.Truth.Name, cores), func(t *testing.T) {
+				g := scan.NewGovernor(0)
+				scan.SetSpareCores(g, cores)
+				s := scan.New(scan.Options{Governor: g, EscalationBudget: time.Minute, Timeout: 2 * time.Minute})
+				res, err := s.Scan(ctx, ph.JPEG)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read := false
+				for _, code := range res.Codes {
+					read = read || code.Text == ph.Truth.SN
+				}
+				lanes := map[int]string{}
+				for _, st := range res.Trace.Stages {
+					if st.Found > 0 || lanes[st.Lane] == "" {
+						lanes[st.Lane] = st.Name
+					}
+				}
+				t.Logf("stop %s; last stage or finder by lane: %v", res.Trace.Stop, lanes)
+				if !read {
+					t.Errorf("SN %s not read; codes %v, stages %+v", ph.Truth.SN, res.Codes, res.Trace.Stages)
+				}
+				if cores == 0 && len(lanes) != 1 {
+					t.Errorf("one lane: stages in lanes %v", lanes)
+				}
+				if cores == 1 && (lanes[1] == "" || lanes[2] == "") {
+					t.Errorf("two lanes: stages in lanes %v", lanes)
+				}
+			})
+		}
+	}
+}
