@@ -312,7 +312,8 @@ func testKillDuringImport(t *testing.T, db database) {
 func TestKillDuringLabels(t *testing.T) {
 	dir := t.TempDir()
 	keys := filepath.Join(dir, "keys")
-	mustRun(t, "keys", "--dir", keys, "new")
+	labelDB := filepath.Join(dir, "posid.db")
+	mustRun(t, "keys", "--dir", keys, "--db", labelDB, "new")
 	var b strings.Builder
 	b.WriteString("sn,model,supplier,manufacturer,batch,date\n")
 	for i := 0; i < 5000; i++ {
@@ -324,7 +325,6 @@ func TestKillDuringLabels(t *testing.T) {
 	}
 	full := filepath.Join(dir, "full.pdf")
 	start := time.Now()
-	labelDB := filepath.Join(dir, "posid.db")
 	fullCPU := mustRunCPU(t, "label", "--keys-dir", keys, "--db", labelDB, "--unregistered", "--csv", csv, "-o", full)
 	t.Logf("5000 labels: %v, %v CPU", time.Since(start).Round(time.Millisecond), fullCPU.Round(time.Millisecond))
 	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
