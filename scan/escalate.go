@@ -143,8 +143,10 @@ type StageTrace struct {
 	// "soft", "bars-envelope", "pyramid", "full-resolution"...
 	Name string `json:"name"`
 	// Lane is the lane the stage ran in when the stages after the
-	// localisers ran in two at once: 1 the bar lane, 2 the matrix lane;
-	// 0 for the fast path, the localisers, and scans in one lane.
+	// localisers ran in two at once: 1 the bar stages and the model
+	// reader on located regions, 2 the 2D stages, the model reader on
+	// placed windows and the finer localisation; 0 for the fast path, the
+	// localisers, and scans in one lane.
 	Lane int `json:"lane,omitempty"`
 	// MS is the time the stage took, in milliseconds.
 	MS float64 `json:"ms"`
@@ -976,8 +978,6 @@ func (e *escalation) pass(ln *lane, stages []*stage, final bool) (later []*stage
 		start, before := time.Now(), len(e.ses.codes())
 		tried := st.run(ln.ectx)
 		if st.cost > 0 && ln.ectx.Err() == nil {
-			// The unit grows to the most a whole-photo stage took over
-			// its cost: busy photos make every pass slow.
 			ln.unit = max(ln.unit, time.Duration(float64(time.Since(start))/st.cost))
 		}
 		e.trace.Stages = append(e.trace.Stages, StageTrace{Name: st.name, Lane: ln.n, MS: ms(time.Since(start)), Tried: tried, Found: len(e.ses.codes()) - before})

@@ -50,21 +50,24 @@ var secondLane = map[string]bool{
 	"working-located":             true,
 }
 
-// Lane numbers, as StageTrace.Lane gives them.
+// Lane numbers, as StageTrace.Lane gives them; 0 is the fast path, the
+// localisers, and every stage of a scan in one lane.
 const (
-	laneOne    = 0 // the fast path, the localisers, and one-lane scans
-	laneBars   = 1
-	laneMatrix = 2
+	laneFirst  = 1
+	laneSecond = 2
 )
 
 // lane is one sequence of stages run within the scan's budget.
 type lane struct {
-	ctx     context.Context // the scan's: ends when the scan is cancelled
-	ectx    context.Context // ends with the budget, or when the other lane settles the photo
-	end     time.Time       // the budget's end
-	unit    time.Duration   // the time a stage of cost 1 takes (see run)
-	skipped bool            // a whole-photo stage was passed over for want of time
-	n       int             // laneOne, laneBars or laneMatrix
+	ctx  context.Context // the scan's: ends when the scan is cancelled
+	ectx context.Context // ends with the budget, or when the other lane settles the photo
+	end  time.Time       // the budget's end
+	// unit is the time a stage of cost 1 takes on this photo and
+	// machine: the fast path's at first, then the most a whole-photo
+	// stage took over its cost (busy photos make every pass slow).
+	unit    time.Duration
+	skipped bool // a whole-photo stage was passed over for want of time
+	n       int  // 0 (one lane), laneFirst or laneSecond
 }
 
 // board is where two lanes publish the codes each has found, so that
@@ -86,7 +89,7 @@ func (b *board) publish(n int, s *session) {
 func (b *board) peer(n int) *session {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.found[laneBars+laneMatrix-n]
+	return b.found[laneFirst+laneSecond-n]
 }
 
 // escalateLanes runs the stages in two lanes (see above) and returns why
@@ -97,6 +100,9 @@ func (e *escalation) escalateLanes(ctx context.Context, budget, fast time.Durati
 	ln := &lane{ctx: ctx, ectx: ectx, end: time.Now().Add(budget), unit: fast}
 	all := e.stages(low, mLow)
 	split := slices.IndexFunc(all, func(st *stage) bool { return st.name == laneSplit })
+	if split < 0 {
+		return e.runLane(ln, all)
+	}
 	later, stop, ended := e.pass(ln, all[:split], false)
 	if ended {
 		return stop
@@ -104,7 +110,7 @@ func (e *escalation) escalateLanes(ctx context.Context, budget, fast time.Durati
 	lctx, lcancel := context.WithCancel(ectx)
 	defer lcancel()
 	b := &board{}
-	forks := [2]*escalation{e.fork(b, laneBars), e.fork(b, laneMatrix)}
+	forks := [2]*escalation{e.fork(b, laneFirst), e.fork(b, laneSecond)}
 	lanes := [2]*lane{}
 	var wg sync.WaitGroup
 	var crash any
@@ -112,15 +118,15 @@ func (e *escalation) escalateLanes(ctx context.Context, budget, fast time.Durati
 	for i, fe := range forks {
 		// Each lane's stages are its own: they act on its copy of
 		// the state. The localisers' stages passed over beside an
-		// IMEI end the bar lane.
+		// IMEI end the first lane.
 		own := fe.stages(low, mLow)
 		var sts []*stage
 		for _, st := range own[split:] {
-			if secondLane[st.name] == (fe.lane == laneMatrix) {
+			if secondLane[st.name] == (fe.lane == laneSecond) {
 				sts = append(sts, st)
 			}
 		}
-		if fe.lane == laneBars {
+		if fe.lane == laneFirst {
 			for _, st := range own[:split] {
 				if slices.ContainsFunc(later, func(l *stage) bool { return l.name == st.name }) {
 					sts = append(sts, st)
