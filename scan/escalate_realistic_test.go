@@ -153,6 +153,14 @@ var escalationCases = []struct {
 	// model-bars and model-perspective; seed 7).
 	{photogen.Hard, 39, true, 7, true},
 	{photogen.Hard, 46, true, 7, true},
+	// 12 MP, an SN over an IMEI (hard 26: Code 128 of 5.7 px modules
+	// blurred by half a module, under a glare) or an SN alone (hard 94:
+	// modules of 8.4 px blurred by 0.4 of one, glare, dark background):
+	// placed windows 1.3 times the code's length leave too little quiet
+	// zone for the model reader to find the symbol's ends; 1.6 times read
+	// (model-refined-glare; seed 7).
+	{photogen.Hard, 26, true, 7, true},
+	{photogen.Hard, 94, true, 7, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone
