@@ -784,13 +784,18 @@ func (e *escalation) faint(ctx context.Context) int {
 
 // coarse locates 2D regions again with gradients measured over
 // coarseSpan pixels and a texture threshold set by the photo's own
-// background, as faint does, and reads them.
+// background, as faint does, and reads them. The codes refineBars places
+// in its bar regions (placedCodes), and in its 2D regions whose gradients
+// share one direction (placedIn2D), are kept as bar regions.
 func (e *escalation) coarse(ctx context.Context) int {
 	var rs []region
 	for _, r := range locateWith(e.full, e.f, -faintTimes, coarseSpan) {
-		if !r.bars {
+		switch {
+		case ctx.Err() != nil:
+		case !r.bars:
 			rs = append(rs, r)
-		} else if ctx.Err() == nil {
+			rs = append(rs, e.placedIn2D(r)...)
+		default:
 			rs = append(rs, e.placedCodes(r)...)
 		}
 	}

@@ -161,6 +161,13 @@ var escalationCases = []struct {
 	// (model-refined-glare; seed 7).
 	{photogen.Hard, 26, true, 7, true},
 	{photogen.Hard, 94, true, 7, true},
+	// 12 MP, an SN over an IMEI (Code 128 of 3.6 px modules blurred by
+	// 0.9 of one, no glare, level): the bars pool with their captions
+	// into cells every localiser takes for 2D texture, and no bar region
+	// is found; over the coarse localiser's 2D region the bars' direction
+	// prevails, and the codes placed in it read (coarse, placedIn2D, then
+	// model-refined; seed 7).
+	{photogen.Hard, 47, true, 7, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone
