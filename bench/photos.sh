@@ -47,7 +47,9 @@ trap 'rm -rf "$work"' EXIT
 dir="${PHOTOS_DIR:-$work/photos}"
 (cd "$root" && go build -o "$work/posid" ./cmd/posid && go build -o "$work/photogen" ./bench/photogen)
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; $(zint --version 2>/dev/null | head -1 || true); zbarimg $(zbarimg --version 2>/dev/null | head -1), zxing-wasm $(node -p "require('$here/peers/node_modules/zxing-wasm/package.json').version"), node $(node --version); $per_tier photos per tier; ${PEERS_APART:+posid alone, then the peers}${PEERS_APART:-the three tools at once}"
+mode="the three tools at once"
+[ -n "${PEERS_APART:-}" ] && mode="posid alone, then the peers"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; $(zint --version 2>/dev/null | head -1 || true); zbarimg $(zbarimg --version 2>/dev/null | head -1), zxing-wasm $(node -p "require('$here/peers/node_modules/zxing-wasm/package.json').version"), node $(node --version); $per_tier photos per tier; $mode"
 for seed in $seeds; do
   label="seed $seed"
   [ "$seed" = 1 ] && label="tuning (seed 1)"
