@@ -20,7 +20,10 @@
 # the same photos without their glare (what glare costs); PEERS_TIMEOUT bounds each
 # tool's time per photo (seconds, default 10). The three tools run at once
 # (one photo at a time each), so times are on a shared machine: compare
-# them with each other, not with bench/scan.sh.
+# them with each other, not with bench/scan.sh. PEERS_APART=1 runs posid
+# alone first, then the peers: posid's escalation budget is wall time, and
+# a scan that shares two cores with two other decoders runs out of it
+# where a server's would not.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -44,13 +47,16 @@ trap 'rm -rf "$work"' EXIT
 dir="${PHOTOS_DIR:-$work/photos}"
 (cd "$root" && go build -o "$work/posid" ./cmd/posid && go build -o "$work/photogen" ./bench/photogen)
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; $(zint --version 2>/dev/null | head -1 || true); zbarimg $(zbarimg --version 2>/dev/null | head -1), zxing-wasm $(node -p "require('$here/peers/node_modules/zxing-wasm/package.json').version"), node $(node --version); $per_tier photos per tier"
+mode="the three tools at once"
+[ -n "${PEERS_APART:-}" ] && mode="posid alone, then the peers"
+echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores; $(zint --version 2>/dev/null | head -1 || true); zbarimg $(zbarimg --version 2>/dev/null | head -1), zxing-wasm $(node -p "require('$here/peers/node_modules/zxing-wasm/package.json').version"), node $(node --version); $per_tier photos per tier; $mode"
 for seed in $seeds; do
   label="seed $seed"
   [ "$seed" = 1 ] && label="tuning (seed 1)"
   [ "$seed" = 20261206 ] && label="held-out (seed 20261206)"
   "$work/photogen" -seed "$seed" -n "$per_tier" -glare="${PHOTOS_GLARE:-true}" -o "$dir/$seed"
   python3 "$here/peers/photos.py" --posid "$work/posid" --timeout "${PEERS_TIMEOUT:-10}" --label "$label" ${PHOTOS_DETAIL:+--out "$PHOTOS_DETAIL"} \
+    ${PEERS_APART:+--apart} \
     "$dir/$seed/easy" "$dir/$seed/medium" "$dir/$seed/hard" 2>/dev/null
   echo
 done

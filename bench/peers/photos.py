@@ -4,8 +4,9 @@
 Each folder (one per tier) holds NAME.jpg and NAME.json as written by
 bench/photogen: the SN and every code's format, text and role. posid,
 ZXing-C++ (zxing-wasm, try-harder) and zbarimg run on the same photos, the
-three tools at once (each on its own photos one after another), and this
-prints one Markdown row per folder and tool:
+three tools at once (each on its own photos one after another), or with
+--apart posid alone first and then the two peers at once, and this prints
+one Markdown row per folder and tool:
 
   SN chosen   posid only: the SN posid's selector picked is the label's SN
   SN decoded  some decoded text is the full text of a code that carries
@@ -109,6 +110,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--label", default="")
     ap.add_argument("--out", help="also write one JSON line per photo and tool to this file")
+    ap.add_argument("--apart", action="store_true",
+                    help="run posid alone on the machine, then the peers: its escalation budget is wall time")
     ap.add_argument("folders", nargs="+")
     args = ap.parse_args()
     print("| set | tier | photos | tool | SN chosen | SN decoded | all codes | codes | stray | median ms | cut short |")
@@ -137,10 +140,14 @@ def main():
             threading.Thread(target=go, args=("zbarimg", lambda: {
                 k: (o.texts, None, o.ms, o.timeout) for k, o in peers.run_zbar(imgs, args.timeout).items()})),
         ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        # With --apart, posid's photos are read while nothing else runs
+        # (as on a server), then the peers'.
+        groups = [threads[:1], threads[1:]] if args.apart else [threads]
+        for group in groups:
+            for t in group:
+                t.start()
+            for t in group:
+                t.join()
         tier = os.path.basename(folder.rstrip("/"))
         got = {}  # tool: {img: the tool's success (posid: SN chosen; peers: SN decoded)}
         for tool in ("posid", "ZXing-C++", "zbarimg"):
