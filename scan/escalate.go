@@ -208,20 +208,11 @@ type escalation struct {
 	// in two lanes (see escalateLanes).
 	board *board
 	lane  int
-	// modelDone holds the regions each model stage (by whether it warps
-	// the pitch) has read, so that it reads a region once.
+	// modelDone holds the regions each kind of model stage has read, so
+	// that it reads a region once (see modelRegions), and placed the codes
+	// refineBars placed in each region.
 	modelDone map[modelKey]bool
-	// refineDone holds the regions the refined model stages (by whether
-	// levels may change along a character) have read, and placed the
-	// codes refineBars placed in each.
-	refineDone map[refineKey]bool
-	placed     map[region][]barWindow
-}
-
-// modelKey names a region read by a model stage.
-type modelKey struct {
-	r    region
-	warp bool
+	placed    map[region][]barWindow
 }
 
 // windowKey names a cached region window.

@@ -175,7 +175,7 @@ func (e *escalation) fork(b *board, n int) *escalation {
 		ses: e.ses.fork(), full: e.full, f: e.f, regions: e.regions,
 		extra: slices.Clone(e.extra), matrices: slices.Clone(e.matrices), large: slices.Clone(e.large),
 		trace: &Trace{}, cache: maps.Clone(e.cache), cached: e.cached,
-		modelDone: maps.Clone(e.modelDone), refineDone: maps.Clone(e.refineDone), placed: maps.Clone(e.placed),
+		modelDone: maps.Clone(e.modelDone), placed: maps.Clone(e.placed),
 		board: b, lane: n,
 	}
 }

@@ -1113,20 +1113,31 @@ const modelBudgetShare = 0.5
 // read.
 func (e *escalation) modelBars(ctx context.Context) int { return e.modelRead(ctx, nil) }
 
-// modelPerspective is the model stage again with the profiles evened out
-// for each of modelPitchRatios: perspective may make one end's modules
-// larger than the other's, more than the model's drift follows. It comes
-// last, as it costs several model reads per region.
-func (e *escalation) modelPerspective(ctx context.Context) int {
-	return e.modelRead(ctx, modelPitchRatios)
+// modelKind is a kind of model stage, by how it reads a region: its
+// own window as taken or warped (modelRead), or the codes placed in it
+// with levels fixed or free along each character (modelRefined).
+type modelKind int
+
+// The kinds of model stage.
+const (
+	modelTaken modelKind = iota
+	modelWarped
+	modelPlacedFixed
+	modelPlacedFree
+)
+
+// modelKey names a region read by a kind of model stage.
+type modelKey struct {
+	r    region
+	kind modelKind
 }
 
-// modelRead reads each bar region no code explains with the model
-// reader, its profile warped by each pitch ratio of rhos (as taken when
-// rhos is empty), and returns how many regions it tried. A region the
-// stage of its kind (warped or not) read before is passed over: the
+// modelRegions calls read, within a model stage's share of the budget
+// (modelContext), on each bar region no code explains that no stage of
+// kind has read, and returns how many regions read took: it returns false
+// for a region it passes over, which a later stage of kind may read. The
 // model stages run again for the regions later stages find.
-func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
+func (e *escalation) modelRegions(ctx context.Context, kind modelKind, read func(ctx context.Context, r region) bool) int {
 	ctx, cancel, ok := e.modelContext(ctx)
 	defer cancel()
 	if !ok {
@@ -1137,62 +1148,89 @@ func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
 		if ctx.Err() != nil {
 			break
 		}
-		// The region sampled upright, its rows not averaged: the bars'
-		// lean is followed when the profile is taken.
-		r := e.region(i)
-		key := modelKey{r, len(rhos) > 0}
-		if e.modelDone[key] {
+		key := modelKey{e.region(i), kind}
+		if e.modelDone[key] || !read(ctx, key.r) {
 			continue
 		}
-		fs := float64(e.f)
-		cx, cy := e.centre(r)
-		w := r.lenU * fs * (1 + 2*modelMargin)
-		h := (r.lenV + 2*cellSize) * fs
-		// Not past the photo's edges.
-		t0, t1 := lineSpan(cx, cy, r.angle, float64(e.full.w), float64(e.full.h))
-		t0, t1 = math.Max(t0, -w/2), math.Min(t1, w/2)
-		cx, cy = cx+(t0+t1)/2*math.Cos(r.angle), cy+(t0+t1)/2*math.Sin(r.angle)
-		w = t1 - t0
-		step := 1.0
-		if r.lenU*fs < fineModuleSpan {
-			step = 0.5
-		}
-		step, iw, ih := window(step, w, h, escWindowPixels)
-		if iw < 40 || ih < blindMinRows {
-			continue
-		}
-		q, mq := e.full.rotated(cx, cy, r.angle, step, iw, ih)
-		tried++
 		if e.modelDone == nil {
 			e.modelDone = map[modelKey]bool{}
 		}
 		e.modelDone[key] = true
-		// A region drawn out over a textured background (wood grain,
-		// cloth) is cut to the stretch of fine bars in it.
-		cq, cm := q, mq
-		a, b, cut := barSpan(q)
-		if cut {
-			cq, cm = q.crop(a, 0, b-a, q.h), scaleOffset(1, float64(a), 0).then(mq)
-		}
-		rows, _ := e.modelWindow(ctx, q, mq, cq, cm, cut, r.angle, step, rhos)
-		if rows[1] <= rows[0] || ctx.Err() != nil {
-			continue
-		}
-		// Two codes stacked close (an SN over an IMEI) are often located
-		// as one region, and a read takes the rows of one of them: the
-		// rows left beside it are read too.
-		y0, y1, ok := stackedRest(q.h, rows)
-		if !ok {
-			continue
-		}
-		sub := func(p plane, m affine) (plane, affine) {
-			return p.crop(0, y0, p.w, y1-y0), scaleOffset(1, 0, float64(y0)).then(m)
-		}
-		sq, sm := sub(q, mq)
-		scq, scm := sub(cq, cm)
-		e.modelWindow(ctx, sq, sm, scq, scm, cut, r.angle, step, rhos)
+		tried++
 	}
 	return tried
+}
+
+// modelPerspective is the model stage again with the profiles evened out
+// for each of modelPitchRatios: perspective may make one end's modules
+// larger than the other's, more than the model's drift follows. It comes
+// last, as it costs several model reads per region.
+func (e *escalation) modelPerspective(ctx context.Context) int {
+	return e.modelRead(ctx, modelPitchRatios)
+}
+
+// modelRead reads each bar region no code explains with the model
+// reader, its profile warped by each pitch ratio of rhos (as taken when
+// rhos is empty), and returns how many regions it tried (see
+// modelRegions).
+func (e *escalation) modelRead(ctx context.Context, rhos []float64) int {
+	kind := modelTaken
+	if len(rhos) > 0 {
+		kind = modelWarped
+	}
+	return e.modelRegions(ctx, kind, func(ctx context.Context, r region) bool {
+		return e.modelRegion(ctx, r, rhos)
+	})
+}
+
+// modelRegion reads bar region r with the model reader, as modelRead,
+// and reports whether it tried: a region too small for a window is not.
+func (e *escalation) modelRegion(ctx context.Context, r region, rhos []float64) bool {
+	// The region sampled upright, its rows not averaged: the bars' lean
+	// is followed when the profile is taken.
+	fs := float64(e.f)
+	cx, cy := e.centre(r)
+	w := r.lenU * fs * (1 + 2*modelMargin)
+	h := (r.lenV + 2*cellSize) * fs
+	// Not past the photo's edges.
+	t0, t1 := lineSpan(cx, cy, r.angle, float64(e.full.w), float64(e.full.h))
+	t0, t1 = math.Max(t0, -w/2), math.Min(t1, w/2)
+	cx, cy = cx+(t0+t1)/2*math.Cos(r.angle), cy+(t0+t1)/2*math.Sin(r.angle)
+	w = t1 - t0
+	step := 1.0
+	if r.lenU*fs < fineModuleSpan {
+		step = 0.5
+	}
+	step, iw, ih := window(step, w, h, escWindowPixels)
+	if iw < 40 || ih < blindMinRows {
+		return false
+	}
+	q, mq := e.full.rotated(cx, cy, r.angle, step, iw, ih)
+	// A region drawn out over a textured background (wood grain, cloth)
+	// is cut to the stretch of fine bars in it.
+	cq, cm := q, mq
+	a, b, cut := barSpan(q)
+	if cut {
+		cq, cm = q.crop(a, 0, b-a, q.h), scaleOffset(1, float64(a), 0).then(mq)
+	}
+	rows, _ := e.modelWindow(ctx, q, mq, cq, cm, cut, r.angle, step, rhos)
+	if rows[1] <= rows[0] || ctx.Err() != nil {
+		return true
+	}
+	// Two codes stacked close (an SN over an IMEI) are often located as
+	// one region, and a read takes the rows of one of them: the rows left
+	// beside it are read too.
+	y0, y1, ok := stackedRest(q.h, rows)
+	if !ok {
+		return true
+	}
+	sub := func(p plane, m affine) (plane, affine) {
+		return p.crop(0, y0, p.w, y1-y0), scaleOffset(1, 0, float64(y0)).then(m)
+	}
+	sq, sm := sub(q, mq)
+	scq, scm := sub(cq, cm)
+	e.modelWindow(ctx, sq, sm, scq, scm, cut, r.angle, step, rhos)
+	return true
 }
 
 // modelStackGap is the share of a read code's band height left between

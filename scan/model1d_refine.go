@@ -249,13 +249,6 @@ const (
 	refineShape   = 1.5
 )
 
-// refineKey names a region read by a refined model stage, by whether
-// the levels may change along a character.
-type refineKey struct {
-	r     region
-	trend bool
-}
-
 // modelRefined is the escalation stage of the model reader on the codes
 // refineBars places around each bar region no code explains: a region's
 // own window is often drawn out over the background and turned to the
@@ -263,34 +256,21 @@ type refineKey struct {
 // is read as taken, then warped by each of modelPitchRatios; with trend,
 // paper and ink levels are free to change along each character (a
 // glare's edge crosses most codes it dims), which doubles a read's time.
-// It returns how many regions it tried.
+// It returns how many regions it tried (see modelRegions).
 func (e *escalation) modelRefined(ctx context.Context, trend bool) int {
-	ctx, cancel, ok := e.modelContext(ctx)
-	defer cancel()
-	if !ok {
-		return 0
+	kind := modelPlacedFixed
+	if trend {
+		kind = modelPlacedFree
 	}
-	tried := 0
-	for _, i := range e.unexplained(true) {
-		r := e.region(i)
-		if ctx.Err() != nil {
-			break
-		}
-		key := refineKey{r, trend}
-		if e.refineDone[key] {
-			continue
-		}
-		if e.refineDone == nil {
-			e.refineDone = map[refineKey]bool{}
-			e.placed = map[region][]barWindow{}
-		}
-		e.refineDone[key] = true
-		tried++
+	return e.modelRegions(ctx, kind, func(ctx context.Context, r region) bool {
 		bws, ok := e.placed[r]
 		if !ok {
 			fs := float64(e.f)
 			cx, cy := e.centre(r)
 			bws = refineBars(e.full, cx, cy, r.angle, r.lenU*fs, r.lenV*fs)
+			if e.placed == nil {
+				e.placed = map[region][]barWindow{}
+			}
 			e.placed[r] = bws
 		}
 		for n, bw := range bws {
@@ -306,8 +286,8 @@ func (e *escalation) modelRefined(ctx context.Context, trend bool) int {
 				break
 			}
 		}
-	}
-	return tried
+		return true
+	})
 }
 
 // refinedRead reads window bw with the model reader, as taken and then
