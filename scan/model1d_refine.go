@@ -361,12 +361,11 @@ func (e *escalation) placedCodes(r region) []region {
 // of its shorter side high.
 func (e *escalation) placedIn2D(r region) []region {
 	t, ok := regionTensor(e.full, e.f, r)
-	if !ok || t.coherence() < minBarsIn2D {
-		return nil
+	if st := t.stat(1); ok && st.coherence >= minBarsIn2D {
+		long, short := math.Max(r.lenU, r.lenV), math.Min(r.lenU, r.lenV)
+		return e.placedCodes(region{bars: true, angle: st.angle, cx: r.cx, cy: r.cy, lenU: 3 * long, lenV: short / 3, cells: r.cells})
 	}
-	angle := 0.5 * math.Atan2(2*t.xy, t.xx-t.yy)
-	long, short := math.Max(r.lenU, r.lenV), math.Min(r.lenU, r.lenV)
-	return e.placedCodes(region{bars: true, angle: angle, cx: r.cx, cy: r.cy, lenU: 3 * long, lenV: short / 3, cells: r.cells})
+	return nil
 }
 
 // minBarsIn2D is the least coherence over a 2D region for placedIn2D to
