@@ -209,10 +209,11 @@ type escalation struct {
 	board *board
 	lane  int
 	// modelDone holds the regions each kind of model stage has read, so
-	// that it reads a region once (see modelRegions), and placed the codes
-	// refineBars placed in each region.
+	// that it reads a region once (see modelRegions).
 	modelDone map[modelKey]bool
-	placed    map[region][]barWindow
+	// placed holds the codes refineBars placed in each region, for the
+	// refined model stages that read them.
+	placed map[region][]barWindow
 }
 
 // windowKey names a cached region window.
