@@ -96,3 +96,18 @@ func TestSlidingMax(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEnvelopeNormalized times envelopeNormalized on a noisy window
+// of a bar stage's size.
+func BenchmarkEnvelopeNormalized(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	p := newPlane(1600, 400)
+	for i := range p.pix {
+		p.pix[i] = byte(rng.IntN(256))
+	}
+	r := envelopeRadius(p.w)
+	b.ResetTimer()
+	for range b.N {
+		p.envelopeNormalized(r)
+	}
+}
