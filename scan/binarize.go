@@ -63,35 +63,40 @@ func (p plane) rowsAveraged(k int) plane {
 // not separate them.
 func (p plane) envelopeNormalized(r int) plane {
 	q := newPlane(p.w, p.h)
-	lo, hi := make([]byte, p.w), make([]byte, p.w)
+	lo, hi, neg := make([]byte, p.w), make([]byte, p.w), make([]byte, p.w)
 	dq := make([]int, p.w)
 	for y := 0; y < p.h; y++ {
 		src := p.row(y)
-		slidingExtreme(src, r, lo, dq, func(a, b byte) bool { return a <= b })
-		slidingExtreme(src, r, hi, dq, func(a, b byte) bool { return a >= b })
+		slidingMax(src, r, hi, dq)
+		// The minimum is the maximum of the negative.
+		for x, v := range src {
+			neg[x] = 255 - v
+		}
+		slidingMax(neg, r, lo, dq)
 		dst := q.pix[y*q.w : (y+1)*q.w]
 		for x, v := range src {
-			d := int(hi[x]) - int(lo[x])
+			l := 255 - int(lo[x])
+			d := int(hi[x]) - l
 			if d < minEnvelope {
 				dst[x] = 255
 				continue
 			}
-			dst[x] = byte((int(v) - int(lo[x])) * 255 / d)
+			dst[x] = byte((int(v) - l) * 255 / d)
 		}
 	}
 	return q
 }
 
-// slidingExtreme writes to out the extreme (by better) of src over the
-// window [x−r, x+r] for every x, with a monotonic queue (dq is scratch of
-// len(src)).
-func slidingExtreme(src []byte, r int, out []byte, dq []int, better func(a, b byte) bool) {
+// slidingMax writes to out the maximum of src over the window [x−r, x+r]
+// for every x, with a monotonic queue (dq is scratch of len(src)).
+func slidingMax(src []byte, r int, out []byte, dq []int) {
 	head, tail := 0, 0
 	n := len(src)
 	next := 0
 	for x := 0; x < n; x++ {
 		for ; next < n && next <= x+r; next++ {
-			for tail > head && better(src[next], src[dq[tail-1]]) {
+			v := src[next]
+			for tail > head && v >= src[dq[tail-1]] {
 				tail--
 			}
 			dq[tail] = next

@@ -71,3 +71,43 @@ func BenchmarkThresholdLocal(b *testing.B) {
 		})
 	}
 }
+
+// TestSlidingMax compares slidingMax with the maximum taken window by
+// window, on random rows and radii, the window cut at the row's ends.
+func TestSlidingMax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 9))
+	for _, c := range []struct{ n, r, levels int }{
+		{1, 0, 256}, {1, 3, 256}, {17, 1, 4}, {64, 5, 256}, {200, 40, 3}, {50, 80, 256},
+	} {
+		src := make([]byte, c.n)
+		for i := range src {
+			src[i] = byte(rng.IntN(c.levels))
+		}
+		out, dq := make([]byte, c.n), make([]int, c.n)
+		slidingMax(src, c.r, out, dq)
+		for x := range src {
+			want := byte(0)
+			for i := max(0, x-c.r); i <= min(c.n-1, x+c.r); i++ {
+				want = max(want, src[i])
+			}
+			if out[x] != want {
+				t.Fatalf("n %d r %d: max at %d = %d, want %d", c.n, c.r, x, out[x], want)
+			}
+		}
+	}
+}
+
+// BenchmarkEnvelopeNormalized times envelopeNormalized on a noisy window
+// of a bar stage's size.
+func BenchmarkEnvelopeNormalized(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	p := newPlane(1600, 400)
+	for i := range p.pix {
+		p.pix[i] = byte(rng.IntN(256))
+	}
+	r := envelopeRadius(p.w)
+	b.ResetTimer()
+	for range b.N {
+		p.envelopeNormalized(r)
+	}
+}
