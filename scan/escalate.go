@@ -2,6 +2,7 @@ package scan
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 )
@@ -200,8 +201,11 @@ type escalation struct {
 	matrices []region
 	// large are 2D regions too large to be one symbol, read at half
 	// resolution for a symbol in them: a whole label, blurred.
-	large  []region
-	trace  *Trace
+	large []region
+	trace *Trace
+	// ahead is the coarse stage's plan, worked out beside the stages
+	// before it (see coarse); nil when it is not, or once taken.
+	ahead  *coarseAhead
 	cache  map[windowKey]cachedWindow
 	cached int // pixels in cache
 	// board and lane are set on the copies of a scan's state that run
@@ -777,21 +781,87 @@ func (e *escalation) faint(ctx context.Context) int {
 // coarse locates 2D regions again with gradients measured over
 // coarseSpan pixels and a texture threshold set by the photo's own
 // background, as faint does, and reads them. The codes refineBars places
-// in its bar regions (placedCodes), and in its 2D regions whose gradients
-// share one direction (placedIn2D), are kept as bar regions.
+// in its bar regions, and in its 2D regions whose gradients share one
+// direction (barsIn2D), are kept as bar regions (placedCodes). What it
+// finds from the image alone (planCoarse) is worked out ahead, beside the
+// stages before it, when the escalation has a core to spare (see
+// escalateLanes).
 func (e *escalation) coarse(ctx context.Context) int {
+	var plan coarsePlan
+	if e.ahead != nil {
+		plan = e.ahead.wait()
+		e.ahead = nil
+	} else {
+		plan = planCoarse(e.full, e.f)
+	}
 	var rs []region
-	for _, r := range locateWith(e.full, e.f, -faintTimes, coarseSpan) {
-		switch {
-		case ctx.Err() != nil:
-		case !r.bars:
-			rs = append(rs, r)
-			rs = append(rs, e.placedIn2D(r)...)
-		default:
-			rs = append(rs, e.placedCodes(r)...)
+	for i, r := range plan.regions {
+		if ctx.Err() != nil {
+			break
 		}
+		if !r.bars {
+			rs = append(rs, r)
+		}
+		rs = append(rs, e.placedCodes(plan.placed[i], r.cells)...)
 	}
 	return e.readLocated(ctx, rs)
+}
+
+// coarsePlan is what the coarse stage finds from the image alone: its
+// regions, and for each the codes refineBars places in it (in its
+// prevailing direction for a 2D region, none when it has none).
+type coarsePlan struct {
+	regions []region
+	placed  [][]barWindow
+}
+
+// planCoarse returns the coarse stage's plan for full, located at the
+// fast path's scale (f image pixels to its pixel).
+func planCoarse(full plane, f int) coarsePlan {
+	fs, half := float64(f), float64(f-1)/2
+	var plan coarsePlan
+	for _, r := range locateWith(full, f, -faintTimes, coarseSpan) {
+		b, ok := r, r.bars
+		if !ok {
+			b, ok = barsIn2D(full, f, r)
+		}
+		var bws []barWindow
+		if ok {
+			bws = refineBars(full, b.cx*fs+half, b.cy*fs+half, b.angle, b.lenU*fs, b.lenV*fs)
+		}
+		plan.regions = append(plan.regions, r)
+		plan.placed = append(plan.placed, bws)
+	}
+	return plan
+}
+
+// coarseAhead is the coarse stage's plan worked out in a goroutine of its
+// own.
+type coarseAhead struct {
+	done  chan struct{}
+	plan  coarsePlan
+	crash any
+}
+
+// planAhead starts working out the coarse stage's plan for full.
+func planAhead(full plane, f int) *coarseAhead {
+	a := &coarseAhead{done: make(chan struct{})}
+	go func() {
+		defer close(a.done)
+		defer func() { a.crash = recover() }()
+		a.plan = planCoarse(full, f)
+	}()
+	return a
+}
+
+// wait returns the plan once it is worked out; a panic in its goroutine
+// is raised again in the caller's.
+func (a *coarseAhead) wait() coarsePlan {
+	<-a.done
+	if a.crash != nil {
+		panic(fmt.Sprintf("scan: coarse plan: %v", a.crash))
+	}
+	return a.plan
 }
 
 // workingLocated locates regions again on the working copy low itself,

@@ -165,7 +165,7 @@ var escalationCases = []struct {
 	// 0.9 of one, no glare, level): the bars pool with their captions
 	// into cells every localiser takes for 2D texture, and no bar region
 	// is found; over the coarse localiser's 2D region the bars' direction
-	// prevails, and the codes placed in it read (coarse, placedIn2D, then
+	// prevails, and the codes placed in it read (coarse, barsIn2D, then
 	// model-refined; seed 7).
 	{photogen.Hard, 47, true, 7, true},
 }

@@ -98,6 +98,15 @@ func (e *escalation) escalateLanes(ctx context.Context, budget, fast time.Durati
 	ectx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	ln := &lane{ctx: ctx, ectx: ectx, end: time.Now().Add(budget), unit: fast}
+	// The spare core works out the coarse stage's plan while this one
+	// runs the stages before it.
+	e.ahead = planAhead(e.full, e.f)
+	defer func() {
+		if e.ahead != nil {
+			e.ahead.wait()
+			e.ahead = nil
+		}
+	}()
 	all := e.stages(low, mLow)
 	split := slices.IndexFunc(all, func(st *stage) bool { return st.name == laneSplit })
 	if split < 0 {

@@ -38,11 +38,12 @@ func TestSpareCores(t *testing.T) {
 
 // TestEscalationLanes scans yardstick photos whose SN a late stage reads
 // (seed 7 hard 79: matrix-tight; 32 and 39: model-bars or model-refined,
-// whichever lane reaches it first), with a spare core (two lanes) and
-// without (one), each with a budget long enough for every stage, and
-// checks that both read the SN and that the trace names the lanes. Run
-// with -race (as .ci/run does for one photo), it checks that the lanes
-// share no state they change:
+// whichever lane reaches it first; 47: a code the coarse stage places,
+// from the plan the spare core works out ahead), with a spare core (two
+// lanes) and without (one), each with a budget long enough for every
+// stage, and checks that both read the SN and that the trace names the
+// lanes. Run with -race (as .ci/run does for two photos), it checks that
+// the lanes and the plan worked out ahead share no state they change:
 //
 //	go test -race -run TestEscalationLanes ./scan
 //
@@ -50,7 +51,7 @@ func TestSpareCores(t *testing.T) {
 func TestEscalationLanes(t *testing.T) {
 	needZint(t, "generates and scans 2–12 MP photos")
 	ctx := context.Background()
-	for _, i := range []int{79, 32, 39} {
+	for _, i := range []int{79, 32, 39, 47} {
 		ph, err := photogen.Generate(ctx, 7, photogen.Hard, i, photogen.Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -326,49 +326,48 @@ func (e *escalation) refinedRead(ctx context.Context, bw barWindow, trend bool) 
 	return "", false
 }
 
-// placedCodes returns the codes refineBars places around bar region r as
-// bar regions of their own (at most refineWindows, each at least
-// refineShape times as long as high), leaving out those whose centre lies
-// in a bar region found before: the stages read those already, and each
-// region more takes from their budget. The coarse localiser's bar regions
-// of a label blurred over about a module run the length of the photo,
-// along the background's grain or the label's edge, at angles off the
-// bars; the codes placed from their own bars are what the bar stages can
-// read.
-func (e *escalation) placedCodes(r region) []region {
+// placedCodes returns the codes refineBars placed around a region (bws,
+// see planCoarse) as bar regions of their own of the given cells (at most
+// refineWindows, each at least refineShape times as long as high),
+// leaving out those whose centre lies in a bar region found before: the
+// stages read those already, and each region more takes from their
+// budget. The coarse localiser's bar regions of a label blurred over
+// about a module run the length of the photo, along the background's
+// grain or the label's edge, at angles off the bars; the codes placed
+// from their own bars are what the bar stages can read.
+func (e *escalation) placedCodes(bws []barWindow, cells int) []region {
 	fs, half := float64(e.f), float64(e.f-1)/2
-	cx, cy := e.centre(r)
 	var out []region
-	for n, bw := range refineBars(e.full, cx, cy, r.angle, r.lenU*fs, r.lenV*fs) {
+	for n, bw := range bws {
 		if n >= refineWindows {
 			break
 		}
 		if bw.w < refineShape*bw.h || e.inBarRegion(bw.cx, bw.cy) {
 			continue
 		}
-		out = append(out, region{bars: true, angle: bw.angle, cx: (bw.cx - half) / fs, cy: (bw.cy - half) / fs, lenU: bw.w / fs, lenV: bw.h / fs, cells: r.cells})
+		out = append(out, region{bars: true, angle: bw.angle, cx: (bw.cx - half) / fs, cy: (bw.cy - half) / fs, lenU: bw.w / fs, lenV: bw.h / fs, cells: cells})
 	}
 	return out
 }
 
-// placedIn2D returns the codes refineBars places in 2D region r (fast
-// path's scale) when its gradients share one direction: a Code 128
-// blurred over about a module pools with its caption and the text beside
-// it into cells a localiser takes for 2D texture, while over the whole
-// region the bars' direction still prevails (coherence from 0.45 to 0.7
-// on such labels; a QR code or Data Matrix has none). Codes run past a
-// region that holds their middle only, and their bars are about a third
-// of its shorter side high.
-func (e *escalation) placedIn2D(r region) []region {
-	t, ok := regionTensor(e.full, e.f, r)
+// barsIn2D returns the bar region to place codes in within 2D region r
+// (fast path's scale, f image pixels to its pixel) when its gradients
+// share one direction: a Code 128 blurred over about a module pools with
+// its caption and the text beside it into cells a localiser takes for 2D
+// texture, while over the whole region the bars' direction still
+// prevails (coherence from 0.45 to 0.7 on such labels; a QR code or Data
+// Matrix has none). Codes run past a region that holds their middle
+// only, and their bars are about a third of its shorter side high.
+func barsIn2D(full plane, f int, r region) (region, bool) {
+	t, ok := regionTensor(full, f, r)
 	if st := t.stat(1); ok && st.coherence >= minBarsIn2D {
 		long, short := math.Max(r.lenU, r.lenV), math.Min(r.lenU, r.lenV)
-		return e.placedCodes(region{bars: true, angle: st.angle, cx: r.cx, cy: r.cy, lenU: 3 * long, lenV: short / 3, cells: r.cells})
+		return region{bars: true, angle: st.angle, cx: r.cx, cy: r.cy, lenU: 3 * long, lenV: short / 3, cells: r.cells}, true
 	}
-	return nil
+	return region{}, false
 }
 
-// minBarsIn2D is the least coherence over a 2D region for placedIn2D to
+// minBarsIn2D is the least coherence over a 2D region for barsIn2D to
 // look for bars in it.
 const minBarsIn2D = 0.4
 
