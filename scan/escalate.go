@@ -792,7 +792,7 @@ func (e *escalation) coarse(ctx context.Context) int {
 		plan = e.ahead.wait()
 		e.ahead = nil
 	} else {
-		plan = planCoarse(e.full, e.f)
+		plan = planCoarse(ctx, e.full, e.f)
 	}
 	var rs []region
 	for i, r := range plan.regions {
@@ -816,18 +816,21 @@ type coarsePlan struct {
 }
 
 // planCoarse returns the coarse stage's plan for full, located at the
-// fast path's scale (f image pixels to its pixel).
-func planCoarse(full plane, f int) coarsePlan {
+// fast path's scale (f image pixels to its pixel). Once ctx ends, it
+// places no more codes.
+func planCoarse(ctx context.Context, full plane, f int) coarsePlan {
 	fs, half := float64(f), float64(f-1)/2
 	var plan coarsePlan
 	for _, r := range locateWith(full, f, -faintTimes, coarseSpan) {
-		b, ok := r, r.bars
-		if !ok {
-			b, ok = barsIn2D(full, f, r)
-		}
 		var bws []barWindow
-		if ok {
-			bws = refineBars(full, b.cx*fs+half, b.cy*fs+half, b.angle, b.lenU*fs, b.lenV*fs)
+		if ctx.Err() == nil {
+			b, ok := r, r.bars
+			if !ok {
+				b, ok = barsIn2D(full, f, r)
+			}
+			if ok {
+				bws = refineBars(full, b.cx*fs+half, b.cy*fs+half, b.angle, b.lenU*fs, b.lenV*fs)
+			}
 		}
 		plan.regions = append(plan.regions, r)
 		plan.placed = append(plan.placed, bws)
@@ -843,13 +846,14 @@ type coarseAhead struct {
 	crash any
 }
 
-// planAhead starts working out the coarse stage's plan for full.
-func planAhead(full plane, f int) *coarseAhead {
+// planAhead starts working out the coarse stage's plan for full, until
+// ctx ends (see planCoarse).
+func planAhead(ctx context.Context, full plane, f int) *coarseAhead {
 	a := &coarseAhead{done: make(chan struct{})}
 	go func() {
 		defer close(a.done)
 		defer func() { a.crash = recover() }()
-		a.plan = planCoarse(full, f)
+		a.plan = planCoarse(ctx, full, f)
 	}()
 	return a
 }

@@ -99,9 +99,13 @@ func (e *escalation) escalateLanes(ctx context.Context, budget, fast time.Durati
 	defer cancel()
 	ln := &lane{ctx: ctx, ectx: ectx, end: time.Now().Add(budget), unit: fast}
 	// The spare core works out the coarse stage's plan while this one
-	// runs the stages before it.
-	e.ahead = planAhead(e.full, e.f)
+	// runs the stages before it. A scan done before the coarse stage
+	// stops the plan, and waits for its goroutine: the spare core is the
+	// scan's until it returns.
+	actx, acancel := context.WithCancel(ctx)
+	e.ahead = planAhead(actx, e.full, e.f)
 	defer func() {
+		acancel()
 		if e.ahead != nil {
 			e.ahead.wait()
 			e.ahead = nil

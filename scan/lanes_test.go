@@ -1,8 +1,10 @@
 package scan_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/jpeg"
 	"runtime"
 	"testing"
 	"time"
@@ -87,5 +89,32 @@ func TestEscalationLanes(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPlanCoarseStops works out the coarse stage's plan for seed 7 hard
+// 47 (a code placed in a 2D region) and checks that it places codes, and
+// that a plan whose context has ended finds the same regions and places
+// none: the spare core stops working on it when the scan ends first.
+// Skips without zint unless POSID_REQUIRE_TOOLS=1.
+func TestPlanCoarseStops(t *testing.T) {
+	needZint(t, "generates a 12 MP photo")
+	ctx := context.Background()
+	ph, err := photogen.Generate(ctx, 7, photogen.Hard, 47, photogen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(ph.JPEG))
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions, placed := scan.PlanCoarse(ctx, img)
+	if regions == 0 || placed == 0 {
+		t.Fatalf("plan: %d regions, %d codes placed; want some of each", regions, placed)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if r, p := scan.PlanCoarse(done, img); r != regions || p != 0 {
+		t.Errorf("plan after its context ended: %d regions, %d codes placed; want %d and 0", r, p, regions)
 	}
 }
