@@ -103,13 +103,11 @@ func (e *escalation) escalateLanes(ctx context.Context, budget, fast time.Durati
 	// stops the plan, and waits for its goroutine: the spare core is the
 	// scan's until it returns.
 	actx, acancel := context.WithCancel(ctx)
-	e.ahead = planAhead(actx, e.full, e.f)
+	ahead := planAhead(actx, e.full, e.f)
+	e.ahead = ahead
 	defer func() {
 		acancel()
-		if e.ahead != nil {
-			e.ahead.wait()
-			e.ahead = nil
-		}
+		<-ahead.done
 	}()
 	all := e.stages(low, mLow)
 	split := slices.IndexFunc(all, func(st *stage) bool { return st.name == laneSplit })
@@ -124,6 +122,9 @@ func (e *escalation) escalateLanes(ctx context.Context, budget, fast time.Durati
 	defer lcancel()
 	b := &board{}
 	forks := [2]*escalation{e.fork(b, laneFirst), e.fork(b, laneSecond)}
+	// The coarse stage, when passed over beside an IMEI, runs in the
+	// first lane: the plan goes with it.
+	forks[0].ahead, e.ahead = e.ahead, nil
 	lanes := [2]*lane{}
 	var wg sync.WaitGroup
 	var crash any
