@@ -330,6 +330,23 @@ func cellTensorPaired(p plane, f, x0, y0 int) tensor {
 	return right
 }
 
+// softTensor returns the sum of the structure tensors (gradients over
+// softSpan pixels) of the cells from (x0, y0) on, a cell apart, that lie
+// within (x1, y1) (working-plane pixels, f image pixels to one), and how
+// many cells it took.
+func softTensor(p plane, f, x0, y0, x1, y1 int) (tensor, int) {
+	var t tensor
+	n := 0
+	for y := y0; y+cellSize <= y1; y += cellSize {
+		for x := x0; x+cellSize <= x1; x += cellSize {
+			c := cellTensorSpan(p, f, x, y, softSpan)
+			t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
+			n++
+		}
+	}
+	return t, n
+}
+
 // cellTensorSpan is cellTensor with gradients measured between pixels
 // span apart, averaged over span rows (or columns) and divided by span²
 // (gradients per pixel): noise averages out while edges blurred over

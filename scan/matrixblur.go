@@ -120,13 +120,7 @@ func (e *escalation) matrixBoxes() []matrixBox {
 		}
 	}
 	coherence := func(b box) float64 {
-		var t tensor
-		for y := int(b.y0 / fs); y+cellSize <= int(b.y1/fs); y += cellSize {
-			for x := int(b.x0 / fs); x+cellSize <= int(b.x1/fs); x += cellSize {
-				c := cellTensorSpan(e.full, e.f, x, y, softSpan)
-				t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
-			}
-		}
+		t, _ := softTensor(e.full, e.f, int(b.x0/fs), int(b.y0/fs), int(b.x1/fs), int(b.y1/fs))
 		return t.coherence()
 	}
 	var out []matrixBox

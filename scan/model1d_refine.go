@@ -373,19 +373,12 @@ const minBarsIn2D = 0.4
 
 // regionTensor returns the structure tensor of p over the box of region
 // r (fast path's scale, f image pixels to its pixel), its gradients
-// measured over softSpan pixels; ok is false for a box of no cells.
+// measured over softSpan pixels, from the working grid's cells within the
+// box and the plane; ok is false for a box of no cells.
 func regionTensor(p plane, f int, r region) (tensor, bool) {
-	var t tensor
 	x0, x1 := int(r.cx-r.lenU/2)/cellSize, int(r.cx+r.lenU/2)/cellSize
 	y0, y1 := int(r.cy-r.lenV/2)/cellSize, int(r.cy+r.lenV/2)/cellSize
-	n := 0
-	for cy := max(0, y0); cy < y1 && (cy+1)*cellSize*f <= p.h; cy++ {
-		for cx := max(0, x0); cx < x1 && (cx+1)*cellSize*f <= p.w; cx++ {
-			c := cellTensorSpan(p, f, cx*cellSize, cy*cellSize, softSpan)
-			t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
-			n++
-		}
-	}
+	t, n := softTensor(p, f, max(0, x0)*cellSize, max(0, y0)*cellSize, min(x1*cellSize, p.w/f), min(y1*cellSize, p.h/f))
 	return t, n > 0
 }
 
