@@ -483,8 +483,16 @@ type edgeShape struct {
 // reader; m maps p to the image and step is the row spacing the row
 // readers used. A text is recorded when edgeMinAgree bands read it alone
 // or when edgeVoteBands bands, whose per-character costs are summed, read
-// it together. It returns how many codes were new.
+// it together; when no band reads anything, the blind fit reads the
+// whole plane (blindRead). It returns how many codes were new.
 func (s *session) edge1D(p plane, m affine, step int) int {
+	return s.edgeRead(p, m, step, true)
+}
+
+// edgeRead is edge1D, with the blind fit only when blind is set: the
+// escalation's bar stages leave it to the model reader, which fits
+// blurred bars better and at a cost the stages' budget accounts for.
+func (s *session) edgeRead(p plane, m affine, step int, blind bool) int {
 	if !s.formats[Code128] || p.w < 40 || p.h < 1 {
 		return 0
 	}
@@ -625,7 +633,7 @@ func (s *session) edge1D(p plane, m affine, step int) int {
 	for _, sp := range spans {
 		agreed = agreed || sp.hits >= edgeMinAgree
 	}
-	if !agreed {
+	if !agreed && blind {
 		// Nothing read: the narrow bars may have blurred away.
 		start := time.Now()
 		text, vals, x0, x1, y0, y1, ok := blindRead(p)

@@ -480,3 +480,23 @@ func BenchmarkEdge1D(b *testing.B) {
 		})
 	}
 }
+
+// TestEdgeReadBlind checks that the blind fit runs on a plane where no
+// band reads a code only when asked: edge1D runs it, the escalation's
+// bar stages (edgeRead without blind) leave it to the model reader.
+func TestEdgeReadBlind(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	p := newPlane(400, 40)
+	for i := range p.pix {
+		p.pix[i] = byte(120 + rng.IntN(16))
+	}
+	for _, blind := range []bool{false, true} {
+		s := newSession(newFormatSet([]Format{Code128}))
+		if n := s.edgeRead(p, identity, 4, blind); n != 0 {
+			t.Errorf("blind %v: read %d codes from noise", blind, n)
+		}
+		if ran := s.blind > 0; ran != blind {
+			t.Errorf("blind %v: blind fit ran %v", blind, ran)
+		}
+	}
+}

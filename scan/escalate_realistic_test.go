@@ -2,6 +2,7 @@ package scan_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -261,6 +262,42 @@ func TestEscalationReadsNoStrayCode(t *testing.T) {
 			if !held[code.Text] {
 				t.Errorf("%s: read %s %q, which the label does not hold", ph.Truth.Name, code.Format, code.Text)
 			}
+		}
+	}
+}
+
+// TestGreyStagesReadEdges scans yardstick photos whose SN Code 128 the
+// row readers miss in every region window and the edge reader reads in
+// one, and checks that a bar stage that keeps the windows' grey levels
+// (bars-averaged, soft-bars) reads it, before the model stages: seed 7
+// hard 48 (2.9 MP, modules of 2.6 px blurred by half a module, a glare)
+// and hard 94 (12 MP, modules of 8.4 px blurred by 0.4 of one, a glare
+// and a dark background). With the row readers alone there, the model
+// reader read them after 2 s or more. Skips as TestEscalationRealistic
+// does.
+func TestGreyStagesReadEdges(t *testing.T) {
+	needZint(t, "generates and scans 2–12 MP photos")
+	ctx := context.Background()
+	s := scan.New(scan.Options{EscalationBudget: time.Minute, Timeout: 2 * time.Minute})
+	grey := map[string]bool{"bars-averaged": true, "sharp-bars": true, "soft-bars": true, "bars-envelope": true}
+	for _, i := range []int{48, 94} {
+		ph, err := photogen.Generate(ctx, 7, photogen.Hard, i, photogen.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Scan(ctx, ph.JPEG)
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := ""
+		for _, st := range res.Trace.Stages {
+			if st.Found > 0 && by == "" {
+				by = st.Name
+			}
+		}
+		read := slices.ContainsFunc(res.Codes, func(c scan.Code) bool { return c.Text == ph.Truth.SN })
+		if !read || !grey[by] {
+			t.Errorf("%s: SN read %v, first code found by stage %q; stages %+v", ph.Truth.Name, read, by, res.Trace.Stages)
 		}
 	}
 }
