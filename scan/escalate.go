@@ -53,8 +53,11 @@ const (
 	maxPieceAngle = 0.12
 	maxPieceGap   = 1.5
 	// minExplainedShare is the share of a bar region that codes must
-	// cover for it to count as read.
+	// cover for it to count as read, and minIMEIShare the share IMEIs
+	// alone must: an SN stacked over an IMEI is often located as one
+	// region, about half of which the IMEI covers once read.
 	minExplainedShare = 0.5
+	minIMEIShare      = 0.8
 	// minBarHeight is the least height of a code's bars, as a share of
 	// its length, assumed when a region is checked against the codes read.
 	minBarHeight = 0.25
@@ -319,6 +322,20 @@ func (e *escalation) barTextured(x, y, angle float64) bool {
 	return st.energy >= minCellEnergy/2 && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
 }
 
+// barTexturedSoft is barTextured with gradients over softSpan pixels and
+// the soft localiser's threshold (softCellEnergy): the bars of a region
+// the soft or coarse localiser found, blurred or dimmed by a glare, that
+// barTextured does not see.
+func (e *escalation) barTexturedSoft(x, y, angle float64) bool {
+	x0, y0 := int(x)/e.f-cellSize*3/2, int(y)/e.f-cellSize*3/2
+	if x0 < 0 || y0 < 0 || (x0+3*cellSize)*e.f >= e.full.w || (y0+3*cellSize)*e.f >= e.full.h {
+		return false
+	}
+	t, _ := softTensor(e.full, e.f, x0, y0, x0+3*cellSize, y0+3*cellSize)
+	st := t.stat(9)
+	return st.energy >= softCellEnergy/2 && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
+}
+
 // barsGrown returns a 1D code with its outline grown along the bars to at
 // least minBarHeight of its length: the rows that read a code may span
 // only part of its bars.
@@ -349,13 +366,17 @@ func barsGrown(c Code) Code {
 
 // explained reports whether confirmed codes cover at least
 // minExplainedShare of the points of a grid over region r that look like
-// bars: one region may hold an SN and an IMEI stacked, or bars beside a
-// QR, and its box takes in blank label and text too. strict (the check
-// that keeps a scan going) also counts as explained a region with hardly
-// any points that look like bars.
+// bars (IMEIs alone: minIMEIShare): one region may hold an SN and an IMEI
+// stacked, or bars beside a QR, and its box takes in blank label and text
+// too. strict (the check that keeps a scan going) also counts as
+// explained a region with hardly any points that look like bars; without
+// strict (which regions the stages read), points whose bars only the soft
+// texture test sees count too (barTexturedSoft): an IMEI's sharp bars
+// would otherwise outnumber those of an SN beside it under a glare.
 func (e *escalation) explained(r region, strict bool) bool {
 	cx, cy := e.centre(r)
 	var outlines [][]Point
+	var imei []bool // by outline
 	for _, k := range e.ses.order {
 		fd := e.ses.found[k]
 		if !e.ses.confirmed(fd) {
@@ -372,6 +393,7 @@ func (e *escalation) explained(r region, strict bool) bool {
 			return true
 		}
 		outlines = append(outlines, o)
+		imei = append(imei, isIMEI(c.Text))
 	}
 	if len(outlines) == 0 {
 		return false
@@ -386,19 +408,22 @@ func (e *escalation) explained(r region, strict bool) bool {
 		// edges of a label.
 		return true
 	}
-	in, n, all := 0, 0, 0
+	in, inOther, n, all := 0, 0, 0, 0
 	for a := 0.05; a < 1; a += 0.1 {
 		for b := -0.375; b <= 0.38; b += 0.125 {
 			u, v := u0+a*(u1-u0), b*r.lenV*fs
 			x, y := cx+u*cos-v*sin, cy+u*sin+v*cos
 			all++
-			if !e.barTextured(x, y, r.angle) {
+			if !e.barTextured(x, y, r.angle) && (strict || !e.barTexturedSoft(x, y, r.angle)) {
 				continue
 			}
 			n++
-			for _, o := range outlines {
+			for k, o := range outlines {
 				if inside(o, x, y) {
 					in++
+					if !imei[k] {
+						inOther++
+					}
 					break
 				}
 			}
@@ -410,7 +435,10 @@ func (e *escalation) explained(r region, strict bool) bool {
 		// reads them).
 		return true
 	}
-	return n > 0 && float64(in) >= minExplainedShare*float64(n)
+	if n == 0 || float64(in) < minExplainedShare*float64(n) {
+		return false
+	}
+	return inOther > 0 || float64(in) >= minIMEIShare*float64(n)
 }
 
 // pending reports whether bar regions are left to read: any, or with
