@@ -279,7 +279,7 @@ func (e *escalation) barExtent(r region) (u0, u1 float64, ok bool) {
 		hit := false
 		for _, v := range []float64{-0.25, 0, 0.25} {
 			vv := v * r.lenV * fs
-			if i <= n && e.barTextured(cx+u*cos-vv*sin, cy+u*sin+vv*cos, r.angle) {
+			if i <= n && e.barTextured(cx+u*cos-vv*sin, cy+u*sin+vv*cos, r.angle, false) {
 				hit = true
 				break
 			}
@@ -305,35 +305,30 @@ func (e *escalation) barExtent(r region) (u0, u1 float64, ok bool) {
 
 // barTextured reports whether the cells of the working grid around image
 // point (x, y), pooled three by three as the localiser pools them, hold
-// parallel edges at about angle.
-func (e *escalation) barTextured(x, y, angle float64) bool {
+// parallel edges at about angle. With soft, the gradients are measured
+// over softSpan pixels against the soft localiser's threshold
+// (softCellEnergy): the bars of a region the soft or coarse localiser
+// found, blurred or dimmed by a glare, that the fast test does not see.
+func (e *escalation) barTextured(x, y, angle float64, soft bool) bool {
 	x0, y0 := int(x)/e.f-cellSize*3/2, int(y)/e.f-cellSize*3/2
 	if x0 < 0 || y0 < 0 || (x0+3*cellSize)*e.f >= e.full.w || (y0+3*cellSize)*e.f >= e.full.h {
 		return false
 	}
 	var t tensor
-	for dy := 0; dy < 3; dy++ {
-		for dx := 0; dx < 3; dx++ {
-			c := cellTensor(e.full, e.f, x0+dx*cellSize, y0+dy*cellSize)
-			t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
+	least := float64(minCellEnergy / 2)
+	if soft {
+		t, _ = softTensor(e.full, e.f, x0, y0, x0+3*cellSize, y0+3*cellSize)
+		least = float64(softCellEnergy / 2)
+	} else {
+		for dy := 0; dy < 3; dy++ {
+			for dx := 0; dx < 3; dx++ {
+				c := cellTensor(e.full, e.f, x0+dx*cellSize, y0+dy*cellSize)
+				t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
+			}
 		}
 	}
 	st := t.stat(9)
-	return st.energy >= minCellEnergy/2 && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
-}
-
-// barTexturedSoft is barTextured with gradients over softSpan pixels and
-// the soft localiser's threshold (softCellEnergy): the bars of a region
-// the soft or coarse localiser found, blurred or dimmed by a glare, that
-// barTextured does not see.
-func (e *escalation) barTexturedSoft(x, y, angle float64) bool {
-	x0, y0 := int(x)/e.f-cellSize*3/2, int(y)/e.f-cellSize*3/2
-	if x0 < 0 || y0 < 0 || (x0+3*cellSize)*e.f >= e.full.w || (y0+3*cellSize)*e.f >= e.full.h {
-		return false
-	}
-	t, _ := softTensor(e.full, e.f, x0, y0, x0+3*cellSize, y0+3*cellSize)
-	st := t.stat(9)
-	return st.energy >= softCellEnergy/2 && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
+	return st.energy >= least && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
 }
 
 // barsGrown returns a 1D code with its outline grown along the bars to at
@@ -371,7 +366,7 @@ func barsGrown(c Code) Code {
 // too. strict (the check that keeps a scan going) also counts as
 // explained a region with hardly any points that look like bars; without
 // strict (which regions the stages read), points whose bars only the soft
-// texture test sees count too (barTexturedSoft): an IMEI's sharp bars
+// texture test sees count too (barTextured, soft): an IMEI's sharp bars
 // would otherwise outnumber those of an SN beside it under a glare.
 func (e *escalation) explained(r region, strict bool) bool {
 	cx, cy := e.centre(r)
@@ -414,18 +409,21 @@ func (e *escalation) explained(r region, strict bool) bool {
 			u, v := u0+a*(u1-u0), b*r.lenV*fs
 			x, y := cx+u*cos-v*sin, cy+u*sin+v*cos
 			all++
-			if !e.barTextured(x, y, r.angle) && (strict || !e.barTexturedSoft(x, y, r.angle)) {
+			if !e.barTextured(x, y, r.angle, false) && (strict || !e.barTextured(x, y, r.angle, true)) {
 				continue
 			}
 			n++
+			covered, other := false, false
 			for k, o := range outlines {
 				if inside(o, x, y) {
-					in++
-					if !imei[k] {
-						inOther++
-					}
-					break
+					covered, other = true, other || !imei[k]
 				}
+			}
+			if covered {
+				in++
+			}
+			if other {
+				inOther++
 			}
 		}
 	}
