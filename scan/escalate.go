@@ -314,19 +314,11 @@ func (e *escalation) barTextured(x, y, angle float64, soft bool) bool {
 	if x0 < 0 || y0 < 0 || (x0+3*cellSize)*e.f >= e.full.w || (y0+3*cellSize)*e.f >= e.full.h {
 		return false
 	}
-	var t tensor
-	least := float64(minCellEnergy / 2)
+	cell, least := cellTensor, float64(minCellEnergy/2)
 	if soft {
-		t, _ = softTensor(e.full, e.f, x0, y0, x0+3*cellSize, y0+3*cellSize)
-		least = float64(softCellEnergy / 2)
-	} else {
-		for dy := 0; dy < 3; dy++ {
-			for dx := 0; dx < 3; dx++ {
-				c := cellTensor(e.full, e.f, x0+dx*cellSize, y0+dy*cellSize)
-				t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
-			}
-		}
+		cell, least = softCell, float64(softCellEnergy/2)
 	}
+	t, _ := boxTensor(e.full, e.f, x0, y0, x0+3*cellSize, y0+3*cellSize, cell)
 	st := t.stat(9)
 	return st.energy >= least && st.coherence >= minCoherence && angleDiff(st.angle, angle) <= 2*maxAngleDiff
 }

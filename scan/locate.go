@@ -335,17 +335,25 @@ func cellTensorPaired(p plane, f, x0, y0 int) tensor {
 // within (x1, y1) (working-plane pixels, f image pixels to one), and how
 // many cells it took.
 func softTensor(p plane, f, x0, y0, x1, y1 int) (tensor, int) {
+	return boxTensor(p, f, x0, y0, x1, y1, softCell)
+}
+
+// boxTensor is softTensor with the cells' tensors from cell.
+func boxTensor(p plane, f, x0, y0, x1, y1 int, cell func(p plane, f, x, y int) tensor) (tensor, int) {
 	var t tensor
 	n := 0
 	for y := y0; y+cellSize <= y1; y += cellSize {
 		for x := x0; x+cellSize <= x1; x += cellSize {
-			c := cellTensorSpan(p, f, x, y, softSpan)
+			c := cell(p, f, x, y)
 			t.xx, t.yy, t.xy = t.xx+c.xx, t.yy+c.yy, t.xy+c.xy
 			n++
 		}
 	}
 	return t, n
 }
+
+// softCell is a cell's tensor with gradients over softSpan pixels.
+func softCell(p plane, f, x, y int) tensor { return cellTensorSpan(p, f, x, y, softSpan) }
 
 // cellTensorSpan is cellTensor with gradients measured between pixels
 // span apart, averaged over span rows (or columns) and divided by span²
