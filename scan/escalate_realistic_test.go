@@ -176,6 +176,14 @@ var escalationCases = []struct {
 	// IMEI, whose bars look like bars to the fast localiser's texture test
 	// where the SN's under the glare do not (soft-bars; seed 7).
 	{photogen.Hard, 75, true, 7, true},
+	// An SN beside an IMEI with a caption between them, under a glare
+	// (hard 13: 12 MP, Code 128 of 6.2 px modules blurred by half a
+	// module; hard 21: 2.2 MP, 2.2 px modules blurred by 0.8 of one, at a
+	// slant): the caption's rows correlate at a third of the bars', and
+	// the IMEI's band took the SN's in as its shoulder, so no window was
+	// placed on the SN (bands; model-refined-glare; seed 7).
+	{photogen.Hard, 13, true, 7, true},
+	{photogen.Hard, 21, true, 7, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

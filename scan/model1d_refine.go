@@ -138,11 +138,18 @@ func refineBars(full plane, cx, cy, angle, length, height float64) []barWindow {
 }
 
 // bandShoulder is the share of a band's peak down to which the rows
-// beside it belong to it, and bandMin the least correlation of a band's
-// peak: paper and noise stay near zero, bars under a glare above 0.5.
+// beside it belong to it, up to the valley that parts it from the next
+// band: rows that rise by bandRise of its peak above the lowest passed
+// belong to another. bandMin is the least correlation of a band's peak:
+// paper and noise stay near zero, bars under a glare above 0.5.
+// bandPeer is the least share of the first band's peak another band's
+// peak keeps: the caption between an SN and an IMEI correlates at
+// 0.3–0.4 where their bars do at 0.8–0.9.
 const (
 	bandShoulder = 0.1
+	bandRise     = 0.1
 	bandMin      = 0.2
+	bandPeer     = 0.5
 )
 
 // refineLevel is the share of its peak the rows' (and a band's columns')
@@ -198,15 +205,19 @@ func smooth(xs []float64, r int) {
 func bands(rows []float64, level float64) [][2]int {
 	taken := make([]bool, len(rows))
 	var out [][2]int
+	least := bandMin
 	for {
 		top := -1
 		for y, v := range rows {
-			if !taken[y] && v > bandMin && (top < 0 || v > rows[top]) {
+			if !taken[y] && v > least && (top < 0 || v > rows[top]) {
 				top = y
 			}
 		}
 		if top < 0 {
 			return out
+		}
+		if len(out) == 0 {
+			least = math.Max(bandMin, bandPeer*rows[top])
 		}
 		lo, hi := top, top
 		for lo > 0 && !taken[lo-1] && rows[lo-1] >= level*rows[top] {
@@ -217,15 +228,27 @@ func bands(rows []float64, level float64) [][2]int {
 		}
 		out = append(out, [2]int{lo, hi})
 		// Its shoulders too, lest they make bands of their own.
-		for lo > 0 && !taken[lo-1] && rows[lo-1] >= bandShoulder*rows[top] {
-			lo--
-		}
-		for hi < len(rows)-1 && !taken[hi+1] && rows[hi+1] >= bandShoulder*rows[top] {
-			hi++
-		}
+		floor, rise := bandShoulder*rows[top], bandRise*rows[top]
+		lo, hi = shoulder(rows, taken, lo, -1, floor, rise), shoulder(rows, taken, hi, 1, floor, rise)
 		for y := lo; y <= hi; y++ {
 			taken[y] = true
 		}
+	}
+}
+
+// shoulder returns how far from row y, going dir, the rows stay at
+// floor or above and rise no more than rise above the lowest of them
+// passed: the shoulder of a band, which ends at the valley before the
+// next band.
+func shoulder(rows []float64, taken []bool, y, dir int, floor, rise float64) int {
+	lowest := rows[y]
+	for {
+		n := y + dir
+		if n < 0 || n >= len(rows) || taken[n] || rows[n] < floor || rows[n] > lowest+rise {
+			return y
+		}
+		y = n
+		lowest = math.Min(lowest, rows[y])
 	}
 }
 

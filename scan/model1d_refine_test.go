@@ -7,6 +7,7 @@ import (
 	_ "image/jpeg"
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"posid/internal/photogen"
@@ -16,7 +17,10 @@ import (
 // whose bar regions are drawn out along the background and turned to the
 // bars' normal, which perspective shears off the code's axis by 7–9°: the
 // region fails the placement that refineBars must meet, against where the
-// generator drew the code. Seed 7 (a tuning seed), hard 17 and 95.
+// generator drew the code. Seed 7 (a tuning seed), hard 17 and 95; and
+// hard 13, whose SN lies beside an IMEI under a glare: the caption
+// between them correlates above a tenth of the IMEI's bars, and the
+// IMEI's band once took the SN's in as its shoulder.
 func TestRefineBars(t *testing.T) {
 	if !photogen.HaveZint() {
 		if os.Getenv("POSID_REQUIRE_TOOLS") != "" {
@@ -24,7 +28,7 @@ func TestRefineBars(t *testing.T) {
 		}
 		t.Skip("zint not installed")
 	}
-	for _, i := range []int{17, 95} {
+	for _, i := range []int{17, 95, 13} {
 		ph, err := photogen.Generate(context.Background(), 7, photogen.Hard, i, photogen.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -88,6 +92,33 @@ func TestRefineBars(t *testing.T) {
 		}
 		if !ok {
 			t.Errorf("%s: no window among the first two placed on the code", ph.Truth.Name)
+		}
+	}
+}
+
+// TestBands splits rows' correlation into the bands of codes: a band's
+// shoulder ends at the valley before the next band, and a caption's
+// bump, far below the bars' peak, is no band.
+func TestBands(t *testing.T) {
+	// run returns n rows at v.
+	run := func(n int, v float64) []float64 { return slices.Repeat([]float64{v}, n) }
+	cat := func(parts ...[]float64) []float64 { return slices.Concat(parts...) }
+	cases := []struct {
+		name string
+		rows []float64
+		want [][2]int
+	}{
+		{"one band", cat(run(10, 0.05), run(20, 0.9), run(10, 0.05)), [][2]int{{10, 29}}},
+		{"a tail that wavers", cat(run(10, 0.9), []float64{0.3, 0.25, 0.28, 0.22, 0.26, 0.15, 0.12}, run(10, 0.02)), [][2]int{{0, 9}}},
+		// An SN beside an IMEI with a caption between them (seed 7 hard
+		// 13): the valley stays above a tenth of the peaks.
+		{"SN beside IMEI", cat(run(5, 0.2), run(20, 0.83), run(5, 0.2), run(4, 0.38), run(5, 0.25), run(20, 0.91), run(5, 0.25)),
+			[][2]int{{39, 58}, {5, 24}}},
+		{"caption alone", cat(run(20, 0.9), run(5, 0.05), run(10, 0.4), run(5, 0.05)), [][2]int{{0, 19}}},
+	}
+	for _, c := range cases {
+		if got := bands(c.rows, refineLevel); !slices.Equal(got, c.want) {
+			t.Errorf("%s: bands %v, want %v", c.name, got, c.want)
 		}
 	}
 }
