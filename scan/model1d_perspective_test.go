@@ -175,3 +175,54 @@ func TestBarSpanNoisy(t *testing.T) {
 		t.Errorf("span %d–%d, want about the bars at %d–%d", a, b, x0, x0+bars)
 	}
 }
+
+// TestBarProfileFan reads a Code 128 whose bars turn by 30° from one end
+// of the window to the other (a code at a slant under perspective, as
+// seed 7 hard 37: the lean goes from 0.26 to -0.08 pixels a row along the
+// code), blurred by two thirds of a module under noise. Its bars fan out
+// past modelMaxFan, and the rows the lean is measured on must span the
+// middle half of the window: 24 rows next to each other left the lean
+// hardly changing the profile's sharpness.
+func TestBarProfileFan(t *testing.T) {
+	const text = "JY496735725"
+	mods := code128Modules(t, text)
+	const module = 6.6
+	w := int(float64(len(mods))*module*1.6) + 1
+	x0 := (float64(w) - float64(len(mods))*module) / 2
+	l := lean{slope: -0.08, fan: 0.55}
+	p := newPlane(w, 89)
+	ym := float64(p.h-1) / 2
+	img := make([]float64, p.w*p.h)
+	for y := range p.h {
+		for x := range p.w {
+			// Column x at row y belongs to the module at x - lean(x)·(y-ym).
+			u := (float64(x) - l.at(float64(x), float64(p.w))*(float64(y)-ym) - x0) / module
+			img[y*p.w+x] = 200
+			if k := int(math.Floor(u)); k >= 0 && k < len(mods) && mods[k] {
+				img[y*p.w+x] = 60
+			}
+		}
+	}
+	gaussBlur(img, p.w, p.h, 0.67*module)
+	rng := rand.New(rand.NewPCG(37, 7))
+	for y := range p.h {
+		for x, r := 0, p.row(y); x < p.w; x++ {
+			r[x] = uint8(max(0, min(255, img[y*p.w+x]+6*rng.NormFloat64())))
+		}
+	}
+	prof, _, _, ok := barProfile(p)
+	if !ok {
+		t.Fatal("no profile")
+	}
+	for _, trend := range []bool{false, true} {
+		for _, rhos := range [][]float64{nil, modelPitchRatios} {
+			if r, ok := readPitches(context.Background(), prof, 1, rhos, trend); ok {
+				if r.text != text {
+					t.Fatalf("read %q, want %q", r.text, text)
+				}
+				return
+			}
+		}
+	}
+	t.Errorf("the model reader read nothing from the profile")
+}

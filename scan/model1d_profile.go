@@ -22,11 +22,9 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return nil, 0, 0, false
 	}
-	// The middle half of the rows, at most modelLeanRows of them.
-	all := make([]int, 0, modelLeanRows)
-	for y, k := p.h/4, max(1, (p.h/2)/modelLeanRows); y < p.h-p.h/4 && len(all) < modelLeanRows; y += k {
-		all = append(all, y)
-	}
+	// The middle half of the rows, at most modelLeanRows of them spread
+	// over it: the lean shows in how far apart the rows are.
+	all := leanRows(p.h/4, p.h-p.h/4, modelLeanRows)
 	ym := float64(p.h-1) / 2
 	best, sharp := lean{}, -1.0
 	try := func(l lean) {
@@ -45,8 +43,7 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 			best, sharp = l, s
 		}
 	}
-	// The slope first, then how the bars fan out around it, then the
-	// slope again, finer.
+	// The slope first, then how the bars fan out around it.
 	step := modelMaxLean / modelLeanSteps
 	for k := -modelLeanSteps; k <= modelLeanSteps; k++ {
 		try(lean{slope: float64(k) * step})
@@ -56,17 +53,47 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 			try(lean{slope: best.slope, fan: float64(k) * modelMaxFan / modelFanSteps})
 		}
 	}
+	// Then slopes and fans past those, on a coarser grid: a code at a
+	// slant under perspective whose bars turn by 15–20° from one end to
+	// the other (seed 7 hard 37: the lean goes from 0.26 to -0.08 along
+	// the code), or a region whose direction is far off. The best is
+	// refined below.
+	narrow := best
+	for ks := -modelWideSteps; ks <= modelWideSteps; ks++ {
+		for kf := -modelWideFans; kf <= modelWideFans; kf++ {
+			l := lean{slope: float64(ks) * modelWideLean / modelWideSteps, fan: float64(kf) * modelWideFan / modelWideFans}
+			if math.Abs(l.slope) > modelMaxLean || math.Abs(l.fan) > modelMaxFan {
+				try(l)
+			}
+		}
+	}
+	wide := best != narrow
 	// The lean measured from the edges' directions in the first and last
 	// third of the window: past modelMaxLean when the localiser's
 	// direction is far off (a region found on a textured background).
 	if m, ok := measuredLean(p); ok {
 		try(m)
 	}
-	if best.fan != 0 {
+	// The slope again, finer; after the wide grid, the fan too.
+	if best.fan != 0 && !wide {
 		l := best
 		for k := -2; k <= 2; k++ {
 			if k != 0 {
 				try(lean{slope: l.slope + float64(k)*step/2, fan: l.fan})
+			}
+		}
+	}
+	if wide {
+		ds, df := modelWideLean/modelWideSteps, modelWideFan/modelWideFans
+		for range 3 {
+			ds, df = ds/2, df/2
+			l := best
+			for ks := -1; ks <= 1; ks++ {
+				for kf := -1; kf <= 1; kf++ {
+					if ks != 0 || kf != 0 {
+						try(lean{slope: l.slope + float64(ks)*ds, fan: l.fan + float64(kf)*df})
+					}
+				}
 			}
 		}
 	}
@@ -83,6 +110,19 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 		return nil, 0, 0, false
 	}
 	return meanRowsLean(p, rows, best, ym), rows[0], rows[len(rows)-1], true
+}
+
+// leanRows returns at most n rows spread evenly from y0 to y1 (not
+// included).
+func leanRows(y0, y1, n int) []int {
+	rows := make([]int, 0, n)
+	for i := range n {
+		y := y0 + i*(y1-y0)/n
+		if y < y1 && (len(rows) == 0 || y > rows[len(rows)-1]) {
+			rows = append(rows, y)
+		}
+	}
+	return rows
 }
 
 // measuredLean returns the lean of the bars of the upright window p from
@@ -272,4 +312,11 @@ const (
 	// modelFanGain is how much sharper the profile must be for a fan to
 	// be taken over bars that lean alike.
 	modelFanGain = 1.05
+	// modelWideLean and modelWideFan bound the wider grid barProfile
+	// tries past modelMaxLean and modelMaxFan, in modelWideSteps and
+	// modelWideFans steps each way.
+	modelWideLean  = 0.4
+	modelWideSteps = 8
+	modelWideFan   = 0.6
+	modelWideFans  = 6
 )
