@@ -449,8 +449,18 @@ func meanRowsLean(p plane, rows []int, l lean, ym float64) []float64 {
 func leanRow(p plane, y int, l lean, ym float64, out []float64) {
 	r := p.row(y)
 	dy, w := float64(y)-ym, float64(p.w)
+	last := float64(len(r) - 1)
 	for x := range out {
-		out[x] = sampleRow(r, float64(x)+l.at(float64(x), w)*dy)
+		u := float64(x) + l.at(float64(x), w)*dy
+		if u >= 0 && u < last {
+			// sampleRow's sum without its floor and clamps: the lean's
+			// searches sample millions of pixels a window.
+			i := int(u)
+			f := u - float64(i)
+			out[x] = float64(r[i])*(1-f) + float64(r[i+1])*f
+			continue
+		}
+		out[x] = sampleRow(r, u)
 	}
 }
 
