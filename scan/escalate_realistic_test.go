@@ -184,16 +184,6 @@ var escalationCases = []struct {
 	// placed on the SN (bands; model-refined-glare; seed 7).
 	{photogen.Hard, 13, true, 7, true},
 	{photogen.Hard, 21, true, 7, true},
-	// A Code 128 at a slant under perspective, its bars turning by
-	// 15–20° from one end to the other (seed 7 hard 37: 12 MP, 6.6 px
-	// modules blurred by two thirds of one; tuning hard 8 and 33, under
-	// a glare): barProfile tried leans that change by 0.2 pixels a row
-	// along the window at most, and measured them on rows next to each
-	// other, where the lean hardly changes the profile (model-refined,
-	// model-refined-glare).
-	{photogen.Hard, 37, true, 7, true},
-	{photogen.Hard, 8, true, 0, true},
-	{photogen.Hard, 33, true, 0, true},
 }
 
 // TestEscalationRealistic scans yardstick photos with the fast path alone

@@ -143,49 +143,6 @@ func TestMeasuredLean(t *testing.T) {
 	}
 }
 
-// TestShiftedLean measures the lean of Code 128 bars blurred by 0.8 of a
-// module under noise, leaning and fanning out as perspective makes them,
-// from their shifts between rows: the lean a sixth from each end follows
-// the drawn one to 0.05 pixels a row, which barProfile's refinement
-// closes.
-func TestShiftedLean(t *testing.T) {
-	mods := code128Modules(t, "JY496735725")
-	const module = 4.0
-	rng := rand.New(rand.NewPCG(5, 11))
-	for _, c := range []struct{ left, right float64 }{{0, 0}, {-0.3, 0.15}, {0.25, 0.25}, {0.45, -0.2}} {
-		p := newPlane(int(float64(len(mods))*module*1.4), 90)
-		x0 := (float64(p.w) - float64(len(mods))*module) / 2
-		ym := float64(p.h-1) / 2
-		img := make([]float64, p.w*p.h)
-		for y := range p.h {
-			for x := range p.w {
-				l := c.left + (c.right-c.left)*float64(x)/float64(p.w)
-				u := (float64(x) - l*(float64(y)-ym) - x0) / module
-				img[y*p.w+x] = 200
-				if k := int(math.Floor(u)); k >= 0 && k < len(mods) && mods[k] {
-					img[y*p.w+x] = 60
-				}
-			}
-		}
-		gaussBlur(img, p.w, p.h, 0.8*module)
-		for y := range p.h {
-			for x, r := 0, p.row(y); x < p.w; x++ {
-				r[x] = uint8(max(0, min(255, img[y*p.w+x]+6*rng.NormFloat64())))
-			}
-		}
-		l, ok := shiftedLean(p)
-		if !ok {
-			t.Fatalf("%+v: no lean measured", c)
-		}
-		w := float64(p.w)
-		left, right := l.at(w/6, w), l.at(5*w/6, w)
-		wantL, wantR := c.left+(c.right-c.left)/6, c.left+(c.right-c.left)*5/6
-		if math.Abs(left-wantL) > 0.05 || math.Abs(right-wantR) > 0.05 {
-			t.Errorf("%+v: measured %.3f, %.3f at a sixth from each end, want %.3f, %.3f", c, left, right, wantL, wantR)
-		}
-	}
-}
-
 // TestBarSpanNoisy cuts a window drawn out along a dim photo's background,
 // whose sensor noise makes every row look like fine bars, to its bars:
 // only with the rows averaged along the bars (the fallback) does the
@@ -219,21 +176,13 @@ func TestBarSpanNoisy(t *testing.T) {
 	}
 }
 
-// TestBarProfileFan reads a Code 128 whose bars turn by 30° from one end
-// of the window to the other (a code at a slant under perspective, as
-// seed 7 hard 37: the lean goes from 0.26 to -0.08 pixels a row along the
-// code), blurred by two thirds of a module under noise. Its bars fan out
-// past modelMaxFan, and the rows the lean is measured on must span the
-// middle half of the window: 24 rows next to each other left the lean
-// hardly changing the profile's sharpness.
-func TestBarProfileFan(t *testing.T) {
-	const text = "JY496735725"
-	mods := code128Modules(t, text)
-	const module = 6.6
-	w := int(float64(len(mods))*module*1.6) + 1
-	x0 := (float64(w) - float64(len(mods))*module) / 2
-	l := lean{slope: -0.08, fan: 0.55}
-	p := newPlane(w, 89)
+// leaningBars draws modules module pixels wide, ink 60 on paper 200, in
+// the middle of a window span times as wide and h rows high, their bars
+// leaning by l; then blurs it by blur pixels and adds noise of 6 grey
+// levels.
+func leaningBars(mods []bool, module, span float64, h int, l lean, blur float64, rng *rand.Rand) plane {
+	p := newPlane(int(float64(len(mods))*module*span)+1, h)
+	x0 := (float64(p.w) - float64(len(mods))*module) / 2
 	ym := float64(p.h-1) / 2
 	img := make([]float64, p.w*p.h)
 	for y := range p.h {
@@ -246,26 +195,30 @@ func TestBarProfileFan(t *testing.T) {
 			}
 		}
 	}
-	gaussBlur(img, p.w, p.h, 0.67*module)
-	rng := rand.New(rand.NewPCG(37, 7))
+	gaussBlur(img, p.w, p.h, blur)
 	for y := range p.h {
 		for x, r := 0, p.row(y); x < p.w; x++ {
 			r[x] = uint8(max(0, min(255, img[y*p.w+x]+6*rng.NormFloat64())))
 		}
 	}
-	prof, _, _, ok := barProfile(p)
-	if !ok {
-		t.Fatal("no profile")
+	return p
+}
+
+// BenchmarkBarProfile times barProfile on windows of a Code 128 of 6.6 px
+// modules blurred by two thirds of one, 1.6 times as wide as the code
+// and 89 rows high: bars upright, leaning by 0.1 pixels a row, and
+// turning as a code at a slant under perspective shows them.
+func BenchmarkBarProfile(b *testing.B) {
+	mods := code128Modules(b, "JY496735725")
+	rng := rand.New(rand.NewPCG(37, 7))
+	var ps []plane
+	for _, l := range []lean{{}, {slope: 0.1}, {slope: -0.08, fan: 0.55}} {
+		ps = append(ps, leaningBars(mods, 6.6, 1.6, 89, l, 0.67*6.6, rng))
 	}
-	for _, trend := range []bool{false, true} {
-		for _, rhos := range [][]float64{nil, modelPitchRatios} {
-			if r, ok := readPitches(context.Background(), prof, 1, rhos, trend); ok {
-				if r.text != text {
-					t.Fatalf("read %q, want %q", r.text, text)
-				}
-				return
-			}
+	b.ResetTimer()
+	for range b.N {
+		for _, p := range ps {
+			barProfile(p)
 		}
 	}
-	t.Errorf("the model reader read nothing from the profile")
 }

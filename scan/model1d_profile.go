@@ -22,9 +22,11 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return nil, 0, 0, false
 	}
-	// The middle half of the rows, at most modelLeanRows of them spread
-	// over it: the lean shows in how far apart the rows are.
-	all := leanRows(p.h/4, p.h-p.h/4, modelLeanRows)
+	// The middle half of the rows, at most modelLeanRows of them.
+	all := make([]int, 0, modelLeanRows)
+	for y, k := p.h/4, max(1, (p.h/2)/modelLeanRows); y < p.h-p.h/4 && len(all) < modelLeanRows; y += k {
+		all = append(all, y)
+	}
 	ym := float64(p.h-1) / 2
 	best, sharp := lean{}, -1.0
 	try := func(l lean) {
@@ -43,7 +45,8 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 			best, sharp = l, s
 		}
 	}
-	// The slope first, then how the bars fan out around it.
+	// The slope first, then how the bars fan out around it, then the
+	// slope again, finer.
 	step := modelMaxLean / modelLeanSteps
 	for k := -modelLeanSteps; k <= modelLeanSteps; k++ {
 		try(lean{slope: float64(k) * step})
@@ -53,42 +56,13 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 			try(lean{slope: best.slope, fan: float64(k) * modelMaxFan / modelFanSteps})
 		}
 	}
-	// Then the lean the bars' shifts between rows above and below the
-	// middle give, refined: a code at a slant under perspective whose
-	// bars turn by 15–20° from one end to the other (seed 7 hard 37: the
-	// lean goes from 0.26 to -0.08 along the code), or a region whose
-	// direction is far off.
-	// Leans within the range searched above are left to that search: on
-	// tuning hard 2 (a glare over fine bars) the shifts' lean, refined
-	// within it, was a little sharper than the best found there, and its
-	// profile read nothing where the best's reads.
-	before := best
-	if l, ok := shiftedLean(p); ok && (math.Abs(l.slope) > modelMaxLean || math.Abs(l.fan) > modelMaxFan) {
-		try(l)
-	}
-	shifted := best != before
-	if shifted {
-		ds, df := modelLeanRefineStep, 2*modelLeanRefineStep
-		for range modelLeanRefine {
-			l := best
-			for ks := -1; ks <= 1; ks++ {
-				for kf := -1; kf <= 1; kf++ {
-					if ks != 0 || kf != 0 {
-						try(lean{slope: l.slope + float64(ks)*ds, fan: l.fan + float64(kf)*df})
-					}
-				}
-			}
-			ds, df = ds/2, df/2
-		}
-	}
 	// The lean measured from the edges' directions in the first and last
 	// third of the window: past modelMaxLean when the localiser's
 	// direction is far off (a region found on a textured background).
 	if m, ok := measuredLean(p); ok {
 		try(m)
 	}
-	// The slope again, finer, unless the shifts' lean was refined.
-	if best.fan != 0 && !shifted {
+	if best.fan != 0 {
 		l := best
 		for k := -2; k <= 2; k++ {
 			if k != 0 {
@@ -109,80 +83,6 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 		return nil, 0, 0, false
 	}
 	return meanRowsLean(p, rows, best, ym), rows[0], rows[len(rows)-1], true
-}
-
-// leanRows returns at most n rows spread evenly from y0 to y1 (not
-// included).
-func leanRows(y0, y1, n int) []int {
-	rows := make([]int, 0, n)
-	for i := range n {
-		y := y0 + i*(y1-y0)/n
-		if y < y1 && (len(rows) == 0 || y > rows[len(rows)-1]) {
-			rows = append(rows, y)
-		}
-	}
-	return rows
-}
-
-// shiftedLean returns the lean of the bars of the upright window p from
-// how far they move between a band of rows a quarter of the window's
-// height above its middle and one as far below, in each of
-// modelShiftSegments stretches along it: blur, which leaves the
-// gradients' directions unclear to measuredLean, leaves the bars'
-// profiles alike from row to row. A line fitted to the stretches' leans,
-// weighted by their contrast, gives the slope and the fan. ok is false
-// when fewer than three stretches hold contrast.
-func shiftedLean(p plane) (lean, bool) {
-	const band = 3 // rows each side of a band's middle
-	yt, yb := p.h/4, p.h-1-p.h/4
-	if yb-yt < 8 || p.w < 4*modelShiftSegments {
-		return lean{}, false
-	}
-	mean := func(y int) []float64 {
-		var rows []int
-		for r := max(0, y-band); r <= min(p.h-1, y+band); r++ {
-			rows = append(rows, r)
-		}
-		return meanRowsLean(p, rows, lean{}, float64(y))
-	}
-	top, bot := mean(yt), mean(yb)
-	dy := float64(yb - yt)
-	maxShift := int(math.Ceil(modelShiftLean * dy))
-	seg := p.w / modelShiftSegments
-	type point struct{ x, lean, weight float64 }
-	var pts []point
-	most := 0.0
-	for k := range modelShiftSegments {
-		a, b := top[k*seg:(k+1)*seg], bot[k*seg:(k+1)*seg]
-		m, v := 0.0, 0.0
-		for _, y := range a {
-			m += y
-		}
-		m /= float64(len(a))
-		for _, y := range a {
-			v += (y - m) * (y - m)
-		}
-		x := (float64(k)+0.5)/modelShiftSegments - 0.5
-		pts = append(pts, point{x, profileShift(a, b, min(maxShift, seg/2)) / dy, v})
-		most = math.Max(most, v)
-	}
-	var sw, sx, sxx, sy, sxy float64
-	n := 0
-	for _, pt := range pts {
-		// Stretches of paper or quiet zone have little contrast.
-		if pt.weight < 0.1*most {
-			continue
-		}
-		w := pt.weight
-		sw, sx, sxx, sy, sxy = sw+w, sx+w*pt.x, sxx+w*pt.x*pt.x, sy+w*pt.lean, sxy+w*pt.x*pt.lean
-		n++
-	}
-	det := sw*sxx - sx*sx
-	if n < 3 || det <= 0 {
-		return lean{}, false
-	}
-	fan := (sw*sxy - sx*sy) / det
-	return lean{slope: (sy - fan*sx) / sw, fan: fan}, true
 }
 
 // measuredLean returns the lean of the bars of the upright window p from
@@ -372,13 +272,4 @@ const (
 	// modelFanGain is how much sharper the profile must be for a fan to
 	// be taken over bars that lean alike.
 	modelFanGain = 1.05
-	// modelShiftLean bounds the lean shiftedLean measures (pixels across
-	// per row, at either end); modelShiftSegments is how many stretches
-	// along the window it measures the shift in. barProfile refines the
-	// lean it gives modelLeanRefine times, from steps of
-	// modelLeanRefineStep in slope (twice that in fan), halved each time.
-	modelShiftLean      = 0.7
-	modelShiftSegments  = 6
-	modelLeanRefine     = 3
-	modelLeanRefineStep = 0.04
 )
