@@ -11,49 +11,82 @@ import (
 // that holds fine bars (barSpan), and evened out for modules that grow
 // along the code (pitchWarp).
 
-// barProfile averages the rows of bars of p, following the bars' lean,
-// into one profile, and returns it with the first and last of those
-// rows. The lean is the one that leaves the sharpest profile (the
-// localiser's direction may be a few degrees off, which over the bars'
-// height smears modules of two pixels away, and under perspective the
-// bars converge, so the lean changes along the code); the rows of bars
-// are those whose grey levels, so shifted, follow the middle rows'.
+// barProfile averages the rows of bars of p, following the bars' lean
+// (barLean), into one profile, and returns it with the first and last of
+// those rows: those whose grey levels, so shifted, follow the middle
+// rows'.
 func barProfile(p plane) ([]float64, int, int, bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return nil, 0, 0, false
 	}
-	// The middle half of the rows, at most modelLeanRows of them.
+	all, ym := middleRows(p), float64(p.h-1)/2
+	best := barLean(p, all, ym)
+	ref := meanRowsLean(p, all, best, ym)
+	var rows []int
+	row := make([]float64, p.w)
+	for y := range p.h {
+		leanRow(p, y, best, ym, row)
+		if correlation(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
+			rows = append(rows, y)
+		}
+	}
+	if len(rows) < blindMinRows {
+		return nil, 0, 0, false
+	}
+	return meanRowsLean(p, rows, best, ym), rows[0], rows[len(rows)-1], true
+}
+
+// middleRows returns rows of the middle half of p, at most modelLeanRows
+// of them, evenly spaced.
+func middleRows(p plane) []int {
 	all := make([]int, 0, modelLeanRows)
 	for y, k := p.h/4, max(1, (p.h/2)/modelLeanRows); y < p.h-p.h/4 && len(all) < modelLeanRows; y += k {
 		all = append(all, y)
 	}
-	ym := float64(p.h-1) / 2
-	best, sharp := lean{}, -1.0
+	return all
+}
+
+// barLean returns the lean of the bars of p under which its rows above
+// the middle and those below it agree best, of the middle rows given
+// (ym is the window's middle). The localiser's direction may be a few
+// degrees off, which over the bars' height smears modules of two pixels
+// away, and under perspective the bars converge, so the lean changes
+// along the code.
+func barLean(p plane, rows []int, ym float64) lean {
+	above, below := rows[:len(rows)/2], rows[len(rows)/2:]
+	best, agree := lean{}, math.Inf(-1)
+	// A lean is scored by how the two halves' profiles change together,
+	// step by step: their product sums the bars' edges that line up, and
+	// the noise, which differs between the rows, cancels out. The sharpness
+	// of one profile of all the rows instead favours no lean at all: every
+	// other lean interpolates between pixels, which smooths the noise away
+	// with the bars.
 	try := func(l lean) {
-		prof := meanRowsLean(p, all, l, ym)
+		a, b := meanRowsLean(p, above, l, ym), meanRowsLean(p, below, l, ym)
 		s := 0.0
-		for x := 1; x < len(prof); x++ {
-			d := prof[x] - prof[x-1]
-			s += d * d
+		for x := 1; x < len(a); x++ {
+			s += (a[x] - a[x-1]) * (b[x] - b[x-1])
 		}
-		// Bars that fan out must be clearly sharper: over a few rows,
-		// noise and glare make some fan look a little sharper anyway.
-		if l.fan != 0 {
-			s /= modelFanGain
-		}
-		if s > sharp {
-			best, sharp = l, s
+		if s > agree {
+			best, agree = l, s
 		}
 	}
-	// The slope first, then how the bars fan out around it, then the
-	// slope again, finer.
+	// The slope first, then how the bars fan out around it, then each
+	// finer.
 	step := modelMaxLean / modelLeanSteps
 	for k := -modelLeanSteps; k <= modelLeanSteps; k++ {
 		try(lean{slope: float64(k) * step})
 	}
+	fanStep := modelMaxFan / modelFanSteps
 	for k := -modelFanSteps; k <= modelFanSteps; k++ {
 		if k != 0 {
-			try(lean{slope: best.slope, fan: float64(k) * modelMaxFan / modelFanSteps})
+			try(lean{slope: best.slope, fan: float64(k) * fanStep})
+		}
+	}
+	if best.fan != 0 {
+		l := best
+		for _, d := range []float64{-fanStep / 2, fanStep / 2} {
+			try(lean{slope: l.slope, fan: l.fan + d})
 		}
 	}
 	// The lean measured from the edges' directions in the first and last
@@ -70,19 +103,7 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 			}
 		}
 	}
-	ref := meanRowsLean(p, all, best, ym)
-	var rows []int
-	row := make([]float64, p.w)
-	for y := range p.h {
-		leanRow(p, y, best, ym, row)
-		if correlation(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
-			rows = append(rows, y)
-		}
-	}
-	if len(rows) < blindMinRows {
-		return nil, 0, 0, false
-	}
-	return meanRowsLean(p, rows, best, ym), rows[0], rows[len(rows)-1], true
+	return best
 }
 
 // measuredLean returns the lean of the bars of the upright window p from
@@ -266,10 +287,8 @@ const (
 	modelLeanRows = 24
 	// modelMaxFan is the largest change of the lean from one end of the
 	// window to the other (bars converging under perspective), tried in
-	// modelFanSteps steps each way.
-	modelMaxFan   = 0.2
-	modelFanSteps = 4
-	// modelFanGain is how much sharper the profile must be for a fan to
-	// be taken over bars that lean alike.
-	modelFanGain = 1.05
+	// modelFanSteps steps each way: the hard tuning photos' SN codes fan
+	// out by up to 0.6 of their window's width.
+	modelMaxFan   = 0.6
+	modelFanSteps = 6
 )
