@@ -14,13 +14,20 @@ import (
 // barProfile averages the rows of bars of p, following the bars' lean
 // (barLean), into one profile, and returns it with the first and last of
 // those rows: those whose grey levels, so shifted, follow the middle
-// rows'.
+// rows' (leanProfile).
 func barProfile(p plane) ([]float64, int, int, bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return nil, 0, 0, false
 	}
 	all, ym := middleRows(p), float64(p.h-1)/2
-	best := barLean(p, all, ym)
+	return leanProfile(p, all, barLean(p, all, ym))
+}
+
+// leanProfile averages the rows of p that follow the middle rows all
+// along the lean best into one profile, and returns it with the first
+// and last of those rows.
+func leanProfile(p plane, all []int, best lean) ([]float64, int, int, bool) {
+	ym := float64(p.h-1) / 2
 	ref := meanRowsLean(p, all, best, ym)
 	var rows []int
 	row := make([]float64, p.w)
