@@ -143,37 +143,6 @@ func TestMeasuredLean(t *testing.T) {
 	}
 }
 
-// TestBarLean finds the lean of blurred, noisy bars that lean and fan out
-// by up to 0.55 (a code at a slant under perspective). The sharpness of
-// one profile of all the rows, the test before, kept the bars upright in
-// most of these windows: every lean but none interpolates between pixels
-// and so smooths the noise away. A fan of 0.2 on modules of 3.3 px is
-// still taken for none: that interpolation smooths the bars' edges too,
-// and costs more than so small a fan's misalignment.
-func TestBarLean(t *testing.T) {
-	mods := code128Modules(t, "JY496735725")
-	rng := rand.New(rand.NewPCG(11, 3))
-	for _, c := range []struct {
-		module float64
-		l      lean
-	}{
-		{6.6, lean{}},
-		{6.6, lean{slope: 0.1}},
-		{6.6, lean{slope: -0.08, fan: 0.55}},
-		{3.3, lean{fan: 0.3}},
-		{3.3, lean{slope: 0.05, fan: -0.4}},
-		{3.3, lean{fan: -0.3}},
-		{3.3, lean{slope: -0.1, fan: 0.5}},
-		{6.6, lean{fan: 0.2}},
-	} {
-		p := leaningBars(mods, c.module, 1.6, 89, c.l, 0.67*c.module, rng)
-		got := barLean(p, middleRows(p), float64(p.h-1)/2)
-		if math.Abs(got.slope-c.l.slope) > 0.03 || math.Abs(got.fan-c.l.fan) > 0.1 {
-			t.Errorf("module %.1f, lean %+v: found %+v", c.module, c.l, got)
-		}
-	}
-}
-
 // TestBarSpanNoisy cuts a window drawn out along a dim photo's background,
 // whose sensor noise makes every row look like fine bars, to its bars:
 // only with the rows averaged along the bars (the fallback) does the

@@ -53,47 +53,38 @@ func middleRows(p plane) []int {
 	return all
 }
 
-// barLean returns the lean of the bars of p under which its rows above
-// the middle and those below it agree best, of the middle rows given
-// (ym is the window's middle). The localiser's direction may be a few
-// degrees off, which over the bars' height smears modules of two pixels
-// away, and under perspective the bars converge, so the lean changes
-// along the code.
+// barLean returns the lean of the bars of p that leaves the sharpest
+// profile of the middle rows given (ym is the window's middle). The
+// localiser's direction may be a few degrees off, which over the bars'
+// height smears modules of two pixels away, and under perspective the
+// bars converge, so the lean changes along the code.
 func barLean(p plane, rows []int, ym float64) lean {
-	above, below := rows[:len(rows)/2], rows[len(rows)/2:]
-	best, agree := lean{}, math.Inf(-1)
-	// A lean is scored by how the two halves' profiles change together,
-	// step by step: their product sums the bars' edges that line up, and
-	// the noise, which differs between the rows, cancels out. The sharpness
-	// of one profile of all the rows instead favours no lean at all: every
-	// other lean interpolates between pixels, which smooths the noise away
-	// with the bars.
+	best, sharp := lean{}, -1.0
 	try := func(l lean) {
-		a, b := meanRowsLean(p, above, l, ym), meanRowsLean(p, below, l, ym)
+		prof := meanRowsLean(p, rows, l, ym)
 		s := 0.0
-		for x := 1; x < len(a); x++ {
-			s += (a[x] - a[x-1]) * (b[x] - b[x-1])
+		for x := 1; x < len(prof); x++ {
+			d := prof[x] - prof[x-1]
+			s += d * d
 		}
-		if s > agree {
-			best, agree = l, s
+		// Bars that fan out must be clearly sharper: over a few rows,
+		// noise and glare make some fan look a little sharper anyway.
+		if l.fan != 0 {
+			s /= modelFanGain
+		}
+		if s > sharp {
+			best, sharp = l, s
 		}
 	}
-	// The slope first, then how the bars fan out around it, then each
-	// finer.
+	// The slope first, then how the bars fan out around it, then the
+	// slope again, finer.
 	step := modelMaxLean / modelLeanSteps
 	for k := -modelLeanSteps; k <= modelLeanSteps; k++ {
 		try(lean{slope: float64(k) * step})
 	}
-	fanStep := modelMaxFan / modelFanSteps
 	for k := -modelFanSteps; k <= modelFanSteps; k++ {
 		if k != 0 {
-			try(lean{slope: best.slope, fan: float64(k) * fanStep})
-		}
-	}
-	if best.fan != 0 {
-		l := best
-		for _, d := range []float64{-fanStep / 2, fanStep / 2} {
-			try(lean{slope: l.slope, fan: l.fan + d})
+			try(lean{slope: best.slope, fan: float64(k) * modelMaxFan / modelFanSteps})
 		}
 	}
 	// The lean measured from the edges' directions in the first and last
@@ -294,8 +285,10 @@ const (
 	modelLeanRows = 24
 	// modelMaxFan is the largest change of the lean from one end of the
 	// window to the other (bars converging under perspective), tried in
-	// modelFanSteps steps each way: the hard tuning photos' SN codes fan
-	// out by up to 0.6 of their window's width.
-	modelMaxFan   = 0.6
-	modelFanSteps = 6
+	// modelFanSteps steps each way.
+	modelMaxFan   = 0.2
+	modelFanSteps = 4
+	// modelFanGain is how much sharper the profile must be for a fan to
+	// be taken over bars that lean alike.
+	modelFanGain = 1.05
 )
