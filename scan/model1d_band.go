@@ -67,9 +67,7 @@ func barBand(p plane, step float64, smooth bool) (y0, y1 int, slant float64, ok 
 		rows = bandSmooth
 		mid = bandSeeds(p, r)
 	} else {
-		for y, k := p.h/4, max(1, (p.h/2)/modelLeanRows); y < p.h-p.h/4 && len(mid) < modelLeanRows; y += k {
-			mid = append(mid, y)
-		}
+		mid = middleRows(p)
 	}
 	ym := float64(p.h-1) / 2
 	lean, sharp := 0.0, -1.0

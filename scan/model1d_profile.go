@@ -11,26 +11,57 @@ import (
 // that holds fine bars (barSpan), and evened out for modules that grow
 // along the code (pitchWarp).
 
-// barProfile averages the rows of bars of p, following the bars' lean,
-// into one profile, and returns it with the first and last of those
-// rows. The lean is the one that leaves the sharpest profile (the
-// localiser's direction may be a few degrees off, which over the bars'
-// height smears modules of two pixels away, and under perspective the
-// bars converge, so the lean changes along the code); the rows of bars
-// are those whose grey levels, so shifted, follow the middle rows'.
+// barProfile averages the rows of bars of p, following the bars' lean
+// (barLean), into one profile, and returns it with the first and last of
+// those rows: those whose grey levels, so shifted, follow the middle
+// rows' (leanProfile).
 func barProfile(p plane) ([]float64, int, int, bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return nil, 0, 0, false
 	}
-	// The middle half of the rows, at most modelLeanRows of them.
+	all, ym := middleRows(p), float64(p.h-1)/2
+	return leanProfile(p, all, barLean(p, all, ym))
+}
+
+// leanProfile averages the rows of p that follow the middle rows all
+// along the lean best into one profile, and returns it with the first
+// and last of those rows.
+func leanProfile(p plane, all []int, best lean) ([]float64, int, int, bool) {
+	ym := float64(p.h-1) / 2
+	ref := meanRowsLean(p, all, best, ym)
+	var rows []int
+	row := make([]float64, p.w)
+	for y := range p.h {
+		leanRow(p, y, best, ym, row)
+		if correlation(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
+			rows = append(rows, y)
+		}
+	}
+	if len(rows) < blindMinRows {
+		return nil, 0, 0, false
+	}
+	return meanRowsLean(p, rows, best, ym), rows[0], rows[len(rows)-1], true
+}
+
+// middleRows returns rows of the middle half of p, at most modelLeanRows
+// of them, evenly spaced.
+func middleRows(p plane) []int {
 	all := make([]int, 0, modelLeanRows)
 	for y, k := p.h/4, max(1, (p.h/2)/modelLeanRows); y < p.h-p.h/4 && len(all) < modelLeanRows; y += k {
 		all = append(all, y)
 	}
-	ym := float64(p.h-1) / 2
+	return all
+}
+
+// barLean returns the lean of the bars of p that leaves the sharpest
+// profile of the middle rows given (ym is the window's middle). The
+// localiser's direction may be a few degrees off, which over the bars'
+// height smears modules of two pixels away, and under perspective the
+// bars converge, so the lean changes along the code.
+func barLean(p plane, rows []int, ym float64) lean {
 	best, sharp := lean{}, -1.0
 	try := func(l lean) {
-		prof := meanRowsLean(p, all, l, ym)
+		prof := meanRowsLean(p, rows, l, ym)
 		s := 0.0
 		for x := 1; x < len(prof); x++ {
 			d := prof[x] - prof[x-1]
@@ -70,19 +101,7 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 			}
 		}
 	}
-	ref := meanRowsLean(p, all, best, ym)
-	var rows []int
-	row := make([]float64, p.w)
-	for y := range p.h {
-		leanRow(p, y, best, ym, row)
-		if correlation(ref[p.w/4:3*p.w/4], row[p.w/4:3*p.w/4]) >= blindMinCorr {
-			rows = append(rows, y)
-		}
-	}
-	if len(rows) < blindMinRows {
-		return nil, 0, 0, false
-	}
-	return meanRowsLean(p, rows, best, ym), rows[0], rows[len(rows)-1], true
+	return best
 }
 
 // measuredLean returns the lean of the bars of the upright window p from

@@ -93,6 +93,13 @@ func reportRead(full plane, cx, cy, angle, w, h float64, want string) string {
 	if !ok {
 		return "x"
 	}
+	return reportModel(prof, step, want)
+}
+
+// reportModel reads prof, samples step image pixels apart, with the model
+// reader (levels fixed, then free along each character; as taken, then
+// warped) and tells how, as reportRead does.
+func reportModel(prof []float64, step float64, want string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, trend := range []bool{false, true} {
@@ -106,4 +113,72 @@ func reportRead(full plane, cx, cy, angle, w, h float64, want string) string {
 		}
 	}
 	return "-"
+}
+
+// TestLeanReport tells, for each SN Code 128 of a folder of
+// bench/photogen photos, whether the model reader reads it from a window
+// placed by the truth across its bars (along their mean normal, as a
+// localiser sets it; 1.6 times the code's length, 0.9 times its height)
+// with the lean barLean finds and with the lean of the truth (the slant
+// of the quad's two ends), and both leans. It is a measurement, not a
+// check: run it with POSID_LEAN_DIR=DIR and read the lines from the log.
+func TestLeanReport(t *testing.T) {
+	jpgs, codes := reportPhotos(t, "POSID_LEAN_DIR")
+	n, nFound, nTruth := 0, 0, 0
+	for k, jpg := range jpgs {
+		for _, c := range codes[k] {
+			if c.Format != string(Code128) || !c.CarriesSN {
+				continue
+			}
+			n++
+			full := luminance(decodeFile(t, jpg)) // a label has one SN Code 128
+			q := c.Quad
+			cx, cy := (q[0][0]+q[1][0]+q[2][0]+q[3][0])/4, (q[0][1]+q[1][1]+q[2][1]+q[3][1])/4
+			ux, uy := (q[1][0]-q[0][0]+q[2][0]-q[3][0])/2, (q[1][1]-q[0][1]+q[2][1]-q[3][1])/2
+			vx, vy := (q[3][0]-q[0][0]+q[2][0]-q[1][0])/2, (q[3][1]-q[0][1]+q[2][1]-q[1][1])/2
+			L, H := math.Hypot(ux, uy), math.Hypot(vx, vy)
+			// The window's rows run along the bars' mean normal, the
+			// way the code reads.
+			nx, ny := vy/H, -vx/H
+			if nx*ux+ny*uy < 0 {
+				nx, ny = -nx, -ny
+			}
+			angle := math.Atan2(ny, nx)
+			// A bar's lean in the window: pixels across per row.
+			co, si := math.Cos(angle), math.Sin(angle)
+			slant := func(a, b [2]float64) float64 {
+				dx, dy := b[0]-a[0], b[1]-a[1]
+				return (dx*co + dy*si) / (-dx*si + dy*co)
+			}
+			left, right := slant(q[0], q[3]), slant(q[1], q[2])
+			// The code's ends lie at 0.5 ∓ 0.5/1.6 of the window's width.
+			truth := lean{slope: (left + right) / 2, fan: (right - left) / (1 / 1.6)}
+			step := 1.0
+			if L*1.6 < fineModuleSpan {
+				step = 0.5
+			}
+			step, iw, ih := window(step, L*1.6, H*0.9, escWindowPixels)
+			p, _ := full.rotated(cx, cy, angle, step, iw, ih)
+			found, tr := "x", "x"
+			var got lean
+			if p.h >= blindMinRows && p.w >= 40 {
+				all := middleRows(p)
+				got = barLean(p, all, float64(p.h-1)/2)
+				if prof, _, _, ok := leanProfile(p, all, got); ok {
+					found = reportModel(prof, step, c.Text)
+				}
+				if prof, _, _, ok := leanProfile(p, all, truth); ok {
+					tr = reportModel(prof, step, c.Text)
+				}
+			}
+			if strings.HasPrefix(found, "ok") {
+				nFound++
+			}
+			if strings.HasPrefix(tr, "ok") {
+				nTruth++
+			}
+			t.Logf("%s found=%s truth=%s lean found (%.2f, %.2f), truth (%.2f, %.2f)", filepath.Base(jpg), found, tr, got.slope, got.fan, truth.slope, truth.fan)
+		}
+	}
+	t.Logf("codes %d, read with the lean found %d, with the truth's %d", n, nFound, nTruth)
 }
