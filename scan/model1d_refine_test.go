@@ -45,10 +45,7 @@ func TestRefineBars(t *testing.T) {
 			}
 		}
 		q := code.Quad
-		cx, cy := (q[0][0]+q[1][0]+q[2][0]+q[3][0])/4, (q[0][1]+q[1][1]+q[2][1]+q[3][1])/4
-		ux, uy := (q[1][0]-q[0][0]+q[2][0]-q[3][0])/2, (q[1][1]-q[0][1]+q[2][1]-q[3][1])/2
-		vx, vy := (q[3][0]-q[0][0]+q[2][0]-q[1][0])/2, (q[3][1]-q[0][1]+q[2][1]-q[1][1])/2
-		L, H := math.Hypot(ux, uy), math.Hypot(vx, vy)
+		cx, cy, ux, uy, vx, vy, L, H := quadAxes(q)
 		// placed reports how far window (x, y, angle, w) lies from the code:
 		// the angle off its axis in degrees, the centre along and across
 		// in units of its length and height, and its length's ratio.
