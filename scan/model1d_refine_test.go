@@ -44,8 +44,7 @@ func TestRefineBars(t *testing.T) {
 				code = c
 			}
 		}
-		q := code.Quad
-		cx, cy, ux, uy, vx, vy, L, H := quadAxes(q)
+		cx, cy, ux, uy, vx, vy, L, H := quadAxes(code.Quad)
 		// placed reports how far window (x, y, angle, w) lies from the code:
 		// the angle off its axis in degrees, the centre along and across
 		// in units of its length and height, and its length's ratio.

@@ -137,8 +137,9 @@ func reportModel(prof []float64, step float64, want string) string {
 // placed by the truth across its bars (along their mean normal, as a
 // localiser sets it; 1.6 times the code's length, 0.9 times its height)
 // with the lean barLean finds and with the lean of the truth (the slant
-// of the quad's two ends), and prints both leans. It is a measurement, not a
-// check: run it with POSID_LEAN_DIR=DIR and read the lines from the log.
+// of the quad's two ends), and prints both leans. It is a measurement,
+// not a check: run it with POSID_LEAN_DIR=DIR and read the lines from the
+// log.
 func TestLeanReport(t *testing.T) {
 	jpgs, cs := reportSNCode128(t, "POSID_LEAN_DIR")
 	n, nFound, nTruth := len(cs), 0, 0
