@@ -19,8 +19,8 @@ func barProfile(p plane) ([]float64, int, int, bool) {
 	if p.h < blindMinRows || p.w < 40 {
 		return nil, 0, 0, false
 	}
-	all, ym := middleRows(p), float64(p.h-1)/2
-	return leanProfile(p, all, barLean(p, all, ym))
+	all := middleRows(p)
+	return leanProfile(p, all, barLean(p, all))
 }
 
 // leanProfile averages the rows of p that follow the middle rows all
@@ -54,11 +54,12 @@ func middleRows(p plane) []int {
 }
 
 // barLean returns the lean of the bars of p that leaves the sharpest
-// profile of the middle rows given (ym is the window's middle). The
-// localiser's direction may be a few degrees off, which over the bars'
-// height smears modules of two pixels away, and under perspective the
-// bars converge, so the lean changes along the code.
-func barLean(p plane, rows []int, ym float64) lean {
+// profile of the middle rows given. The localiser's direction may be a
+// few degrees off, which over the bars' height smears modules of two
+// pixels away, and under perspective the bars converge, so the lean
+// changes along the code.
+func barLean(p plane, rows []int) lean {
+	ym := float64(p.h-1) / 2
 	best, sharp := lean{}, -1.0
 	try := func(l lean) {
 		prof := meanRowsLean(p, rows, l, ym)

@@ -174,7 +174,7 @@ func TestLeanReport(t *testing.T) {
 		var got lean
 		if p.h >= blindMinRows && p.w >= 40 {
 			all := middleRows(p)
-			got = barLean(p, all, float64(p.h-1)/2)
+			got = barLean(p, all)
 			if prof, _, _, ok := leanProfile(p, all, got); ok {
 				found = reportModel(prof, step, c.Text)
 			}
