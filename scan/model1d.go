@@ -1434,9 +1434,8 @@ const modelPunct = " -./:_+#?=&%,"
 // modelPrinted reports whether the model reader's symbol vals (start,
 // data and check) with text could have come from a label printer: the
 // text is made of letters, digits and modelPunct (serial numbers, IMEIs,
-// MAC addresses, URLs), and no code set
-// is switched to (or shifted into) only to switch again or to end the
-// symbol, which no encoder does. The model reader fits values to grey
+// MAC addresses, URLs), and no code set is switched to (or shifted into)
+// only to switch again or to end the symbol, which no encoder does. The model reader fits values to grey
 // levels, and a check character passes one wrong symbol in 103: a
 // symbol like that is taken for a misread. A code with such a text is
 // still read when the photo is sharp enough for the row reader.
