@@ -222,3 +222,56 @@ func BenchmarkBarProfile(b *testing.B) {
 		}
 	}
 }
+
+// TestModelSlightPerspective reads blurred Code 128 profiles whose
+// modules grow by 1.15 times from end to end (one end of the code about
+// 5 % taller than the other): neither as taken nor evened out for 1.3 do
+// they read, so modelPitchRatios must hold a ratio that near 1.
+func TestModelSlightPerspective(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 5))
+	for i := range 6 {
+		text := "2026" + payload(rng, i)
+		rho := []float64{1.15, 1 / 1.15}[i%2]
+		sigma := []float64{1.5, 2, 2.4}[i%3]
+		prof := foreshortened(code128Modules(t, text), 3, rho, sigma)
+		for x := range prof {
+			prof[x] += rng.NormFloat64() * 2
+		}
+		if r, ok := readModel(context.Background(), prof, 1); ok {
+			t.Fatalf("rho %.2f sigma %.1f: read as taken (%q): the profile needs no evening out", rho, sigma, r.text)
+		}
+		r, ok := readPitches(context.Background(), prof, 1, modelPitchRatios, false)
+		if !ok {
+			t.Errorf("rho %.2f sigma %.1f: not read with modelPitchRatios", rho, sigma)
+			continue
+		}
+		if r.text != text {
+			t.Fatalf("rho %.2f sigma %.1f: read %q, want %q", rho, sigma, r.text, text)
+		}
+	}
+}
+
+// TestQuietEnds tells a read of a whole code, its quiet zones flat, from
+// one whose ends lie inside the bars: the start and stop characters of
+// a shorter symbol fitted to part of a blurred code.
+func TestQuietEnds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	text := "20261206" + payload(rng, 0)
+	mods := code128Modules(t, text)
+	const module, qz = 3.0, 12
+	prof := profileOf(mods, module, 1.5)
+	for x := range prof {
+		prof[x] += rng.NormFloat64() * 2
+	}
+	src := newModelSource(prof, &modelPool{})
+	x0 := float64(qz) * module
+	x1 := x0 + float64(len(mods))*module
+	if !quietEnds(src, x0, x1, len(mods)) {
+		t.Errorf("the whole code: its quiet zones taken for bars")
+	}
+	// A symbol of 57 modules from a third of the way in.
+	a := x0 + float64(len(mods)/3)*module
+	if quietEnds(src, a, a+57*module, 57) {
+		t.Errorf("part of the code: bars beside it taken for quiet zones")
+	}
+}

@@ -218,6 +218,9 @@ func TestModelPrinted(t *testing.T) {
 		{"switch at the end", cat([]byte{startB}, b("AB"), []byte{c128CodeC}), ""},
 		{"switch then switch", cat([]byte{startC, 12, c128CodeB, c128CodeA}, b("A")), ""},
 		{"shift at the end", cat([]byte{startB}, b("AB"), []byte{c128Shift}), ""},
+		{"URL", cat([]byte{startB}, b("https://pos.example.cn/t/1?m=A920&x=5%")), "https://pos.example.cn/t/1?m=A920&x=5%"},
+		{"MAC address", cat([]byte{startB}, b("MAC 00:1A:2b-3C")), "MAC 00:1A:2b-3C"},
+		{"punctuation no label carries", cat([]byte{startB}, b("'/0F`t?/31dkLoP-{;mtq|")), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sum := int(tc.vals[0])
