@@ -1435,10 +1435,11 @@ const modelPunct = " -./:_+#?=&%,"
 // data and check) with text could have come from a label printer: the
 // text is made of letters, digits and modelPunct (serial numbers, IMEIs,
 // MAC addresses, URLs), and no code set is switched to (or shifted into)
-// only to switch again or to end the symbol, which no encoder does. The model reader fits values to grey
-// levels, and a check character passes one wrong symbol in 103: a
-// symbol like that is taken for a misread. A code with such a text is
-// still read when the photo is sharp enough for the row reader.
+// only to switch again or to end the symbol, which no encoder does. The
+// model reader fits values to grey levels, and a check character passes
+// one wrong symbol in 103: a symbol like that is taken for a misread. A
+// code with such a text is still read when the photo is sharp enough for
+// the row reader.
 func modelPrinted(vals []byte, text string) bool {
 	for _, c := range []byte(text) {
 		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || strings.IndexByte(modelPunct, c) >= 0) {
