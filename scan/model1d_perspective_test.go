@@ -240,6 +240,9 @@ func TestModelSlightPerspective(t *testing.T) {
 		if r, ok := readModel(context.Background(), prof, 1); ok {
 			t.Fatalf("rho %.2f sigma %.1f: read as taken (%q): the profile needs no evening out", rho, sigma, r.text)
 		}
+		if r, ok := readPitches(context.Background(), prof, 1, []float64{1.3, 1 / 1.3}, false); ok {
+			t.Fatalf("rho %.2f sigma %.1f: read evened out for 1.3 (%q): a ratio near 1 is not needed", rho, sigma, r.text)
+		}
 		r, ok := readPitches(context.Background(), prof, 1, modelPitchRatios, false)
 		if !ok {
 			t.Errorf("rho %.2f sigma %.1f: not read with modelPitchRatios", rho, sigma)

@@ -168,9 +168,9 @@ func pitchWarp(prof []float64, rho float64) (out []float64, at func(u float64) f
 
 // modelPitchRatios are the ratios of the module pitch at the end of a
 // profile to that at its start that the model-perspective stage evens
-// out, the smallest first. The pitch changes about as the cube of the
-// code's height from end to end: a label tilted so that one end of its
-// code stands 5 % taller than the other already needs 1.15, and from
+// out, the smallest first. The ratio goes about as the cube of the ratio
+// of the code's heights at its two ends: a label tilted so that one end
+// of its code stands 5 % taller than the other already needs 1.15. From
 // windows placed by the truth, seeds 7 and 1 of the hard photos read 7
 // codes more each with it than with 1.3 and 1.6 alone.
 var modelPitchRatios = []float64{1.15, 1 / 1.15, 1.3, 1 / 1.3, 1.6, 1 / 1.6}
