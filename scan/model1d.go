@@ -220,13 +220,14 @@ func readModelWith(ctx context.Context, prof []float64, step float64, trend bool
 		limit := modelNoiseFit*t.src.noise + modelMaxResidual*t.src.contrast*t.src.contrast
 		f := newModelFit(t.src, t.x0, t.x1, t.n, t.blur)
 		r, ok := f.search(ctx, modelAbandon*limit)
+		modules := f.modules()
 		f.release()
 		if !ok {
 			continue
 		}
 		r.try = t
 		reads = append(reads, r)
-		if r.mean <= limit && r.clear && !modelRivals(r, reads) && len(r.vals) >= modelMinSymbols && quietEnds(t.src, t.x0, t.x1, 11*t.n+13) {
+		if r.mean <= limit && r.clear && !modelRivals(r, reads) && len(r.vals) >= modelMinSymbols && quietEnds(t.src, t.x0, t.x1, modules) {
 			return r.result(w), true
 		}
 	}
